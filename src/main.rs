@@ -1,0 +1,197 @@
+//! The `statelint` command line: check, rules, explain, serve.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use statelint::config::Config;
+use statelint::report::Format;
+use statelint::rules::{self, Severity};
+use statelint::{CheckOptions, check};
+
+#[derive(Parser)]
+#[command(
+    name = "statelint",
+    version,
+    about = "Lint Kubernetes StatefulSets for the companions and settings quorum data services need"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check manifests (files, folders, `-` for stdin).
+    Check(CheckArgs),
+    /// List the rules.
+    Rules,
+    /// Print a rule's page.
+    Explain {
+        /// Rule code (SL002) or slug (pdb-quorum).
+        rule: String,
+    },
+    /// Run the validating admission webhook.
+    Serve(statelint::webhook::ServeArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    Error,
+    Warning,
+    Never,
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// Files or folders to check; `-` reads stdin. Default: `.`
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "human")]
+    format: Format,
+    /// Exit 1 when a finding at or above this severity is reported.
+    #[arg(long, value_enum, default_value = "error")]
+    fail_on: FailOn,
+    /// Namespace for objects that set none.
+    #[arg(long, short = 'n', default_value = "default")]
+    namespace: String,
+    /// Read companions (Services, PDBs, ZooKeeper) from here without reporting on them.
+    #[arg(long, value_name = "PATH")]
+    context: Vec<PathBuf>,
+    /// Config file (default: .statelint.yaml in this folder or a parent).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Run only these rules (codes or slugs, comma-separated or repeated).
+    #[arg(long, value_name = "RULES")]
+    select: Vec<String>,
+    /// Do not run these rules (codes or slugs).
+    #[arg(long, value_name = "RULES")]
+    ignore: Vec<String>,
+    /// Also list findings suppressed by `statelint.io/ignore` annotations.
+    #[arg(long)]
+    show_suppressed: bool,
+    /// Colour: auto (on a terminal), always, never.
+    #[arg(long, value_enum, default_value = "auto")]
+    color: ColorWhen,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check(args) => run_check(args),
+        Command::Rules => {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{:<6} {:<27} {:<8} SUMMARY", "CODE", "SLUG", "DEFAULT");
+            for r in rules::all() {
+                let m = r.meta();
+                let _ = writeln!(
+                    out,
+                    "{:<6} {:<27} {:<8} {}",
+                    m.code,
+                    m.slug,
+                    m.severity.as_str(),
+                    m.summary
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Explain { rule } => match rules::lookup(&rule) {
+            Some(m) => {
+                print!("{}", m.page);
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("error: unknown rule `{rule}`; `statelint rules` lists them");
+                ExitCode::from(2)
+            }
+        },
+        Command::Serve(args) => match statelint::webhook::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(2)
+}
+
+fn run_check(args: CheckArgs) -> ExitCode {
+    let config_path = match &args.config {
+        Some(p) => Some(p.clone()),
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|d| Config::discover(&d)),
+    };
+    let mut config = match config_path {
+        Some(p) => match Config::load(&p) {
+            Ok(c) => c,
+            Err(e) => return usage_error(e),
+        },
+        None => Config::default(),
+    };
+    if !args.select.is_empty() {
+        if let Err(e) = config.select(&args.select) {
+            return usage_error(format!("--select: {e}"));
+        }
+    }
+    if let Err(e) = config.ignore(&args.ignore) {
+        return usage_error(format!("--ignore: {e}"));
+    }
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths
+    };
+    let opts = CheckOptions {
+        paths,
+        context: args.context,
+        namespace: args.namespace,
+        config,
+        limits: Default::default(),
+    };
+    let run = check(&opts);
+    let mut report = run.report();
+    report.show_suppressed = args.show_suppressed;
+    let color = match args.color {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = report.write(args.format, color, &mut out) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return usage_error(e);
+        }
+    }
+    let _ = out.flush();
+    if !run.loaded.errors.is_empty() {
+        return ExitCode::from(2);
+    }
+    let threshold = match args.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Never => None,
+    };
+    let failed = threshold.is_some_and(|t| run.outcome.findings.iter().any(|f| f.severity >= t));
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,563 @@
+//! One Kubernetes object as the rules see it: identity, labels, where it came from, and the
+//! typed k8s-openapi body for the kinds statelint reasons about.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{ConfigMap, PodTemplateSpec, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::source::yaml::{NodeSpan, SpanMap, push_segment};
+
+pub type Labels = BTreeMap<String, String>;
+
+/// Annotation that suppresses rules on an object: `"pdb-quorum,SL003"`.
+pub const IGNORE_ANNOTATION: &str = "statelint.io/ignore";
+/// Optional reason for the suppression.
+pub const IGNORE_REASON_ANNOTATION: &str = "statelint.io/ignore-reason";
+
+/// Index of a file in [`crate::source::Sources`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub usize);
+
+/// apiVersion, kind, namespace, name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct ObjectKey {
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl std::fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}/{}", self.kind, self.namespace, self.name)
+    }
+}
+
+/// Where an object was read from. Objects from the cluster (webhook) have none.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub file: FileId,
+    pub spans: Arc<SpanMap>,
+    /// Pointer of the object inside its document: "" or "/items/3" for `kind: List` items.
+    pub prefix: String,
+}
+
+impl Origin {
+    /// The span of `pointer` (relative to the object), or of its nearest ancestor.
+    pub fn span(&self, pointer: &str) -> Option<NodeSpan> {
+        let full = format!("{}{}", self.prefix, pointer);
+        self.spans.nearest(&full).map(|(_, s)| *s)
+    }
+
+    /// Whether `pointer` itself (not an ancestor) is in the source.
+    pub fn has(&self, pointer: &str) -> bool {
+        let full = format!("{}{}", self.prefix, pointer);
+        self.spans.get(&full).is_some()
+    }
+}
+
+/// The typed body of the kinds the rules read.
+#[derive(Debug, Clone)]
+pub enum Body {
+    StatefulSet(Box<StatefulSet>),
+    Service(Box<Service>),
+    Pdb(Box<PodDisruptionBudget>),
+    ConfigMap(Box<ConfigMap>),
+    /// Deployment, DaemonSet, ReplicaSet, Job, CronJob, Pod...: their pod template.
+    Workload(Box<PodTemplateSpec>),
+    Other,
+}
+
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub key: ObjectKey,
+    pub labels: Labels,
+    /// `statelint.io/ignore` entries, trimmed, as written (codes or slugs).
+    pub ignore: Vec<String>,
+    pub ignore_reason: Option<String>,
+    pub origin: Option<Origin>,
+    pub body: Body,
+    /// Strings holding a template placeholder: (pointer, the string).
+    pub placeholders: Vec<(String, String)>,
+}
+
+/// Why a document could not become an object: the pointer of the bad node and a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectError {
+    pub pointer: String,
+    pub message: String,
+}
+
+const WORKLOAD_KINDS: &[&str] = &[
+    "Deployment",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+    "Pod",
+    "PodTemplate",
+];
+
+impl Object {
+    /// Build an object from a document's JSON value. `Ok(None)` for values that are not
+    /// Kubernetes objects (no `apiVersion` + `kind`).
+    pub fn from_value(
+        mut value: Value,
+        origin: Option<Origin>,
+        default_namespace: &str,
+    ) -> Result<Option<Object>, ObjectError> {
+        let Some(map) = value.as_object() else {
+            return Ok(None);
+        };
+        let (Some(api_version), Some(kind)) = (
+            map.get("apiVersion").and_then(Value::as_str),
+            map.get("kind").and_then(Value::as_str),
+        ) else {
+            return Ok(None);
+        };
+        let api_version = api_version.to_string();
+        let kind = kind.to_string();
+        let meta = map.get("metadata");
+        let str_at = |field: &str| -> Result<Option<String>, ObjectError> {
+            match meta.and_then(|m| m.get(field)) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(other) => Err(ObjectError {
+                    pointer: format!("/metadata/{field}"),
+                    message: format!(
+                        "metadata.{field} must be a string, found {}",
+                        type_name(other)
+                    ),
+                }),
+            }
+        };
+        let name = str_at("name")?
+            .or(str_at("generateName")?)
+            .unwrap_or_default();
+        let namespace = str_at("namespace")?
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| default_namespace.to_string());
+        let labels = string_map(meta.and_then(|m| m.get("labels")), "/metadata/labels")?;
+        let annotations = string_map(
+            meta.and_then(|m| m.get("annotations")),
+            "/metadata/annotations",
+        )?;
+        let ignore = annotations
+            .get(IGNORE_ANNOTATION)
+            .map(|s| {
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let ignore_reason = annotations.get(IGNORE_REASON_ANNOTATION).cloned();
+
+        let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        let placeholders = if matches!(
+            (group, kind.as_str()),
+            ("apps", "StatefulSet") | ("", "Service") | ("policy", "PodDisruptionBudget")
+        ) {
+            find_placeholders(&value)
+        } else {
+            Vec::new()
+        };
+
+        let body = match (group, kind.as_str()) {
+            ("apps", "StatefulSet") => {
+                normalise_statefulset(&mut value, &api_version);
+                Body::StatefulSet(Box::new(typed(value)?))
+            }
+            ("", "Service") => Body::Service(Box::new(typed(value)?)),
+            ("policy", "PodDisruptionBudget") => {
+                if let Some(m) = value.as_object_mut() {
+                    m.insert("apiVersion".into(), Value::from("policy/v1"));
+                }
+                Body::Pdb(Box::new(typed(value)?))
+            }
+            ("", "ConfigMap") => Body::ConfigMap(Box::new(typed(value)?)),
+            (_, k) if WORKLOAD_KINDS.contains(&k) => match pod_template(value, k) {
+                Some((pointer, v)) => Body::Workload(Box::new(
+                    serde_path_to_error::deserialize(v).map_err(|e| path_error(e, &pointer))?,
+                )),
+                None => Body::Other,
+            },
+            _ => Body::Other,
+        };
+        Ok(Some(Object {
+            key: ObjectKey {
+                api_version,
+                kind,
+                namespace,
+                name,
+            },
+            labels,
+            ignore,
+            ignore_reason,
+            origin,
+            body,
+            placeholders,
+        }))
+    }
+
+    pub fn statefulset(&self) -> Option<&StatefulSet> {
+        match &self.body {
+            Body::StatefulSet(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn service(&self) -> Option<&Service> {
+        match &self.body {
+            Body::Service(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn pdb(&self) -> Option<&PodDisruptionBudget> {
+        match &self.body {
+            Body::Pdb(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn config_map(&self) -> Option<&ConfigMap> {
+        match &self.body {
+            Body::ConfigMap(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The pod template of a StatefulSet or another workload.
+    pub fn pod_template(&self) -> Option<&PodTemplateSpec> {
+        match &self.body {
+            Body::StatefulSet(s) => s.spec.as_ref().map(|s| &s.template),
+            Body::Workload(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Pointer of the pod template inside this object.
+    pub fn pod_template_pointer(&self) -> &'static str {
+        match self.key.kind.as_str() {
+            "CronJob" => "/spec/jobTemplate/spec/template",
+            "Pod" => "",
+            "PodTemplate" => "/template",
+            _ => "/spec/template",
+        }
+    }
+
+    /// Labels of the pods this workload creates.
+    pub fn pod_labels(&self) -> Option<&Labels> {
+        self.pod_template()?.metadata.as_ref()?.labels.as_ref()
+    }
+
+    /// `spec.replicas` of a StatefulSet, defaulting to 1.
+    pub fn replicas(&self) -> i32 {
+        self.statefulset()
+            .and_then(|s| s.spec.as_ref())
+            .and_then(|s| s.replicas)
+            .unwrap_or(1)
+    }
+
+    /// `policy/v1beta1` PDB (an empty selector selects nothing there).
+    pub fn is_legacy_pdb(&self) -> bool {
+        self.key.kind == "PodDisruptionBudget" && self.key.api_version == "policy/v1beta1"
+    }
+
+    /// True when `ignore` names this rule by code or slug.
+    pub fn ignores(&self, code: &str, slug: &str) -> bool {
+        self.ignore
+            .iter()
+            .any(|i| i.eq_ignore_ascii_case(code) || i == slug || i == "all")
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+fn string_map(v: Option<&Value>, pointer: &str) -> Result<Labels, ObjectError> {
+    let mut out = Labels::new();
+    match v {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) => {
+            for (k, v) in m {
+                match v {
+                    Value::String(s) => {
+                        out.insert(k.clone(), s.clone());
+                    }
+                    other => {
+                        let mut p = pointer.to_string();
+                        push_segment(&mut p, k);
+                        return Err(ObjectError {
+                            pointer: p,
+                            message: format!(
+                                "`{k}` must be a string, found {} (quote it: \"{}\")",
+                                type_name(other),
+                                scalar_text(other)
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        Some(other) => {
+            return Err(ObjectError {
+                pointer: pointer.to_string(),
+                message: format!("expected a mapping, found {}", type_name(other)),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Older StatefulSet apiVersions deserialize as apps/v1; `apps/v1beta1` defaulted the selector
+/// to the template labels.
+fn normalise_statefulset(value: &mut Value, api_version: &str) {
+    let Some(m) = value.as_object_mut() else {
+        return;
+    };
+    m.insert("apiVersion".into(), Value::from("apps/v1"));
+    if api_version == "apps/v1" {
+        return;
+    }
+    let Some(spec) = m.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if spec.get("selector").is_none_or(Value::is_null) {
+        let labels = spec
+            .get("template")
+            .and_then(|t| t.get("metadata"))
+            .and_then(|m| m.get("labels"))
+            .cloned()
+            .unwrap_or(Value::Object(Default::default()));
+        spec.insert(
+            "selector".into(),
+            serde_json::json!({ "matchLabels": labels }),
+        );
+    }
+}
+
+fn pod_template(value: Value, kind: &str) -> Option<(String, Value)> {
+    let Value::Object(mut m) = value else {
+        return None;
+    };
+    match kind {
+        "Pod" => {
+            let mut t = serde_json::Map::new();
+            if let Some(md) = m.remove("metadata") {
+                t.insert("metadata".into(), md);
+            }
+            if let Some(spec) = m.remove("spec") {
+                t.insert("spec".into(), spec);
+            }
+            Some((String::new(), Value::Object(t)))
+        }
+        "PodTemplate" => Some(("/template".into(), m.remove("template")?)),
+        "CronJob" => Some((
+            "/spec/jobTemplate/spec/template".into(),
+            m.remove("spec")?
+                .get_mut("jobTemplate")?
+                .get_mut("spec")?
+                .get_mut("template")?
+                .take(),
+        )),
+        _ => Some((
+            "/spec/template".into(),
+            m.remove("spec")?.get_mut("template")?.take(),
+        )),
+    }
+}
+
+fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ObjectError> {
+    serde_path_to_error::deserialize(value).map_err(|e| path_error(e, ""))
+}
+
+fn path_error(e: serde_path_to_error::Error<serde_json::Error>, base: &str) -> ObjectError {
+    let mut pointer = base.to_string();
+    for seg in e.path().iter() {
+        match seg {
+            serde_path_to_error::Segment::Seq { index } => {
+                pointer.push('/');
+                pointer.push_str(&index.to_string());
+            }
+            serde_path_to_error::Segment::Map { key } => push_segment(&mut pointer, key),
+            serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => {}
+        }
+    }
+    let path = e.path().to_string();
+    let inner = e.into_inner().to_string();
+    let message = if path == "." || path.is_empty() {
+        inner
+    } else {
+        let dotted = if base.is_empty() {
+            path
+        } else {
+            format!(
+                "{}.{}",
+                base.trim_start_matches('/').replace('/', "."),
+                path
+            )
+        };
+        format!("{dotted}: {inner}")
+    };
+    ObjectError { pointer, message }
+}
+
+/// Placeholder forms left in templates: `<NAMESPACE>`, `${NAMESPACE}`, `{{ .Values.x }}`,
+/// `<YOUR_...>`.
+pub fn placeholder_in(s: &str) -> Option<&str> {
+    // {{ ... }}
+    if let Some(i) = s.find("{{") {
+        if let Some(j) = s[i..].find("}}") {
+            return Some(&s[i..i + j + 2]);
+        }
+    }
+    // <UPPER_CASE> (not <= or a shell redirect: needs an upper-case letter and only [A-Z0-9_-])
+    let b = s.as_bytes();
+    let mut i = 0;
+    while let Some(off) = s[i..].find('<') {
+        let start = i + off;
+        if let Some(len) = s[start + 1..].find('>') {
+            let inner = &s[start + 1..start + 1 + len];
+            if !inner.is_empty()
+                && inner.len() <= 64
+                && inner.bytes().any(|c| c.is_ascii_uppercase())
+                && inner
+                    .bytes()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
+            {
+                return Some(&s[start..start + len + 2]);
+            }
+        }
+        i = start + 1;
+        if i >= b.len() {
+            break;
+        }
+    }
+    None
+}
+
+/// `${NAMESPACE}`-style placeholders (shell-looking; only a placeholder where no shell runs).
+pub fn shell_placeholder_in(s: &str) -> Option<&str> {
+    let i = s.find("${")?;
+    let j = s[i..].find('}')?;
+    let inner = &s[i + 2..i + j];
+    if !inner.is_empty()
+        && inner
+            .bytes()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
+    {
+        Some(&s[i..i + j + 1])
+    } else {
+        None
+    }
+}
+
+fn find_placeholders(v: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack: Vec<(String, &Value)> = vec![(String::new(), v)];
+    while let Some((ptr, v)) = stack.pop() {
+        match v {
+            Value::String(s) if placeholder_in(s).is_some() => out.push((ptr, s.clone())),
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    stack.push((format!("{ptr}/{i}"), x));
+                }
+            }
+            Value::Object(o) => {
+                for (k, x) in o {
+                    let mut p = ptr.clone();
+                    push_segment(&mut p, k);
+                    stack.push((p, x));
+                }
+            }
+            _ => {}
+        }
+    }
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn placeholders() {
+        assert_eq!(
+            placeholder_in("zk-0.zk-svc.<NAMESPACE>.svc"),
+            Some("<NAMESPACE>")
+        );
+        assert_eq!(placeholder_in("{{ .Values.ns }}"), Some("{{ .Values.ns }}"));
+        assert_eq!(placeholder_in("a <b> c"), None);
+        assert_eq!(placeholder_in("x < 3 && y > 2"), None);
+        assert_eq!(placeholder_in("<YOUR_IMAGE>"), Some("<YOUR_IMAGE>"));
+        assert_eq!(
+            shell_placeholder_in("${NAMESPACE}.svc"),
+            Some("${NAMESPACE}")
+        );
+    }
+
+    #[test]
+    fn wrong_type_names_the_field() {
+        let v = json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "x"},
+            "spec": {"replicas": "three", "selector": {}, "template": {}}});
+        let e = Object::from_value(v, None, "default").unwrap_err();
+        assert_eq!(e.pointer, "/spec/replicas");
+        assert!(e.message.contains("spec.replicas"), "{}", e.message);
+    }
+
+    #[test]
+    fn beta_statefulset_gets_selector_from_template() {
+        let v = json!({"apiVersion": "apps/v1beta1", "kind": "StatefulSet", "metadata": {"name": "x"},
+            "spec": {"template": {"metadata": {"labels": {"app": "zk"}}}}});
+        let o = Object::from_value(v, None, "ns").unwrap().unwrap();
+        assert_eq!(o.key.namespace, "ns");
+        assert_eq!(o.key.api_version, "apps/v1beta1");
+        let sel = o
+            .statefulset()
+            .unwrap()
+            .spec
+            .as_ref()
+            .unwrap()
+            .selector
+            .match_labels
+            .clone();
+        assert_eq!(sel.unwrap()["app"], "zk");
+    }
+
+    #[test]
+    fn non_objects_are_skipped() {
+        assert!(
+            Object::from_value(json!({"a": 1}), None, "d")
+                .unwrap()
+                .is_none()
+        );
+        assert!(Object::from_value(json!([1]), None, "d").unwrap().is_none());
+    }
+}

@@ -1,0 +1,247 @@
+//! The rule registry, findings, and the engine that runs rules over objects.
+//!
+//! Each rule lives in its own file with a doc comment (what it checks, why, an example, what
+//! to write instead) and a page under `rules/` that `statelint explain` prints.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::catalog::Companions;
+use crate::config::Config;
+use crate::object::Object;
+
+mod dangling_pod_affinity;
+mod deprecated_api;
+mod headless_service;
+mod odd_replicas;
+mod pdb_quorum;
+mod pod_anti_affinity;
+mod security_context;
+mod unreplaced_placeholder;
+mod volume_claim_storage_class;
+mod zookeeper_connect;
+
+pub mod util;
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl std::str::FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "error" => Ok(Severity::Error),
+            "warning" => Ok(Severity::Warning),
+            other => Err(format!("unknown severity `{other}` (use error or warning)")),
+        }
+    }
+}
+
+/// A rule's identity and documentation.
+#[derive(Debug)]
+pub struct RuleMeta {
+    pub code: &'static str,
+    pub slug: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    /// The rule's page (`rules/<code>-<slug>.md`).
+    pub page: &'static str,
+}
+
+impl RuleMeta {
+    /// Documentation URL of the rule's page.
+    pub fn url(&self) -> String {
+        format!(
+            "https://github.com/statelint/statelint/blob/main/rules/{}-{}.md",
+            self.code, self.slug
+        )
+    }
+
+    pub fn is(&self, name: &str) -> bool {
+        name.eq_ignore_ascii_case(self.code) || name == self.slug
+    }
+}
+
+/// A node of an object that a finding points at.
+#[derive(Debug, Clone)]
+pub struct Anchor {
+    pub object: Arc<Object>,
+    /// JSON pointer inside the object (`/spec/serviceName`); missing nodes resolve to their
+    /// nearest present ancestor when reported.
+    pub pointer: String,
+    /// Point at the mapping key rather than its value.
+    pub on_key: bool,
+}
+
+/// One problem on one object.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub rule: &'static RuleMeta,
+    pub severity: Severity,
+    /// The object the finding is about (usually the StatefulSet).
+    pub object: Arc<Object>,
+    /// The node to show (may sit in a companion, e.g. a Service's `clusterIP`).
+    pub at: Anchor,
+    pub message: String,
+    pub help: String,
+    /// Secondary labels: other nodes that explain the finding.
+    pub notes: Vec<(Anchor, String)>,
+}
+
+impl Finding {
+    pub fn new(
+        rule: &'static RuleMeta,
+        object: &Arc<Object>,
+        pointer: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            rule,
+            severity: rule.severity,
+            object: object.clone(),
+            at: Anchor {
+                object: object.clone(),
+                pointer: pointer.into(),
+                on_key: false,
+            },
+            message: message.into(),
+            help: String::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Point at the key of the node instead of its value.
+    pub fn on_key(mut self) -> Self {
+        self.at.on_key = true;
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = help.into();
+        self
+    }
+
+    pub fn severity(mut self, s: Severity) -> Self {
+        self.severity = s;
+        self
+    }
+
+    /// Show the finding at a node of another object (a companion).
+    pub fn at(mut self, object: &Arc<Object>, pointer: impl Into<String>) -> Self {
+        self.at = Anchor {
+            object: object.clone(),
+            pointer: pointer.into(),
+            on_key: false,
+        };
+        self
+    }
+
+    /// Add a secondary label.
+    pub fn note(
+        mut self,
+        object: &Arc<Object>,
+        pointer: impl Into<String>,
+        text: impl Into<String>,
+    ) -> Self {
+        self.notes.push((
+            Anchor {
+                object: object.clone(),
+                pointer: pointer.into(),
+                on_key: false,
+            },
+            text.into(),
+        ));
+        self
+    }
+}
+
+/// What a rule can see besides the object it checks.
+pub struct Ctx<'a> {
+    pub companions: &'a dyn Companions,
+    pub config: &'a Config,
+}
+
+/// A rule. `check` is called for every reported object; rules skip kinds they do not handle.
+pub trait Rule: Send + Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    fn check(&self, object: &Arc<Object>, cx: &Ctx<'_>, out: &mut Vec<Finding>);
+}
+
+/// Every rule, in code order.
+pub fn all() -> &'static [&'static dyn Rule] {
+    static ALL: &[&dyn Rule] = &[
+        &headless_service::HeadlessService,
+        &pdb_quorum::PdbQuorum,
+        &pod_anti_affinity::PodAntiAffinity,
+        &volume_claim_storage_class::VolumeClaimStorageClass,
+        &zookeeper_connect::ZookeeperConnect,
+        &deprecated_api::DeprecatedApi,
+        &unreplaced_placeholder::UnreplacedPlaceholder,
+        &security_context::SecurityContext,
+        &odd_replicas::OddReplicas,
+        &dangling_pod_affinity::DanglingPodAffinity,
+    ];
+    ALL
+}
+
+/// The rule with this code or slug.
+pub fn lookup(name: &str) -> Option<&'static RuleMeta> {
+    all().iter().map(|r| r.meta()).find(|m| m.is(name))
+}
+
+/// Findings of a run, split into reported and suppressed (by annotation).
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub findings: Vec<Finding>,
+    pub suppressed: Vec<Finding>,
+}
+
+/// Run every enabled rule over `objects` (in parallel), apply severity overrides and ignore
+/// annotations.
+pub fn run(objects: &[Arc<Object>], companions: &dyn Companions, config: &Config) -> Outcome {
+    use rayon::prelude::*;
+    let cx = Ctx { companions, config };
+    let rules: Vec<&dyn Rule> = all()
+        .iter()
+        .copied()
+        .filter(|r| config.is_enabled(r.meta()))
+        .collect();
+    let mut findings: Vec<Finding> = objects
+        .par_iter()
+        .with_min_len(64)
+        .flat_map_iter(|o| {
+            let mut out = Vec::new();
+            for r in &rules {
+                r.check(o, &cx, &mut out);
+            }
+            out
+        })
+        .collect();
+    for f in &mut findings {
+        if let Some(s) = config.severity_override(f.rule) {
+            f.severity = s;
+        }
+    }
+    let (suppressed, findings): (Vec<_>, Vec<_>) = findings
+        .into_iter()
+        .partition(|f| f.object.ignores(f.rule.code, f.rule.slug));
+    Outcome {
+        findings,
+        suppressed,
+    }
+}

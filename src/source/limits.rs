@@ -1,0 +1,29 @@
+//! Hard limits on input, so no file or request can exhaust memory or time.
+//! Each limit has a name that appears in the error it causes.
+
+/// Input limits. The defaults are documented in README.md ("Limits").
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// `max-file-size`: bytes per file (or stdin).
+    pub max_file_size: u64,
+    /// `max-documents-per-file`: YAML documents in one file.
+    pub max_documents_per_file: usize,
+    /// `max-nodes-per-document`: nodes in one document, counting every alias expansion.
+    pub max_nodes_per_document: usize,
+    /// `max-depth`: nesting of mappings and sequences.
+    pub max_depth: usize,
+    /// `max-objects`: objects (after flattening Lists) in one file.
+    pub max_objects_per_file: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_size: 64 * 1024 * 1024,
+            max_documents_per_file: 100_000,
+            max_nodes_per_document: 1_000_000,
+            max_depth: 128,
+            max_objects_per_file: 100_000,
+        }
+    }
+}

@@ -1,0 +1,371 @@
+//! Reading input: find files, read them safely, parse every document with spans, flatten
+//! `kind: List`, and turn documents into [`Object`]s.
+
+pub mod limits;
+pub mod yaml;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use rayon::prelude::*;
+use serde_json::Value;
+
+pub use limits::Limits;
+use yaml::ByteSpan;
+
+use crate::object::{FileId, Object, Origin};
+
+/// One input file (or stdin) and its text.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// The path as given or found (`-` for stdin).
+    pub name: String,
+    pub text: String,
+    line_starts: OnceLock<Vec<u32>>,
+}
+
+impl SourceFile {
+    pub fn new(name: String, text: String) -> Self {
+        SourceFile {
+            name,
+            text,
+            line_starts: OnceLock::new(),
+        }
+    }
+
+    fn line_starts(&self) -> &[u32] {
+        self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(
+                    self.text
+                        .bytes()
+                        .enumerate()
+                        .filter(|(_, b)| *b == b'\n')
+                        .map(|(i, _)| i as u32 + 1),
+                )
+                .collect()
+        })
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, byte: u32) -> (usize, usize) {
+        let starts = self.line_starts();
+        let line = match starts.binary_search(&byte) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let start = starts[line] as usize;
+        let end = (byte as usize).min(self.text.len());
+        let col = self
+            .text
+            .get(start..end)
+            .map_or(end - start, |s| s.chars().count());
+        (line + 1, col + 1)
+    }
+}
+
+/// Every file read, addressed by [`FileId`].
+#[derive(Debug, Default)]
+pub struct Sources {
+    files: Vec<SourceFile>,
+}
+
+impl Sources {
+    pub fn add(&mut self, file: SourceFile) -> FileId {
+        self.files.push(file);
+        FileId(self.files.len() - 1)
+    }
+
+    pub fn get(&self, id: FileId) -> &SourceFile {
+        &self.files[id.0]
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
+        self.files.iter().enumerate().map(|(i, f)| (FileId(i), f))
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+/// An input error: a file, maybe a position in it, and what is wrong.
+#[derive(Debug, Clone)]
+pub struct InputError {
+    /// File name as shown to the user.
+    pub file: String,
+    /// Which loaded file, when its text was read (for line/column).
+    pub file_id: Option<FileId>,
+    pub at: Option<ByteSpan>,
+    pub message: String,
+}
+
+/// What one run read: the files, the objects and the input errors.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub sources: Sources,
+    pub objects: Vec<Arc<Object>>,
+    pub errors: Vec<InputError>,
+}
+
+/// Find the manifest files under `paths` (files are taken as given; folders are walked
+/// recursively for `*.yaml`, `*.yml`, `*.json`, honouring `.gitignore` and skipping hidden
+/// entries). `-` is stdin and is returned as is.
+pub fn discover(paths: &[PathBuf], errors: &mut Vec<InputError>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" || p.is_file() {
+            out.push(p.clone());
+            continue;
+        }
+        if !p.exists() {
+            errors.push(InputError {
+                file: p.display().to_string(),
+                file_id: None,
+                at: None,
+                message: "no such file or folder".into(),
+            });
+            continue;
+        }
+        let mut found = Vec::new();
+        let walk = ignore::WalkBuilder::new(p)
+            .hidden(true)
+            .git_ignore(true)
+            .git_global(false)
+            .git_exclude(true)
+            .require_git(false)
+            .parents(true)
+            .build();
+        for entry in walk {
+            match entry {
+                Ok(e) => {
+                    let path = e.path();
+                    if e.file_type().is_some_and(|t| t.is_file()) && is_manifest(path) {
+                        found.push(path.to_path_buf());
+                    }
+                }
+                Err(e) => errors.push(InputError {
+                    file: p.display().to_string(),
+                    file_id: None,
+                    at: None,
+                    message: format!("cannot walk folder: {e}"),
+                }),
+            }
+        }
+        found.sort();
+        out.extend(found);
+    }
+    out
+}
+
+fn is_manifest(p: &Path) -> bool {
+    matches!(
+        p.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml" | "json")
+    )
+}
+
+/// A file that could not be decoded: where, why, and its text as far as it can be shown.
+pub struct DecodeError {
+    pub at: Option<ByteSpan>,
+    pub message: String,
+    pub lossy_text: String,
+}
+
+/// Read a file (or stdin for `-`) as UTF-8 text within the size limit.
+pub fn read_text(path: &Path, limits: &Limits) -> Result<String, DecodeError> {
+    let mut bytes = Vec::new();
+    let cap = limits.max_file_size;
+    let fail = |e: std::io::Error| DecodeError {
+        at: None,
+        message: format!("cannot read: {e}"),
+        lossy_text: String::new(),
+    };
+    if path.as_os_str() == "-" {
+        std::io::stdin()
+            .lock()
+            .take(cap + 1)
+            .read_to_end(&mut bytes)
+            .map_err(fail)?;
+    } else {
+        std::fs::File::open(path)
+            .and_then(|f| f.take(cap + 1).read_to_end(&mut bytes))
+            .map_err(fail)?;
+    }
+    decode_text(bytes, limits)
+}
+
+/// Check size, binary content and UTF-8 of raw input.
+pub fn decode_text(bytes: Vec<u8>, limits: &Limits) -> Result<String, DecodeError> {
+    if bytes.len() as u64 > limits.max_file_size {
+        return Err(DecodeError {
+            at: None,
+            message: format!(
+                "larger than {} MiB (limit max-file-size): split it into smaller files",
+                limits.max_file_size / (1024 * 1024)
+            ),
+            lossy_text: String::new(),
+        });
+    }
+    let (at, message) = if let Some(i) = memchr_nul(&bytes) {
+        (i, "binary file (NUL byte): not a YAML or JSON manifest")
+    } else {
+        match String::from_utf8(bytes) {
+            Ok(mut s) => {
+                if s.starts_with('\u{feff}') {
+                    s.replace_range(0..3, "");
+                }
+                return Ok(s);
+            }
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let bytes = e.into_bytes();
+                return Err(DecodeError {
+                    at: Some(ByteSpan {
+                        start: at as u32,
+                        end: at as u32,
+                    }),
+                    message: "invalid UTF-8: manifests must be UTF-8 text".into(),
+                    lossy_text: String::from_utf8_lossy(&bytes).into_owned(),
+                });
+            }
+        }
+    };
+    Err(DecodeError {
+        at: Some(ByteSpan {
+            start: at as u32,
+            end: at as u32,
+        }),
+        message: message.into(),
+        lossy_text: String::from_utf8_lossy(&bytes).into_owned(),
+    })
+}
+
+fn memchr_nul(b: &[u8]) -> Option<usize> {
+    b.iter().position(|&c| c == 0)
+}
+
+/// Parse one file's text into objects; errors are returned next to the objects that did load.
+pub fn parse_file(
+    file: FileId,
+    text: &str,
+    default_namespace: &str,
+    limits: &Limits,
+) -> (Vec<Object>, Vec<(Option<ByteSpan>, String)>) {
+    let (docs, load_err) = yaml::load_documents(text, limits);
+    let mut objects = Vec::new();
+    let mut errors = Vec::new();
+    for doc in docs {
+        let spans = Arc::new(doc.spans);
+        let mut push = |value: Value, prefix: String, objects: &mut Vec<Object>| {
+            let origin = Origin {
+                file,
+                spans: spans.clone(),
+                prefix: prefix.clone(),
+            };
+            match Object::from_value(value, Some(origin), default_namespace) {
+                Ok(Some(o)) => objects.push(o),
+                Ok(None) => {}
+                Err(e) => {
+                    let at = spans
+                        .nearest(&format!("{prefix}{}", e.pointer))
+                        .map(|(_, s)| s.key.unwrap_or(s.value))
+                        .or(Some(doc.start));
+                    errors.push((at, e.message));
+                }
+            }
+        };
+        let is_list = doc
+            .value
+            .get("kind")
+            .and_then(Value::as_str)
+            .is_some_and(|k| k.ends_with("List"))
+            && doc.value.get("items").is_some_and(Value::is_array);
+        if is_list {
+            let Value::Object(mut m) = doc.value else {
+                unreachable!()
+            };
+            if let Some(Value::Array(items)) = m.remove("items") {
+                for (i, item) in items.into_iter().enumerate() {
+                    push(item, format!("/items/{i}"), &mut objects);
+                }
+            }
+        } else {
+            push(doc.value, String::new(), &mut objects);
+        }
+        if objects.len() > limits.max_objects_per_file {
+            errors.push((
+                Some(doc.start),
+                format!(
+                    "more than {} objects in one file (limit max-objects)",
+                    limits.max_objects_per_file
+                ),
+            ));
+            objects.truncate(limits.max_objects_per_file);
+            break;
+        }
+    }
+    if let Some(e) = load_err {
+        errors.push((Some(e.at), e.message));
+    }
+    (objects, errors)
+}
+
+/// Read and parse `paths` (in parallel), appending to `loaded`. Objects from `context` paths
+/// are returned in `context_objects` instead of `loaded.objects`.
+pub fn load_paths(
+    paths: &[PathBuf],
+    default_namespace: &str,
+    limits: &Limits,
+    loaded: &mut Loaded,
+) -> Vec<Arc<Object>> {
+    let files = discover(paths, &mut loaded.errors);
+    let base = loaded.sources.len();
+    let results: Vec<_> = files
+        .par_iter()
+        .enumerate()
+        .map(|(i, path)| {
+            let id = FileId(base + i);
+            let name = display_name(path);
+            match read_text(path, limits) {
+                Ok(text) => {
+                    let (objects, errors) = parse_file(id, &text, default_namespace, limits);
+                    (SourceFile::new(name, text), objects, errors)
+                }
+                Err(e) => (
+                    SourceFile::new(name, e.lossy_text),
+                    Vec::new(),
+                    vec![(e.at, e.message)],
+                ),
+            }
+        })
+        .collect();
+    let mut objects = Vec::new();
+    for (file, objs, errs) in results {
+        let name = file.name.clone();
+        let id = loaded.sources.add(file);
+        for (at, message) in errs {
+            loaded.errors.push(InputError {
+                file: name.clone(),
+                file_id: Some(id),
+                at,
+                message,
+            });
+        }
+        objects.extend(objs.into_iter().map(Arc::new));
+    }
+    objects
+}
+
+fn display_name(p: &Path) -> String {
+    if p.as_os_str() == "-" {
+        return "-".into();
+    }
+    let s = p.display().to_string();
+    s.strip_prefix("./").map(String::from).unwrap_or(s)
+}

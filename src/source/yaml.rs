@@ -1,0 +1,751 @@
+//! YAML (and JSON, which is YAML) to `serde_json::Value`, recording where every node came from.
+//!
+//! The loader walks saphyr-parser's event stream with an explicit stack (no recursion, so
+//! 10,000-deep nesting cannot overflow the stack), resolves plain scalars the way kubectl does
+//! (YAML 1.1: `yes`/`on` are booleans, `0777` is octal), expands `<<:` merge keys, counts alias
+//! expansions against a budget (alias bombs), rejects duplicate keys, and records for each node a
+//! [`NodeSpan`] keyed by its JSON pointer.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+use serde_json::{Map, Number, Value};
+
+use super::limits::Limits;
+
+/// Byte range in the source file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ByteSpan {
+    pub start: u32,
+    pub end: u32,
+}
+
+/// Where a node sits in the source: its value and, for mapping entries, its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeSpan {
+    pub key: Option<ByteSpan>,
+    pub value: ByteSpan,
+}
+
+/// JSON pointer (RFC 6901) -> source span, for one document.
+#[derive(Debug, Default)]
+pub struct SpanMap {
+    map: HashMap<Box<str>, NodeSpan>,
+}
+
+impl SpanMap {
+    pub fn get(&self, pointer: &str) -> Option<&NodeSpan> {
+        self.map.get(pointer)
+    }
+
+    /// The span of `pointer`, or of its nearest recorded ancestor (a missing field is reported
+    /// at the object that should hold it).
+    pub fn nearest(&self, pointer: &str) -> Option<(&str, &NodeSpan)> {
+        let mut p = pointer;
+        loop {
+            if let Some((k, v)) = self.map.get_key_value(p) {
+                return Some((k, v));
+            }
+            if p.is_empty() {
+                return None;
+            }
+            p = match p.rfind('/') {
+                Some(i) => &p[..i],
+                None => "",
+            };
+        }
+    }
+
+    fn insert(&mut self, pointer: &str, span: NodeSpan) {
+        self.map.insert(pointer.into(), span);
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// One YAML document of a file.
+#[derive(Debug)]
+pub struct Document {
+    pub value: Value,
+    pub spans: SpanMap,
+    /// Where the document starts (for errors about the whole document).
+    pub start: ByteSpan,
+}
+
+/// A load error with its byte position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    pub at: ByteSpan,
+    pub message: String,
+}
+
+/// Escape one JSON-pointer segment.
+pub fn push_segment(ptr: &mut String, seg: &str) {
+    ptr.push('/');
+    if seg.contains(['~', '/']) {
+        for c in seg.chars() {
+            match c {
+                '~' => ptr.push_str("~0"),
+                '/' => ptr.push_str("~1"),
+                c => ptr.push(c),
+            }
+        }
+    } else {
+        ptr.push_str(seg);
+    }
+}
+
+/// Converts saphyr's character indexes into byte offsets.
+struct Offsets {
+    /// `None` when the text is ASCII (index == byte).
+    table: Option<Vec<u32>>,
+}
+
+impl Offsets {
+    fn new(text: &str) -> Self {
+        if text.is_ascii() {
+            return Offsets { table: None };
+        }
+        let mut t: Vec<u32> = text.char_indices().map(|(b, _)| b as u32).collect();
+        t.push(text.len() as u32);
+        Offsets { table: Some(t) }
+    }
+
+    fn byte(&self, char_index: usize) -> u32 {
+        match &self.table {
+            None => char_index as u32,
+            Some(t) => *t.get(char_index).or(t.last()).unwrap_or(&0),
+        }
+    }
+
+    fn span(&self, s: &Span) -> ByteSpan {
+        ByteSpan {
+            start: self.byte(s.start.index()),
+            end: self.byte(s.end.index()),
+        }
+    }
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Value>,
+        ptr_len: usize,
+        anchor: usize,
+        start: ByteSpan,
+        /// the entry's key when this sequence is a mapping value
+        key: Option<ByteSpan>,
+    },
+    Map {
+        map: Map<String, Value>,
+        ptr_len: usize,
+        anchor: usize,
+        start: ByteSpan,
+        key: Option<ByteSpan>,
+        /// key waiting for its value: (key, key span, is a merge key `<<`)
+        pending: Option<(String, ByteSpan, bool)>,
+        merges: Vec<Value>,
+    },
+}
+
+struct Loader<'a> {
+    limits: &'a Limits,
+    stack: Vec<Frame>,
+    ptr: String,
+    spans: SpanMap,
+    anchors: HashMap<usize, Value>,
+    nodes: usize,
+    root: Option<Value>,
+    last_end: u32,
+}
+
+fn err(at: ByteSpan, message: impl Into<String>) -> LoadError {
+    LoadError {
+        at,
+        message: message.into(),
+    }
+}
+
+/// Parse every document of `text`. Documents that fail end the file (the YAML stream cannot
+/// be resynchronised after a syntax error), but documents before the error are returned.
+pub fn load_documents(text: &str, limits: &Limits) -> (Vec<Document>, Option<LoadError>) {
+    let mut parser = Parser::new_from_str(text);
+    let offsets = Offsets::new(text);
+    let mut docs = Vec::new();
+    let mut loader: Option<Loader> = None;
+    let mut doc_start = ByteSpan::default();
+    loop {
+        let (ev, span) = match parser.next_event() {
+            None => break,
+            Some(Ok(x)) => x,
+            Some(Err(e)) => {
+                let m = e.marker();
+                let at = offsets.byte(m.index());
+                let message = if e.info().contains("recursion limit") {
+                    format!(
+                        "nesting deeper than {} levels (limit max-depth)",
+                        limits.max_depth
+                    )
+                } else {
+                    format!("YAML syntax error: {}", e.info())
+                };
+                return (docs, Some(err(ByteSpan { start: at, end: at }, message)));
+            }
+        };
+        let bspan = offsets.span(&span);
+        match ev {
+            Event::StreamStart | Event::Nothing => {}
+            Event::StreamEnd => break,
+            Event::DocumentStart(_) => {
+                if docs.len() >= limits.max_documents_per_file {
+                    return (
+                        docs,
+                        Some(err(
+                            bspan,
+                            format!(
+                                "more than {} documents in one file (limit max-documents-per-file)",
+                                limits.max_documents_per_file
+                            ),
+                        )),
+                    );
+                }
+                doc_start = bspan;
+                loader = Some(Loader {
+                    limits,
+                    stack: Vec::new(),
+                    ptr: String::new(),
+                    spans: SpanMap::default(),
+                    anchors: HashMap::new(),
+                    nodes: 0,
+                    root: None,
+                    last_end: bspan.end,
+                });
+            }
+            Event::DocumentEnd => {
+                if let Some(l) = loader.take() {
+                    if let Some(value) = l.root {
+                        docs.push(Document {
+                            value,
+                            spans: l.spans,
+                            start: doc_start,
+                        });
+                    }
+                }
+            }
+            ev => {
+                let Some(l) = loader.as_mut() else { continue };
+                if let Err(e) = l.event(ev, bspan) {
+                    return (docs, Some(e));
+                }
+            }
+        }
+    }
+    (docs, None)
+}
+
+impl Loader<'_> {
+    fn count(&mut self, n: usize, at: ByteSpan) -> Result<(), LoadError> {
+        self.nodes += n;
+        if self.nodes > self.limits.max_nodes_per_document {
+            return Err(err(
+                at,
+                format!(
+                    "document expands to more than {} nodes (limit max-nodes-per-document; an alias bomb?)",
+                    self.limits.max_nodes_per_document
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Is the next node a mapping key?
+    fn expecting_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Map { pending: None, .. }))
+    }
+
+    /// Push the pointer segment of the next child of the top frame; returns the length before
+    /// and the key span when the child is a mapping value.
+    fn enter_child(&mut self) -> (usize, Option<ByteSpan>) {
+        let before = self.ptr.len();
+        match self.stack.last() {
+            Some(Frame::Seq { items, .. }) => {
+                use std::fmt::Write;
+                let _ = write!(self.ptr, "/{}", items.len());
+                (before, None)
+            }
+            Some(Frame::Map {
+                pending: Some((k, ks, _)),
+                ..
+            }) => {
+                let ks = *ks;
+                let k = k.clone();
+                push_segment(&mut self.ptr, &k);
+                (before, Some(ks))
+            }
+            _ => (before, None),
+        }
+    }
+
+    fn event(&mut self, ev: Event<'_>, span: ByteSpan) -> Result<(), LoadError> {
+        match ev {
+            Event::Scalar(text, style, anchor, tag) => {
+                self.count(1, span)?;
+                self.last_end = span.end;
+                if self.expecting_key() {
+                    let merge = style == ScalarStyle::Plain && text == "<<";
+                    self.set_key(text.into_owned(), span, merge)?;
+                    return Ok(());
+                }
+                let value =
+                    resolve_scalar(&text, style, tag.as_deref()).map_err(|m| err(span, m))?;
+                if anchor != 0 {
+                    self.anchors.insert(anchor, value.clone());
+                }
+                let (before, key) = self.enter_child();
+                self.spans.insert(&self.ptr, NodeSpan { key, value: span });
+                self.ptr.truncate(before);
+                self.emit(value);
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                let is_map = matches!(ev, Event::MappingStart(..));
+                self.count(1, span)?;
+                if self.expecting_key() {
+                    return Err(err(
+                        span,
+                        "a mapping or sequence used as a mapping key is not supported by Kubernetes",
+                    ));
+                }
+                if self.stack.len() >= self.limits.max_depth {
+                    return Err(err(
+                        span,
+                        format!(
+                            "nesting deeper than {} levels (limit max-depth)",
+                            self.limits.max_depth
+                        ),
+                    ));
+                }
+                let (ptr_len, key) = self.enter_child();
+                self.stack.push(if is_map {
+                    Frame::Map {
+                        map: Map::new(),
+                        ptr_len,
+                        anchor,
+                        start: span,
+                        key,
+                        pending: None,
+                        merges: Vec::new(),
+                    }
+                } else {
+                    Frame::Seq {
+                        items: Vec::new(),
+                        ptr_len,
+                        anchor,
+                        start: span,
+                        key,
+                    }
+                });
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let frame = self.stack.pop().expect("parser balances start/end events");
+                let end = self.last_end.max(span.start.min(self.last_end));
+                let (value, ptr_len, anchor, start, key) = match frame {
+                    Frame::Seq {
+                        items,
+                        ptr_len,
+                        anchor,
+                        start,
+                        key,
+                    } => (Value::Array(items), ptr_len, anchor, start, key),
+                    Frame::Map {
+                        mut map,
+                        ptr_len,
+                        anchor,
+                        start,
+                        key,
+                        merges,
+                        ..
+                    } => {
+                        for m in merges {
+                            merge_into(&mut map, m, start)?;
+                        }
+                        (Value::Object(map), ptr_len, anchor, start, key)
+                    }
+                };
+                let vspan = ByteSpan {
+                    start: start.start,
+                    end: end.max(start.start),
+                };
+                self.spans.insert(&self.ptr, NodeSpan { key, value: vspan });
+                self.ptr.truncate(ptr_len);
+                if anchor != 0 {
+                    self.anchors.insert(anchor, value.clone());
+                }
+                self.emit(value);
+            }
+            Event::Alias(id) => {
+                let Some(v) = self.anchors.get(&id).cloned() else {
+                    return Err(err(span, "alias to an unknown anchor"));
+                };
+                self.count(node_count(&v), span)?;
+                self.last_end = span.end;
+                if self.expecting_key() {
+                    let k = match v {
+                        Value::String(s) => s,
+                        Value::Number(n) => n.to_string(),
+                        Value::Bool(b) => b.to_string(),
+                        Value::Null => "null".to_string(),
+                        _ => {
+                            return Err(err(
+                                span,
+                                "an alias to a mapping or sequence used as a mapping key",
+                            ));
+                        }
+                    };
+                    self.set_key(k, span, false)?;
+                    return Ok(());
+                }
+                let (before, key) = self.enter_child();
+                self.spans.insert(&self.ptr, NodeSpan { key, value: span });
+                self.ptr.truncate(before);
+                self.emit(v);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn set_key(&mut self, k: String, span: ByteSpan, merge: bool) -> Result<(), LoadError> {
+        if let Some(Frame::Map { map, pending, .. }) = self.stack.last_mut() {
+            if !merge && map.contains_key(&k) {
+                return Err(err(span, format!("duplicate mapping key `{k}`")));
+            }
+            *pending = Some((k, span, merge));
+        }
+        Ok(())
+    }
+
+    fn emit(&mut self, value: Value) {
+        match self.stack.last_mut() {
+            None => self.root = Some(value),
+            Some(Frame::Seq { items, .. }) => items.push(value),
+            Some(Frame::Map {
+                map,
+                pending,
+                merges,
+                ..
+            }) => {
+                if let Some((k, _, merge)) = pending.take() {
+                    if merge {
+                        merges.push(value);
+                    } else {
+                        map.insert(k, value);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `<<: *base` or `<<: [*a, *b]`: keys already present win; earlier merges win over later.
+fn merge_into(map: &mut Map<String, Value>, m: Value, at: ByteSpan) -> Result<(), LoadError> {
+    match m {
+        Value::Object(o) => {
+            for (k, v) in o {
+                map.entry(k).or_insert(v);
+            }
+            Ok(())
+        }
+        Value::Array(list) => {
+            for item in list {
+                match item {
+                    Value::Object(_) => merge_into(map, item, at)?,
+                    _ => return Err(err(at, "a `<<` merge list may only hold mappings")),
+                }
+            }
+            Ok(())
+        }
+        _ => Err(err(
+            at,
+            "a `<<` merge key needs a mapping or a list of mappings",
+        )),
+    }
+}
+
+fn node_count(v: &Value) -> usize {
+    // iterative, so a deep aliased value cannot overflow the stack
+    let mut n = 0;
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        n += 1;
+        match v {
+            Value::Array(a) => stack.extend(a.iter()),
+            Value::Object(o) => stack.extend(o.values()),
+            _ => {}
+        }
+    }
+    n
+}
+
+/// Resolve a scalar as kubectl's YAML reader (go-yaml, YAML 1.1 rules) does.
+fn resolve_scalar(
+    text: &str,
+    style: ScalarStyle,
+    tag: Option<&saphyr_parser::Tag>,
+) -> Result<Value, String> {
+    if let Some(tag) = tag {
+        let suffix = tag.suffix.as_str();
+        if tag.is_yaml_core_schema() || tag.handle == "!!" {
+            return match suffix {
+                "str" | "binary" | "timestamp" => Ok(Value::String(text.to_string())),
+                "null" => Ok(Value::Null),
+                "bool" | "int" | "float" => match resolve_plain(text) {
+                    v @ (Value::Bool(_) | Value::Number(_))
+                        if (suffix == "bool") == v.is_boolean() =>
+                    {
+                        Ok(v)
+                    }
+                    _ => Err(format!("`{text}` is not a valid !!{suffix}")),
+                },
+                _ => Ok(Value::String(text.to_string())),
+            };
+        }
+        if tag.handle == "!" && suffix.is_empty() {
+            return Ok(Value::String(text.to_string()));
+        }
+    }
+    if style != ScalarStyle::Plain {
+        return Ok(Value::String(text.to_string()));
+    }
+    Ok(resolve_plain(text))
+}
+
+pub fn resolve_plain(s: &str) -> Value {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Value::Bool(true);
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Value::Bool(false);
+        }
+        _ => {}
+    }
+    let first = s.as_bytes()[0];
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+        return Value::String(s.to_string());
+    }
+    if let Some(n) = parse_int(s) {
+        return Value::Number(n);
+    }
+    if let Some(f) = parse_float(s) {
+        if let Some(n) = Number::from_f64(f) {
+            return Value::Number(n);
+        }
+    }
+    Value::String(s.to_string())
+}
+
+fn parse_int(s: &str) -> Option<Number> {
+    let (neg, body) = match s.as_bytes()[0] {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if body.is_empty() {
+        return None;
+    }
+    let clean: Cow<str> = if body.contains('_') {
+        Cow::Owned(body.replace('_', ""))
+    } else {
+        Cow::Borrowed(body)
+    };
+    let (radix, digits) = if let Some(h) = clean.strip_prefix("0x") {
+        (16, h)
+    } else if let Some(b) = clean.strip_prefix("0b") {
+        (2, b)
+    } else if let Some(o) = clean.strip_prefix("0o") {
+        (8, o)
+    } else if clean.len() > 1 && clean.starts_with('0') {
+        (8, &clean[1..])
+    } else {
+        (10, &*clean)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let mag = u64::from_str_radix(digits, radix).ok()?;
+    if neg {
+        if mag <= i64::MAX as u64 + 1 {
+            Some(Number::from((mag as i128).wrapping_neg() as i64))
+        } else {
+            None
+        }
+    } else {
+        Some(Number::from(mag))
+    }
+}
+
+fn parse_float(s: &str) -> Option<f64> {
+    // YAML 1.1 float: [-+]?([0-9][0-9_]*)?\.[0-9.]*([eE][-+][0-9]+)?  (plus plain exponents)
+    let b = s.as_bytes();
+    let mut i = 0;
+    if matches!(b.first(), Some(b'-' | b'+')) {
+        i = 1;
+    }
+    let rest = &s[i..];
+    if matches!(rest, ".inf" | ".Inf" | ".INF" | ".nan" | ".NaN" | ".NAN") {
+        return None; // not representable in JSON: keep as string
+    }
+    let mut seen_digit = false;
+    let mut seen_dot = false;
+    let mut seen_exp = false;
+    let mut j = i;
+    while j < b.len() {
+        match b[j] {
+            b'0'..=b'9' => seen_digit = true,
+            b'_' if seen_digit && !seen_exp => {}
+            b'.' if !seen_dot && !seen_exp => seen_dot = true,
+            b'e' | b'E' if seen_digit && !seen_exp => {
+                seen_exp = true;
+                if matches!(b.get(j + 1), Some(b'-' | b'+')) {
+                    j += 1;
+                }
+                if !matches!(b.get(j + 1), Some(b'0'..=b'9')) {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+        j += 1;
+    }
+    if !seen_digit || !(seen_dot || seen_exp) {
+        return None;
+    }
+    s.replace('_', "").parse::<f64>().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Vec<Document> {
+        let (docs, e) = load_documents(text, &Limits::default());
+        assert_eq!(e, None);
+        docs
+    }
+
+    fn load_err(text: &str) -> LoadError {
+        load_documents(text, &Limits::default())
+            .1
+            .expect("an error")
+    }
+
+    #[test]
+    fn scalars_resolve_like_kubectl() {
+        let d = load(
+            "a: yes\nb: 'yes'\nc: 0777\nd: 1_000\ne: 1.5\nf: ~\ng: 0x1F\nh: 1.2.3\ni: -3\nj: on\n",
+        );
+        let v = &d[0].value;
+        assert_eq!(v["a"], Value::Bool(true));
+        assert_eq!(v["b"], Value::String("yes".into()));
+        assert_eq!(v["c"], Value::from(511));
+        assert_eq!(v["d"], Value::from(1000));
+        assert_eq!(v["e"], Value::from(1.5));
+        assert_eq!(v["f"], Value::Null);
+        assert_eq!(v["g"], Value::from(31));
+        assert_eq!(v["h"], Value::String("1.2.3".into()));
+        assert_eq!(v["i"], Value::from(-3));
+        assert_eq!(v["j"], Value::Bool(true));
+    }
+
+    #[test]
+    fn spans_point_at_keys_and_values() {
+        let text = "kind: Service\nspec:\n  clusterIP: 10.0.0.1\n  ports:\n  - port: 80\n";
+        let d = load(text);
+        let s = d[0].spans.get("/spec/clusterIP").unwrap();
+        let k = s.key.unwrap();
+        assert_eq!(&text[k.start as usize..k.end as usize], "clusterIP");
+        assert_eq!(
+            &text[s.value.start as usize..s.value.end as usize],
+            "10.0.0.1"
+        );
+        let p = d[0].spans.get("/spec/ports/0/port").unwrap();
+        assert_eq!(&text[p.value.start as usize..p.value.end as usize], "80");
+        let (found, _) = d[0].spans.nearest("/spec/selector/app").unwrap();
+        assert_eq!(found, "/spec");
+    }
+
+    #[test]
+    fn multibyte_text_gives_byte_offsets() {
+        let text = "a: \"é—ü\"\nb: x\n";
+        let d = load(text);
+        let s = d[0].spans.get("/b").unwrap();
+        assert_eq!(&text[s.value.start as usize..s.value.end as usize], "x");
+    }
+
+    #[test]
+    fn multi_documents_and_empty_ones() {
+        let d = load("a: 1\n---\n---\nb: 2\n");
+        assert_eq!(d.iter().filter(|d| !d.value.is_null()).count(), 2);
+    }
+
+    #[test]
+    fn merge_keys_expand_and_explicit_keys_win() {
+        let d = load("base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\n");
+        assert_eq!(d[0].value["m"], serde_json::json!({"x": 1, "y": 3}));
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let e = load_err("a: 1\na: 2\n");
+        assert!(e.message.contains("duplicate mapping key `a`"), "{e:?}");
+        assert_eq!(e.at.start, 5);
+    }
+
+    #[test]
+    fn alias_bomb_is_bounded() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let e = load_err(&text);
+        assert!(e.message.contains("max-nodes-per-document"), "{e:?}");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let text = "[".repeat(10_000) + &"]".repeat(10_000);
+        let e = load_err(&text);
+        assert!(e.message.contains("max-depth"), "{e:?}");
+        let text = (0..10_000)
+            .map(|i| format!("{}k:\n", " ".repeat(i)))
+            .collect::<String>();
+        let e = load_err(&text);
+        assert!(e.message.contains("max-depth"), "{e:?}");
+    }
+
+    #[test]
+    fn syntax_errors_carry_a_position() {
+        let e = load_err("a: [1\n");
+        assert!(e.message.starts_with("YAML syntax error"), "{e:?}");
+    }
+
+    #[test]
+    fn pointer_segments_are_escaped() {
+        let d = load("metadata:\n  annotations:\n    statelint.io/ignore: x\n");
+        assert!(
+            d[0].spans
+                .get("/metadata/annotations/statelint.io~1ignore")
+                .is_some()
+        );
+    }
+}
