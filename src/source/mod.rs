@@ -274,7 +274,7 @@ pub fn parse_file(
                 Err(e) => {
                     let at = spans
                         .nearest(&format!("{prefix}{}", e.pointer))
-                        .map(|(_, s)| s.key.unwrap_or(s.value))
+                        .map(|(_, s)| s.value)
                         .or(Some(doc.start));
                     errors.push((at, e.message));
                 }
