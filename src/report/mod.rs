@@ -96,6 +96,18 @@ impl Report<'_> {
         } else {
             span
         };
+        let span = match &a.needle {
+            Some(n) if !n.is_empty() => {
+                let text = &self.sources.get(origin.file).text;
+                text.get(span.start as usize..span.end as usize)
+                    .and_then(|t| t.find(n.as_str()))
+                    .map_or(span, |i| ByteSpan {
+                        start: span.start + i as u32,
+                        end: span.start + (i + n.len()) as u32,
+                    })
+            }
+            _ => span,
+        };
         Some(self.location(origin.file, span))
     }
 

@@ -86,6 +86,9 @@ pub struct Anchor {
     pub pointer: String,
     /// Point at the mapping key rather than its value.
     pub on_key: bool,
+    /// Narrow the span to this text when it occurs verbatim inside the node's source (a host
+    /// inside a `sh -c` script, one item of a comma-separated list).
+    pub needle: Option<String>,
 }
 
 /// One problem on one object.
@@ -118,11 +121,18 @@ impl Finding {
                 object: object.clone(),
                 pointer: pointer.into(),
                 on_key: false,
+                needle: None,
             },
             message: message.into(),
             help: String::new(),
             notes: Vec::new(),
         }
+    }
+
+    /// Narrow the primary span to `text` inside the node (when it appears verbatim there).
+    pub fn needle(mut self, text: impl Into<String>) -> Self {
+        self.at.needle = Some(text.into());
+        self
     }
 
     /// Point at the key of the node instead of its value.
@@ -147,6 +157,7 @@ impl Finding {
             object: object.clone(),
             pointer: pointer.into(),
             on_key: false,
+            needle: self.at.needle.take(),
         };
         self
     }
@@ -163,6 +174,7 @@ impl Finding {
                 object: object.clone(),
                 pointer: pointer.into(),
                 on_key: false,
+                needle: None,
             },
             text.into(),
         ));
