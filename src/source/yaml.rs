@@ -29,23 +29,41 @@ pub struct NodeSpan {
 }
 
 /// JSON pointer (RFC 6901) -> source span, for one document.
+///
+/// Stored compactly as (64-bit hash of the pointer, span) sorted by hash: no string per node,
+/// so a large input costs about 24 bytes per node. A hash collision could at worst show a
+/// finding at another node of the same document; with 64-bit FxHash over a few hundred
+/// pointers per document that does not happen in practice.
 #[derive(Debug, Default)]
 pub struct SpanMap {
-    map: HashMap<Box<str>, NodeSpan>,
+    entries: Vec<(u64, NodeSpan)>,
+    sorted: bool,
+}
+
+fn hash_pointer(p: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(p.as_bytes());
+    h.finish()
 }
 
 impl SpanMap {
     pub fn get(&self, pointer: &str) -> Option<&NodeSpan> {
-        self.map.get(pointer)
+        debug_assert!(self.sorted || self.entries.is_empty());
+        let h = hash_pointer(pointer);
+        self.entries
+            .binary_search_by_key(&h, |e| e.0)
+            .ok()
+            .map(|i| &self.entries[i].1)
     }
 
     /// The span of `pointer`, or of its nearest recorded ancestor (a missing field is reported
-    /// at the object that should hold it).
-    pub fn nearest(&self, pointer: &str) -> Option<(&str, &NodeSpan)> {
+    /// at the object that should hold it). Returns the matched prefix of `pointer`.
+    pub fn nearest<'p>(&self, pointer: &'p str) -> Option<(&'p str, &NodeSpan)> {
         let mut p = pointer;
         loop {
-            if let Some((k, v)) = self.map.get_key_value(p) {
-                return Some((k, v));
+            if let Some(s) = self.get(p) {
+                return Some((p, s));
             }
             if p.is_empty() {
                 return None;
@@ -58,15 +76,25 @@ impl SpanMap {
     }
 
     fn insert(&mut self, pointer: &str, span: NodeSpan) {
-        self.map.insert(pointer.into(), span);
+        self.entries.push((hash_pointer(pointer), span));
+        self.sorted = false;
+    }
+
+    fn finish(&mut self) {
+        // a pointer recorded twice (cannot happen for valid documents) keeps its last span
+        self.entries.reverse();
+        self.entries.sort_by_key(|e| e.0);
+        self.entries.dedup_by_key(|e| e.0);
+        self.entries.shrink_to_fit();
+        self.sorted = true;
     }
 
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.entries.is_empty()
     }
 }
 
@@ -228,8 +256,9 @@ pub fn load_documents(text: &str, limits: &Limits) -> (Vec<Document>, Option<Loa
                 });
             }
             Event::DocumentEnd => {
-                if let Some(l) = loader.take() {
+                if let Some(mut l) = loader.take() {
                     if let Some(value) = l.root {
+                        l.spans.finish();
                         docs.push(Document {
                             value,
                             spans: l.spans,
