@@ -93,8 +93,32 @@ pub fn check(opts: &CheckOptions) -> CheckRun {
         loaded.errors.extend(errors);
         source::load_paths(&ctx_files, ns, &opts.limits, &mut loaded)
     };
+    finish(loaded, objects, context_objects, files, &opts.config)
+}
+
+/// Check in-memory inputs `(name, bytes)` as if they were files: the whole pipeline without
+/// the file system (tests, fuzzing).
+pub fn check_bytes(inputs: Vec<(String, Vec<u8>)>, opts: &CheckOptions) -> CheckRun {
+    let mut loaded = Loaded::default();
+    let ns = if opts.namespace.is_empty() {
+        "default"
+    } else {
+        &opts.namespace
+    };
+    let objects = source::load_bytes(inputs, ns, &opts.limits, &mut loaded);
+    let files = loaded.sources.len();
+    finish(loaded, objects, Vec::new(), files, &opts.config)
+}
+
+fn finish(
+    loaded: Loaded,
+    objects: Vec<Arc<Object>>,
+    context_objects: Vec<Arc<Object>>,
+    files: usize,
+    config: &Config,
+) -> CheckRun {
     let catalog = Catalog::new(objects.iter().chain(context_objects.iter()).cloned());
-    let outcome = rules::run(&objects, &catalog, &opts.config);
+    let outcome = rules::run(&objects, &catalog, config);
     CheckRun {
         loaded,
         objects,

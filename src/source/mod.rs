@@ -330,21 +330,60 @@ pub fn load_paths(
         .par_iter()
         .enumerate()
         .map(|(i, path)| {
-            let id = FileId(base + i);
-            let name = display_name(path);
-            match read_text(path, limits) {
-                Ok(text) => {
-                    let (objects, errors) = parse_file(id, &text, default_namespace, limits);
-                    (SourceFile::new(name, text), objects, errors)
-                }
-                Err(e) => (
-                    SourceFile::new(name, e.lossy_text),
-                    Vec::new(),
-                    vec![(e.at, e.message)],
-                ),
-            }
+            load_one(
+                FileId(base + i),
+                display_name(path),
+                read_text(path, limits),
+                default_namespace,
+                limits,
+            )
         })
         .collect();
+    collect(results, loaded)
+}
+
+/// Load in-memory inputs `(name, bytes)` as if they were files (fuzzing, tests, webhook).
+pub fn load_bytes(
+    inputs: Vec<(String, Vec<u8>)>,
+    default_namespace: &str,
+    limits: &Limits,
+    loaded: &mut Loaded,
+) -> Vec<Arc<Object>> {
+    let base = loaded.sources.len();
+    let results = inputs
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, bytes))| {
+            let text = decode_text(bytes, limits);
+            load_one(FileId(base + i), name, text, default_namespace, limits)
+        })
+        .collect();
+    collect(results, loaded)
+}
+
+type FileResult = (SourceFile, Vec<Object>, Vec<(Option<ByteSpan>, String)>);
+
+fn load_one(
+    id: FileId,
+    name: String,
+    text: Result<String, DecodeError>,
+    default_namespace: &str,
+    limits: &Limits,
+) -> FileResult {
+    match text {
+        Ok(text) => {
+            let (objects, errors) = parse_file(id, &text, default_namespace, limits);
+            (SourceFile::new(name, text), objects, errors)
+        }
+        Err(e) => (
+            SourceFile::new(name, e.lossy_text),
+            Vec::new(),
+            vec![(e.at, e.message)],
+        ),
+    }
+}
+
+fn collect(results: Vec<FileResult>, loaded: &mut Loaded) -> Vec<Arc<Object>> {
     let mut objects = Vec::new();
     for (file, objs, errs) in results {
         let name = file.name.clone();

@@ -1,0 +1,56 @@
+//! statelint over real public manifests (`../shared/corpus`, other projects' files, never
+//! copied here): a snapshot of the JSON findings of each project folder, checked on its own,
+//! so every change in verdicts on real manifests is reviewed. See docs/corpus.md for the
+//! per-file review. Skipped, with a message, where the corpus is not present; set
+//! STATELINT_CORPUS to point elsewhere.
+
+use std::path::{Path, PathBuf};
+
+use statelint::report::Format;
+use statelint::{CheckOptions, check};
+
+fn corpus_root() -> Option<PathBuf> {
+    let root = std::env::var_os("STATELINT_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
+    root.is_dir().then_some(root)
+}
+
+#[test]
+fn corpus_findings_snapshot() {
+    let Some(root) = corpus_root() else {
+        eprintln!("SKIPPED: no corpus at ../shared/corpus (set STATELINT_CORPUS to run this test)");
+        return;
+    };
+    let mut projects: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    projects.sort();
+    assert!(
+        !projects.is_empty(),
+        "corpus at {} has no project folders",
+        root.display()
+    );
+    for project in projects {
+        let name = project.file_name().unwrap().to_string_lossy().to_string();
+        let run = check(&CheckOptions {
+            paths: vec![project.clone()],
+            namespace: "default".into(),
+            ..Default::default()
+        });
+        let mut out = Vec::new();
+        run.report().write(Format::Json, false, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let prefix = format!("{}/", root.display());
+        let text = text.replace(&prefix, "corpus/");
+        let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            report["errors"],
+            serde_json::json!([]),
+            "{name}: input errors on valid public manifests"
+        );
+        insta::assert_snapshot!(format!("corpus-{name}"), text);
+    }
+}
