@@ -69,7 +69,29 @@ impl Rule for HeadlessService {
             } else {
                 "no spec.serviceName"
             };
-            let suggested = format!("{name}-headless");
+            // a headless Service that already selects the pods is the one to name
+            let existing = cx
+                .companions
+                .services_selecting(ns, pod_labels)
+                .into_iter()
+                .find(|s| {
+                    s.service()
+                        .and_then(|s| s.spec.as_ref())
+                        .is_some_and(|s| s.cluster_ip.as_deref() == Some("None"))
+                });
+            let help = match &existing {
+                Some(svc) => format!(
+                    "set spec.serviceName: {} (that headless Service already selects the pods)",
+                    yaml_scalar(&svc.key.name)
+                ),
+                None => {
+                    let suggested = format!("{name}-headless");
+                    format!(
+                        "set spec.serviceName: {suggested}, and {}",
+                        create_help(&suggested, ns, selector_labels)
+                    )
+                }
+            };
             let mut f = Finding::new(
                 &META,
                 obj,
@@ -79,10 +101,7 @@ impl Rule for HeadlessService {
                      (<pod>.<service>.{ns}.svc) to find each other by"
                 ),
             )
-            .help(format!(
-                "set spec.serviceName: {suggested} and {}",
-                create_help(&suggested, ns, selector_labels)
-            ));
+            .help(help);
             if !present(obj, SERVICE_NAME) {
                 f = f.on_key();
             }
@@ -138,7 +157,8 @@ impl Rule for HeadlessService {
             .cluster_ip
             .as_deref()
             .or_else(|| svc_spec.cluster_ips.as_ref()?.first().map(String::as_str));
-        if cluster_ip != Some("None") && ty != "ExternalName" {
+        // (other types cannot be headless: the type finding covers them)
+        if cluster_ip != Some("None") && ty == "ClusterIP" {
             let (what, ptr) = match cluster_ip {
                 Some(ip) if svc_spec.cluster_ip.is_some() => {
                     (format!("clusterIP: {ip}"), "/spec/clusterIP")
@@ -317,6 +337,17 @@ spec:
         );
         let m = one(&STS.replace("serviceName: zk-hs", "serviceName: ''"));
         assert!(m.contains("an empty spec.serviceName"), "{m}");
+        // an existing headless Service selecting the pods is suggested
+        let yaml = with_service("{clusterIP: None, selector: {app: zk}}")
+            .replace("  serviceName: zk-hs\n", "");
+        let f = lint(&HeadlessService, &yaml, &Default::default());
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].help
+                .starts_with("set spec.serviceName: zk-hs (that headless"),
+            "{}",
+            f[0].help
+        );
     }
 
     #[test]
@@ -385,13 +416,8 @@ spec:
 
     #[test]
     fn wrong_type() {
-        let m = messages(
-            &HeadlessService,
-            &with_service("{type: NodePort, selector: {app: zk}}"),
-        );
-        assert_eq!(m.len(), 2, "{m:#?}");
-        assert!(m[0].contains("has type NodePort"));
-        assert!(m[1].contains("not headless"));
+        let m = one(&with_service("{type: NodePort, selector: {app: zk}}"));
+        assert!(m.contains("has type NodePort"), "{m}");
         let m = one(&with_service(
             "{type: ExternalName, externalName: zk.example.com, selector: {app: zk}}",
         ));

@@ -156,6 +156,15 @@ fn suggested(n: i32) -> String {
     }
 }
 
+/// The loosest value of `field` that keeps a quorum of `n`.
+fn same_field(field: &str, n: i32) -> String {
+    if field == "minAvailable" {
+        format!("minAvailable: {}", quorum(n))
+    } else {
+        format!("maxUnavailable: {}", n - quorum(n))
+    }
+}
+
 fn missing(obj: &Arc<Object>, labels: &Labels, n: i32) -> Finding {
     let name = &obj.key.name;
     let ns = &obj.key.namespace;
@@ -306,7 +315,7 @@ fn check_budget(obj: &Arc<Object>, pdb: &Arc<Object>, n: i32, out: &mut Vec<Find
             .help(format!(
                 "set {} in PodDisruptionBudget {pdb_name}, so that a majority of the {n} replicas \
                  stays up while nodes are drained",
-                suggested(n)
+                same_field(field, n)
             )),
         );
         if !present(pdb, ptr) {
@@ -326,9 +335,9 @@ fn check_budget(obj: &Arc<Object>, pdb: &Arc<Object>, n: i32, out: &mut Vec<Find
             )
             .severity(Severity::Warning)
             .help(format!(
-                "set {} in PodDisruptionBudget {pdb_name}: it keeps a quorum of {q} and lets \
-                 drains proceed one pod at a time",
-                suggested(n)
+                "set {} in PodDisruptionBudget {pdb_name}: it keeps a quorum of {q} up and lets \
+                 drains proceed",
+                same_field(field, n)
             )),
         ));
     }

@@ -5,7 +5,7 @@
 //! Why: the scheduler places pods wherever they fit. Without anti-affinity, two or three
 //! replicas of a quorum service can land on one node, and losing that node loses the majority.
 //!
-//! Passes when one of these selects the StatefulSet's own pods (its template labels, in its own
+//! Passes when one of these selects its own pods (its template labels, in its own
 //! namespace) on an allowed topology key:
 //! - a `podAntiAffinity` term, required or preferred (`require: required` in the config counts
 //!   only required terms). Allowed keys by default: `kubernetes.io/hostname` for any term,
@@ -16,7 +16,7 @@
 //!   (a hard constraint, so it is held to the keys of required terms).
 //!
 //! When none does, each term that comes close is reported with what is wrong with it: a
-//! selector that misses the StatefulSet's own pods, another namespace, a disallowed key, a
+//! selector that misses its own pods, another namespace, a disallowed key, a
 //! preferred term where required ones are demanded, a soft or skewed spread constraint.
 //!
 //! ```yaml
@@ -154,7 +154,7 @@ impl Rule for PodAntiAffinity {
                 obj,
                 m.pointer,
                 format!(
-                    "{}; {also}, so several of the {n} replicas of StatefulSet {name} may run on one node",
+                    "StatefulSet {name}: {}; {also}, so several of its {n} replicas may run on one node",
                     m.message
                 ),
             )
@@ -246,7 +246,7 @@ fn selector_miss(
             pointer: format!("{ptr}/labelSelector"),
             on_key: false,
             message: format!(
-                "{what} selects {}, which does not match the StatefulSet's own pods ({})",
+                "{what} selects {}, which does not match its own pods ({})",
                 selector::describe(s),
                 selector::describe_map(labels)
             ),
@@ -288,7 +288,7 @@ fn check_term(
             pointer: format!("{ptr}/mismatchLabelKeys"),
             on_key: false,
             message: format!(
-                "{what} lists {key} in mismatchLabelKeys, which excludes the StatefulSet's own \
+                "{what} lists {key} in mismatchLabelKeys, which excludes its own \
                  pods (they share that label's value)"
             ),
             help: format!("remove {key} from mismatchLabelKeys"),
@@ -305,9 +305,7 @@ fn check_term(
         {
             (
                 format!(
-                    "{what} spreads replicas over {}s, not nodes: when it cannot be met, or once \
-                     each {} has a replica, several replicas may still share a node",
-                    term.topology_key.rsplit('/').next().unwrap_or("zone"),
+                    "{what} spreads replicas over {}s, not nodes, and is only preferred",
                     term.topology_key.rsplit('/').next().unwrap_or("zone"),
                 ),
                 format!(
@@ -360,7 +358,7 @@ fn check_term(
     None
 }
 
-/// Does the term look at pods in the StatefulSet's own namespace?
+/// Does the term look at pods in its own namespace?
 fn namespace_miss(term: &PodAffinityTerm, ptr: &str, what: &str, ns: &str) -> Option<Miss> {
     let names = term.namespaces.as_deref().unwrap_or(&[]);
     let sel = term.namespace_selector.as_ref();
@@ -405,9 +403,7 @@ fn namespace_miss(term: &PodAffinityTerm, ptr: &str, what: &str, ns: &str) -> Op
     Some(Miss {
         pointer,
         on_key: false,
-        message: format!(
-            "{what} only looks at pods in {looks_at}, not in the StatefulSet's own namespace {ns}"
-        ),
+        message: format!("{what} only looks at pods in {looks_at}, not in its own namespace {ns}"),
         help: format!("add {ns} to namespaces, or remove namespaces and namespaceSelector"),
     })
 }
@@ -609,7 +605,7 @@ spec:
         ));
         let f = fails(
             &sts(3, &preferred(&format!("{{{OWN}, topologyKey: {ZONE}}}"))),
-            "the preferred podAntiAffinity term on topology.kubernetes.io/zone spreads replicas over zones, not nodes",
+            "StatefulSet kafka: the preferred podAntiAffinity term on topology.kubernetes.io/zone spreads replicas over zones, not nodes",
         );
         assert!(
             f.at.pointer.ends_with("/podAffinityTerm/topologyKey"),
@@ -631,7 +627,7 @@ spec:
                     "{{labelSelector: {{matchLabels: {{app: zookeeper}}}}, topologyKey: {HOSTNAME}}}"
                 )),
             ),
-            "the required podAntiAffinity term on kubernetes.io/hostname selects app=zookeeper, which does not match the StatefulSet's own pods (app=kafka,tier=broker)",
+            "StatefulSet kafka: the required podAntiAffinity term on kubernetes.io/hostname selects app=zookeeper, which does not match its own pods (app=kafka,tier=broker)",
         );
         assert!(
             f.at.pointer
@@ -661,7 +657,7 @@ spec:
                     "{{{OWN}, namespaces: [other], topologyKey: {HOSTNAME}}}"
                 )),
             ),
-            "only looks at pods in namespaces other, not in the StatefulSet's own namespace data",
+            "only looks at pods in namespaces other, not in its own namespace data",
         );
         assert!(f.at.pointer.ends_with("/namespaces"));
         fails(

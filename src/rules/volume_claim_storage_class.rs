@@ -216,9 +216,9 @@ fn check_template(
             f.at(obj, format!("{tptr}/metadata")).on_key()
         }
     };
-    let allowed_text = allowed.map(|a| join_and(&a.to_vec()));
+    let allowed_text = allowed.map(|a| a.join(", "));
     let use_class = match &allowed_text {
-        Some(a) => format!("one of the allowed storage classes: {a}"),
+        Some(a) => format!("an allowed storage class ({a})"),
         None => "the storage class your platform provides for this data".to_string(),
     };
     let spec = t.spec.clone().unwrap_or_default();
@@ -278,7 +278,8 @@ fn check_template(
                             ),
                         )
                         .help(format!(
-                            "use {use_class} (storage-classes in .statelint.yaml lists them)"
+                            "use {use_class}; storage-classes in .statelint.yaml lists the classes \
+                             the platform supports"
                         )),
                     );
                 }
@@ -458,7 +459,7 @@ spec:
         let f = lint(&VolumeClaimStorageClass, &sts(MOUNT, "", GOOD), &config);
         assert_eq!(f.len(), 1);
         assert!(
-            f[0].message.contains("uses storage class fast, which is not one of the allowed storage classes (gold and silver)"),
+            f[0].message.contains("uses storage class fast, which is not one of the allowed storage classes (gold, silver)"),
             "{}",
             f[0].message
         );
