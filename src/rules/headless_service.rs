@@ -64,7 +64,7 @@ impl Rule for HeadlessService {
         let service_name = spec.and_then(|s| s.service_name.as_deref()).unwrap_or("");
 
         if service_name.is_empty() {
-            let what = if present(obj, SERVICE_NAME) {
+            let what = if spec.is_some_and(|s| s.service_name.is_some()) {
                 "an empty spec.serviceName"
             } else {
                 "no spec.serviceName"
