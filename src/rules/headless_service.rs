@@ -25,6 +25,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use k8s_openapi::api::core::v1::ServiceSpec;
+
 use super::util::{present, yaml_map, yaml_scalar};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
 use crate::object::{Labels, Object};
@@ -127,7 +129,8 @@ impl Rule for HeadlessService {
         let Some(svc) = svc_obj.service() else {
             return;
         };
-        let svc_spec = svc.spec.clone().unwrap_or_default();
+        let default_spec = ServiceSpec::default();
+        let svc_spec = svc.spec.as_ref().unwrap_or(&default_spec);
         let governing = "spec.serviceName names this Service";
 
         // type
@@ -189,7 +192,8 @@ impl Rule for HeadlessService {
         }
 
         // selector
-        let sel = svc_spec.selector.clone().unwrap_or_default();
+        let no_selector = BTreeMap::new();
+        let sel = svc_spec.selector.as_ref().unwrap_or(&no_selector);
         if sel.is_empty() {
             let ptr = "/spec/selector";
             let mut f = Finding::new(
@@ -229,7 +233,7 @@ impl Rule for HeadlessService {
                 format!(
                     "Service {service_name}, which StatefulSet {name} names in spec.serviceName, \
                      selects {}, but the pods of {name} {have}: the Service selects none of them",
-                    describe_map(&sel),
+                    describe_map(sel),
                 ),
             )
             .at(&svc_obj, ptr)

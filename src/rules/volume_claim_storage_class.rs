@@ -30,7 +30,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Volume};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PersistentVolumeClaimSpec, Volume};
 
 use super::util::{containers, join_and, present};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
@@ -66,31 +66,23 @@ impl Rule for VolumeClaimStorageClass {
         let pod_ptr = format!("{}/spec", obj.pod_template_pointer());
         let allowed = cx.config.storage_classes.as_deref();
 
-        // (container name, pointer of the mount's name, mounted name)
-        let mut mounts: Vec<(String, String, String)> = Vec::new();
+        // (container name, pointer of the container, field, index, mounted name)
+        let mut mounts: Vec<(&str, String, &str, usize, &str)> = Vec::new();
         if let Some(p) = pod {
             for (cptr, c) in containers(p) {
                 for (k, m) in c.volume_mounts.iter().flatten().enumerate() {
-                    mounts.push((
-                        c.name.clone(),
-                        format!("{pod_ptr}{cptr}/volumeMounts/{k}/name"),
-                        m.name.clone(),
-                    ));
+                    mounts.push((&c.name, cptr.clone(), "volumeMounts", k, &m.name));
                 }
                 for (k, d) in c.volume_devices.iter().flatten().enumerate() {
-                    mounts.push((
-                        c.name.clone(),
-                        format!("{pod_ptr}{cptr}/volumeDevices/{k}/name"),
-                        d.name.clone(),
-                    ));
+                    mounts.push((&c.name, cptr.clone(), "volumeDevices", k, &d.name));
                 }
             }
         }
 
         if templates.is_empty() {
             let mut used: Vec<String> = Vec::new();
-            for (_, _, m) in &mounts {
-                if let Some(v) = volumes.iter().find(|v| &v.name == m) {
+            for (.., m) in &mounts {
+                if let Some(v) = volumes.iter().find(|v| v.name == *m) {
                     let d = describe_volume(v);
                     if !used.contains(&d) {
                         used.push(d);
@@ -128,7 +120,7 @@ impl Rule for VolumeClaimStorageClass {
             .iter()
             .filter_map(|t| t.metadata.name.as_deref())
             .collect();
-        let mounted: HashSet<&str> = mounts.iter().map(|(_, _, m)| m.as_str()).collect();
+        let mounted: HashSet<&str> = mounts.iter().map(|(.., m)| *m).collect();
         let unmounted: Vec<String> = templates
             .iter()
             .filter_map(|t| t.metadata.name.clone())
@@ -139,8 +131,8 @@ impl Rule for VolumeClaimStorageClass {
             check_template(obj, i, t, &mounted, allowed, out);
         }
 
-        for (container, ptr, m) in &mounts {
-            if template_names.contains(m.as_str()) || volumes.iter().any(|v| &v.name == m) {
+        for (container, cptr, field, k, m) in &mounts {
+            if template_names.contains(m) || volumes.iter().any(|v| v.name == *m) {
                 continue;
             }
             let hint = if unmounted.is_empty() {
@@ -155,7 +147,7 @@ impl Rule for VolumeClaimStorageClass {
                 Finding::new(
                     &META,
                     obj,
-                    ptr.clone(),
+                    format!("{pod_ptr}{cptr}/{field}/{k}/name"),
                     format!(
                         "container {container} of StatefulSet {name} mounts volume {m}, which is \
                          neither a volume claim template nor a volume of the pod: the API server \
@@ -221,7 +213,8 @@ fn check_template(
         Some(a) => format!("an allowed storage class ({a})"),
         None => "the storage class your platform provides for this data".to_string(),
     };
-    let spec = t.spec.clone().unwrap_or_default();
+    let default_spec = PersistentVolumeClaimSpec::default();
+    let spec = t.spec.as_ref().unwrap_or(&default_spec);
 
     // storage class: the beta annotation wins over the field, as in Kubernetes
     let annotation = t
