@@ -111,7 +111,10 @@ impl Rule for PdbQuorum {
         let empty = Labels::new();
         let labels = obj.pod_labels().unwrap_or(&empty);
         let n = obj.replicas();
-        let pdbs = cx.companions.pdbs_selecting(ns, labels);
+        let mut pdbs = cx.companions.pdbs_selecting(ns, labels);
+        // the same budget written twice (two files, an overlay) is one object in the cluster
+        let mut seen = std::collections::HashSet::new();
+        pdbs.retain(|p| seen.insert(p.key.name.clone()));
         match pdbs.as_slice() {
             [] => out.push(missing(obj, labels, n)),
             [pdb] => check_budget(obj, pdb, n, out),
@@ -595,6 +598,13 @@ spec:
             f[0].message
         );
         assert_eq!(f[0].notes.len(), 1);
+    }
+
+    #[test]
+    fn one_budget_written_twice_is_one_budget() {
+        let b = pdb("kafka-pdb", &format!("{{maxUnavailable: 1, {SEL}}}"));
+        let yaml = sts("replicas: 3") + &b + &b;
+        assert!(messages(&PdbQuorum, &yaml).is_empty());
     }
 
     #[test]
