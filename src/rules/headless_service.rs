@@ -71,17 +71,7 @@ impl Rule for HeadlessService {
             } else {
                 "no spec.serviceName"
             };
-            // a headless Service that already selects the pods is the one to name
-            let existing = cx
-                .companions
-                .services_selecting(ns, pod_labels)
-                .into_iter()
-                .find(|s| {
-                    s.service()
-                        .and_then(|s| s.spec.as_ref())
-                        .is_some_and(|s| s.cluster_ip.as_deref() == Some("None"))
-                });
-            let help = match &existing {
+            let help = match headless_selecting(cx, ns, pod_labels) {
                 Some(svc) => format!(
                     "set spec.serviceName: {} (that headless Service already selects the pods)",
                     yaml_scalar(&svc.key.name)
@@ -122,7 +112,15 @@ impl Rule for HeadlessService {
                          but there is no Service {service_name} in namespace {ns}"
                     ),
                 )
-                .help(create_help(service_name, ns, selector_labels)),
+                .help(match headless_selecting(cx, ns, pod_labels) {
+                    Some(svc) => format!(
+                        "headless Service {} selects these pods: set spec.serviceName: {}, or {}",
+                        svc.key.name,
+                        yaml_scalar(&svc.key.name),
+                        create_help(service_name, ns, selector_labels)
+                    ),
+                    None => create_help(service_name, ns, selector_labels),
+                }),
             );
             return;
         };
@@ -260,6 +258,18 @@ impl Rule for HeadlessService {
     }
 }
 
+/// A headless Service in `ns` that already selects pods with `labels` (the one to name).
+fn headless_selecting(cx: &Ctx<'_>, ns: &str, labels: &Labels) -> Option<Arc<Object>> {
+    cx.companions
+        .services_selecting(ns, labels)
+        .into_iter()
+        .find(|s| {
+            s.service()
+                .and_then(|s| s.spec.as_ref())
+                .is_some_and(|s| s.cluster_ip.as_deref() == Some("None"))
+        })
+}
+
 /// How to create the missing Service: a minimal manifest and the order to apply it in.
 fn create_help(service: &str, ns: &str, labels: &Labels) -> String {
     format!(
@@ -364,6 +374,21 @@ spec:
         );
         assert!(f[0].help.contains("above the StatefulSet"));
         assert!(f[0].help.contains("name: zk-hs"));
+    }
+
+    #[test]
+    fn a_headless_service_under_another_name_is_suggested() {
+        let yaml = with_service("{clusterIP: None, selector: {app: zk}}")
+            .replace("metadata: {name: zk-hs}", "metadata: {name: zk-headless}");
+        let f = lint(&HeadlessService, &yaml, &Default::default());
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].help.starts_with(
+                "headless Service zk-headless selects these pods: set spec.serviceName: zk-headless"
+            ),
+            "{}",
+            f[0].help
+        );
     }
 
     #[test]
