@@ -415,7 +415,14 @@ fn check_spread(
     name: &str,
     config: &Config,
 ) -> Option<Miss> {
-    let what = format!("the topologySpreadConstraint on {}", c.topology_key);
+    let what = format!(
+        "the topologySpreadConstraint on {}",
+        if c.topology_key.is_empty() {
+            "an empty topologyKey"
+        } else {
+            &c.topology_key
+        }
+    );
     if let Some(m) = selector_miss(c.label_selector.as_ref(), ptr, &what, labels) {
         return Some(m);
     }
@@ -445,13 +452,18 @@ fn check_spread(
         });
     }
     if c.max_skew != 1 {
+        let why = if c.max_skew < 1 {
+            "which the API server rejects (it must be at least 1)".to_string()
+        } else {
+            format!(
+                "which lets one domain hold {} more replicas than another",
+                c.max_skew
+            )
+        };
         return Some(Miss {
             pointer: format!("{ptr}/maxSkew"),
             on_key: false,
-            message: format!(
-                "{what} has maxSkew: {}, which lets one domain hold {} more replicas than another",
-                c.max_skew, c.max_skew
-            ),
+            message: format!("{what} has maxSkew: {}, {why}", c.max_skew),
             help: "set maxSkew: 1".into(),
         });
     }
@@ -742,6 +754,15 @@ spec:
                 )),
             ),
             "maxSkew: 2",
+        );
+        fails(
+            &sts(
+                3,
+                &spread(&format!(
+                    "{{maxSkew: 0, topologyKey: {HOSTNAME}, whenUnsatisfiable: DoNotSchedule, {OWN}}}"
+                )),
+            ),
+            "maxSkew: 0, which the API server rejects",
         );
         fails(
             &sts(
