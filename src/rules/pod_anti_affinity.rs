@@ -1,11 +1,44 @@
-//! SL003 `pod-anti-affinity`: replicas are spread over nodes by pod anti-affinity on their own labels.
+//! SL003 `pod-anti-affinity`: a StatefulSet with 2 or more replicas keeps them on different
+//! nodes, through a `podAntiAffinity` term (or a hard topology spread constraint) on its own
+//! pod labels.
 //!
-//! (Not implemented yet.)
+//! Why: the scheduler places pods wherever they fit. Without anti-affinity, two or three
+//! replicas of a quorum service can land on one node, and losing that node loses the majority.
+//!
+//! Passes when one of these selects its own pods (its template labels, in its own
+//! namespace) on an allowed topology key:
+//! - a `podAntiAffinity` term, required or preferred (`require: required` in the config counts
+//!   only required terms). Allowed keys by default: `kubernetes.io/hostname` for any term,
+//!   `topology.kubernetes.io/zone` and `topology.kubernetes.io/region` for required terms only
+//!   (one replica per zone implies one per node; a preferred zone term may still stack replicas
+//!   on one node). `topology-keys` in the config replaces the list, for any term;
+//! - a `topologySpreadConstraint` with `maxSkew: 1` and `whenUnsatisfiable: DoNotSchedule`
+//!   (a hard constraint, so it is held to the keys of required terms).
+//!
+//! When none does, each term that comes close is reported with what is wrong with it: a
+//! selector that misses its own pods, another namespace, a disallowed key, a
+//! preferred term where required ones are demanded, a soft or skewed spread constraint.
+//!
+//! ```yaml
+//! # fails: the term keeps kafka away from zookeeper, not from other kafka brokers
+//! podAntiAffinity:
+//!   requiredDuringSchedulingIgnoredDuringExecution:
+//!   - {labelSelector: {matchLabels: {app: zookeeper}}, topologyKey: kubernetes.io/hostname}
+//! ```
+//!
+//! Use instead a term whose labelSelector matches the pod template's own labels (`app: kafka`).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use k8s_openapi::api::core::v1::{PodAffinityTerm, TopologySpreadConstraint};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+
+use super::util::{present, yaml_map};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
-use crate::object::Object;
+use crate::config::{Config, Require};
+use crate::object::{Labels, Object};
+use crate::selector;
 
 pub static META: RuleMeta = RuleMeta {
     code: "SL003",
@@ -17,10 +50,770 @@ pub static META: RuleMeta = RuleMeta {
 
 pub struct PodAntiAffinity;
 
+const HOSTNAME: &str = "kubernetes.io/hostname";
+const ZONE: &str = "topology.kubernetes.io/zone";
+const REGION: &str = "topology.kubernetes.io/region";
+/// The label every namespace carries with its own name.
+const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+/// Why a term or constraint does not keep the replicas apart, and where to point.
+struct Miss {
+    pointer: String,
+    on_key: bool,
+    message: String,
+    help: String,
+}
+
 impl Rule for PodAntiAffinity {
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
 
-    fn check(&self, _object: &Arc<Object>, _cx: &Ctx<'_>, _out: &mut Vec<Finding>) {}
+    fn check(&self, obj: &Arc<Object>, cx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        if obj.statefulset().is_none() {
+            return;
+        }
+        let n = obj.replicas();
+        if n < 2 {
+            return;
+        }
+        let empty = Labels::new();
+        let labels = obj.pod_labels().unwrap_or(&empty);
+        let ns = &obj.key.namespace;
+        let name = &obj.key.name;
+        let Some(pod) = obj.pod_template().and_then(|t| t.spec.as_ref()) else {
+            out.push(none(obj, labels, n, cx.config));
+            return;
+        };
+        let base = format!("{}/spec", obj.pod_template_pointer());
+        let anti = pod
+            .affinity
+            .as_ref()
+            .and_then(|a| a.pod_anti_affinity.as_ref());
+        let anti_ptr = format!("{base}/affinity/podAntiAffinity");
+
+        let mut misses = Vec::new();
+        let mut considered = 0;
+        let required = anti
+            .and_then(|a| {
+                a.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, t)| {
+                (
+                    t,
+                    true,
+                    format!("{anti_ptr}/requiredDuringSchedulingIgnoredDuringExecution/{i}"),
+                )
+            });
+        let preferred = anti
+            .and_then(|a| a.preferred_during_scheduling_ignored_during_execution.as_ref())
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, w)| {
+                (
+                    &w.pod_affinity_term,
+                    false,
+                    format!(
+                        "{anti_ptr}/preferredDuringSchedulingIgnoredDuringExecution/{i}/podAffinityTerm"
+                    ),
+                )
+            });
+        for (term, is_required, ptr) in required.chain(preferred) {
+            considered += 1;
+            match check_term(term, is_required, &ptr, labels, ns, name, cx.config) {
+                None => return,
+                Some(m) => misses.push(m),
+            }
+        }
+        for (i, c) in pod.topology_spread_constraints.iter().flatten().enumerate() {
+            let ptr = format!("{base}/topologySpreadConstraints/{i}");
+            considered += 1;
+            match check_spread(c, &ptr, labels, name, cx.config) {
+                None => return,
+                Some(m) => misses.push(m),
+            }
+        }
+        if considered == 0 {
+            out.push(none(obj, labels, n, cx.config));
+            return;
+        }
+        let count = misses.len();
+        for m in misses {
+            let also = if count > 1 {
+                "no term keeps them apart"
+            } else {
+                "nothing else keeps them apart"
+            };
+            let mut f = Finding::new(
+                &META,
+                obj,
+                m.pointer,
+                format!(
+                    "StatefulSet {name}: {}; {also}, so several of its {n} replicas may run on one node",
+                    m.message
+                ),
+            )
+            .help(m.help);
+            if m.on_key {
+                f = f.on_key();
+            }
+            out.push(f);
+        }
+    }
+}
+
+/// The keys allowed for a term (`required`: a required term or a hard spread constraint).
+fn allowed_keys(config: &Config, required: bool) -> Vec<&str> {
+    match &config.topology_keys {
+        Some(keys) => keys.iter().map(String::as_str).collect(),
+        None if required => vec![HOSTNAME, ZONE, REGION],
+        None => vec![HOSTNAME],
+    }
+}
+
+/// The first key to suggest.
+fn suggested_key(config: &Config) -> &str {
+    config
+        .topology_keys
+        .as_ref()
+        .and_then(|k| k.first())
+        .map_or(HOSTNAME, String::as_str)
+}
+
+fn none(obj: &Arc<Object>, labels: &Labels, n: i32, config: &Config) -> Finding {
+    let name = &obj.key.name;
+    let ptr = if present(obj, "/spec/replicas") {
+        "/spec/replicas"
+    } else {
+        "/metadata/name"
+    };
+    Finding::new(
+        &META,
+        obj,
+        ptr,
+        format!(
+            "StatefulSet {name} runs {n} replicas with no podAntiAffinity on its own pods: the \
+             scheduler may place several of them on one node, and losing that node can lose quorum"
+        ),
+    )
+    .help(snippet(labels, config))
+}
+
+fn snippet(labels: &Labels, config: &Config) -> String {
+    let sel = if labels.is_empty() {
+        "{}".to_string()
+    } else {
+        format!("{{matchLabels: {}}}", yaml_map(labels))
+    };
+    format!(
+        "add to the pod template's spec: affinity: {{podAntiAffinity: \
+         {{requiredDuringSchedulingIgnoredDuringExecution: [{{labelSelector: {sel}, \
+         topologyKey: {}}}]}}}}{}",
+        suggested_key(config),
+        if config.require == Require::Required {
+            ""
+        } else {
+            " (use preferredDuringSchedulingIgnoredDuringExecution with a weight if the cluster may have fewer nodes than replicas)"
+        }
+    )
+}
+
+/// Does this selector (as an anti-affinity or spread selector: `None` selects nothing) select
+/// the pods? On a miss, what to say and where.
+fn selector_miss(
+    sel: Option<&LabelSelector>,
+    ptr: &str,
+    what: &str,
+    labels: &Labels,
+) -> Option<Miss> {
+    let own = yaml_map(labels);
+    let fix = format!(
+        "make its labelSelector select the pod template's labels, e.g. {{matchLabels: {own}}}"
+    );
+    match sel {
+        None => Some(Miss {
+            pointer: format!("{ptr}/labelSelector"),
+            on_key: false,
+            message: format!("{what} has no labelSelector, so it selects no pods"),
+            help: fix,
+        }),
+        Some(s) if !selector::matches(s, labels) => Some(Miss {
+            pointer: format!("{ptr}/labelSelector"),
+            on_key: false,
+            message: format!(
+                "{what} selects {}, which does not match its own pods ({})",
+                selector::describe(s),
+                selector::describe_map(labels)
+            ),
+            help: fix,
+        }),
+        Some(_) => None,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_term(
+    term: &PodAffinityTerm,
+    required: bool,
+    ptr: &str,
+    labels: &Labels,
+    ns: &str,
+    name: &str,
+    config: &Config,
+) -> Option<Miss> {
+    let kind = if required { "required" } else { "preferred" };
+    let what = format!(
+        "the {kind} podAntiAffinity term on {}",
+        if term.topology_key.is_empty() {
+            "an empty topologyKey"
+        } else {
+            &term.topology_key
+        }
+    );
+    if let Some(m) = selector_miss(term.label_selector.as_ref(), ptr, &what, labels) {
+        return Some(m);
+    }
+    if let Some(key) = term
+        .mismatch_label_keys
+        .iter()
+        .flatten()
+        .find(|k| labels.contains_key(*k) || *k == "controller-revision-hash")
+    {
+        return Some(Miss {
+            pointer: format!("{ptr}/mismatchLabelKeys"),
+            on_key: false,
+            message: format!(
+                "{what} lists {key} in mismatchLabelKeys, which excludes its own \
+                 pods (they share that label's value)"
+            ),
+            help: format!("remove {key} from mismatchLabelKeys"),
+        });
+    }
+    if let Some(m) = namespace_miss(term, ptr, &what, ns) {
+        return Some(m);
+    }
+    let allowed = allowed_keys(config, required);
+    if !allowed.contains(&term.topology_key.as_str()) {
+        let (message, help) = if config.topology_keys.is_none()
+            && !required
+            && (term.topology_key == ZONE || term.topology_key == REGION)
+        {
+            (
+                format!(
+                    "{what} spreads replicas over {}s, not nodes, and is only preferred",
+                    term.topology_key.rsplit('/').next().unwrap_or("zone"),
+                ),
+                format!(
+                    "add a term on topologyKey: {HOSTNAME} (keep the {} term for zone spreading), \
+                     or make the {} term required",
+                    term.topology_key, term.topology_key
+                ),
+            )
+        } else {
+            let source = if config.topology_keys.is_some() {
+                "the configured topology-keys"
+            } else if required {
+                "the allowed keys"
+            } else {
+                "the allowed keys for preferred terms"
+            };
+            (
+                format!(
+                    "{what} uses a topologyKey that is not among {source} ({}), so it is not known to keep replicas on different nodes",
+                    allowed.join(", ")
+                ),
+                format!(
+                    "use topologyKey: {}, or list the key under topology-keys for pod-anti-affinity in .statelint.yaml",
+                    suggested_key(config)
+                ),
+            )
+        };
+        return Some(Miss {
+            pointer: format!("{ptr}/topologyKey"),
+            on_key: false,
+            message,
+            help,
+        });
+    }
+    if !required && config.require == Require::Required {
+        let list = ptr
+            .rsplit_once('/')
+            .and_then(|(p, _)| p.rsplit_once('/'))
+            .map_or(ptr, |(p, _)| p);
+        return Some(Miss {
+            pointer: list.to_string(),
+            on_key: true,
+            message: format!(
+                "{what} is only preferred, and the configuration (require: required) counts only \
+                 required terms: the scheduler may still co-locate {name}'s replicas when nodes are short"
+            ),
+            help: "move the term to requiredDuringSchedulingIgnoredDuringExecution (without the weight/podAffinityTerm wrapper)".into(),
+        });
+    }
+    None
+}
+
+/// Does the term look at pods in its own namespace?
+fn namespace_miss(term: &PodAffinityTerm, ptr: &str, what: &str, ns: &str) -> Option<Miss> {
+    let names = term.namespaces.as_deref().unwrap_or(&[]);
+    let sel = term.namespace_selector.as_ref();
+    if names.is_empty() && sel.is_none() {
+        return None; // the pod's own namespace
+    }
+    if names.iter().any(|n| n == ns) {
+        return None;
+    }
+    if let Some(s) = sel {
+        if selector::is_empty(s) {
+            return None; // every namespace
+        }
+        let only_name_label = s
+            .match_labels
+            .iter()
+            .flatten()
+            .map(|(k, _)| k)
+            .chain(s.match_expressions.iter().flatten().map(|r| &r.key))
+            .all(|k| k == NAMESPACE_NAME_LABEL);
+        let ns_labels: Labels =
+            BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), ns.to_string())]);
+        // other namespace labels are unknown here: give the term the benefit of the doubt
+        if !only_name_label || selector::matches(s, &ns_labels) {
+            return None;
+        }
+    }
+    let (pointer, looks_at) = if !names.is_empty() {
+        (
+            format!("{ptr}/namespaces"),
+            format!("namespaces {}", names.join(", ")),
+        )
+    } else {
+        (
+            format!("{ptr}/namespaceSelector"),
+            format!(
+                "namespaces selected by {}",
+                selector::describe(sel.unwrap())
+            ),
+        )
+    };
+    Some(Miss {
+        pointer,
+        on_key: false,
+        message: format!("{what} only looks at pods in {looks_at}, not in its own namespace {ns}"),
+        help: format!("add {ns} to namespaces, or remove namespaces and namespaceSelector"),
+    })
+}
+
+fn check_spread(
+    c: &TopologySpreadConstraint,
+    ptr: &str,
+    labels: &Labels,
+    name: &str,
+    config: &Config,
+) -> Option<Miss> {
+    let what = format!(
+        "the topologySpreadConstraint on {}",
+        if c.topology_key.is_empty() {
+            "an empty topologyKey"
+        } else {
+            &c.topology_key
+        }
+    );
+    if let Some(m) = selector_miss(c.label_selector.as_ref(), ptr, &what, labels) {
+        return Some(m);
+    }
+    let allowed = allowed_keys(config, true);
+    if !allowed.contains(&c.topology_key.as_str()) {
+        return Some(Miss {
+            pointer: format!("{ptr}/topologyKey"),
+            on_key: false,
+            message: format!(
+                "{what} uses a topologyKey that is not among the allowed keys ({})",
+                allowed.join(", ")
+            ),
+            help: format!("use topologyKey: {}", suggested_key(config)),
+        });
+    }
+    if c.when_unsatisfiable != "DoNotSchedule" {
+        return Some(Miss {
+            pointer: format!("{ptr}/whenUnsatisfiable"),
+            on_key: false,
+            message: format!(
+                "{what} has whenUnsatisfiable: {}, a soft constraint the scheduler may ignore",
+                c.when_unsatisfiable
+            ),
+            help: format!(
+                "set whenUnsatisfiable: DoNotSchedule, or add a podAntiAffinity term on {HOSTNAME} selecting {name}'s pods"
+            ),
+        });
+    }
+    if c.max_skew != 1 {
+        let why = if c.max_skew < 1 {
+            "which the API server rejects (it must be at least 1)".to_string()
+        } else {
+            format!(
+                "which lets one domain hold {} more replicas than another",
+                c.max_skew
+            )
+        };
+        return Some(Miss {
+            pointer: format!("{ptr}/maxSkew"),
+            on_key: false,
+            message: format!("{what} has maxSkew: {}, {why}", c.max_skew),
+            help: "set maxSkew: 1".into(),
+        });
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::util::testing::lint;
+
+    fn sts(replicas: i32, pod_spec_extra: &str) -> String {
+        format!(
+            "apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: kafka, namespace: data}}
+spec:
+  replicas: {replicas}
+  serviceName: kafka-hs
+  selector: {{matchLabels: {{app: kafka}}}}
+  template:
+    metadata: {{labels: {{app: kafka, tier: broker}}}}
+    spec:
+      containers: [{{name: kafka, image: kafka}}]
+{pod_spec_extra}
+"
+        )
+    }
+
+    fn required(term: &str) -> String {
+        format!(
+            "      affinity:\n        podAntiAffinity:\n          requiredDuringSchedulingIgnoredDuringExecution:\n          - {term}"
+        )
+    }
+
+    fn preferred(term: &str) -> String {
+        format!(
+            "      affinity:\n        podAntiAffinity:\n          preferredDuringSchedulingIgnoredDuringExecution:\n          - {{weight: 100, podAffinityTerm: {term}}}"
+        )
+    }
+
+    fn spread(c: &str) -> String {
+        format!("      topologySpreadConstraints:\n      - {c}")
+    }
+
+    const OWN: &str = "labelSelector: {matchLabels: {app: kafka}}";
+
+    fn run(yaml: &str, config: &Config) -> Vec<Finding> {
+        lint(&PodAntiAffinity, yaml, config)
+    }
+
+    fn ok(yaml: &str) {
+        ok_with(yaml, &Config::default());
+    }
+
+    fn ok_with(yaml: &str, config: &Config) {
+        let f = run(yaml, config);
+        assert!(
+            f.is_empty(),
+            "{yaml}\n{:#?}",
+            f.iter().map(|f| &f.message).collect::<Vec<_>>()
+        );
+    }
+
+    fn fails(yaml: &str, text: &str) -> Finding {
+        fails_with(yaml, &Config::default(), text)
+    }
+
+    fn fails_with(yaml: &str, config: &Config, text: &str) -> Finding {
+        let f = run(yaml, config);
+        assert_eq!(f.len(), 1, "{yaml}\n{f:#?}");
+        assert!(f[0].message.contains(text), "{}", f[0].message);
+        f[0].clone()
+    }
+
+    #[test]
+    fn single_replica_needs_nothing() {
+        ok(&sts(1, ""));
+        ok(&sts(0, ""));
+    }
+
+    #[test]
+    fn no_anti_affinity() {
+        let f = fails(&sts(3, ""), "runs 3 replicas with no podAntiAffinity");
+        assert_eq!(f.at.pointer, "/spec/replicas");
+        assert!(
+            f.help.contains("topologyKey: kubernetes.io/hostname"),
+            "{}",
+            f.help
+        );
+        assert!(
+            f.help.contains("{matchLabels: {app: kafka, tier: broker}}"),
+            "{}",
+            f.help
+        );
+    }
+
+    #[test]
+    fn hostname_terms_pass() {
+        ok(&sts(
+            3,
+            &required(&format!("{{{OWN}, topologyKey: {HOSTNAME}}}")),
+        ));
+        ok(&sts(
+            3,
+            &preferred(&format!("{{{OWN}, topologyKey: {HOSTNAME}}}")),
+        ));
+        ok(&sts(
+            3,
+            &required(&format!(
+                "{{labelSelector: {{matchExpressions: [{{key: app, operator: In, values: [kafka]}}]}}, topologyKey: {HOSTNAME}}}"
+            )),
+        ));
+        // own namespace named explicitly, or every namespace
+        ok(&sts(
+            3,
+            &required(&format!(
+                "{{{OWN}, namespaces: [data], topologyKey: {HOSTNAME}}}"
+            )),
+        ));
+        ok(&sts(
+            3,
+            &required(&format!(
+                "{{{OWN}, namespaceSelector: {{}}, topologyKey: {HOSTNAME}}}"
+            )),
+        ));
+        ok(&sts(
+            3,
+            &required(&format!(
+                "{{{OWN}, namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: data}}}}, topologyKey: {HOSTNAME}}}"
+            )),
+        ));
+        // matchLabelKeys narrows to the same revision: still the own pods
+        ok(&sts(
+            3,
+            &required(&format!(
+                "{{{OWN}, matchLabelKeys: [controller-revision-hash], topologyKey: {HOSTNAME}}}"
+            )),
+        ));
+    }
+
+    #[test]
+    fn zone_counts_only_when_required() {
+        ok(&sts(
+            3,
+            &required(&format!("{{{OWN}, topologyKey: {ZONE}}}")),
+        ));
+        ok(&sts(
+            3,
+            &required(&format!("{{{OWN}, topologyKey: {REGION}}}")),
+        ));
+        let f = fails(
+            &sts(3, &preferred(&format!("{{{OWN}, topologyKey: {ZONE}}}"))),
+            "StatefulSet kafka: the preferred podAntiAffinity term on topology.kubernetes.io/zone spreads replicas over zones, not nodes",
+        );
+        assert!(
+            f.at.pointer.ends_with("/podAffinityTerm/topologyKey"),
+            "{}",
+            f.at.pointer
+        );
+        fails(
+            &sts(3, &required(&format!("{{{OWN}, topologyKey: rack}}"))),
+            "uses a topologyKey that is not among the allowed keys",
+        );
+    }
+
+    #[test]
+    fn selector_that_misses_own_pods() {
+        let f = fails(
+            &sts(
+                3,
+                &required(&format!(
+                    "{{labelSelector: {{matchLabels: {{app: zookeeper}}}}, topologyKey: {HOSTNAME}}}"
+                )),
+            ),
+            "StatefulSet kafka: the required podAntiAffinity term on kubernetes.io/hostname selects app=zookeeper, which does not match its own pods (app=kafka,tier=broker)",
+        );
+        assert!(
+            f.at.pointer
+                .ends_with("/requiredDuringSchedulingIgnoredDuringExecution/0/labelSelector")
+        );
+        fails(
+            &sts(3, &required(&format!("{{topologyKey: {HOSTNAME}}}"))),
+            "has no labelSelector",
+        );
+        fails(
+            &sts(
+                3,
+                &required(&format!(
+                    "{{{OWN}, mismatchLabelKeys: [app], topologyKey: {HOSTNAME}}}"
+                )),
+            ),
+            "mismatchLabelKeys",
+        );
+    }
+
+    #[test]
+    fn term_in_another_namespace() {
+        let f = fails(
+            &sts(
+                3,
+                &required(&format!(
+                    "{{{OWN}, namespaces: [other], topologyKey: {HOSTNAME}}}"
+                )),
+            ),
+            "only looks at pods in namespaces other, not in its own namespace data",
+        );
+        assert!(f.at.pointer.ends_with("/namespaces"));
+        fails(
+            &sts(
+                3,
+                &required(&format!(
+                    "{{{OWN}, namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: other}}}}, topologyKey: {HOSTNAME}}}"
+                )),
+            ),
+            "namespaces selected by kubernetes.io/metadata.name=other",
+        );
+        // a selector on other namespace labels might match: not reported
+        ok(&sts(
+            3,
+            &required(&format!(
+                "{{{OWN}, namespaceSelector: {{matchLabels: {{team: data}}}}, topologyKey: {HOSTNAME}}}"
+            )),
+        ));
+    }
+
+    #[test]
+    fn a_good_term_beside_an_unrelated_one_passes() {
+        let yaml = sts(
+            3,
+            &format!(
+                "{}\n          - {{{OWN}, topologyKey: {HOSTNAME}}}",
+                required(&format!(
+                    "{{labelSelector: {{matchLabels: {{app: zookeeper}}}}, topologyKey: {HOSTNAME}}}"
+                ))
+            ),
+        );
+        ok(&yaml);
+    }
+
+    #[test]
+    fn two_bad_terms_are_both_reported() {
+        let yaml = sts(
+            3,
+            &format!(
+                "{}\n          - {{{OWN}, topologyKey: rack}}",
+                required(&format!(
+                    "{{labelSelector: {{matchLabels: {{app: zookeeper}}}}, topologyKey: {HOSTNAME}}}"
+                ))
+            ),
+        );
+        let f = run(&yaml, &Config::default());
+        assert_eq!(f.len(), 2);
+        assert!(
+            f.iter()
+                .all(|f| f.message.contains("no term keeps them apart"))
+        );
+    }
+
+    #[test]
+    fn spread_constraints() {
+        ok(&sts(
+            3,
+            &spread(&format!(
+                "{{maxSkew: 1, topologyKey: {HOSTNAME}, whenUnsatisfiable: DoNotSchedule, {OWN}}}"
+            )),
+        ));
+        ok(&sts(
+            3,
+            &spread(&format!(
+                "{{maxSkew: 1, topologyKey: {ZONE}, whenUnsatisfiable: DoNotSchedule, {OWN}}}"
+            )),
+        ));
+        fails(
+            &sts(
+                3,
+                &spread(&format!(
+                    "{{maxSkew: 1, topologyKey: {HOSTNAME}, whenUnsatisfiable: ScheduleAnyway, {OWN}}}"
+                )),
+            ),
+            "whenUnsatisfiable: ScheduleAnyway",
+        );
+        fails(
+            &sts(
+                3,
+                &spread(&format!(
+                    "{{maxSkew: 2, topologyKey: {HOSTNAME}, whenUnsatisfiable: DoNotSchedule, {OWN}}}"
+                )),
+            ),
+            "maxSkew: 2",
+        );
+        fails(
+            &sts(
+                3,
+                &spread(&format!(
+                    "{{maxSkew: 0, topologyKey: {HOSTNAME}, whenUnsatisfiable: DoNotSchedule, {OWN}}}"
+                )),
+            ),
+            "maxSkew: 0, which the API server rejects",
+        );
+        fails(
+            &sts(
+                3,
+                &spread(&format!(
+                    "{{maxSkew: 1, topologyKey: {HOSTNAME}, whenUnsatisfiable: DoNotSchedule}}"
+                )),
+            ),
+            "has no labelSelector",
+        );
+    }
+
+    #[test]
+    fn config_require_required() {
+        let mut config = Config::default();
+        config.require = Require::Required;
+        let f = fails_with(
+            &sts(
+                3,
+                &preferred(&format!("{{{OWN}, topologyKey: {HOSTNAME}}}")),
+            ),
+            &config,
+            "is only preferred",
+        );
+        assert!(f.at.on_key);
+        assert!(
+            f.at.pointer
+                .ends_with("/preferredDuringSchedulingIgnoredDuringExecution"),
+            "{}",
+            f.at.pointer
+        );
+        ok_with(
+            &sts(3, &required(&format!("{{{OWN}, topologyKey: {HOSTNAME}}}"))),
+            &config,
+        );
+    }
+
+    #[test]
+    fn config_topology_keys_replace_the_list() {
+        let mut config = Config::default();
+        config.topology_keys = Some(vec!["rack".into()]);
+        ok_with(
+            &sts(3, &preferred(&format!("{{{OWN}, topologyKey: rack}}"))),
+            &config,
+        );
+        fails_with(
+            &sts(3, &required(&format!("{{{OWN}, topologyKey: {HOSTNAME}}}"))),
+            &config,
+            "not among the configured topology-keys (rack)",
+        );
+        let f = fails_with(&sts(3, ""), &config, "no podAntiAffinity");
+        assert!(f.help.contains("topologyKey: rack"));
+    }
 }

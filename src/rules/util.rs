@@ -50,6 +50,38 @@ pub fn join_and(items: &[String]) -> String {
     }
 }
 
+/// Whether `pointer` itself is written in the object's source. Objects without a source (from
+/// the webhook) count every pointer as present.
+pub fn present(obj: &crate::object::Object, pointer: &str) -> bool {
+    obj.origin.as_ref().is_none_or(|o| o.has(pointer))
+}
+
+/// A label map as YAML flow mapping for help text: `{app: zk, tier: "1"}`.
+pub fn yaml_map(m: &std::collections::BTreeMap<String, String>) -> String {
+    let items: Vec<String> = m
+        .iter()
+        .map(|(k, v)| format!("{}: {}", yaml_scalar(k), yaml_scalar(v)))
+        .collect();
+    format!("{{{}}}", items.join(", "))
+}
+
+/// A string as a YAML scalar that reads back as the same string (quoted when YAML would read
+/// it as something else, e.g. `"true"`, `"1.0"`, `""`).
+pub fn yaml_scalar(s: &str) -> String {
+    let plain = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
+        && !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "nan" | "inf"
+        );
+    if plain {
+        s.to_string()
+    } else {
+        serde_json::Value::from(s).to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,9 +105,66 @@ mod tests {
     }
 
     #[test]
+    fn yaml_scalars_read_back_as_strings() {
+        assert_eq!(yaml_scalar("zk"), "zk");
+        assert_eq!(
+            yaml_scalar("app.kubernetes.io/name"),
+            "app.kubernetes.io/name"
+        );
+        assert_eq!(yaml_scalar("true"), "\"true\"");
+        assert_eq!(yaml_scalar("1.0"), "\"1.0\"");
+        assert_eq!(yaml_scalar(""), "\"\"");
+        assert_eq!(yaml_scalar("a b"), "\"a b\"");
+        let m = [
+            ("app".to_string(), "zk".to_string()),
+            ("v".into(), "3".into()),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(yaml_map(&m), "{app: zk, v: \"3\"}");
+    }
+
+    #[test]
     fn image_names() {
         assert_eq!(image_name("docker.io/bitnami/zookeeper:3.8"), "zookeeper");
         assert_eq!(image_name("zookeeper"), "zookeeper");
         assert_eq!(image_name("reg:5000/x/Kafka@sha256:abc"), "kafka");
+    }
+}
+
+/// Test support: lint YAML text with one rule.
+#[cfg(test)]
+pub mod testing {
+    use std::sync::Arc;
+
+    use crate::catalog::Catalog;
+    use crate::config::Config;
+    use crate::object::FileId;
+    use crate::rules::{Ctx, Finding, Rule};
+    use crate::source::{Limits, parse_file};
+
+    /// Parse `yaml` (namespace `default`), index it, and run `rule` over every object.
+    pub fn lint(rule: &dyn Rule, yaml: &str, config: &Config) -> Vec<Finding> {
+        let (objects, errors) = parse_file(FileId(0), yaml, "default", &Limits::default());
+        assert!(errors.is_empty(), "test input does not load: {errors:?}");
+        let objects: Vec<_> = objects.into_iter().map(Arc::new).collect();
+        let catalog = Catalog::new(objects.iter().cloned());
+        let cx = Ctx {
+            companions: &catalog,
+            config,
+        };
+        let mut out = Vec::new();
+        for o in &objects {
+            rule.check(o, &cx, &mut out);
+        }
+        out
+    }
+
+    /// The messages of `lint` with the default config.
+    pub fn messages(rule: &dyn Rule, yaml: &str) -> Vec<String> {
+        lint(rule, yaml, &Config::default())
+            .into_iter()
+            .map(|f| f.message)
+            .collect()
     }
 }

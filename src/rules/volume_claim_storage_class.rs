@@ -1,11 +1,41 @@
-//! SL004 `volume-claim-storage-class`: data lives on mounted volume claim templates with an allowed storage class.
+//! SL004 `volume-claim-storage-class`: a StatefulSet keeps its data on volume claim templates
+//! that name an allowed storage class, request a size and access modes, and are mounted.
 //!
-//! (Not implemented yet.)
+//! Why: each replica of a quorum service needs its own persistent volume that follows it when
+//! it is rescheduled. Without a template, data sits on the container filesystem (lost on
+//! restart) or a shared volume. A template without `storageClassName` takes whatever default
+//! class the cluster has (or none), `""` disables dynamic provisioning, and a class outside the
+//! platform's list may be slow, non-replicated or missing. A template no container mounts is
+//! provisioned for nothing while the data lands on the ephemeral container filesystem; a
+//! mount naming neither a template nor a pod volume makes the API server reject every pod.
+//!
+//! Fails when:
+//! - there are no `volumeClaimTemplates`;
+//! - a template has no `storageClassName` (nor the legacy
+//!   `volume.beta.kubernetes.io/storage-class` annotation, which wins when both are set), or
+//!   `""`, or a class outside `storage-classes` (when configured);
+//! - a template has no `resources.requests.storage` or no `accessModes`;
+//! - no container (init containers included, `volumeMounts` or `volumeDevices`) mounts a
+//!   template;
+//! - a container mounts a name that is neither a template nor a pod volume.
+//!
+//! ```yaml
+//! volumeClaimTemplates:
+//! - metadata: {name: data}        # fails: no storageClassName
+//!   spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 10Gi}}}
+//! ```
+//!
+//! Use instead `storageClassName: fast-ssd` (a class your platform provides).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PersistentVolumeClaimSpec, Volume};
+
+use super::util::{containers, join_and, present};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
 use crate::object::Object;
+use crate::source::yaml::push_segment;
 
 pub static META: RuleMeta = RuleMeta {
     code: "SL004",
@@ -17,10 +47,511 @@ pub static META: RuleMeta = RuleMeta {
 
 pub struct VolumeClaimStorageClass;
 
+/// The pre-`storageClassName` way to name a class; it wins over the field when both are set.
+const BETA_CLASS_ANNOTATION: &str = "volume.beta.kubernetes.io/storage-class";
+
 impl Rule for VolumeClaimStorageClass {
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
 
-    fn check(&self, _object: &Arc<Object>, _cx: &Ctx<'_>, _out: &mut Vec<Finding>) {}
+    fn check(&self, obj: &Arc<Object>, cx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let Some(spec) = obj.statefulset().and_then(|s| s.spec.as_ref()) else {
+            return;
+        };
+        let name = &obj.key.name;
+        let templates = spec.volume_claim_templates.as_deref().unwrap_or(&[]);
+        let pod = spec.template.spec.as_ref();
+        let volumes: &[Volume] = pod.and_then(|p| p.volumes.as_deref()).unwrap_or(&[]);
+        let pod_ptr = format!("{}/spec", obj.pod_template_pointer());
+        let allowed = cx.config.storage_classes.as_deref();
+
+        // (container name, pointer of the container, field, index, mounted name)
+        let mut mounts: Vec<(&str, String, &str, usize, &str)> = Vec::new();
+        if let Some(p) = pod {
+            for (cptr, c) in containers(p) {
+                for (k, m) in c.volume_mounts.iter().flatten().enumerate() {
+                    mounts.push((&c.name, cptr.clone(), "volumeMounts", k, &m.name));
+                }
+                for (k, d) in c.volume_devices.iter().flatten().enumerate() {
+                    mounts.push((&c.name, cptr.clone(), "volumeDevices", k, &d.name));
+                }
+            }
+        }
+
+        if templates.is_empty() {
+            let mut used: Vec<String> = Vec::new();
+            for (.., m) in &mounts {
+                if let Some(v) = volumes.iter().find(|v| v.name == *m) {
+                    let d = describe_volume(v);
+                    if !used.contains(&d) {
+                        used.push(d);
+                    }
+                }
+            }
+            let data = if used.is_empty() {
+                "its data lives on the containers' ephemeral filesystem and is lost whenever a pod is \
+                 re-created"
+                    .to_string()
+            } else {
+                format!("its containers only mount {}", join_and(&used))
+            };
+            out.push(
+                Finding::new(
+                    &META,
+                    obj,
+                    "/spec/volumeClaimTemplates",
+                    format!(
+                        "StatefulSet {name} has no volumeClaimTemplates: {data}; each replica needs \
+                         its own persistent volume that follows it when it is rescheduled"
+                    ),
+                )
+                .on_key()
+                .help(format!(
+                    "add volumeClaimTemplates: [{{metadata: {{name: data}}, spec: {{accessModes: \
+                     [ReadWriteOnce], storageClassName: {}, resources: {{requests: {{storage: \
+                     10Gi}}}}}}}}] and mount `data` at the service's data directory",
+                    allowed.and_then(|a| a.first()).map_or("<class>", String::as_str)
+                )),
+            );
+        }
+
+        let template_names: HashSet<&str> = templates
+            .iter()
+            .filter_map(|t| t.metadata.name.as_deref())
+            .collect();
+        let mounted: HashSet<&str> = mounts.iter().map(|(.., m)| *m).collect();
+        let unmounted: Vec<String> = templates
+            .iter()
+            .filter_map(|t| t.metadata.name.clone())
+            .filter(|n| !mounted.contains(n.as_str()))
+            .collect();
+
+        for (i, t) in templates.iter().enumerate() {
+            check_template(obj, i, t, &mounted, allowed, out);
+        }
+
+        for (container, cptr, field, k, m) in &mounts {
+            if template_names.contains(m) || volumes.iter().any(|v| v.name == *m) {
+                continue;
+            }
+            let hint = if unmounted.is_empty() {
+                format!("add a volume claim template or a pod volume named {m}, or fix the name")
+            } else {
+                format!(
+                    "did you mean {}? Mount a volume claim template by its metadata.name",
+                    join_and(&unmounted)
+                )
+            };
+            out.push(
+                Finding::new(
+                    &META,
+                    obj,
+                    format!("{pod_ptr}{cptr}/{field}/{k}/name"),
+                    format!(
+                        "container {container} of StatefulSet {name} mounts volume {m}, which is \
+                         neither a volume claim template nor a volume of the pod: the API server \
+                         rejects the pods, so the StatefulSet creates none"
+                    ),
+                )
+                .help(hint),
+            );
+        }
+    }
+}
+
+/// `emptyDir cache (deleted with its pod)` and the like.
+fn describe_volume(v: &Volume) -> String {
+    let n = &v.name;
+    if v.empty_dir.is_some() {
+        format!("emptyDir {n} (deleted with its pod)")
+    } else if let Some(c) = &v.persistent_volume_claim {
+        format!(
+            "the PersistentVolumeClaim {} (volume {n}), one claim shared by every replica",
+            c.claim_name
+        )
+    } else if v.host_path.is_some() {
+        format!("hostPath {n} (tied to whichever node the pod lands on)")
+    } else if v.config_map.is_some()
+        || v.secret.is_some()
+        || v.projected.is_some()
+        || v.downward_api.is_some()
+    {
+        format!("read-only volume {n}")
+    } else {
+        format!("volume {n}")
+    }
+}
+
+fn check_template(
+    obj: &Arc<Object>,
+    i: usize,
+    t: &PersistentVolumeClaim,
+    mounted: &HashSet<&str>,
+    allowed: Option<&[String]>,
+    out: &mut Vec<Finding>,
+) {
+    let sts = &obj.key.name;
+    let tptr = format!("/spec/volumeClaimTemplates/{i}");
+    let name_ptr = format!("{tptr}/metadata/name");
+    let tname = t.metadata.name.as_deref().unwrap_or("");
+    let what = if tname.is_empty() {
+        format!("volume claim template #{i} of StatefulSet {sts}")
+    } else {
+        format!("volume claim template {tname} of StatefulSet {sts}")
+    };
+    let at_name = |msg: String| {
+        let f = Finding::new(&META, obj, name_ptr.clone(), msg);
+        if present(obj, &name_ptr) {
+            f
+        } else {
+            f.at(obj, format!("{tptr}/metadata")).on_key()
+        }
+    };
+    let allowed_text = allowed.map(|a| a.join(", "));
+    let use_class = match &allowed_text {
+        Some(a) => format!("an allowed storage class ({a})"),
+        None => "the storage class your platform provides for this data".to_string(),
+    };
+    let default_spec = PersistentVolumeClaimSpec::default();
+    let spec = t.spec.as_ref().unwrap_or(&default_spec);
+
+    // storage class: the beta annotation wins over the field, as in Kubernetes
+    let annotation = t
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(BETA_CLASS_ANNOTATION));
+    let (class, class_ptr, source) = match (annotation, &spec.storage_class_name) {
+        (Some(a), _) => {
+            let mut p = format!("{tptr}/metadata/annotations");
+            push_segment(&mut p, BETA_CLASS_ANNOTATION);
+            (Some(a.as_str()), p, BETA_CLASS_ANNOTATION)
+        }
+        (None, Some(c)) => (
+            Some(c.as_str()),
+            format!("{tptr}/spec/storageClassName"),
+            "storageClassName",
+        ),
+        (None, None) => (None, String::new(), ""),
+    };
+    match class {
+        None => out.push(
+            at_name(format!(
+                "{what} sets no storageClassName: its claims get the cluster's default \
+                 StorageClass, which differs from cluster to cluster (and without one they stay \
+                 Pending)"
+            ))
+            .help(format!("set spec.storageClassName to {use_class}")),
+        ),
+        Some("") => out.push(
+            Finding::new(
+                &META,
+                obj,
+                class_ptr,
+                format!(
+                    "{what} sets {source} to \"\", which turns off dynamic provisioning: its claims \
+                     only bind to pre-created PersistentVolumes without a class, or stay Pending"
+                ),
+            )
+            .help(format!("set {source} to {use_class}")),
+        ),
+        Some(c) => {
+            if let Some(list) = allowed {
+                if !list.iter().any(|a| a == c) {
+                    out.push(
+                        Finding::new(
+                            &META,
+                            obj,
+                            class_ptr,
+                            format!(
+                                "{what} uses storage class {c}, which is not one of the allowed \
+                                 storage classes ({})",
+                                allowed_text.clone().unwrap_or_default()
+                            ),
+                        )
+                        .help(format!(
+                            "use {use_class}; storage-classes in .statelint.yaml lists the classes \
+                             the platform supports"
+                        )),
+                    );
+                }
+            }
+        }
+    }
+
+    let has_storage = spec
+        .resources
+        .as_ref()
+        .and_then(|r| r.requests.as_ref())
+        .is_some_and(|r| r.contains_key("storage"));
+    if !has_storage {
+        let ptr = format!("{tptr}/spec/resources/requests/storage");
+        let mut f = if present(obj, &format!("{tptr}/spec/resources")) {
+            Finding::new(&META, obj, ptr, String::new()).on_key()
+        } else {
+            at_name(String::new())
+        };
+        f.message = format!(
+            "{what} requests no storage size (spec.resources.requests.storage): claims without \
+             one are rejected, so the pods cannot start"
+        );
+        out.push(f.help("set spec.resources.requests.storage, e.g. 10Gi"));
+    }
+
+    if spec.access_modes.as_ref().is_none_or(|m| m.is_empty()) {
+        let ptr = format!("{tptr}/spec/accessModes");
+        let f = if present(obj, &ptr) {
+            Finding::new(&META, obj, ptr, String::new())
+        } else {
+            at_name(String::new())
+        };
+        out.push(Finding {
+            message: format!(
+                "{what} sets no accessModes: claims without one are rejected, so the pods cannot \
+                 start"
+            ),
+            ..f.help("set spec.accessModes: [ReadWriteOnce] (one volume per replica)")
+        });
+    }
+
+    if !tname.is_empty() && !mounted.contains(tname) {
+        out.push(
+            at_name(format!(
+                "no container of StatefulSet {sts} mounts volume claim template {tname}: its claims \
+                 are provisioned for nothing, and the data lands on the containers' ephemeral \
+                 filesystem"
+            ))
+            .help(format!(
+                "add volumeMounts: [{{name: {tname}, mountPath: <data directory>}}] to the container \
+                 that stores the data"
+            )),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::rules::util::testing::lint;
+
+    fn sts(mounts: &str, extra_pod: &str, templates: &str) -> String {
+        format!(
+            "apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: zk}}
+spec:
+  serviceName: zk-hs
+  selector: {{matchLabels: {{app: zk}}}}
+  template:
+    metadata: {{labels: {{app: zk}}}}
+    spec:
+      containers:
+      - name: zk
+        image: zookeeper
+        volumeMounts: {mounts}
+{extra_pod}
+{templates}
+"
+        )
+    }
+
+    const GOOD: &str = "  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec:
+      accessModes: [ReadWriteOnce]
+      storageClassName: fast
+      resources: {requests: {storage: 10Gi}}";
+
+    fn run(yaml: &str) -> Vec<Finding> {
+        lint(&VolumeClaimStorageClass, yaml, &Config::default())
+    }
+
+    fn messages(yaml: &str) -> Vec<String> {
+        run(yaml).into_iter().map(|f| f.message).collect()
+    }
+
+    fn fails(yaml: &str, text: &str) -> Finding {
+        let f = run(yaml);
+        assert_eq!(f.len(), 1, "{yaml}\n{f:#?}");
+        assert!(f[0].message.contains(text), "{}", f[0].message);
+        f[0].clone()
+    }
+
+    const MOUNT: &str = "[{name: data, mountPath: /data}]";
+
+    #[test]
+    fn good_template_passes() {
+        assert!(messages(&sts(MOUNT, "", GOOD)).is_empty());
+        // a block device counts as mounting it
+        let yaml = sts("[]", "", GOOD).replace(
+            "volumeMounts: []",
+            "volumeDevices: [{name: data, devicePath: /dev/xvda}]",
+        );
+        assert!(messages(&yaml).is_empty());
+        // an init container mounting a pod volume, and the main one the template
+        let yaml = sts(
+            "[{name: data, mountPath: /data}, {name: conf, mountPath: /conf}]",
+            "      volumes: [{name: conf, configMap: {name: zk}}]",
+            GOOD,
+        );
+        assert!(messages(&yaml).is_empty());
+    }
+
+    #[test]
+    fn no_templates() {
+        let f = fails(
+            &sts("[]", "", ""),
+            "has no volumeClaimTemplates: its data lives on the containers' ephemeral filesystem",
+        );
+        assert!(f.at.on_key);
+        fails(
+            &sts(
+                MOUNT,
+                "      volumes: [{name: data, emptyDir: {}}]",
+                "  volumeClaimTemplates: []",
+            ),
+            "its containers only mount emptyDir data (deleted with its pod)",
+        );
+        fails(
+            &sts(
+                MOUNT,
+                "      volumes: [{name: data, persistentVolumeClaim: {claimName: shared}}]",
+                "",
+            ),
+            "one claim shared by every replica",
+        );
+    }
+
+    #[test]
+    fn storage_class_missing_empty_or_not_allowed() {
+        let f = fails(
+            &sts(
+                MOUNT,
+                "",
+                &GOOD.replace("      storageClassName: fast\n", ""),
+            ),
+            "volume claim template data of StatefulSet zk sets no storageClassName",
+        );
+        assert_eq!(f.at.pointer, "/spec/volumeClaimTemplates/0/metadata/name");
+        let f = fails(
+            &sts(
+                MOUNT,
+                "",
+                &GOOD.replace("storageClassName: fast", "storageClassName: ''"),
+            ),
+            "sets storageClassName to \"\"",
+        );
+        assert_eq!(
+            f.at.pointer,
+            "/spec/volumeClaimTemplates/0/spec/storageClassName"
+        );
+        let mut config = Config::default();
+        config.storage_classes = Some(vec!["gold".into(), "silver".into()]);
+        let f = lint(&VolumeClaimStorageClass, &sts(MOUNT, "", GOOD), &config);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message.contains("uses storage class fast, which is not one of the allowed storage classes (gold, silver)"),
+            "{}",
+            f[0].message
+        );
+        let ok = GOOD.replace("storageClassName: fast", "storageClassName: silver");
+        assert!(lint(&VolumeClaimStorageClass, &sts(MOUNT, "", &ok), &config).is_empty());
+    }
+
+    #[test]
+    fn legacy_annotation_counts_and_wins() {
+        let annotated = |class: &str, field: &str| {
+            GOOD.replace(
+                "metadata: {name: data}",
+                &format!("metadata: {{name: data, annotations: {{volume.beta.kubernetes.io/storage-class: {class}}}}}"),
+            )
+            .replace("      storageClassName: fast\n", field)
+        };
+        assert!(messages(&sts(MOUNT, "", &annotated("fast", ""))).is_empty());
+        let f = fails(
+            &sts(
+                MOUNT,
+                "",
+                &annotated("''", "      storageClassName: fast\n"),
+            ),
+            "sets volume.beta.kubernetes.io/storage-class to \"\"",
+        );
+        assert_eq!(
+            f.at.pointer,
+            "/spec/volumeClaimTemplates/0/metadata/annotations/volume.beta.kubernetes.io~1storage-class"
+        );
+    }
+
+    #[test]
+    fn size_and_access_modes() {
+        let f = fails(
+            &sts(
+                MOUNT,
+                "",
+                &GOOD.replace(
+                    "resources: {requests: {storage: 10Gi}}",
+                    "resources: {requests: {}}",
+                ),
+            ),
+            "requests no storage size",
+        );
+        assert!(f.at.on_key);
+        fails(
+            &sts(
+                MOUNT,
+                "",
+                &GOOD.replace("      resources: {requests: {storage: 10Gi}}", ""),
+            ),
+            "requests no storage size",
+        );
+        fails(
+            &sts(
+                MOUNT,
+                "",
+                &GOOD.replace("      accessModes: [ReadWriteOnce]\n", ""),
+            ),
+            "sets no accessModes",
+        );
+        fails(
+            &sts(
+                MOUNT,
+                "",
+                &GOOD.replace("accessModes: [ReadWriteOnce]", "accessModes: []"),
+            ),
+            "sets no accessModes",
+        );
+    }
+
+    #[test]
+    fn unmounted_template_and_unknown_mount() {
+        let f = fails(
+            &sts("[]", "", GOOD),
+            "no container of StatefulSet zk mounts volume claim template data",
+        );
+        assert_eq!(f.at.pointer, "/spec/volumeClaimTemplates/0/metadata/name");
+        let f = run(&sts("[{name: datadir, mountPath: /data}]", "", GOOD));
+        assert_eq!(f.len(), 2, "{f:#?}");
+        assert!(
+            f[0].message
+                .contains("no container of StatefulSet zk mounts volume claim template data")
+        );
+        assert!(
+            f[1].message
+                .contains("container zk of StatefulSet zk mounts volume datadir, which is neither")
+        );
+        assert_eq!(
+            f[1].at.pointer,
+            "/spec/template/spec/containers/0/volumeMounts/0/name"
+        );
+        assert!(f[1].help.contains("did you mean data?"));
+    }
+
+    #[test]
+    fn every_problem_of_a_template_is_reported() {
+        let t = "  volumeClaimTemplates:\n  - metadata: {name: data}\n    spec: {}";
+        let m = messages(&sts(MOUNT, "", t));
+        assert_eq!(m.len(), 3, "{m:#?}");
+    }
 }
