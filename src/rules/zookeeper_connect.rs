@@ -74,7 +74,11 @@ impl Rule for ZookeeperConnect {
         for (cptr, c) in containers(spec) {
             let cptr = format!("{base}{cptr}");
             for s in settings(c, &cptr, spec, ns, cx) {
-                let key = (s.config_map.as_ref().map(|o| o.key.clone()), s.pointer.clone(), s.written.clone());
+                let key = (
+                    s.config_map.as_ref().map(|o| o.key.clone()),
+                    s.pointer.clone(),
+                    s.written.clone(),
+                );
                 if seen.insert(key) {
                     check_setting(object, &s, cx, out);
                 }
@@ -173,7 +177,10 @@ type Env = HashMap<String, EnvVal>;
 
 /// Container env, in order, with Kubernetes `$(VAR)` expansion of each value using the vars
 /// defined before it.
-fn container_env<'a>(env: &'a [EnvVar], ns: &str) -> (Env, Vec<(usize, &'a EnvVar, Option<String>)>) {
+fn container_env<'a>(
+    env: &'a [EnvVar],
+    ns: &str,
+) -> (Env, Vec<(usize, &'a EnvVar, Option<String>)>) {
     let mut map = Env::new();
     let mut list = Vec::new();
     for (i, e) in env.iter().enumerate() {
@@ -264,9 +271,7 @@ fn shell_expand(s: &str, env: &Env, ns: &str) -> Option<String> {
             rest = after;
             continue;
         }
-        let ident = name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let ident = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         match env.get(name).filter(|_| ident) {
             Some(EnvVal::Lit(v)) => out.push_str(v),
             Some(EnvVal::Namespace) => out.push_str(ns),
@@ -399,10 +404,8 @@ fn settings(c: &Container, cptr: &str, spec: &PodSpec, ns: &str, cx: &Ctx<'_>) -
         if !item.contains("zookeeper.connect") {
             continue;
         }
-        let script = shell
-            && i >= 2
-            && argv[i - 1].1.starts_with('-')
-            && argv[i - 1].1.contains('c');
+        let script =
+            shell && i >= 2 && argv[i - 1].1.starts_with('-') && argv[i - 1].1.contains('c');
         for (_, written) in find_in_text(item) {
             let value = k8s_expand(&written, &env, ns).and_then(|v| {
                 if script {
@@ -411,7 +414,8 @@ fn settings(c: &Container, cptr: &str, spec: &PodSpec, ns: &str, cx: &Ctx<'_>) -
                     Some(v)
                 }
             });
-            let what = if item.contains("--override") || argv[i.saturating_sub(1)].1 == "--override" {
+            let what = if item.contains("--override") || argv[i.saturating_sub(1)].1 == "--override"
+            {
                 "`--override zookeeper.connect`"
             } else {
                 "`zookeeper.connect`"
@@ -548,8 +552,24 @@ enum Target {
 
 /// Top-level domains that make a short name external rather than `<pod>.<svc>.<ns>`.
 const PUBLIC_TLDS: &[&str] = &[
-    "com", "net", "org", "io", "dev", "local", "internal", "lan", "corp", "home", "cloud",
-    "localdomain", "intra", "private", "eu", "de", "uk", "us",
+    "com",
+    "net",
+    "org",
+    "io",
+    "dev",
+    "local",
+    "internal",
+    "lan",
+    "corp",
+    "home",
+    "cloud",
+    "localdomain",
+    "intra",
+    "private",
+    "eu",
+    "de",
+    "uk",
+    "us",
 ];
 
 /// Resolve a host as the pod's resolver does with the search path
@@ -613,7 +633,10 @@ fn resolve(
 /// Split `zk-12` into (`zk`, 12).
 fn split_ordinal(pod: &str) -> Option<(&str, u32)> {
     let (name, ord) = pod.rsplit_once('-')?;
-    if ord.is_empty() || !ord.bytes().all(|b| b.is_ascii_digit()) || (ord.len() > 1 && ord.starts_with('0')) {
+    if ord.is_empty()
+        || !ord.bytes().all(|b| b.is_ascii_digit())
+        || (ord.len() > 1 && ord.starts_with('0'))
+    {
         return None;
     }
     Some((name, ord.parse().ok()?))
@@ -715,9 +738,7 @@ fn find_ensemble(
     let service = cx.companions.service(ns, svc);
     let mut found: Vec<&Arc<Object>> = zks
         .iter()
-        .filter(|z| {
-            service_name(z) == svc || service.as_ref().is_some_and(|s| selects(s, z))
-        })
+        .filter(|z| service_name(z) == svc || service.as_ref().is_some_and(|s| selects(s, z)))
         .collect();
     let prefix = pod.and_then(split_ordinal).map(|(n, _)| n);
     found.sort_by_key(|z| (Some(z.key.name.as_str()) != prefix, service_name(z) != svc));
@@ -792,35 +813,73 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
         kafka.key.name, s.source, s.container
     );
 
-    // 1. placeholders, checked on the text as written
-    if let Some((h, ph)) = written_hosts.iter().find_map(|h| {
-        placeholder_in(&h.text)
-            .or_else(|| shell_placeholder(&h.text))
-            .map(|p| (h, p.to_string()))
-    }) {
+    // 1. placeholders: `<X>` and `{{ }}` as written; `${X}` after expansion (a shell script
+    // may define it)
+    let value_hosts = s.value.as_deref().map(|v| parse_connect(v).0);
+    let placeholder_of = |i: usize| -> Option<String> {
+        placeholder_in(&written_hosts[i].text)
+            .map(str::to_string)
+            .or_else(|| {
+                let v = value_hosts.as_ref()?;
+                let h = if v.len() == written_hosts.len() {
+                    v.get(i)?
+                } else {
+                    v.first()?
+                };
+                shell_placeholder(&h.text).map(str::to_string)
+            })
+    };
+    let with_ph: Vec<usize> = (0..written_hosts.len())
+        .filter(|&i| placeholder_of(i).is_some())
+        .collect();
+    if let Some(&first) = with_ph.first() {
+        let ph = placeholder_of(first).unwrap_or_default();
+        let h = &written_hosts[first];
         let zks = zookeepers(kns, cx);
+        let chroot = parse_connect(&s.written).1;
+        let is_ns = ph.to_ascii_uppercase().contains("NAMESPACE");
+        let what = if is_ns {
+            "the namespace where the ZooKeeper ensemble runs".to_string()
+        } else {
+            "the real value".to_string()
+        };
         let help = match zks.as_slice() {
             [zk] => format!(
-                "replace `{ph}` with the namespace of ZooKeeper StatefulSet {}: zookeeper.connect={}",
-                zk.key.name,
-                pod_connect_string(zk, domain, parse_connect(&s.written).1.as_deref())
+                "replace `{ph}` with {}: zookeeper.connect={}",
+                if is_ns {
+                    format!(
+                        "`{kns}`, the namespace of ZooKeeper StatefulSet {}",
+                        zk.key.name
+                    )
+                } else {
+                    what
+                },
+                pod_connect_string(zk, domain, chroot.as_deref())
             ),
             _ => format!(
-                "replace `{ph}` with the namespace where the ZooKeeper ensemble runs (`{kns}` if it runs next to this StatefulSet)"
+                "replace `{ph}` with {what}{}",
+                if is_ns {
+                    format!(" (`{kns}` if it runs next to this StatefulSet)")
+                } else {
+                    String::new()
+                }
             ),
         };
-        let n = written_hosts
-            .iter()
-            .filter(|h| placeholder_in(&h.text).is_some() || shell_placeholder(&h.text).is_some())
-            .count();
-        let hosts = if n == 1 { "host".to_string() } else { format!("{n} hosts") };
+        let n = with_ph.len();
+        let hosts = if n == 1 {
+            "host `".to_string() + &h.host + "` still holds"
+        } else {
+            if n == written_hosts.len() {
+                format!("all {n} of its hosts still hold")
+            } else {
+                format!("{n} of its hosts still hold")
+            }
+        };
         out.push(
             finding(
                 &h.text,
                 format!(
-                    "{intro}, but the {hosts} still hold{} the template placeholder `{ph}`: `{}` does not resolve",
-                    if n == 1 { "s" } else { "" },
-                    h.host
+                    "{intro}, but {hosts} the template placeholder `{ph}`, which no DNS name can contain"
                 ),
             )
             .help(help),
@@ -868,7 +927,9 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
     let mut targets = Vec::new();
     for (i, h) in hosts.iter().enumerate() {
         let t = resolve(&h.host.to_ascii_lowercase(), kns, domain, |ns, svc| {
-            cx.companions.service(ns, svc).is_some_and(|s| is_headless(&s))
+            cx.companions
+                .service(ns, svc)
+                .is_some_and(|s| is_headless(&s))
                 || cx
                     .companions
                     .statefulsets(ns)
@@ -896,7 +957,9 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
         .iter()
         .enumerate()
         .filter_map(|(i, t)| match t {
-            Target::Pod { pod, service, ns } => Some((i, ns.as_str(), service.as_str(), Some(pod.as_str()))),
+            Target::Pod { pod, service, ns } => {
+                Some((i, ns.as_str(), service.as_str(), Some(pod.as_str())))
+            }
             Target::Service { service, ns } => Some((i, ns.as_str(), service.as_str(), None)),
             _ => None,
         })
@@ -906,7 +969,10 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
     };
 
     // 3. one namespace, one service
-    if let Some(&(i, ns, svc, _)) = in_cluster.iter().find(|(_, ns, svc, _)| *ns != hns || *svc != hsvc) {
+    if let Some(&(i, ns, svc, _)) = in_cluster
+        .iter()
+        .find(|(_, ns, svc, _)| *ns != hns || *svc != hsvc)
+    {
         let (what, a, b) = if ns != hns {
             ("namespace", hns, ns)
         } else {
@@ -920,9 +986,19 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                     hosts[i].host, hosts[in_cluster[0].0].host
                 ),
             )
-            .help(format!(
-                "all hosts of zookeeper.connect must be members of one ZooKeeper ensemble: use the same Service and namespace for each (e.g. `<zk>-0.{hsvc}.{hns}.svc.{domain}:2181,<zk>-1...`)"
-            )),
+            .help({
+                let zks = zookeepers(hns, cx);
+                match find_ensemble(&zks, hns, hsvc, first_pod, cx) {
+                    Some(e) => format!(
+                        "all hosts must be members of one ZooKeeper ensemble; for {} in `{hns}` write zookeeper.connect={}",
+                        e.sts.key.name,
+                        pod_connect_string(&e.sts, domain, chroot.as_deref())
+                    ),
+                    None => format!(
+                        "all hosts must be members of one ZooKeeper ensemble: use the same Service and namespace for each (`<zk>-0.{hsvc}.{hns}.svc.{domain}:2181,<zk>-1...`)"
+                    ),
+                }
+            }),
         );
         return;
     }
@@ -942,18 +1018,28 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                 .companions
                 .workloads(None)
                 .into_iter()
-                .filter(|o| o.key.kind == "StatefulSet" && o.key.namespace != hns && is_zookeeper(o))
+                .filter(|o| {
+                    o.key.kind == "StatefulSet" && o.key.namespace != hns && is_zookeeper(o)
+                })
                 .collect();
             all.sort_by(|a, b| a.key.cmp(&b.key));
             all.iter().find_map(|z| {
-                find_ensemble(std::slice::from_ref(z), &z.key.namespace, hsvc, first_pod, cx)
+                find_ensemble(
+                    std::slice::from_ref(z),
+                    &z.key.namespace,
+                    hsvc,
+                    first_pod,
+                    cx,
+                )
             })
         });
         if let Some(e) = elsewhere {
             let zk = &e.sts;
             let zns = &zk.key.namespace;
             let via = match &e.service {
-                Some(svc) if service_name(zk) != hsvc => format!(" through Service {}", svc.key.name),
+                Some(svc) if service_name(zk) != hsvc => {
+                    format!(" through Service {}", svc.key.name)
+                }
                 _ => String::new(),
             };
             out.push(
@@ -978,7 +1064,10 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                 format!("no ZooKeeper StatefulSet of Service `{hsvc}` is in the input")
             } else {
                 let names: Vec<String> = zks_k.iter().map(|z| describe_ensemble(z)).collect();
-                format!("the ZooKeeper ensembles in `{kns}` are {}", join_and(&names))
+                format!(
+                    "the ZooKeeper ensembles in `{kns}` are {}",
+                    join_and(&names)
+                )
             };
             let mut help = format!(
                 "if ZooKeeper runs in `{hns}`, check its manifests together with this one (or pass them with --context) so the hosts can be verified"
@@ -1005,15 +1094,34 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
         }
         if !zks_h.is_empty() {
             let names: Vec<String> = zks_h.iter().map(|z| describe_ensemble(z)).collect();
+            let svc_obj = cx.companions.service(hns, hsvc);
+            let why = match &svc_obj {
+                Some(svc) => {
+                    let sel = svc
+                        .service()
+                        .and_then(|s| s.spec.as_ref())
+                        .and_then(|s| s.selector.as_ref())
+                        .filter(|m| !m.is_empty())
+                        .map_or("nothing".to_string(), selector::describe_map);
+                    format!(
+                        "Service {hsvc} selects {sel}, which matches none of {} pods",
+                        if zks_h.len() == 1 { "its" } else { "their" }
+                    )
+                }
+                None => format!("there is no Service or ZooKeeper serviceName `{hsvc}` in `{hns}`"),
+            };
             let mut f = finding(
                 &text_of(in_cluster[0].0),
                 format!(
-                    "{intro}, but no ZooKeeper ensemble in namespace `{hns}` is reached through `{hsvc}`; the ensemble{} there {} {}",
+                    "{intro}, but no ZooKeeper ensemble in namespace `{hns}` is reached through `{hsvc}`: the ensemble{} there {} {}, and {why}",
                     if names.len() == 1 { "" } else { "s" },
                     if names.len() == 1 { "is" } else { "are" },
                     join_and(&names)
                 ),
             );
+            if let Some(svc) = &svc_obj {
+                f = f.note(svc, "/spec/selector", format!("selector of Service {hsvc}"));
+            }
             f = match zks_h.as_slice() {
                 [zk] => f
                     .help(format!(
@@ -1052,15 +1160,26 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                             "pod DNS names exist only under the StatefulSet's serviceName `{zsvc}`, not `{service}`"
                         )
                     } else {
-                        format!("it is not a pod of ZooKeeper StatefulSet {} ({})", zk.key.name, pod_range(zk))
+                        format!(
+                            "it is not a pod of ZooKeeper StatefulSet {} ({})",
+                            zk.key.name,
+                            pod_range(zk)
+                        )
                     };
                     out.push(
-                        finding(&text_of(i), format!("{intro}, but host `{}` does not resolve: {why}", h.host))
-                            .help(format!(
-                                "write zookeeper.connect={}",
-                                pod_connect_string(zk, domain, chroot.as_deref())
-                            ))
-                            .note(zk, "/spec/serviceName", format!("ZooKeeper StatefulSet {} in `{zns}`", zk.key.name)),
+                        finding(
+                            &text_of(i),
+                            format!("{intro}, but host `{}` does not resolve: {why}", h.host),
+                        )
+                        .help(format!(
+                            "write zookeeper.connect={}",
+                            pod_connect_string(zk, domain, chroot.as_deref())
+                        ))
+                        .note(
+                            zk,
+                            "/spec/serviceName",
+                            format!("ZooKeeper StatefulSet {} in `{zns}`", zk.key.name),
+                        ),
                     );
                     continue;
                 }
@@ -1107,7 +1226,10 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                 let Some(svc) = e.service.as_ref().filter(|s| s.key.name == *service) else {
                     let exists = cx.companions.service(zns, service);
                     let why = match exists {
-                        Some(_) => format!("Service {service} does not select the pods of ZooKeeper StatefulSet {}", zk.key.name),
+                        Some(_) => format!(
+                            "Service {service} does not select the pods of ZooKeeper StatefulSet {}",
+                            zk.key.name
+                        ),
                         None => format!("there is no Service {service} in namespace `{zns}`"),
                     };
                     out.push(
@@ -1121,7 +1243,11 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                     continue;
                 };
                 let headless = is_headless(svc);
-                let served = if headless { pods_ports.clone() } else { service_ports(svc) };
+                let served = if headless {
+                    pods_ports.clone()
+                } else {
+                    service_ports(svc)
+                };
                 if !port.is_some_and(|p| served.contains(&p)) {
                     let (what, note_obj, note_ptr, note) = if headless {
                         (
@@ -1136,13 +1262,21 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                         )
                     } else {
                         (
-                            format!("Service {service} serves port{} {}", if served.len() == 1 { "" } else { "s" }, ports_text(&served)),
+                            format!(
+                                "Service {service} serves port{} {}",
+                                if served.len() == 1 { "" } else { "s" },
+                                ports_text(&served)
+                            ),
                             svc.clone(),
                             "/spec/ports".to_string(),
                             format!("ports of Service {service}"),
                         )
                     };
-                    let good = if headless { client_port(zk) } else { service_client_port(&served) };
+                    let good = if headless {
+                        client_port(zk)
+                    } else {
+                        service_client_port(&served)
+                    };
                     out.push(
                         finding(
                             &text_of(i),
@@ -1221,7 +1355,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, EnvVal)]) -> Env {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
     }
 
     #[test]
@@ -1248,7 +1385,10 @@ mod tests {
         assert_eq!(v[0].1, "zk-0.zk:2181,zk-1.zk:2181");
         assert_eq!(&script[v[0].0..v[0].0 + 12], "zk-0.zk:2181");
         assert_eq!(find_in_text("zookeeper.connect=a:1")[0].1, "a:1");
-        assert_eq!(find_in_text("--override zookeeper.connect=\"a:1,b:2\"")[0].1, "a:1,b:2");
+        assert_eq!(
+            find_in_text("--override zookeeper.connect=\"a:1,b:2\"")[0].1,
+            "a:1,b:2"
+        );
         assert_eq!(find_in_text("-Dzookeeper.connect=a:1;echo")[0].1, "a:1");
         assert!(find_in_text("zookeeper.connection.timeout.ms=6000").is_empty());
         assert!(find_in_text("# zookeeper.connect=old:1\necho").is_empty());
@@ -1259,9 +1399,18 @@ mod tests {
     fn finds_values_in_properties() {
         let p = "# zookeeper.connect=x\nzookeeper.connection.timeout.ms=1\nzookeeper.connect = zk:2181\n";
         assert_eq!(find_in_properties(p).as_deref(), Some("zk:2181"));
-        assert_eq!(find_in_properties("zookeeper.connect: a:1").as_deref(), Some("a:1"));
-        assert_eq!(find_in_properties("zookeeper.connect a:1").as_deref(), Some("a:1"));
-        assert_eq!(find_in_properties("zookeeper.connection.timeout.ms=1"), None);
+        assert_eq!(
+            find_in_properties("zookeeper.connect: a:1").as_deref(),
+            Some("a:1")
+        );
+        assert_eq!(
+            find_in_properties("zookeeper.connect a:1").as_deref(),
+            Some("a:1")
+        );
+        assert_eq!(
+            find_in_properties("zookeeper.connection.timeout.ms=1"),
+            None
+        );
     }
 
     #[test]
@@ -1271,7 +1420,10 @@ mod tests {
             ("ZK", EnvVal::Lit("zk-hs".into())),
             ("SECRET", EnvVal::Unknown),
         ]);
-        assert_eq!(k8s_expand("zk-0.$(ZK).$(NS).svc", &e, "data").unwrap(), "zk-0.zk-hs.data.svc");
+        assert_eq!(
+            k8s_expand("zk-0.$(ZK).$(NS).svc", &e, "data").unwrap(),
+            "zk-0.zk-hs.data.svc"
+        );
         assert_eq!(k8s_expand("$$(ZK)", &e, "data").unwrap(), "$(ZK)");
         assert_eq!(k8s_expand("$(NOPE)", &e, "data").unwrap(), "$(NOPE)");
         assert_eq!(k8s_expand("$(SECRET)", &e, "data"), None);
@@ -1293,9 +1445,18 @@ mod tests {
 
     #[test]
     fn shell_expansion() {
-        let e = env(&[("POD_NAMESPACE", EnvVal::Namespace), ("X", EnvVal::Lit("x".into()))]);
-        assert_eq!(shell_expand("a.${POD_NAMESPACE}.$X", &e, "data").unwrap(), "a.data.x");
-        assert_eq!(shell_expand("a.${NAMESPACE}", &e, "data").unwrap(), "a.${NAMESPACE}");
+        let e = env(&[
+            ("POD_NAMESPACE", EnvVal::Namespace),
+            ("X", EnvVal::Lit("x".into())),
+        ]);
+        assert_eq!(
+            shell_expand("a.${POD_NAMESPACE}.$X", &e, "data").unwrap(),
+            "a.data.x"
+        );
+        assert_eq!(
+            shell_expand("a.${NAMESPACE}", &e, "data").unwrap(),
+            "a.${NAMESPACE}"
+        );
         assert_eq!(shell_expand("a.$UNSET", &e, "data"), None);
         assert_eq!(shell_expand("a.${HOSTNAME}", &e, "data"), None);
     }
@@ -1314,20 +1475,40 @@ mod tests {
             ns: n.into(),
         };
         let d = "cluster.local";
-        assert_eq!(resolve("zk-0.zk-hs.data.svc.cluster.local", "x", d, none), pod("zk-0", "zk-hs", "data"));
-        assert_eq!(resolve("zk-0.zk-hs.data.svc", "x", d, none), pod("zk-0", "zk-hs", "data"));
-        assert_eq!(resolve("zk-0.zk-hs.data", "x", d, none), pod("zk-0", "zk-hs", "data"));
-        assert_eq!(resolve("zk-0.zk-hs", "data", d, hs), pod("zk-0", "zk-hs", "data"));
+        assert_eq!(
+            resolve("zk-0.zk-hs.data.svc.cluster.local", "x", d, none),
+            pod("zk-0", "zk-hs", "data")
+        );
+        assert_eq!(
+            resolve("zk-0.zk-hs.data.svc", "x", d, none),
+            pod("zk-0", "zk-hs", "data")
+        );
+        assert_eq!(
+            resolve("zk-0.zk-hs.data", "x", d, none),
+            pod("zk-0", "zk-hs", "data")
+        );
+        assert_eq!(
+            resolve("zk-0.zk-hs", "data", d, hs),
+            pod("zk-0", "zk-hs", "data")
+        );
         assert_eq!(resolve("zk-cs.other", "data", d, hs), svc("zk-cs", "other"));
         assert_eq!(resolve("zk-cs", "data", d, none), svc("zk-cs", "data"));
-        assert_eq!(resolve("zk-cs.data.svc.cluster.local", "x", d, none), svc("zk-cs", "data"));
+        assert_eq!(
+            resolve("zk-cs.data.svc.cluster.local", "x", d, none),
+            svc("zk-cs", "data")
+        );
         assert_eq!(resolve("10.0.0.1", "x", d, none), Target::External);
         assert_eq!(resolve("zk1.example.com", "x", d, none), Target::External);
         assert_eq!(
             resolve("zk-0.zk.data.svc.corp.local", "x", d, none),
-            Target::WrongDomain { domain: "corp.local".into() }
+            Target::WrongDomain {
+                domain: "corp.local".into()
+            }
         );
-        assert_eq!(resolve("zk-0.zk.data.svc.corp.local", "x", "corp.local", none), pod("zk-0", "zk", "data"));
+        assert_eq!(
+            resolve("zk-0.zk.data.svc.corp.local", "x", "corp.local", none),
+            pod("zk-0", "zk", "data")
+        );
     }
 
     #[test]
@@ -1353,13 +1534,36 @@ mod tests {
     #[test]
     fn detects_zookeeper() {
         assert!(is_zookeeper(&sts("zk", "zookeeper:3.8", &[])));
-        assert!(is_zookeeper(&sts("coordination", "confluentinc/cp-zookeeper:7", &[])));
-        assert!(is_zookeeper(&sts("ensemble", "gcr.io/google_samples/k8szk:v3", &[])));
+        assert!(is_zookeeper(&sts(
+            "coordination",
+            "confluentinc/cp-zookeeper:7",
+            &[]
+        )));
+        assert!(is_zookeeper(&sts(
+            "ensemble",
+            "gcr.io/google_samples/k8szk:v3",
+            &[]
+        )));
         // a Kafka image running the bundled ZooKeeper (yolean's zoo/pzoo)
-        assert!(is_zookeeper(&sts("pzoo", "solsson/kafka:2.5.1", &["./bin/zookeeper-server-start.sh", "/etc/kafka/zookeeper.properties"])));
+        assert!(is_zookeeper(&sts(
+            "pzoo",
+            "solsson/kafka:2.5.1",
+            &[
+                "./bin/zookeeper-server-start.sh",
+                "/etc/kafka/zookeeper.properties"
+            ]
+        )));
         assert!(is_zookeeper(&sts("zoo", "solsson/kafka:2.5.1", &[])) == false);
-        assert!(!is_zookeeper(&sts("kafka", "solsson/kafka:2.5.1", &["./bin/kafka-server-start.sh"])));
-        assert!(!is_zookeeper(&sts("kafka-zk-client", "bitnami/kafka:3", &[])));
+        assert!(!is_zookeeper(&sts(
+            "kafka",
+            "solsson/kafka:2.5.1",
+            &["./bin/kafka-server-start.sh"]
+        )));
+        assert!(!is_zookeeper(&sts(
+            "kafka-zk-client",
+            "bitnami/kafka:3",
+            &[]
+        )));
         assert!(is_zookeeper(&sts("my-zk", "registry/base:1", &[])));
         assert!(!is_zookeeper(&sts("zkafka", "registry/base:1", &[])));
     }
