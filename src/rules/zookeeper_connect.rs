@@ -175,12 +175,12 @@ enum EnvVal {
 
 type Env = HashMap<String, EnvVal>;
 
+/// Env vars in order: index, the var, its value after expansion (`None` when unknown).
+type EnvList<'a> = Vec<(usize, &'a EnvVar, Option<String>)>;
+
 /// Container env, in order, with Kubernetes `$(VAR)` expansion of each value using the vars
 /// defined before it.
-fn container_env<'a>(
-    env: &'a [EnvVar],
-    ns: &str,
-) -> (Env, Vec<(usize, &'a EnvVar, Option<String>)>) {
+fn container_env<'a>(env: &'a [EnvVar], ns: &str) -> (Env, EnvList<'a>) {
     let mut map = Env::new();
     let mut list = Vec::new();
     for (i, e) in env.iter().enumerate() {
@@ -303,7 +303,7 @@ fn find_in_text(s: &str) -> Vec<(usize, String)> {
         if s[line_start..start].trim_start().starts_with('#') {
             continue;
         }
-        let before = s[..start].as_bytes();
+        let before = &s.as_bytes()[..start];
         let ok_before = match before.last() {
             None => true,
             Some(b) if b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.' => {
@@ -1553,7 +1553,7 @@ mod tests {
                 "/etc/kafka/zookeeper.properties"
             ]
         )));
-        assert!(is_zookeeper(&sts("zoo", "solsson/kafka:2.5.1", &[])) == false);
+        assert!(!is_zookeeper(&sts("zoo", "solsson/kafka:2.5.1", &[])));
         assert!(!is_zookeeper(&sts(
             "kafka",
             "solsson/kafka:2.5.1",
