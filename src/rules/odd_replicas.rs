@@ -81,7 +81,27 @@ fn ensemble(obj: &Arc<Object>, kind: &str, cx: &Ctx<'_>) -> Vec<Arc<Object>> {
         return members;
     };
     let ns = &obj.key.namespace;
-    let services = cx.companions.services_selecting(ns, labels);
+    // Only a Service broader than the StatefulSet's own selector can also select the pods of
+    // another StatefulSet; without one, skip the scan of the namespace.
+    let own: Option<&std::collections::BTreeMap<String, String>> = obj
+        .statefulset()
+        .and_then(|s| s.spec.as_ref())
+        .and_then(|s| s.selector.match_labels.as_ref());
+    let services: Vec<Arc<Object>> = cx
+        .companions
+        .services_selecting(ns, labels)
+        .into_iter()
+        .filter(|s| {
+            let sel = s
+                .service()
+                .and_then(|s| s.spec.as_ref())
+                .and_then(|s| s.selector.as_ref());
+            match (sel, own) {
+                (Some(sel), Some(own)) => !own.iter().all(|(k, v)| sel.get(k) == Some(v)),
+                _ => true,
+            }
+        })
+        .collect();
     if services.is_empty() {
         return members;
     }

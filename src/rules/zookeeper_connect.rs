@@ -383,6 +383,27 @@ fn is_shell(cmd: &str) -> bool {
 /// Every zookeeper.connect setting of one container.
 fn settings(c: &Container, cptr: &str, spec: &PodSpec, ns: &str, cx: &Ctx<'_>) -> Vec<Setting> {
     let mut out = Vec::new();
+    // most containers set nothing: decide that without allocating
+    let in_argv = c
+        .command
+        .iter()
+        .flatten()
+        .chain(c.args.iter().flatten())
+        .any(|s| s.contains("zookeeper.connect"));
+    let in_env = c
+        .env
+        .iter()
+        .flatten()
+        .any(|e| ENV_NAMES.contains(&e.name.as_str()));
+    let config_maps = c.volume_mounts.iter().flatten().any(|m| {
+        spec.volumes
+            .iter()
+            .flatten()
+            .any(|v| v.name == m.name && v.config_map.is_some())
+    });
+    if !in_argv && !in_env && !config_maps {
+        return out;
+    }
     let (env, env_list) = container_env(c.env.as_deref().unwrap_or_default(), ns);
     // command and args, as one argv
     let argv: Vec<(String, &str)> = c
@@ -573,14 +594,14 @@ const PUBLIC_TLDS: &[&str] = &[
 ];
 
 /// Resolve a host as the pod's resolver does with the search path
-/// `<ns>.svc.<domain> svc.<domain> <domain>`. `pod_service_exists(ns, svc)` says whether a
-/// headless Service `svc` exists in `ns` (to pick between `a.b` = pod a of Service b in the
-/// pod's namespace, and Service a in namespace b).
+/// `<ns>.svc.<domain> svc.<domain> <domain>`. `pod_service_exists(ns, pod, svc)` says whether
+/// pod `pod` of a headless Service `svc` may exist in `ns` (to pick between `a.b` = pod a of
+/// Service b in the pod's namespace, and Service a in namespace b).
 fn resolve(
     host: &str,
     pod_ns: &str,
     domain: &str,
-    pod_service_exists: impl Fn(&str, &str) -> bool,
+    pod_service_exists: impl Fn(&str, &str, &str) -> bool,
 ) -> Target {
     if host.is_empty()
         || host.bytes().all(|b| b.is_ascii_digit() || b == b'.')
@@ -619,7 +640,7 @@ fn resolve(
         [p, s, n, "svc"] => pod(p, s, n),
         [s] => svc(s, pod_ns),
         [a, b] => {
-            if pod_service_exists(pod_ns, b) {
+            if pod_service_exists(pod_ns, a, b) {
                 pod(a, b, pod_ns)
             } else {
                 svc(a, b)
@@ -727,20 +748,22 @@ fn service_ports(service: &Object) -> Vec<i32> {
 
 /// The ZooKeeper StatefulSet in `ns` that Service name `svc` leads to: its `serviceName`, or a
 /// Service of that name selecting its pods. `pod` (a pod-name host) prefers the StatefulSet of
-/// that name.
-fn find_ensemble(
-    zks: &[Arc<Object>],
-    ns: &str,
-    svc: &str,
-    pod: Option<&str>,
-    cx: &Ctx<'_>,
-) -> Option<Ensemble> {
+/// that name, found by a direct lookup; the namespace's StatefulSets are scanned only when that
+/// fails (Service-form hosts, wrong names).
+fn find_ensemble(ns: &str, svc: &str, pod: Option<&str>, cx: &Ctx<'_>) -> Option<Ensemble> {
     let service = cx.companions.service(ns, svc);
+    let prefix = pod.and_then(split_ordinal).map(|(n, _)| n);
+    if let Some(z) = prefix.and_then(|n| cx.companions.statefulset(ns, n)) {
+        if service_name(&z) == svc && is_zookeeper(&z) {
+            let service = service.filter(|s| selects(s, &z));
+            return Some(Ensemble { sts: z, service });
+        }
+    }
+    let zks = zookeepers(ns, cx);
     let mut found: Vec<&Arc<Object>> = zks
         .iter()
         .filter(|z| service_name(z) == svc || service.as_ref().is_some_and(|s| selects(s, z)))
         .collect();
-    let prefix = pod.and_then(split_ordinal).map(|(n, _)| n);
     found.sort_by_key(|z| (Some(z.key.name.as_str()) != prefix, service_name(z) != svc));
     let sts = found.first()?;
     Some(Ensemble {
@@ -926,15 +949,13 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
     // 2. resolve every host
     let mut targets = Vec::new();
     for (i, h) in hosts.iter().enumerate() {
-        let t = resolve(&h.host.to_ascii_lowercase(), kns, domain, |ns, svc| {
+        let t = resolve(&h.host.to_ascii_lowercase(), kns, domain, |ns, pod, svc| {
             cx.companions
                 .service(ns, svc)
                 .is_some_and(|s| is_headless(&s))
-                || cx
-                    .companions
-                    .statefulsets(ns)
-                    .iter()
-                    .any(|z| service_name(z) == svc)
+                || split_ordinal(pod)
+                    .and_then(|(name, _)| cx.companions.statefulset(ns, name))
+                    .is_some_and(|z| service_name(&z) == svc)
         });
         if let Target::WrongDomain { domain: d } = &t {
             out.push(
@@ -987,8 +1008,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                 ),
             )
             .help({
-                let zks = zookeepers(hns, cx);
-                match find_ensemble(&zks, hns, hsvc, first_pod, cx) {
+                match find_ensemble(hns, hsvc, first_pod, cx) {
                     Some(e) => format!(
                         "all hosts must be members of one ZooKeeper ensemble; for {} in `{hns}` write zookeeper.connect={}",
                         e.sts.key.name,
@@ -1003,36 +1023,16 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
         return;
     }
 
-    // 4. the namespace where the ensemble lives
-    let zks_h = zookeepers(hns, cx);
-    let mut ens = find_ensemble(&zks_h, hns, hsvc, first_pod, cx);
+    // 4. the namespace where the ensemble lives: the hosts' namespace, else the StatefulSet's
+    // own (other namespaces are not searched: that would be a scan of the whole input per
+    // StatefulSet)
+    let mut ens = find_ensemble(hns, hsvc, first_pod, cx);
     if ens.is_none() {
-        // the same ensemble elsewhere: the Kafka namespace first, then anywhere in the input
         let elsewhere = if hns != kns {
-            find_ensemble(&zookeepers(kns, cx), kns, hsvc, first_pod, cx)
+            find_ensemble(kns, hsvc, first_pod, cx)
         } else {
             None
-        }
-        .or_else(|| {
-            let mut all: Vec<Arc<Object>> = cx
-                .companions
-                .workloads(None)
-                .into_iter()
-                .filter(|o| {
-                    o.key.kind == "StatefulSet" && o.key.namespace != hns && is_zookeeper(o)
-                })
-                .collect();
-            all.sort_by(|a, b| a.key.cmp(&b.key));
-            all.iter().find_map(|z| {
-                find_ensemble(
-                    std::slice::from_ref(z),
-                    &z.key.namespace,
-                    hsvc,
-                    first_pod,
-                    cx,
-                )
-            })
-        });
+        };
         if let Some(e) = elsewhere {
             let zk = &e.sts;
             let zns = &zk.key.namespace;
@@ -1092,6 +1092,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
             );
             return;
         }
+        let zks_h = zookeepers(hns, cx);
         if !zks_h.is_empty() {
             let names: Vec<String> = zks_h.iter().map(|z| describe_ensemble(z)).collect();
             let svc_obj = cx.companions.service(hns, hsvc);
@@ -1463,8 +1464,8 @@ mod tests {
 
     #[test]
     fn resolves_short_forms_like_the_search_path() {
-        let none = |_: &str, _: &str| false;
-        let hs = |ns: &str, s: &str| ns == "data" && s == "zk-hs";
+        let none = |_: &str, _: &str, _: &str| false;
+        let hs = |ns: &str, _: &str, s: &str| ns == "data" && s == "zk-hs";
         let pod = |p: &str, s: &str, n: &str| Target::Pod {
             pod: p.into(),
             service: s.into(),
