@@ -116,6 +116,9 @@ pub(crate) fn is_zookeeper(obj: &Object) -> bool {
     let mut kafka_image = false;
     for c in &spec.containers {
         let img = c.image.as_deref().map(image_name).unwrap_or_default();
+        if img.contains("exporter") {
+            continue; // a metrics sidecar says nothing about what the pod runs
+        }
         if img.contains("zookeeper") || img == "k8szk" || img.starts_with("zk-") || img == "zk" {
             zk_image = true;
         }
@@ -1058,14 +1061,17 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
             );
             return;
         }
-        if hns != kns {
+        let zks_h = zookeepers(hns, cx);
+        if hns != kns && zks_h.is_empty() {
             let zks_k = zookeepers(kns, cx);
             let there = if zks_k.is_empty() {
                 format!("no ZooKeeper StatefulSet of Service `{hsvc}` is in the input")
             } else {
                 let names: Vec<String> = zks_k.iter().map(|z| describe_ensemble(z)).collect();
                 format!(
-                    "the ZooKeeper ensembles in `{kns}` are {}",
+                    "the ZooKeeper ensemble{} in `{kns}` {} {}",
+                    if names.len() == 1 { "" } else { "s" },
+                    if names.len() == 1 { "is" } else { "are" },
                     join_and(&names)
                 )
             };
@@ -1092,7 +1098,6 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
             );
             return;
         }
-        let zks_h = zookeepers(hns, cx);
         if !zks_h.is_empty() {
             let names: Vec<String> = zks_h.iter().map(|z| describe_ensemble(z)).collect();
             let svc_obj = cx.companions.service(hns, hsvc);
@@ -1566,6 +1571,7 @@ mod tests {
             &[]
         )));
         assert!(is_zookeeper(&sts("my-zk", "registry/base:1", &[])));
+        assert!(!is_zookeeper(&sts("brokers", "zookeeper-exporter:1", &[])));
         assert!(!is_zookeeper(&sts("zkafka", "registry/base:1", &[])));
     }
 }
