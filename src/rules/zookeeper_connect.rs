@@ -323,27 +323,38 @@ fn find_in_text(s: &str) -> Vec<(usize, String)> {
         }
         let vstart = from + 1;
         let mut quote: Option<char> = None;
-        let mut end = value.len();
         let mut text = String::new();
-        for (i, ch) in value.char_indices() {
+        let mut k = 0;
+        while k < value.len() {
+            let rest = &value[k..];
+            // `{{ ... }}`, `$(VAR)` and `${VAR}` are kept whole (they may hold spaces or `)`)
+            let group = [("{{", "}}"), ("$(", ")"), ("${", "}")]
+                .iter()
+                .find(|(open, _)| rest.starts_with(open))
+                .and_then(|(open, close)| {
+                    rest[open.len()..]
+                        .find(close)
+                        .map(|e| open.len() + e + close.len())
+                });
+            if let Some(len) = group {
+                text.push_str(&rest[..len]);
+                k += len;
+                continue;
+            }
+            let ch = rest.chars().next().unwrap_or(' ');
+            k += ch.len_utf8();
             match quote {
                 Some(q) if ch == q => quote = None,
                 Some(_) => text.push(ch),
                 None if ch == '"' || ch == '\'' => quote = Some(ch),
-                None if ch.is_whitespace() || matches!(ch, ';' | '|' | '&' | ')' | '`') => {
-                    end = i;
-                    break;
-                }
-                None if ch == '\\' => {
-                    // a line continuation or an escaped character ends/continues the word;
-                    // hosts never hold backslashes
-                    end = i;
+                // end of the shell word; a backslash is a line continuation or an escape, and
+                // hosts never hold one
+                None if ch.is_whitespace() || matches!(ch, ';' | '|' | '&' | ')' | '`' | '\\') => {
                     break;
                 }
                 None => text.push(ch),
             }
         }
-        let _ = end;
         if !text.is_empty() {
             out.push((vstart, text));
         }
@@ -1399,6 +1410,15 @@ mod tests {
         assert!(find_in_text("zookeeper.connection.timeout.ms=6000").is_empty());
         assert!(find_in_text("# zookeeper.connect=old:1\necho").is_empty());
         assert!(find_in_text("xzookeeper.connect=a:1").is_empty());
+        assert_eq!(
+            find_in_text("zookeeper.connect=zk-0.zk.$(POD_NAMESPACE).svc:2181 --x")[0].1,
+            "zk-0.zk.$(POD_NAMESPACE).svc:2181"
+        );
+        assert_eq!(
+            find_in_text("zookeeper.connect=zk-0.zk.{{ .Release.Namespace }}:2181 \\\n")[0].1,
+            "zk-0.zk.{{ .Release.Namespace }}:2181"
+        );
+        assert_eq!(find_in_text("$(echo zookeeper.connect=a:1)")[0].1, "a:1");
     }
 
     #[test]
