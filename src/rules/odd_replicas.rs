@@ -1,11 +1,25 @@
 //! SL009 `odd-replicas`: ZooKeeper and etcd ensembles have an odd number of replicas.
 //!
-//! (Not implemented yet.)
+//! What it checks: a StatefulSet that runs ZooKeeper or etcd (its image, its start command or
+//! its name says so; see [`is_zookeeper`] and [`is_etcd`]) with an even `spec.replicas`. When
+//! several ZooKeeper StatefulSets of one namespace form one ensemble — a Service selects the pods
+//! of all of them, as Yolean's `pzoo` (3) + `zoo` (2) behind Service `zookeeper` do — their
+//! replicas are added up and the total must be odd. `replicas: 0` (scaled down) is not reported.
+//!
+//! Why it matters: a quorum needs a majority, floor(n/2)+1. Four members need three up, so they
+//! survive one failure — exactly what three members survive — while adding one more server to
+//! lose, to keep in sync and to wait for on every write.
+//!
+//! Example (warns): `replicas: 4` on a ZooKeeper StatefulSet. Use instead: `replicas: 3` (one
+//! failure tolerated) or `replicas: 5` (two).
 
 use std::sync::Arc;
 
+use super::util::{containers, image_name, join_and, quorum};
+use super::zookeeper_connect::is_zookeeper;
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
 use crate::object::Object;
+use crate::selector;
 
 pub static META: RuleMeta = RuleMeta {
     code: "SL009",
@@ -17,10 +31,207 @@ pub static META: RuleMeta = RuleMeta {
 
 pub struct OddReplicas;
 
+/// True when a workload runs etcd: a container image named `etcd` (not an etcd operator,
+/// backup or client tool), a container that runs the `etcd` binary, or a name with an `etcd`
+/// word.
+pub(crate) fn is_etcd(obj: &Object) -> bool {
+    let Some(spec) = obj.pod_template().and_then(|t| t.spec.as_ref()) else {
+        return false;
+    };
+    let tools = [
+        "operator", "backup", "restore", "client", "defrag", "proxy", "exporter",
+    ];
+    let is_tool = |s: &str| tools.iter().any(|t| s.contains(t));
+    let mut other_image = false;
+    for (_, c) in containers(spec).filter(|(p, _)| p.starts_with("/containers")) {
+        let img = c.image.as_deref().map(image_name).unwrap_or_default();
+        if img.contains("etcd") && !is_tool(&img) {
+            return true;
+        }
+        let runs_etcd = c
+            .command
+            .iter()
+            .flatten()
+            .next()
+            .is_some_and(|cmd| cmd.rsplit('/').next() == Some("etcd"));
+        if runs_etcd {
+            return true;
+        }
+        other_image |= !img.is_empty();
+    }
+    let named = obj.key.name.split(['-', '_', '.']).any(|w| w == "etcd");
+    named && !is_tool(&obj.key.name) && (other_image || spec.containers.is_empty())
+}
+
+fn product(obj: &Object) -> Option<&'static str> {
+    if is_zookeeper(obj) {
+        Some("ZooKeeper")
+    } else if is_etcd(obj) {
+        Some("etcd")
+    } else {
+        None
+    }
+}
+
+/// The StatefulSets of `obj`'s ensemble: itself plus the other StatefulSets of the same
+/// product in its namespace whose pods a Service selecting `obj`'s pods also selects.
+fn ensemble(obj: &Arc<Object>, kind: &str, cx: &Ctx<'_>) -> Vec<Arc<Object>> {
+    let mut members = vec![obj.clone()];
+    let Some(labels) = obj.pod_labels() else {
+        return members;
+    };
+    let ns = &obj.key.namespace;
+    // Only a Service broader than the StatefulSet's own selector can also select the pods of
+    // another StatefulSet; without one, skip the scan of the namespace.
+    let own: Option<&std::collections::BTreeMap<String, String>> = obj
+        .statefulset()
+        .and_then(|s| s.spec.as_ref())
+        .and_then(|s| s.selector.match_labels.as_ref());
+    let services: Vec<Arc<Object>> = cx
+        .companions
+        .services_selecting(ns, labels)
+        .into_iter()
+        .filter(|s| {
+            let sel = s
+                .service()
+                .and_then(|s| s.spec.as_ref())
+                .and_then(|s| s.selector.as_ref());
+            match (sel, own) {
+                (Some(sel), Some(own)) => !own.iter().all(|(k, v)| sel.get(k) == Some(v)),
+                _ => true,
+            }
+        })
+        .collect();
+    if services.is_empty() {
+        return members;
+    }
+    for other in cx.companions.statefulsets(ns) {
+        if other.key == obj.key || product(&other) != Some(kind) {
+            continue;
+        }
+        let Some(ol) = other.pod_labels() else {
+            continue;
+        };
+        let shared = services.iter().any(|s| {
+            s.service()
+                .and_then(|s| s.spec.as_ref())
+                .and_then(|s| s.selector.as_ref())
+                .is_some_and(|sel| !sel.is_empty() && selector::map_matches(sel, ol))
+        });
+        if shared {
+            members.push(other);
+        }
+    }
+    members.sort_by(|a, b| a.key.name.cmp(&b.key.name));
+    members
+}
+
 impl Rule for OddReplicas {
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
 
-    fn check(&self, _object: &Arc<Object>, _cx: &Ctx<'_>, _out: &mut Vec<Finding>) {}
+    fn check(&self, object: &Arc<Object>, cx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        if object.statefulset().is_none() {
+            return;
+        }
+        let Some(kind) = product(object) else {
+            return;
+        };
+        let own = object.replicas();
+        let members = ensemble(object, kind, cx);
+        let total: i32 = members.iter().map(|m| m.replicas()).sum();
+        if total <= 0 || total % 2 != 0 {
+            return;
+        }
+        let tolerated = total - quorum(total);
+        let s = |n: i32| if n == 1 { "" } else { "s" };
+        let name = &object.key.name;
+        let mut f = if members.len() == 1 {
+            Finding::new(
+                &META,
+                object,
+                "/spec/replicas",
+                format!(
+                    "{kind} StatefulSet {name} has {total} replicas, an even number: a quorum needs {q}, so it survives {tolerated} failure{}, no more than {} replica{} would",
+                    s(tolerated),
+                    total - 1,
+                    s(total - 1),
+                    q = quorum(total),
+                ),
+            )
+            .help(format!(
+                "set replicas to {} (tolerates {} failure{}) or {} (tolerates {})",
+                total - 1,
+                (total - 1) - quorum(total - 1),
+                s((total - 1) - quorum(total - 1)),
+                total + 1,
+                (total + 1) - quorum(total + 1)
+            ))
+        } else {
+            let parts: Vec<String> = members
+                .iter()
+                .map(|m| format!("{} ({})", m.key.name, m.replicas()))
+                .collect();
+            Finding::new(
+                &META,
+                object,
+                "/spec/replicas",
+                format!(
+                    "{kind} StatefulSet {name} ({own} replica{}) is part of one ensemble with {total} members in all, {}: an even number; a quorum needs {q}, so it survives {tolerated} failure{}, no more than {} members would",
+                    s(own),
+                    join_and(&parts),
+                    s(tolerated),
+                    total - 1,
+                    q = quorum(total),
+                ),
+            )
+            .help(format!(
+                "make the total odd: {} or {} members across {}",
+                total - 1,
+                total + 1,
+                join_and(&members.iter().map(|m| m.key.name.clone()).collect::<Vec<_>>())
+            ))
+        };
+        if object
+            .origin
+            .as_ref()
+            .is_some_and(|o| !o.has("/spec/replicas"))
+        {
+            f = f.on_key();
+        }
+        out.push(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sts(name: &str, image: &str, command: &[&str]) -> Object {
+        let v = serde_json::json!({
+            "apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"name": name},
+            "spec": {"selector": {"matchLabels": {"a": "b"}}, "serviceName": "s",
+                "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [
+                    {"name": "c", "image": image, "command": command}]}}}
+        });
+        Object::from_value(v, None, "default").unwrap().unwrap()
+    }
+
+    #[test]
+    fn detects_etcd() {
+        assert!(is_etcd(&sts("store", "quay.io/coreos/etcd:v3.5", &[])));
+        assert!(is_etcd(&sts("store", "registry.k8s.io/etcd:3.5.9-0", &[])));
+        assert!(is_etcd(&sts("store", "base:1", &["/usr/local/bin/etcd"])));
+        assert!(is_etcd(&sts("etcd", "base:1", &[])));
+        assert!(!is_etcd(&sts(
+            "ops",
+            "quay.io/coreos/etcd-operator:v0.9",
+            &[]
+        )));
+        assert!(!is_etcd(&sts("etcd-backup", "base:1", &[])));
+        assert!(!is_etcd(&sts("metcdx", "base:1", &[])));
+        assert!(!is_etcd(&sts("kafka", "bitnami/kafka:3", &[])));
+    }
 }
