@@ -155,9 +155,7 @@ fn check_term(
                 ),
             )
             .on_key()
-            .help(
-                "add a `labelSelector` matching the pods to co-locate with, or remove the term",
-            ),
+            .help("add a `labelSelector` matching the pods to co-locate with, or remove the term"),
         );
     };
     let sel = effective_selector(sel, term, &own_labels);
@@ -225,6 +223,7 @@ fn check_term(
         for (k, v) in sel.match_labels.iter().flatten() {
             let mut seen: Vec<String> = workloads
                 .iter()
+                .filter(|w| w.key != object.key)
                 .filter_map(|w| {
                     let have = labels_of(w).get(k)?.clone();
                     (&have != v).then(|| format!("{k}={have} ({} {})", w.key.kind, w.key.name))
@@ -382,7 +381,11 @@ spec:
         assert!(f[0].message.contains("required"), "{}", f[0].message);
         assert!(f[0].message.contains("app=zookeeper"), "{}", f[0].message);
         assert!(f[0].message.contains("Pending"), "{}", f[0].message);
-        assert!(f[0].help.contains("app=zk (StatefulSet zk)"), "{}", f[0].help);
+        assert!(
+            f[0].help.contains("app=zk (StatefulSet zk)"),
+            "{}",
+            f[0].help
+        );
     }
 
     #[test]
@@ -390,7 +393,11 @@ spec:
         let y = kafka(&required("labelSelector: {matchLabels: {app: zk}}")) + &zk("zoo");
         let f = run(&y);
         assert_eq!(f.len(), 1);
-        assert!(f[0].help.contains("`namespaces: [data, zoo]`"), "{}", f[0].help);
+        assert!(
+            f[0].help.contains("`namespaces: [data, zoo]`"),
+            "{}",
+            f[0].help
+        );
         // naming it passes
         let y = kafka(&required(
             "labelSelector: {matchLabels: {app: zk}}\n            namespaces: [zoo]",
@@ -434,7 +441,9 @@ spec:
         assert!(f[0].message.contains("preferred"), "{}", f[0].message);
         assert!(f[0].message.contains("does nothing"), "{}", f[0].message);
         assert!(
-            f[0].at.pointer.ends_with("/0/podAffinityTerm/labelSelector"),
+            f[0].at
+                .pointer
+                .ends_with("/0/podAffinityTerm/labelSelector"),
             "{}",
             f[0].at.pointer
         );
@@ -444,7 +453,11 @@ spec:
     fn missing_label_selector_selects_nothing() {
         let f = run(&kafka(&required("namespaces: [data]")));
         assert_eq!(f.len(), 1);
-        assert!(f[0].message.contains("no labelSelector"), "{}", f[0].message);
+        assert!(
+            f[0].message.contains("no labelSelector"),
+            "{}",
+            f[0].message
+        );
     }
 
     #[test]

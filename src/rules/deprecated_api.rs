@@ -240,7 +240,8 @@ spec:
         let f = run(yaml);
         assert_eq!(f.len(), 1);
         assert!(
-            f[0].help.contains("does not select the pod template labels"),
+            f[0].help
+                .contains("does not select the pod template labels"),
             "{}",
             f[0].help
         );
@@ -281,7 +282,11 @@ spec: {selector: {matchLabels: {app: zk}}, minAvailable: 1}
 ";
         let f = run(yaml);
         assert_eq!(f.len(), 2);
-        assert!(f[0].help.contains("every pod of namespace data"), "{}", f[0].help);
+        assert!(
+            f[0].help.contains("every pod of namespace data"),
+            "{}",
+            f[0].help
+        );
         assert_eq!(f[1].help, "use `apiVersion: policy/v1`");
     }
 

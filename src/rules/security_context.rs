@@ -89,20 +89,25 @@ impl Rule for SecurityContext {
             match own_user.or(pod_user) {
                 None if !non_root => no_user.push(c.name.clone()),
                 None => {}
-                Some(0) if own_user.is_some() => out.push(
-                    Finding::new(
-                        &META,
-                        object,
-                        format!("{POD}{cptr}/securityContext/runAsUser"),
-                        format!(
-                            "StatefulSet {name} runs container {} as root (runAsUser: 0) with \
-                             volume claims {claims}{}",
-                            c.name,
-                            refused(non_root)
-                        ),
+                Some(0) if own_user.is_some() => {
+                    let init = cptr.starts_with("/initContainers");
+                    let privileged = csc.and_then(|s| s.privileged) == Some(true);
+                    out.push(
+                        Finding::new(
+                            &META,
+                            object,
+                            format!("{POD}{cptr}/securityContext/runAsUser"),
+                            format!(
+                                "StatefulSet {name} runs {}container {} as root \
+                                 (runAsUser: 0){}",
+                                if init { "init " } else { "" },
+                                c.name,
+                                refused(non_root)
+                            ),
+                        )
+                        .help(root_help(init || privileged)),
                     )
-                    .help(root_help()),
-                ),
+                }
                 Some(0) => root_by_pod.push((c.name.clone(), non_root)),
                 Some(u) => users.push(u),
             }
@@ -117,7 +122,7 @@ impl Rule for SecurityContext {
                     format!("{POD}/securityContext/runAsUser"),
                     format!(
                         "StatefulSet {name} runs {} {} as root (pod securityContext.runAsUser: \
-                         0) with volume claims {claims}{}",
+                         0){}",
                         if names.len() == 1 {
                             "container"
                         } else {
@@ -127,7 +132,7 @@ impl Rule for SecurityContext {
                         refused(refused_any)
                     ),
                 )
-                .help(root_help()),
+                .help(root_help(false)),
             );
         }
 
@@ -142,50 +147,67 @@ impl Rule for SecurityContext {
             _ => 1000,
         };
         let gid = pod_group.filter(|&g| g != 0).unwrap_or(uid);
-        let mut missing = Vec::new();
         let mut add = Vec::new();
         if !no_user.is_empty() {
-            let whose = if pod.containers.len() + pod.init_containers.as_ref().map_or(0, Vec::len)
-                == no_user.len()
-            {
-                String::new()
-            } else {
-                format!(" for {}", join_and(&no_user))
-            };
-            missing.push(format!("no runAsUser{whose}"));
             add.push(format!("runAsUser: {uid}"));
             add.push("runAsNonRoot: true".into());
         }
         if fs_group.is_none() {
-            missing.push("no fsGroup".into());
             add.push(format!("fsGroup: {gid}"));
         }
-        // a missing securityContext resolves to the key of the template's `spec`
-        let mut f = Finding::new(
-            &META,
-            object,
-            format!("{POD}/securityContext"),
-            format!(
-                "StatefulSet {name} mounts volume claims {claims} but its pod securityContext \
-                 sets {}",
-                join_and(&missing)
-            ),
-        )
-        .help(format!(
-            "add `{}` to `spec.template.spec.securityContext`{} (use the uid and gid the image \
-             runs as): fsGroup lets the non-root user write the volumes, runAsNonRoot makes the \
-             kubelet refuse to start it as root",
-            if psc.is_some() {
-                add.join(", ")
-            } else {
-                format!("securityContext: {{{}}}", add.join(", "))
-            },
-            if psc.is_some() {
-                ""
-            } else {
-                " (a new key under spec.template.spec)"
+        let all = pod.containers.len() + pod.init_containers.as_ref().map_or(0, Vec::len);
+        let what_is_wrong = match (no_user.len(), fs_group.is_some(), psc.is_some()) {
+            (0, _, true) => "its pod securityContext sets no fsGroup".to_string(),
+            (0, _, false) => "no pod securityContext (no fsGroup)".to_string(),
+            (n, false, false) if n == all => {
+                "no pod securityContext: no runAsUser and no fsGroup".to_string()
             }
-        ));
+            (n, false, true) if n == all => {
+                "its pod securityContext sets no runAsUser and no fsGroup".to_string()
+            }
+            (n, true, _) if n == all => {
+                "neither its pod securityContext nor its containers set runAsUser".to_string()
+            }
+            (n, has_fs_group, has_psc) => format!(
+                "{} {} {} no runAsUser (neither {} own securityContext nor the pod's sets \
+                 one){}",
+                if n == 1 { "container" } else { "containers" },
+                join_and(&no_user),
+                if n == 1 { "gets" } else { "get" },
+                if n == 1 { "its" } else { "their" },
+                match (has_fs_group, has_psc) {
+                    (true, _) => "",
+                    (false, true) => " and the pod securityContext sets no fsGroup",
+                    (false, false) => " and there is no pod securityContext (no fsGroup)",
+                }
+            ),
+        };
+        // a missing securityContext resolves to the key of the template's `spec`
+        let message =
+            format!("StatefulSet {name} has volume claim templates ({claims}) but {what_is_wrong}");
+        let what = if psc.is_some() {
+            format!(
+                "add `{}` to `spec.template.spec.securityContext`",
+                add.join(", ")
+            )
+        } else {
+            format!(
+                "add `securityContext: {{{}}}` under `spec.template.spec`",
+                add.join(", ")
+            )
+        };
+        let mut why = Vec::new();
+        if fs_group.is_none() {
+            why.push("fsGroup gives that group write access to the volumes");
+        }
+        if !no_user.is_empty() {
+            why.push("runAsNonRoot makes the kubelet refuse to start a container as root");
+        }
+        let mut f =
+            Finding::new(&META, object, format!("{POD}/securityContext"), message).help(format!(
+                "{what}, with the uid and gid the image runs as: {}",
+                why.join(", ")
+            ));
         if psc.is_some() {
             f = f.on_key();
         }
@@ -201,11 +223,21 @@ fn refused(non_root: bool) -> &'static str {
     }
 }
 
-fn root_help() -> String {
-    "set `runAsUser` to the non-root uid the image runs as (e.g. `runAsUser: 1000`) and \
-     `runAsNonRoot: true`; with the pod's `fsGroup` the volumes are writable without root, so no \
-     root `chown` is needed either"
-        .into()
+fn root_help(setup: bool) -> String {
+    let mut help = String::from(
+        "set `runAsUser` to the non-root uid the image runs as (e.g. `runAsUser: 1000`) and \
+         `runAsNonRoot: true`; with the pod's `fsGroup` the volumes are writable without root, \
+         so no root `chown` is needed either",
+    );
+    if setup {
+        help.push_str(
+            "; if it needs root for node setup (e.g. `sysctl -w vm.max_map_count`), do that on \
+             the node (node image or a tuning DaemonSet; namespaced sysctls go in the pod's \
+             `securityContext.sysctls`), or accept it with the annotation \
+             `statelint.io/ignore: security-context` and a `statelint.io/ignore-reason`",
+        );
+    }
+    help
 }
 
 #[cfg(test)]
@@ -265,13 +297,15 @@ spec:
         assert_eq!(f.len(), 1, "{:?}", messages(&f));
         assert_eq!(f[0].at.pointer, "/spec/template/spec/securityContext");
         assert!(
-            f[0].message.contains("sets no runAsUser and no fsGroup"),
+            f[0].message
+                .contains("has volume claim templates (data) but no pod securityContext: no runAsUser and no fsGroup"),
             "{}",
             f[0].message
         );
         assert!(
-            f[0].help
-                .contains("`securityContext: {runAsUser: 1000, runAsNonRoot: true, fsGroup: 1000}`"),
+            f[0].help.contains(
+                "`securityContext: {runAsUser: 1000, runAsNonRoot: true, fsGroup: 1000}`"
+            ),
             "{}",
             f[0].help
         );
@@ -296,7 +330,11 @@ spec:
         let pod = "      securityContext: {runAsNonRoot: true, fsGroup: 1000}\n      containers:\n      - {name: a, image: x}\n      - {name: b, image: x, securityContext: {runAsNonRoot: false}}\n";
         let f = run(&sts(pod, true));
         assert_eq!(f.len(), 1, "{:?}", messages(&f));
-        assert!(f[0].message.contains("no runAsUser for b"), "{}", f[0].message);
+        assert!(
+            f[0].message.contains("but container b gets no runAsUser"),
+            "{}",
+            f[0].message
+        );
     }
 
     #[test]
@@ -305,8 +343,16 @@ spec:
         let f = run(&sts(&pod, true));
         assert_eq!(f.len(), 1);
         assert!(f[0].at.on_key);
-        assert!(f[0].message.ends_with("sets no fsGroup"), "{}", f[0].message);
-        assert!(f[0].help.starts_with("add `fsGroup: 1002`"), "{}", f[0].help);
+        assert!(
+            f[0].message.ends_with("sets no fsGroup"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].help.starts_with("add `fsGroup: 1002`"),
+            "{}",
+            f[0].help
+        );
     }
 
     #[test]
@@ -317,7 +363,11 @@ spec:
         let pod = "      securityContext: {fsGroup: 1000}\n      initContainers:\n      - {name: init, image: x}\n      containers:\n      - {name: zk, image: x, securityContext: {runAsUser: 1000}}\n";
         let f = run(&sts(pod, true));
         assert_eq!(f.len(), 1);
-        assert!(f[0].message.contains("no runAsUser for init"), "{}", f[0].message);
+        assert!(
+            f[0].message.contains("container init gets no runAsUser"),
+            "{}",
+            f[0].message
+        );
         assert!(f[0].help.contains("runAsUser: 1000"), "{}", f[0].help);
     }
 
@@ -330,7 +380,11 @@ spec:
             f[0].at.pointer,
             "/spec/template/spec/initContainers/0/securityContext/runAsUser"
         );
-        assert!(f[0].message.contains("container chown as root"), "{}", f[0].message);
+        assert!(
+            f[0].message.contains("container chown as root"),
+            "{}",
+            f[0].message
+        );
     }
 
     #[test]
@@ -338,9 +392,20 @@ spec:
         let pod = "      securityContext: {runAsUser: 0, runAsNonRoot: true, fsGroup: 1000}\n      containers:\n      - {name: a, image: x}\n      - {name: b, image: x}\n      - {name: c, image: x, securityContext: {runAsUser: 1000}}\n";
         let f = run(&sts(pod, true));
         assert_eq!(f.len(), 1, "{:?}", messages(&f));
-        assert_eq!(f[0].at.pointer, "/spec/template/spec/securityContext/runAsUser");
-        assert!(f[0].message.contains("containers a and b as root"), "{}", f[0].message);
-        assert!(f[0].message.contains("refuses to start"), "{}", f[0].message);
+        assert_eq!(
+            f[0].at.pointer,
+            "/spec/template/spec/securityContext/runAsUser"
+        );
+        assert!(
+            f[0].message.contains("containers a and b as root"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].message.contains("refuses to start"),
+            "{}",
+            f[0].message
+        );
     }
 
     #[test]

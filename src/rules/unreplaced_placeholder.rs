@@ -256,7 +256,11 @@ spec:
         let f = run(&sts(
             "      - name: k\n        image: kafka:3\n        command: [sh, -c, \"if [ $N -lt 3 ] && [ a < b ]; then echo ${POD_NAME} $(HOSTNAME) > /tmp/x; fi\"]\n        env: [{name: A, value: \"$(POD_IP)\"}]\n",
         ));
-        assert!(f.is_empty(), "{:?}", f.iter().map(|f| &f.message).collect::<Vec<_>>());
+        assert!(
+            f.is_empty(),
+            "{:?}",
+            f.iter().map(|f| &f.message).collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -321,7 +325,11 @@ data: {a: <NOT_CHECKED>}
         assert_eq!(f.len(), 2);
         assert_eq!(f[0].at.pointer, "/metadata/namespace");
         assert!(f[0].message.starts_with("Service zk "), "{}", f[0].message);
-        assert!(f[1].message.contains("spec.selector.matchLabels.app"), "{}", f[1].message);
+        assert!(
+            f[1].message.contains("spec.selector.matchLabels.app"),
+            "{}",
+            f[1].message
+        );
     }
 
     #[test]
