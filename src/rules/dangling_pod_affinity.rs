@@ -177,11 +177,9 @@ fn check_term(
             .flat_map(|ns| cx.companions.workloads(Some(ns)))
             .collect(),
     };
-    let empty = Labels::new();
-    let labels_of = |w: &Object| w.pod_labels().unwrap_or(&empty).clone();
     if workloads
         .iter()
-        .any(|w| selector::matches(&sel, &labels_of(w)))
+        .any(|w| selector::matches(&sel, labels_of(w)))
     {
         return None;
     }
@@ -199,7 +197,7 @@ fn check_term(
             .companions
             .workloads(None)
             .iter()
-            .filter(|w| selector::matches(&sel, &labels_of(w)))
+            .filter(|w| selector::matches(&sel, labels_of(w)))
             .map(|w| w.key.namespace.clone())
             .collect();
         elsewhere.sort();
@@ -286,6 +284,12 @@ fn effective_selector(sel: &LabelSelector, term: &PodAffinityTerm, own: &Labels)
     add(&term.match_label_keys, "In");
     add(&term.mismatch_label_keys, "NotIn");
     sel
+}
+
+/// The pod labels of a workload (none when its template has none).
+fn labels_of(w: &Object) -> &Labels {
+    static EMPTY: Labels = Labels::new();
+    w.pod_labels().unwrap_or(&EMPTY)
 }
 
 fn uses_controller_labels(sel: &LabelSelector) -> bool {

@@ -100,9 +100,13 @@ fn statefulset_help(object: &Object) -> String {
         } else {
             help.push_str(&format!(
                 "; apps/v1 requires `spec.selector`: add `selector: {{matchLabels: {{{}}}}}` \
-                 under `spec` (the template labels, which {} used by default)",
+                 under `spec` (the template labels{})",
                 flow_map(&template_labels),
-                object.key.api_version
+                if object.key.api_version == "apps/v1beta1" {
+                    ", which apps/v1beta1 used by default"
+                } else {
+                    ""
+                }
             ));
         }
     } else if let Some(sel) = spec.map(|s| &s.selector) {
