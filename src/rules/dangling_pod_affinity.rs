@@ -59,6 +59,9 @@ const CONTROLLER_LABELS: &[&str] = &[
     "batch.kubernetes.io/job-completion-index",
 ];
 
+/// How many near-miss label values a help names, per label.
+const NEAR_MISSES: usize = 3;
+
 const AFFINITY: &str = "/spec/template/spec/affinity/podAffinity";
 
 pub struct DanglingPodAffinity;
@@ -170,17 +173,13 @@ fn check_term(
     if in_scope(&object.key.namespace) && selector::matches(&sel, &own_labels) {
         return None;
     }
-    let workloads = match &scope {
-        Scope::All => cx.companions.workloads(None),
+    let selected = match &scope {
+        Scope::All => !cx.companions.workloads_selecting(None, &sel).is_empty(),
         Scope::Names(names) => names
             .iter()
-            .flat_map(|ns| cx.companions.workloads(Some(ns)))
-            .collect(),
+            .any(|ns| !cx.companions.workloads_selecting(Some(ns), &sel).is_empty()),
     };
-    if workloads
-        .iter()
-        .any(|w| selector::matches(&sel, labels_of(w)))
-    {
+    if selected {
         return None;
     }
 
@@ -195,9 +194,8 @@ fn check_term(
     if let Scope::Names(names) = &scope {
         let mut elsewhere: Vec<String> = cx
             .companions
-            .workloads(None)
+            .workloads_selecting(None, &sel)
             .iter()
-            .filter(|w| selector::matches(&sel, labels_of(w)))
             .map(|w| w.key.namespace.clone())
             .collect();
         elsewhere.sort();
@@ -216,20 +214,22 @@ fn check_term(
         }
     }
     if help.is_empty() {
-        // near misses: the values the selected label keys do have in scope
+        // near misses: the values the selected label keys do have in the named namespaces
+        let names: &[String] = match &scope {
+            Scope::All => &[],
+            Scope::Names(names) => names,
+        };
         let mut near = Vec::new();
         for (k, v) in sel.match_labels.iter().flatten() {
-            let mut seen: Vec<String> = workloads
+            let mut seen: Vec<String> = names
                 .iter()
-                .filter(|w| w.key != object.key)
-                .filter_map(|w| {
-                    let have = labels_of(w).get(k)?.clone();
-                    (&have != v).then(|| format!("{k}={have} ({} {})", w.key.kind, w.key.name))
-                })
+                .flat_map(|ns| cx.companions.pod_label_values(ns, k, NEAR_MISSES + 2))
+                .filter(|(have, _)| have != v && own_labels.get(k) != Some(have))
+                .map(|(have, w)| format!("{k}={have} ({} {})", w.key.kind, w.key.name))
                 .collect();
             seen.sort();
             seen.dedup();
-            seen.truncate(3);
+            seen.truncate(NEAR_MISSES);
             near.extend(seen);
         }
         if !near.is_empty() {
@@ -284,12 +284,6 @@ fn effective_selector(sel: &LabelSelector, term: &PodAffinityTerm, own: &Labels)
     add(&term.match_label_keys, "In");
     add(&term.mismatch_label_keys, "NotIn");
     sel
-}
-
-/// The pod labels of a workload (none when its template has none).
-fn labels_of(w: &Object) -> &Labels {
-    static EMPTY: Labels = Labels::new();
-    w.pod_labels().unwrap_or(&EMPTY)
 }
 
 fn uses_controller_labels(sel: &LabelSelector) -> bool {
