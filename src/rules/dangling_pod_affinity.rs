@@ -151,7 +151,7 @@ fn check_term(
             Finding::new(
                 &META,
                 object,
-                pointer.to_string(),
+                format!("{pointer}/topologyKey"),
                 format!(
                     "StatefulSet {name}: a {kind} podAffinity term has no labelSelector, so it \
                      selects no pods; {effect}"
