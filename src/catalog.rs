@@ -5,8 +5,17 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+
 use crate::object::{Body, Labels, Object};
 use crate::selector;
+
+static NO_LABELS: Labels = Labels::new();
+
+/// The pod template labels of a workload (none when it has none).
+fn pod_labels_of(w: &Object) -> &Labels {
+    w.pod_labels().unwrap_or(&NO_LABELS)
+}
 
 /// What a rule may ask about the world around a StatefulSet. Implementations must answer from
 /// memory (indexes or watch caches), never with a scan per call or a network round trip.
@@ -26,6 +35,35 @@ pub trait Companions: Send + Sync {
     /// Workloads with a pod template (StatefulSets, Deployments, DaemonSets, Jobs, ...) in
     /// `namespace`, or in every namespace when `None`.
     fn workloads(&self, namespace: Option<&str>) -> Vec<Arc<Object>>;
+    /// Workloads in `namespace` (every namespace when `None`) whose pod template labels `sel`
+    /// selects. The default scans [`Companions::workloads`]; [`Catalog`] answers from an index.
+    fn workloads_selecting(
+        &self,
+        namespace: Option<&str>,
+        sel: &LabelSelector,
+    ) -> Vec<Arc<Object>> {
+        self.workloads(namespace)
+            .into_iter()
+            .filter(|w| selector::matches(sel, pod_labels_of(w)))
+            .collect()
+    }
+    /// The values pod templates in `namespace` give label `key`, smallest first, at most
+    /// `limit`, each with the first workload that has it (for "did you mean" hints). The default
+    /// scans [`Companions::workloads`]; [`Catalog`] answers from an index.
+    fn pod_label_values(
+        &self,
+        namespace: &str,
+        key: &str,
+        limit: usize,
+    ) -> Vec<(String, Arc<Object>)> {
+        let mut values: std::collections::BTreeMap<String, Arc<Object>> = Default::default();
+        for w in self.workloads(Some(namespace)) {
+            if let Some(v) = pod_labels_of(&w).get(key) {
+                values.entry(v.clone()).or_insert(w);
+            }
+        }
+        values.into_iter().take(limit).collect()
+    }
 }
 
 type Key = (String, String, String); // kind, namespace, name
@@ -65,6 +103,32 @@ impl SelectorIndex {
     }
 }
 
+/// Workloads keyed by each (label, value) pair of their pod template.
+#[derive(Default)]
+struct PodLabelIndex {
+    by_pair: HashMap<String, std::collections::BTreeMap<String, Vec<usize>>>,
+}
+
+impl PodLabelIndex {
+    fn add(&mut self, labels: &Labels, i: usize) {
+        for (k, v) in labels {
+            self.by_pair
+                .entry(k.clone())
+                .or_default()
+                .entry(v.clone())
+                .or_default()
+                .push(i);
+        }
+    }
+
+    fn get(&self, k: &str, v: &str) -> &[usize] {
+        self.by_pair
+            .get(k)
+            .and_then(|vals| vals.get(v))
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
 /// The objects read from files, with the indexes [`Companions`] needs.
 #[derive(Default)]
 pub struct Catalog {
@@ -72,6 +136,9 @@ pub struct Catalog {
     by_key: HashMap<Key, usize>,
     by_kind_ns: HashMap<(String, String), Vec<usize>>,
     workloads_by_ns: HashMap<String, Vec<usize>>,
+    /// Workloads by one pod template label (key -> value -> ids), per namespace and overall.
+    workload_labels: HashMap<String, PodLabelIndex>,
+    workload_labels_all: PodLabelIndex,
     services: HashMap<String, SelectorIndex>,
     pdbs: HashMap<String, SelectorIndex>,
 }
@@ -115,6 +182,12 @@ impl Catalog {
                 self.pdbs.entry(ns).or_default().add(pair, i);
             }
             Body::StatefulSet(_) | Body::Workload(_) => {
+                let labels = pod_labels_of(&o);
+                self.workload_labels_all.add(labels, i);
+                self.workload_labels
+                    .entry(ns.clone())
+                    .or_default()
+                    .add(labels, i);
                 self.workloads_by_ns.entry(ns).or_default().push(i);
             }
             _ => {}
@@ -192,6 +265,52 @@ impl Companions for Catalog {
         self.get("ConfigMap", namespace, name)
     }
 
+    fn workloads_selecting(
+        &self,
+        namespace: Option<&str>,
+        sel: &LabelSelector,
+    ) -> Vec<Arc<Object>> {
+        // a pair every selected pod carries narrows the candidates; without one, scan
+        let Some((k, v)) = selector::required_pair(sel) else {
+            let ids: Box<dyn Iterator<Item = &usize>> = match namespace {
+                Some(ns) => Box::new(self.workloads_by_ns.get(ns).into_iter().flatten()),
+                None => Box::new(self.workloads_by_ns.values().flatten()),
+            };
+            return ids
+                .map(|&i| &self.objects[i])
+                .filter(|w| selector::matches(sel, pod_labels_of(w)))
+                .cloned()
+                .collect();
+        };
+        let index = match namespace {
+            Some(ns) => self.workload_labels.get(ns),
+            None => Some(&self.workload_labels_all),
+        };
+        index
+            .map_or(&[][..], |ix| ix.get(k, v))
+            .iter()
+            .map(|&i| &self.objects[i])
+            .filter(|w| selector::matches(sel, pod_labels_of(w)))
+            .cloned()
+            .collect()
+    }
+
+    fn pod_label_values(
+        &self,
+        namespace: &str,
+        key: &str,
+        limit: usize,
+    ) -> Vec<(String, Arc<Object>)> {
+        self.workload_labels
+            .get(namespace)
+            .and_then(|ix| ix.by_pair.get(key))
+            .into_iter()
+            .flatten()
+            .take(limit)
+            .map(|(v, ids)| (v.clone(), self.objects[ids[0]].clone()))
+            .collect()
+    }
+
     fn workloads(&self, namespace: Option<&str>) -> Vec<Arc<Object>> {
         match namespace {
             Some(ns) => self
@@ -208,5 +327,88 @@ impl Companions for Catalog {
                 .map(|&i| self.objects[i].clone())
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::FileId;
+    use crate::source::{Limits, parse_file};
+
+    #[test]
+    fn workloads_selecting_uses_the_label_index_and_matches_fully() {
+        let yaml = "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: a, namespace: x}
+spec: {template: {metadata: {labels: {app: web, tier: fe}}}}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: b, namespace: w}
+spec: {template: {metadata: {labels: {app: web}}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: c, namespace: x}
+";
+        let (objects, errors) = parse_file(FileId(0), yaml, "default", &Limits::default());
+        assert!(errors.is_empty(), "{errors:?}");
+        let c = Catalog::new(objects.into_iter().map(Arc::new));
+        let sel = |y: &str| -> LabelSelector { serde_json::from_str(y).unwrap() };
+        let names = |v: Vec<Arc<Object>>| -> Vec<String> {
+            let mut n: Vec<_> = v.iter().map(|o| o.key.name.clone()).collect();
+            n.sort();
+            n
+        };
+        let web = sel(r#"{"matchLabels": {"app": "web"}}"#);
+        assert_eq!(names(c.workloads_selecting(Some("x"), &web)), ["a"]);
+        assert_eq!(names(c.workloads_selecting(None, &web)), ["a", "b"]);
+        assert!(c.workloads_selecting(Some("z"), &web).is_empty());
+        let fe = sel(r#"{"matchLabels": {"app": "web", "tier": "fe"}}"#);
+        assert_eq!(names(c.workloads_selecting(None, &fe)), ["a"]);
+        // no required pair: scanned (a Pod without labels matches DoesNotExist)
+        let no_app = sel(r#"{"matchExpressions": [{"key": "app", "operator": "DoesNotExist"}]}"#);
+        assert_eq!(names(c.workloads_selecting(Some("x"), &no_app)), ["c"]);
+        // the trait default gives the same answers
+        struct Plain<'a>(&'a Catalog);
+        impl Companions for Plain<'_> {
+            fn service(&self, n: &str, m: &str) -> Option<Arc<Object>> {
+                self.0.service(n, m)
+            }
+            fn services_selecting(&self, n: &str, l: &Labels) -> Vec<Arc<Object>> {
+                self.0.services_selecting(n, l)
+            }
+            fn pdbs_selecting(&self, n: &str, l: &Labels) -> Vec<Arc<Object>> {
+                self.0.pdbs_selecting(n, l)
+            }
+            fn statefulset(&self, n: &str, m: &str) -> Option<Arc<Object>> {
+                self.0.statefulset(n, m)
+            }
+            fn statefulsets(&self, n: &str) -> Vec<Arc<Object>> {
+                self.0.statefulsets(n)
+            }
+            fn config_map(&self, n: &str, m: &str) -> Option<Arc<Object>> {
+                self.0.config_map(n, m)
+            }
+            fn workloads(&self, n: Option<&str>) -> Vec<Arc<Object>> {
+                self.0.workloads(n)
+            }
+        }
+        assert_eq!(names(Plain(&c).workloads_selecting(None, &web)), ["a", "b"]);
+        assert_eq!(
+            names(Plain(&c).workloads_selecting(Some("x"), &no_app)),
+            ["c"]
+        );
+        let values = |v: Vec<(String, Arc<Object>)>| -> Vec<(String, String)> {
+            v.into_iter()
+                .map(|(v, o)| (v, o.key.name.clone()))
+                .collect()
+        };
+        let want = vec![("fe".to_string(), "a".to_string())];
+        assert_eq!(values(c.pod_label_values("x", "tier", 5)), want);
+        assert_eq!(values(Plain(&c).pod_label_values("x", "tier", 5)), want);
+        assert!(c.pod_label_values("x", "tier", 0).is_empty());
+        assert!(c.pod_label_values("w", "tier", 5).is_empty());
     }
 }

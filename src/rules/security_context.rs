@@ -1,9 +1,34 @@
 //! SL008 `security-context`: pods with volumes set fsGroup and a non-root runAsUser.
 //!
-//! (Not implemented yet.)
+//! A StatefulSet with `volumeClaimTemplates` writes to persistent volumes. Freshly provisioned
+//! volumes are usually owned by root; without a pod `securityContext.fsGroup` the kubelet does
+//! not hand them to the pod's group, so a non-root process cannot write its data (and people
+//! "fix" it with a root init container running `chown -R`). Running the data service itself as
+//! root (`runAsUser: 0`) gives any exploit of it the whole volume and the node's root user.
+//!
+//! It fails (warning) when the StatefulSet has volume claim templates and:
+//! - the pod `securityContext` has no `fsGroup`;
+//! - or a container (init containers included) gets no `runAsUser`, from its own
+//!   `securityContext` or the pod's. `runAsNonRoot: true` is accepted in its place: the image's
+//!   `USER` then decides the uid and the kubelet refuses to start it as root;
+//! - or a container runs as root: its effective `runAsUser` (its own, else the pod's) is 0.
+//!
+//! ```yaml
+//! spec:
+//!   template:
+//!     spec:
+//!       containers: [{name: zk, image: zookeeper:3.8}]   # SL008: no securityContext
+//!   volumeClaimTemplates: [{metadata: {name: data}, ...}]
+//! ```
+//!
+//! Use instead `securityContext: {runAsUser: 1000, runAsNonRoot: true, fsGroup: 1000}` in the
+//! pod template spec (with the uid the image runs as).
 
 use std::sync::Arc;
 
+use k8s_openapi::api::core::v1::PodSpec;
+
+use super::util::{containers, join_and};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
 use crate::object::Object;
 
@@ -15,6 +40,8 @@ pub static META: RuleMeta = RuleMeta {
     page: include_str!("../../rules/SL008-security-context.md"),
 };
 
+const POD: &str = "/spec/template/spec";
+
 pub struct SecurityContext;
 
 impl Rule for SecurityContext {
@@ -22,5 +49,368 @@ impl Rule for SecurityContext {
         &META
     }
 
-    fn check(&self, _object: &Arc<Object>, _cx: &Ctx<'_>, _out: &mut Vec<Finding>) {}
+    fn check(&self, object: &Arc<Object>, _cx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let Some(spec) = object.statefulset().and_then(|s| s.spec.as_ref()) else {
+            return;
+        };
+        let claims: Vec<String> = spec
+            .volume_claim_templates
+            .iter()
+            .flatten()
+            .map(|t| {
+                t.metadata
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| "(unnamed)".into())
+            })
+            .collect();
+        if claims.is_empty() {
+            return;
+        }
+        let default_pod = PodSpec::default();
+        let pod = spec.template.spec.as_ref().unwrap_or(&default_pod);
+        let name = &object.key.name;
+        let claims = join_and(&claims);
+
+        let psc = pod.security_context.as_ref();
+        let fs_group = psc.and_then(|s| s.fs_group);
+        let pod_user = psc.and_then(|s| s.run_as_user);
+        let pod_group = psc.and_then(|s| s.run_as_group);
+        let pod_non_root = psc.and_then(|s| s.run_as_non_root);
+
+        // per container: effective user, where it comes from, effective runAsNonRoot
+        let mut no_user = Vec::new();
+        let mut root_by_pod = Vec::new();
+        let mut users = Vec::new();
+        for (cptr, c) in containers(pod) {
+            let csc = c.security_context.as_ref();
+            let own_user = csc.and_then(|s| s.run_as_user);
+            let non_root = csc.and_then(|s| s.run_as_non_root).or(pod_non_root) == Some(true);
+            match own_user.or(pod_user) {
+                None if !non_root => no_user.push(c.name.clone()),
+                None => {}
+                Some(0) if own_user.is_some() => {
+                    let init = cptr.starts_with("/initContainers");
+                    let privileged = csc.and_then(|s| s.privileged) == Some(true);
+                    out.push(
+                        Finding::new(
+                            &META,
+                            object,
+                            format!("{POD}{cptr}/securityContext/runAsUser"),
+                            format!(
+                                "StatefulSet {name} runs {}container {} as root \
+                                 (runAsUser: 0){}",
+                                if init { "init " } else { "" },
+                                c.name,
+                                refused(non_root)
+                            ),
+                        )
+                        .help(root_help(init || privileged)),
+                    )
+                }
+                Some(0) => root_by_pod.push((c.name.clone(), non_root)),
+                Some(u) => users.push(u),
+            }
+        }
+        if !root_by_pod.is_empty() {
+            let names: Vec<String> = root_by_pod.iter().map(|(n, _)| n.clone()).collect();
+            let refused_any = root_by_pod.iter().any(|(_, nr)| *nr);
+            out.push(
+                Finding::new(
+                    &META,
+                    object,
+                    format!("{POD}/securityContext/runAsUser"),
+                    format!(
+                        "StatefulSet {name} runs {} {} as root (pod securityContext.runAsUser: \
+                         0){}",
+                        if names.len() == 1 {
+                            "container"
+                        } else {
+                            "containers"
+                        },
+                        join_and(&names),
+                        refused(refused_any)
+                    ),
+                )
+                .help(root_help(false)),
+            );
+        }
+
+        if fs_group.is_some() && no_user.is_empty() {
+            return;
+        }
+        // the uid to suggest: the one already set, if there is a single one
+        users.sort_unstable();
+        users.dedup();
+        let uid = match (pod_user.filter(|&u| u != 0), users.as_slice()) {
+            (Some(u), _) | (None, &[u]) => u,
+            _ => 1000,
+        };
+        let gid = pod_group.filter(|&g| g != 0).unwrap_or(uid);
+        let mut add = Vec::new();
+        if !no_user.is_empty() {
+            add.push(format!("runAsUser: {uid}"));
+            add.push("runAsNonRoot: true".into());
+        }
+        if fs_group.is_none() {
+            add.push(format!("fsGroup: {gid}"));
+        }
+        let all = pod.containers.len() + pod.init_containers.as_ref().map_or(0, Vec::len);
+        let what_is_wrong = match (no_user.len(), fs_group.is_some(), psc.is_some()) {
+            (0, _, true) => "its pod securityContext sets no fsGroup".to_string(),
+            (0, _, false) => "no pod securityContext (no fsGroup)".to_string(),
+            (n, false, false) if n == all => {
+                "no pod securityContext: no runAsUser and no fsGroup".to_string()
+            }
+            (n, false, true) if n == all => {
+                "its pod securityContext sets no runAsUser and no fsGroup".to_string()
+            }
+            (n, true, _) if n == all => {
+                "neither its pod securityContext nor its containers set runAsUser".to_string()
+            }
+            (n, has_fs_group, has_psc) => format!(
+                "{} {} {} no runAsUser (neither {} own securityContext nor the pod's sets \
+                 one){}",
+                if n == 1 { "container" } else { "containers" },
+                join_and(&no_user),
+                if n == 1 { "gets" } else { "get" },
+                if n == 1 { "its" } else { "their" },
+                match (has_fs_group, has_psc) {
+                    (true, _) => "",
+                    (false, true) => " and the pod securityContext sets no fsGroup",
+                    (false, false) => " and there is no pod securityContext (no fsGroup)",
+                }
+            ),
+        };
+        // a missing securityContext resolves to the key of the template's `spec`
+        let message =
+            format!("StatefulSet {name} has volume claim templates ({claims}) but {what_is_wrong}");
+        let what = if psc.is_some() {
+            format!(
+                "add `{}` to `spec.template.spec.securityContext`",
+                add.join(", ")
+            )
+        } else {
+            format!(
+                "add `securityContext: {{{}}}` under `spec.template.spec`",
+                add.join(", ")
+            )
+        };
+        let mut why = Vec::new();
+        if fs_group.is_none() {
+            why.push("fsGroup gives that group write access to the volumes");
+        }
+        if !no_user.is_empty() {
+            why.push("runAsNonRoot makes the kubelet refuse to start a container as root");
+        }
+        let mut f =
+            Finding::new(&META, object, format!("{POD}/securityContext"), message).help(format!(
+                "{what}, with the uid and gid the image runs as: {}",
+                why.join(", ")
+            ));
+        if psc.is_some() {
+            f = f.on_key();
+        }
+        out.push(f);
+    }
+}
+
+fn refused(non_root: bool) -> &'static str {
+    if non_root {
+        "; with runAsNonRoot: true as well, the kubelet refuses to start it"
+    } else {
+        ""
+    }
+}
+
+fn root_help(setup: bool) -> String {
+    let mut help = String::from(
+        "set `runAsUser` to the non-root uid the image runs as (e.g. `runAsUser: 1000`) and \
+         `runAsNonRoot: true`; with the pod's `fsGroup` the volumes are writable without root, \
+         so no root `chown` is needed either",
+    );
+    if setup {
+        help.push_str(
+            "; if it needs root for node setup (e.g. `sysctl -w vm.max_map_count`), do that on \
+             the node (node image or a tuning DaemonSet; namespaced sysctls go in the pod's \
+             `securityContext.sysctls`), or accept it with the annotation \
+             `statelint.io/ignore: security-context` and a `statelint.io/ignore-reason`",
+        );
+    }
+    help
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::config::Config;
+    use crate::object::FileId;
+    use crate::source::{Limits, parse_file};
+
+    fn run(yaml: &str) -> Vec<Finding> {
+        let (objects, errors) = parse_file(FileId(0), yaml, "default", &Limits::default());
+        assert!(errors.is_empty(), "{errors:?}");
+        let objects: Vec<Arc<Object>> = objects.into_iter().map(Arc::new).collect();
+        let catalog = Catalog::new(objects.iter().cloned());
+        let config = Config::default();
+        let cx = Ctx {
+            companions: &catalog,
+            config: &config,
+        };
+        let mut out = Vec::new();
+        for o in &objects {
+            SecurityContext.check(o, &cx, &mut out);
+        }
+        out
+    }
+
+    /// A StatefulSet with one claim; `pod` is extra pod spec YAML (indented 6).
+    fn sts(pod: &str, vct: bool) -> String {
+        format!(
+            "apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: zk}}
+spec:
+  selector: {{matchLabels: {{app: zk}}}}
+  template:
+    metadata: {{labels: {{app: zk}}}}
+    spec:
+{pod}{}",
+            if vct {
+                "  volumeClaimTemplates:\n  - metadata: {name: data}\n    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n"
+            } else {
+                ""
+            }
+        )
+    }
+
+    const ONE: &str = "      containers: [{name: zk, image: zookeeper}]\n";
+
+    fn messages(f: &[Finding]) -> Vec<&str> {
+        f.iter().map(|f| f.message.as_str()).collect()
+    }
+
+    #[test]
+    fn nothing_set_is_one_finding_with_the_yaml_to_add() {
+        let f = run(&sts(ONE, true));
+        assert_eq!(f.len(), 1, "{:?}", messages(&f));
+        assert_eq!(f[0].at.pointer, "/spec/template/spec/securityContext");
+        assert!(
+            f[0].message
+                .contains("has volume claim templates (data) but no pod securityContext: no runAsUser and no fsGroup"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].help.contains(
+                "`securityContext: {runAsUser: 1000, runAsNonRoot: true, fsGroup: 1000}`"
+            ),
+            "{}",
+            f[0].help
+        );
+    }
+
+    #[test]
+    fn without_volume_claims_nothing_is_checked() {
+        assert!(run(&sts(ONE, false)).is_empty());
+    }
+
+    #[test]
+    fn complete_pod_context_passes() {
+        let pod = format!("{ONE}      securityContext: {{runAsUser: 1000, fsGroup: 1000}}\n");
+        assert!(run(&sts(&pod, true)).is_empty());
+    }
+
+    #[test]
+    fn run_as_non_root_stands_in_for_run_as_user() {
+        let pod = format!("{ONE}      securityContext: {{runAsNonRoot: true, fsGroup: 1000}}\n");
+        assert!(run(&sts(&pod, true)).is_empty());
+        // a container can opt out of the pod's runAsNonRoot
+        let pod = "      securityContext: {runAsNonRoot: true, fsGroup: 1000}\n      containers:\n      - {name: a, image: x}\n      - {name: b, image: x, securityContext: {runAsNonRoot: false}}\n";
+        let f = run(&sts(pod, true));
+        assert_eq!(f.len(), 1, "{:?}", messages(&f));
+        assert!(
+            f[0].message.contains("but container b gets no runAsUser"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
+    fn fs_group_missing_suggests_the_gid_in_use() {
+        let pod = format!("{ONE}      securityContext: {{runAsUser: 1001, runAsGroup: 1002}}\n");
+        let f = run(&sts(&pod, true));
+        assert_eq!(f.len(), 1);
+        assert!(f[0].at.on_key);
+        assert!(
+            f[0].message.ends_with("sets no fsGroup"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].help.starts_with("add `fsGroup: 1002`"),
+            "{}",
+            f[0].help
+        );
+    }
+
+    #[test]
+    fn every_container_setting_run_as_user_is_enough() {
+        let pod = "      securityContext: {fsGroup: 1000}\n      initContainers:\n      - {name: init, image: x, securityContext: {runAsUser: 1000}}\n      containers:\n      - {name: zk, image: x, securityContext: {runAsUser: 1000}}\n";
+        assert!(run(&sts(pod, true)).is_empty());
+        // an init container without one is reported by name
+        let pod = "      securityContext: {fsGroup: 1000}\n      initContainers:\n      - {name: init, image: x}\n      containers:\n      - {name: zk, image: x, securityContext: {runAsUser: 1000}}\n";
+        let f = run(&sts(pod, true));
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message.contains("container init gets no runAsUser"),
+            "{}",
+            f[0].message
+        );
+        assert!(f[0].help.contains("runAsUser: 1000"), "{}", f[0].help);
+    }
+
+    #[test]
+    fn root_on_a_container_is_reported_at_its_run_as_user() {
+        let pod = "      securityContext: {runAsUser: 1000, fsGroup: 1000}\n      initContainers:\n      - {name: chown, image: busybox, securityContext: {runAsUser: 0}}\n      containers: [{name: zk, image: x}]\n";
+        let f = run(&sts(pod, true));
+        assert_eq!(f.len(), 1, "{:?}", messages(&f));
+        assert_eq!(
+            f[0].at.pointer,
+            "/spec/template/spec/initContainers/0/securityContext/runAsUser"
+        );
+        assert!(
+            f[0].message.contains("container chown as root"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
+    fn root_at_pod_level_names_the_containers_that_inherit_it() {
+        let pod = "      securityContext: {runAsUser: 0, runAsNonRoot: true, fsGroup: 1000}\n      containers:\n      - {name: a, image: x}\n      - {name: b, image: x}\n      - {name: c, image: x, securityContext: {runAsUser: 1000}}\n";
+        let f = run(&sts(pod, true));
+        assert_eq!(f.len(), 1, "{:?}", messages(&f));
+        assert_eq!(
+            f[0].at.pointer,
+            "/spec/template/spec/securityContext/runAsUser"
+        );
+        assert!(
+            f[0].message.contains("containers a and b as root"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].message.contains("refuses to start"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
+    fn root_at_pod_level_overridden_everywhere_is_fine() {
+        let pod = "      securityContext: {runAsUser: 0, fsGroup: 1000}\n      containers:\n      - {name: a, image: x, securityContext: {runAsUser: 1000}}\n";
+        assert!(run(&sts(pod, true)).is_empty());
+    }
 }

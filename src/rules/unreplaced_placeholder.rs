@@ -1,11 +1,29 @@
 //! SL007 `unreplaced-placeholder`: no template placeholder such as <NAMESPACE> is left in a StatefulSet, Service or PDB.
 //!
-//! (Not implemented yet.)
+//! Manifests copied from a guide or a template often carry placeholders the reader was meant to
+//! fill in: `<NAMESPACE>`, `<IMAGE>`, `<YOUR_CLUSTER_NAME>`, or an unrendered Helm/Go template
+//! expression `{{ .Values.image }}`. Applied as they are, they either fail validation or, worse,
+//! pass it and break at run time (an image that cannot be pulled, a DNS name that does not
+//! resolve). Every string of a StatefulSet, Service or PodDisruptionBudget is searched (the loader
+//! collects them, see [`crate::object::placeholder_in`]); one finding per string, pointing at the
+//! placeholder itself.
+//!
+//! Not placeholders: shell variables (`${POD_NAME}`, `$(HOSTNAME)`) in scripts and env values,
+//! which the shell or the kubelet expand, and comparisons such as `a < b` in scripts (only
+//! `<UPPER_CASE>` words count). Placeholders inside a `zookeeper.connect` setting are reported by
+//! SL005 `zookeeper-connect`, with the right host to write, unless that rule is disabled.
+//!
+//! ```yaml
+//! image: <IMAGE>                                  # SL007
+//! ```
+//!
+//! Use instead the real value (`image: registry.example.com/zookeeper:3.8.4`), or render the
+//! template (`helm template`, `envsubst`, `kustomize build`) and lint its output.
 
 use std::sync::Arc;
 
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
-use crate::object::Object;
+use crate::object::{Object, placeholder_in};
 
 pub static META: RuleMeta = RuleMeta {
     code: "SL007",
@@ -15,6 +33,13 @@ pub static META: RuleMeta = RuleMeta {
     page: include_str!("../../rules/SL007-unreplaced-placeholder.md"),
 };
 
+/// Env vars whose value SL005 reads as a zookeeper.connect setting.
+const ZK_CONNECT_ENV: &[&str] = &[
+    "KAFKA_ZOOKEEPER_CONNECT",
+    "KAFKA_CFG_ZOOKEEPER_CONNECT",
+    "ZOOKEEPER_CONNECT",
+];
+
 pub struct UnreplacedPlaceholder;
 
 impl Rule for UnreplacedPlaceholder {
@@ -22,5 +47,297 @@ impl Rule for UnreplacedPlaceholder {
         &META
     }
 
-    fn check(&self, _object: &Arc<Object>, _cx: &Ctx<'_>, _out: &mut Vec<Finding>) {}
+    fn check(&self, object: &Arc<Object>, cx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        if object.placeholders.is_empty() {
+            return;
+        }
+        let zk_rule_on = super::lookup("SL005").is_some_and(|m| cx.config.is_enabled(m));
+        let zk_env = if zk_rule_on {
+            zk_connect_env_pointers(object)
+        } else {
+            Vec::new()
+        };
+        for (pointer, text) in &object.placeholders {
+            if zk_env.contains(pointer) {
+                continue;
+            }
+            let Some(placeholder) = placeholders(text)
+                .find(|&(start, p)| !(zk_rule_on && in_zookeeper_connect(text, start, p.len())))
+                .map(|(_, p)| p)
+            else {
+                continue;
+            };
+            let path = dotted(pointer);
+            let help = if placeholder.starts_with("{{") {
+                format!(
+                    "`{placeholder}` is an unrendered template expression: render the template \
+                     (`helm template`, or your templating tool) and apply and lint its output, \
+                     not the template"
+                )
+            } else {
+                format!(
+                    "replace `{placeholder}` with the real value (or substitute it when \
+                     rendering, e.g. with `sed` or `kustomize`) before applying"
+                )
+            };
+            out.push(
+                Finding::new(
+                    &META,
+                    object,
+                    pointer.clone(),
+                    format!(
+                        "{} {} still holds the template placeholder `{placeholder}` in {path}",
+                        object.key.kind, object.key.name
+                    ),
+                )
+                .needle(placeholder)
+                .help(help),
+            );
+        }
+    }
+}
+
+/// Every placeholder in `s`, with its byte offset, in order.
+fn placeholders(s: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let rest = s.get(from..)?;
+        // placeholder_in returns a subslice of its argument; it looks for `{{ }}` before
+        // `<X>`, so look again in front of what it found for an earlier one
+        let mut p = placeholder_in(rest)?;
+        let offset = |p: &str| p.as_ptr() as usize - rest.as_ptr() as usize;
+        while let Some(earlier) = placeholder_in(&rest[..offset(p)]) {
+            p = earlier;
+        }
+        let start = from + offset(p);
+        from = start + p.len();
+        Some((start, &s[start..start + p.len()]))
+    })
+}
+
+/// Is the placeholder at `start..start+len` part of a `zookeeper.connect` value in `s`
+/// (`--override zookeeper.connect=zk-0.zk.<NS>.svc:2181`, `zookeeper.connect: {{ .Values.zk }}`)?
+fn in_zookeeper_connect(s: &str, start: usize, len: usize) -> bool {
+    const KEY: &str = "zookeeper.connect";
+    let mut search = 0;
+    while let Some(off) = s[search..].find(KEY) {
+        let key_start = search + off;
+        let mut i = key_start + KEY.len();
+        let b = s.as_bytes();
+        // separator: `=`, `:`, blanks and quotes
+        while i < b.len() && matches!(b[i], b'=' | b':' | b' ' | b'\t' | b'"' | b'\'') {
+            i += 1;
+        }
+        // value: up to the next blank, quote or `;` (a `{{ ... }}` counts as one word)
+        while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\n' | b'"' | b'\'' | b';') {
+            if s[i..].starts_with("{{") {
+                match s[i..].find("}}") {
+                    Some(j) => i += j + 2,
+                    None => i = b.len(),
+                }
+            } else {
+                i += 1;
+            }
+        }
+        if start >= key_start && start + len <= i {
+            return true;
+        }
+        search = key_start + KEY.len();
+    }
+    false
+}
+
+/// Pointers of the values of env vars that set zookeeper.connect in the object's pod template.
+fn zk_connect_env_pointers(object: &Object) -> Vec<String> {
+    let Some(spec) = object.pod_template().and_then(|t| t.spec.as_ref()) else {
+        return Vec::new();
+    };
+    let base = format!("{}/spec", object.pod_template_pointer());
+    let mut out = Vec::new();
+    for (cptr, c) in super::util::containers(spec) {
+        for (i, e) in c.env.iter().flatten().enumerate() {
+            if ZK_CONNECT_ENV.contains(&e.name.as_str()) {
+                out.push(format!("{base}{cptr}/env/{i}/value"));
+            }
+        }
+    }
+    out
+}
+
+/// `/spec/template/spec/containers/0/image` -> `spec.template.spec.containers[0].image`.
+fn dotted(pointer: &str) -> String {
+    let mut out = String::new();
+    for seg in pointer.split('/').skip(1) {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        if !seg.is_empty() && seg.bytes().all(|c| c.is_ascii_digit()) {
+            out.push_str(&format!("[{seg}]"));
+        } else if seg.contains('.') || seg.contains('/') {
+            out.push_str(&format!("[\"{seg}\"]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&seg);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::config::Config;
+    use crate::object::FileId;
+    use crate::source::{Limits, parse_file};
+
+    fn run_with(yaml: &str, config: &Config) -> Vec<Finding> {
+        let (objects, errors) = parse_file(FileId(0), yaml, "default", &Limits::default());
+        assert!(errors.is_empty(), "{errors:?}");
+        let objects: Vec<Arc<Object>> = objects.into_iter().map(Arc::new).collect();
+        let catalog = Catalog::new(objects.iter().cloned());
+        let cx = Ctx {
+            companions: &catalog,
+            config,
+        };
+        let mut out = Vec::new();
+        for o in &objects {
+            UnreplacedPlaceholder.check(o, &cx, &mut out);
+        }
+        out
+    }
+
+    fn run(yaml: &str) -> Vec<Finding> {
+        run_with(yaml, &Config::default())
+    }
+
+    fn sts(containers: &str) -> String {
+        format!(
+            "apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: kafka, namespace: data}}
+spec:
+  selector: {{matchLabels: {{app: kafka}}}}
+  template:
+    metadata: {{labels: {{app: kafka}}}}
+    spec:
+      containers:
+{containers}"
+        )
+    }
+
+    #[test]
+    fn image_placeholder_is_reported_at_the_placeholder() {
+        let f = run(&sts("      - {name: k, image: \"<IMAGE>\"}\n"));
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].at.pointer, "/spec/template/spec/containers/0/image");
+        assert_eq!(f[0].at.needle.as_deref(), Some("<IMAGE>"));
+        assert!(
+            f[0].message
+                .contains("StatefulSet kafka still holds the template placeholder `<IMAGE>` in spec.template.spec.containers[0].image"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
+    fn one_finding_per_string_and_helm_expressions() {
+        let f = run(&sts(
+            "      - name: k\n        image: \"{{ .Values.image }}\"\n        args: [\"--a=<YOUR_A>-<YOUR_B>\", \"--b=<YOUR_B>\"]\n",
+        ));
+        assert_eq!(f.len(), 3);
+        assert!(f.iter().any(|f| f.help.contains("unrendered template")));
+        let needles: Vec<_> = f.iter().filter_map(|f| f.at.needle.clone()).collect();
+        assert!(needles.contains(&"<YOUR_A>".to_string()), "{needles:?}");
+    }
+
+    #[test]
+    fn shell_variables_and_comparisons_are_not_placeholders() {
+        let f = run(&sts(
+            "      - name: k\n        image: kafka:3\n        command: [sh, -c, \"if [ $N -lt 3 ] && [ a < b ]; then echo ${POD_NAME} $(HOSTNAME) > /tmp/x; fi\"]\n        env: [{name: A, value: \"$(POD_IP)\"}]\n",
+        ));
+        assert!(
+            f.is_empty(),
+            "{:?}",
+            f.iter().map(|f| &f.message).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn zookeeper_connect_placeholders_belong_to_sl005() {
+        let yaml = sts(
+            "      - name: k\n        image: kafka:3\n        command: [sh, -c, \"exec kafka --override zookeeper.connect=zk-0.zk.<NAMESPACE>.svc:2181 --override broker.rack=<RACK>\"]\n        env:\n        - {name: KAFKA_ZOOKEEPER_CONNECT, value: \"zk.<NAMESPACE>:2181\"}\n        - {name: OTHER, value: \"<OTHER>\"}\n",
+        );
+        let f = run(&yaml);
+        let needles: Vec<_> = f.iter().filter_map(|f| f.at.needle.clone()).collect();
+        assert_eq!(needles, vec!["<RACK>".to_string(), "<OTHER>".to_string()]);
+
+        // with SL005 disabled, this rule reports them
+        let mut config = Config::default();
+        config.ignore(&["SL005".into()]).unwrap();
+        let f = run_with(&yaml, &config);
+        let needles: Vec<_> = f.iter().filter_map(|f| f.at.needle.clone()).collect();
+        assert_eq!(
+            needles,
+            vec![
+                "<NAMESPACE>".to_string(),
+                "<NAMESPACE>".to_string(),
+                "<OTHER>".to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn zookeeper_connect_value_with_helm_expression() {
+        let s = "zookeeper.connect={{ .Values.zk }}/kafka";
+        let (start, p) = placeholders(s).next().unwrap();
+        assert_eq!(p, "{{ .Values.zk }}");
+        assert!(in_zookeeper_connect(s, start, p.len()));
+        let s = "zookeeper.connect=zk:2181 id=<ID>";
+        let (start, p) = placeholders(s).next().unwrap();
+        assert!(!in_zookeeper_connect(s, start, p.len()));
+    }
+
+    #[test]
+    fn placeholders_come_in_order() {
+        let all: Vec<_> = placeholders("a <X> {{ y }} <Z>").collect();
+        assert_eq!(all, vec![(2, "<X>"), (6, "{{ y }}"), (14, "<Z>")]);
+    }
+
+    #[test]
+    fn services_and_pdbs_are_searched_too() {
+        let yaml = "apiVersion: v1
+kind: Service
+metadata: {name: zk, namespace: <NAMESPACE>}
+spec: {clusterIP: None, selector: {app: zk}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: zk}
+spec: {minAvailable: 2, selector: {matchLabels: {app: \"{{ .Values.app }}\"}}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c}
+data: {a: <NOT_CHECKED>}
+";
+        let f = run(yaml);
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].at.pointer, "/metadata/namespace");
+        assert!(f[0].message.starts_with("Service zk "), "{}", f[0].message);
+        assert!(
+            f[1].message.contains("spec.selector.matchLabels.app"),
+            "{}",
+            f[1].message
+        );
+    }
+
+    #[test]
+    fn dotted_paths() {
+        assert_eq!(
+            dotted("/metadata/annotations/statelint.io~1ignore"),
+            "metadata.annotations[\"statelint.io/ignore\"]"
+        );
+        assert_eq!(dotted("/spec/ports/0/name"), "spec.ports[0].name");
+    }
 }
