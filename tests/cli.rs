@@ -56,8 +56,7 @@ fn tmp_with(files: &[(&str, &str)]) -> tempfile::TempDir {
 }
 
 fn json_of(out: &[u8]) -> Value {
-    serde_json::from_slice(out)
-        .unwrap_or_else(|e| panic!("{e}:\n{}", String::from_utf8_lossy(out)))
+    serde_json::from_slice(out).unwrap_or_else(|e| panic!("{e}:\n{}", String::from_utf8_lossy(out)))
 }
 
 fn codes(v: &Value) -> Vec<String> {
@@ -71,7 +70,10 @@ fn codes(v: &Value) -> Vec<String> {
 
 #[test]
 fn clean_input_exits_0() {
-    let dir = tmp_with(&[("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")]);
+    let dir = tmp_with(&[(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+    )]);
     statelint(dir.path())
         .args(["check", "cm.yaml"])
         .assert()
@@ -82,8 +84,14 @@ fn clean_input_exits_0() {
 #[test]
 fn no_path_means_the_working_folder() {
     let dir = tmp_with(&[
-        ("a/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"),
-        ("b.json", r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "y"}}"#),
+        (
+            "a/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+        ),
+        (
+            "b.json",
+            r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "y"}}"#,
+        ),
     ]);
     let out = statelint(dir.path())
         .args(["check", "-f", "json"])
@@ -103,7 +111,10 @@ fn findings_exit_1_and_fail_on_controls_it() {
         return;
     }
     let dir = tmp_with(&[("sts.yaml", OLD_STS)]);
-    statelint(dir.path()).args(["check", "sts.yaml"]).assert().code(1);
+    statelint(dir.path())
+        .args(["check", "sts.yaml"])
+        .assert()
+        .code(1);
     statelint(dir.path())
         .args(["check", "sts.yaml", "--fail-on", "never"])
         .assert()
@@ -114,7 +125,14 @@ fn findings_exit_1_and_fail_on_controls_it() {
         .assert()
         .code(0);
     statelint(dir.path())
-        .args(["check", "sts.yaml", "--select", "SL006", "--fail-on", "warning"])
+        .args([
+            "check",
+            "sts.yaml",
+            "--select",
+            "SL006",
+            "--fail-on",
+            "warning",
+        ])
         .assert()
         .code(1);
 }
@@ -253,7 +271,10 @@ fn select_and_ignore_take_codes_and_slugs() {
     assert_eq!(run(&["--select", "SL006"]), ["SL006"]);
     assert_eq!(run(&["--select", "deprecated-api"]), ["SL006"]);
     let both = run(&["--select", "sl006,headless-service"]);
-    assert!(both.contains(&"SL001".into()) && both.contains(&"SL006".into()), "{both:?}");
+    assert!(
+        both.contains(&"SL001".into()) && both.contains(&"SL006".into()),
+        "{both:?}"
+    );
     assert!(!run(&["--ignore", "deprecated-api"]).contains(&"SL006".into()));
     assert!(!run(&["--ignore", "SL006"]).contains(&"SL006".into()));
 }
@@ -291,7 +312,9 @@ fn suppression_annotation_is_counted() {
     statelint(dir.path())
         .args(["check", "--show-suppressed", "sts.yaml"])
         .assert()
-        .stdout(predicate::str::contains("suppressed by statelint.io/ignore: migrating next sprint"));
+        .stdout(predicate::str::contains(
+            "suppressed by statelint.io/ignore: migrating next sprint",
+        ));
 }
 
 #[test]
@@ -319,7 +342,10 @@ fn config_errors_point_at_the_bad_key() {
 fn config_is_discovered_upward() {
     let dir = tmp_with(&[
         (".statelint.yaml", "disable: [no-such-rule]\n"),
-        ("a/b/c/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"),
+        (
+            "a/b/c/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+        ),
     ]);
     statelint(&dir.path().join("a/b/c"))
         .args(["check", "cm.yaml"])
@@ -343,7 +369,16 @@ fn config_is_discovered_upward() {
     // --config wins over discovery
     std::fs::write(dir.path().join("a/b/mine.yaml"), "disable: []\n").unwrap();
     let out = statelint(&dir.path().join("a/b/c"))
-        .args(["check", "-f", "junit", "--fail-on", "never", "--config", "../mine.yaml", "sts.yaml"])
+        .args([
+            "check",
+            "-f",
+            "junit",
+            "--fail-on",
+            "never",
+            "--config",
+            "../mine.yaml",
+            "sts.yaml",
+        ])
         .assert()
         .code(0)
         .get_output()
@@ -365,7 +400,10 @@ fn rules_lists_all_ten() {
         .clone();
     let text = String::from_utf8(out).unwrap();
     for i in 1..=10 {
-        assert!(text.contains(&format!("SL{i:03}")), "SL{i:03} missing:\n{text}");
+        assert!(
+            text.contains(&format!("SL{i:03}")),
+            "SL{i:03} missing:\n{text}"
+        );
     }
     for slug in ["headless-service", "pdb-quorum", "dangling-pod-affinity"] {
         assert!(text.contains(slug));
@@ -412,7 +450,14 @@ fn json_has_the_spec_shape() {
     for k in ["findings", "errors", "summary"] {
         assert!(v.get(k).is_some(), "no {k}");
     }
-    for k in ["files", "objects", "statefulsets", "errors", "warnings", "suppressed"] {
+    for k in [
+        "files",
+        "objects",
+        "statefulsets",
+        "errors",
+        "warnings",
+        "suppressed",
+    ] {
         assert!(v["summary"][k].is_u64(), "summary.{k}");
     }
     assert_eq!(v["summary"]["files"], 2);
@@ -448,8 +493,8 @@ fn sarif_and_github_formats_run() {
     assert_eq!(v["version"], "2.1.0");
     let run = &v["runs"][0];
     assert_eq!(run["invocations"][0]["executionSuccessful"], false);
-    let uri = &run["invocations"][0]["toolExecutionNotifications"][0]["locations"][0]
-        ["physicalLocation"]["artifactLocation"]["uri"];
+    let uri = &run["invocations"][0]["toolExecutionNotifications"][0]["locations"][0]["physicalLocation"]
+        ["artifactLocation"]["uri"];
     assert_eq!(uri, "bad.yaml");
     statelint(dir.path())
         .args(["check", "-f", "github", "."])

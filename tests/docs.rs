@@ -41,7 +41,12 @@ fn lint(dir: &Path, name: &str, yaml: &str) -> Result<Vec<&'static str>, String>
         ..Default::default()
     });
     if !run.loaded.errors.is_empty() {
-        let errs: Vec<_> = run.loaded.errors.iter().map(|e| e.message.clone()).collect();
+        let errs: Vec<_> = run
+            .loaded
+            .errors
+            .iter()
+            .map(|e| e.message.clone())
+            .collect();
         return Err(errs.join("; "));
     }
     Ok(run.outcome.findings.iter().map(|f| f.rule.code).collect())
@@ -69,7 +74,11 @@ fn check_page(file_name: &str, page: &str, tmp: &Path) -> Vec<String> {
             ));
             continue;
         };
-        let name = format!("{}-{}.yaml", meta.code, if must_fire { "fail" } else { "pass" });
+        let name = format!(
+            "{}-{}.yaml",
+            meta.code,
+            if must_fire { "fail" } else { "pass" }
+        );
         match lint(tmp, &name, &yaml) {
             Err(e) => problems.push(format!("{file_name}: {section} does not load: {e}")),
             Ok(codes) => {
@@ -102,7 +111,11 @@ fn rule_page_examples_do_what_they_say() {
         .filter(|p| p.extension().is_some_and(|e| e == "md"))
         .collect();
     pages.sort();
-    assert!(pages.len() >= 10, "expected a page per rule in {}", root.display());
+    assert!(
+        pages.len() >= 10,
+        "expected a page per rule in {}",
+        root.display()
+    );
     let mut problems = Vec::new();
     for p in &pages {
         let name = p.file_name().unwrap().to_str().unwrap();
@@ -123,5 +136,8 @@ fn example_extraction() {
     assert_eq!(example(page, "Failing example").unwrap(), "a: 1\n");
     assert_eq!(example(page, "Passing example"), None);
     assert_eq!(example(page, "Options"), None);
-    assert_eq!(example("## Failing example\n```yaml\nx: 1\n", "Failing example"), None);
+    assert_eq!(
+        example("## Failing example\n```yaml\nx: 1\n", "Failing example"),
+        None
+    );
 }

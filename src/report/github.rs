@@ -39,7 +39,13 @@ fn properties(r: &Report<'_>, file: &str, loc: Option<&Location>, title: &str) -
             props.push(format!("col={}", l.column));
             props.push(format!("endLine={}", l.end_line));
             if l.end_line == l.line {
-                props.push(format!("endColumn={}", l.end_column.max(l.column)));
+                // GitHub's endColumn is the last column of the annotation (inclusive)
+                let end = if l.end_column > l.column {
+                    l.end_column - 1
+                } else {
+                    l.column
+                };
+                props.push(format!("endColumn={end}"));
             }
         }
     }
@@ -70,7 +76,12 @@ fn finding(
     }
     let file = loc.as_ref().map(|l| l.file.clone());
     let props = match &file {
-        Some(file) => properties(r, file, loc.as_ref(), &format!("{} {}", f.rule.code, f.rule.slug)),
+        Some(file) => properties(
+            r,
+            file,
+            loc.as_ref(),
+            &format!("{} {}", f.rule.code, f.rule.slug),
+        ),
         None => format!(
             "title={}",
             escape_property(&format!("{} {}", f.rule.code, f.rule.slug))
@@ -134,7 +145,7 @@ mod tests {
         assert_eq!(lines.len(), 5, "{text}");
         assert_eq!(
             lines[0],
-            "::error file=broken.yaml,line=1,col=7,endLine=1,endColumn=8,title=statelint input error::broken.yaml: did not find expected node content"
+            "::error file=broken.yaml,line=1,col=7,endLine=1,endColumn=7,title=statelint input error::broken.yaml: did not find expected node content"
         );
         assert_eq!(
             lines[1],
@@ -142,14 +153,18 @@ mod tests {
         );
         assert_eq!(
             lines[3],
-            "::error file=manifests/dir with space/kafka%2Czk.yaml,line=26,col=14,endLine=26,endColumn=22,title=SL001 headless-service::Service kafka-hs has clusterIP 10.0.0.1; a StatefulSet needs a headless Service: <b> & \"q\" (in StatefulSet a&b<c>/kafka)%0Ahelp: set clusterIP: None%0Aand re-create the Service"
+            "::error file=manifests/dir with space/kafka%2Czk.yaml,line=26,col=14,endLine=26,endColumn=21,title=SL001 headless-service::Service kafka-hs has clusterIP 10.0.0.1; a StatefulSet needs a headless Service: <b> & \"q\" (in StatefulSet a&b<c>/kafka)%0Ahelp: set clusterIP: None%0Aand re-create the Service"
         );
         assert!(
-            lines[2].starts_with("::warning file=manifests/dir with space/kafka%2Czk.yaml,line=19,"),
+            lines[2]
+                .starts_with("::warning file=manifests/dir with space/kafka%2Czk.yaml,line=19,"),
             "{}",
             lines[2]
         );
-        assert!(lines[2].contains("title=SL009 odd-replicas::ZooKeeper zk has 4 replicas: 50%25, a::b,c"));
+        assert!(
+            lines[2]
+                .contains("title=SL009 odd-replicas::ZooKeeper zk has 4 replicas: 50%25, a::b,c")
+        );
         assert!(lines[4].starts_with("statelint: 1 error, 1 warning (1 suppressed)"));
 
         r.show_suppressed = true;

@@ -89,6 +89,9 @@ mod tests {
         r.show_suppressed = true;
         let v = to_value(&r);
         assert_eq!(v["suppressed"][0]["code"], "SL002");
-        assert_eq!(v["suppressed"][0]["reason"], "PDB is managed by the \"operator\"");
+        assert_eq!(
+            v["suppressed"][0]["reason"],
+            "PDB is managed by the \"operator\""
+        );
     }
 }

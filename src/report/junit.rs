@@ -254,9 +254,15 @@ mod tests {
         for s in &suites {
             let n = s.children().filter(|c| c.has_tag_name("testcase")).count();
             assert_eq!(attr(*s, "tests"), n.to_string());
-            let f = s.descendants().filter(|c| c.has_tag_name("failure")).count();
+            let f = s
+                .descendants()
+                .filter(|c| c.has_tag_name("failure"))
+                .count();
             assert_eq!(attr(*s, "failures"), f.to_string());
-            let k = s.descendants().filter(|c| c.has_tag_name("skipped")).count();
+            let k = s
+                .descendants()
+                .filter(|c| c.has_tag_name("skipped"))
+                .count();
             assert_eq!(attr(*s, "skipped"), k.to_string());
         }
         let failure = doc
@@ -272,15 +278,24 @@ mod tests {
             body.contains("manifests/dir with space/kafka,zk.yaml:26:14: error:"),
             "{body}"
         );
-        assert!(body.contains("help: set clusterIP: None\nand re-create"), "{body}");
+        assert!(
+            body.contains("help: set clusterIP: None\nand re-create"),
+            "{body}"
+        );
         let skipped = doc
             .descendants()
             .find(|n| n.has_tag_name("skipped"))
             .unwrap();
-        assert_eq!(attr(skipped.parent().unwrap(), "classname"), "SL002 pdb-quorum");
+        assert_eq!(
+            attr(skipped.parent().unwrap(), "classname"),
+            "SL002 pdb-quorum"
+        );
         assert!(attr(skipped, "message").contains("managed by the \"operator\""));
         let error = doc.descendants().find(|n| n.has_tag_name("error")).unwrap();
-        assert_eq!(error.text().unwrap(), "broken.yaml:1:7: did not find expected node content");
+        assert_eq!(
+            error.text().unwrap(),
+            "broken.yaml:1:7: did not find expected node content"
+        );
     }
 
     #[test]
@@ -298,7 +313,13 @@ mod tests {
         // findings of rules not listed still get a suite (they were reported)
         assert_eq!(
             names,
-            ["SL001 headless-service", "SL002 pdb-quorum", "SL003 pod-anti-affinity", "SL009 odd-replicas", "input"]
+            [
+                "SL001 headless-service",
+                "SL002 pdb-quorum",
+                "SL003 pod-anti-affinity",
+                "SL009 odd-replicas",
+                "input"
+            ]
         );
     }
 }

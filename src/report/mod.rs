@@ -173,7 +173,10 @@ impl Report<'_> {
     }
 }
 
-fn sort_findings<'f>(findings: &'f [Finding], r: &Report<'_>) -> Vec<(&'f Finding, Option<Location>)> {
+fn sort_findings<'f>(
+    findings: &'f [Finding],
+    r: &Report<'_>,
+) -> Vec<(&'f Finding, Option<Location>)> {
     let mut v: Vec<_> = findings.iter().map(|f| (f, r.locate(&f.at))).collect();
     v.sort_by(|(fa, la), (fb, lb)| {
         let ka = la.as_ref().map(|l| (l.file.clone(), l.span.start));
@@ -318,8 +321,13 @@ and re-create the Service"),
                 .help("use 3 or 5 replicas"),
         ];
         let suppressed = vec![
-            Finding::new(rule("SL002"), zk, "/metadata/name", "no PodDisruptionBudget selects the pods of zk")
-                .help("add a PodDisruptionBudget"),
+            Finding::new(
+                rule("SL002"),
+                zk,
+                "/metadata/name",
+                "no PodDisruptionBudget selects the pods of zk",
+            )
+            .help("add a PodDisruptionBudget"),
         ];
         let bad = "kind: [
 ";
@@ -351,7 +359,11 @@ and re-create the Service"),
 
     impl Fixture {
         pub fn report(&self) -> Report<'_> {
-            let sts = self.objects.iter().filter(|o| o.statefulset().is_some()).count();
+            let sts = self
+                .objects
+                .iter()
+                .filter(|o| o.statefulset().is_some())
+                .count();
             let mut r = Report::new(
                 &self.sources,
                 &self.outcome,
@@ -374,12 +386,30 @@ mod tests {
     #[test]
     fn file_refs_are_relative_to_the_base() {
         let base = Path::new("/w/repo");
-        assert_eq!(file_ref("a/b.yaml", base), FileRef::Relative("a/b.yaml".into()));
-        assert_eq!(file_ref("./a/./b.yaml", base), FileRef::Relative("a/b.yaml".into()));
-        assert_eq!(file_ref("/w/repo/x.yaml", base), FileRef::Relative("x.yaml".into()));
-        assert_eq!(file_ref("a/../b.yaml", base), FileRef::Relative("b.yaml".into()));
-        assert_eq!(file_ref("../other/c.yaml", base), FileRef::Absolute("/w/other/c.yaml".into()));
-        assert_eq!(file_ref("/etc/x.yaml", base), FileRef::Absolute("/etc/x.yaml".into()));
+        assert_eq!(
+            file_ref("a/b.yaml", base),
+            FileRef::Relative("a/b.yaml".into())
+        );
+        assert_eq!(
+            file_ref("./a/./b.yaml", base),
+            FileRef::Relative("a/b.yaml".into())
+        );
+        assert_eq!(
+            file_ref("/w/repo/x.yaml", base),
+            FileRef::Relative("x.yaml".into())
+        );
+        assert_eq!(
+            file_ref("a/../b.yaml", base),
+            FileRef::Relative("b.yaml".into())
+        );
+        assert_eq!(
+            file_ref("../other/c.yaml", base),
+            FileRef::Absolute("/w/other/c.yaml".into())
+        );
+        assert_eq!(
+            file_ref("/etc/x.yaml", base),
+            FileRef::Absolute("/etc/x.yaml".into())
+        );
         assert_eq!(file_ref("-", base), FileRef::Stdin);
     }
 }

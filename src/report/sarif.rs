@@ -47,7 +47,10 @@ fn level(s: Severity) -> &'static str {
 /// The first paragraph of a rule page after its `# CODE slug` title.
 fn page_summary(page: &str) -> Option<String> {
     let mut para = Vec::new();
-    for line in page.lines().skip_while(|l| l.starts_with('#') || l.trim().is_empty()) {
+    for line in page
+        .lines()
+        .skip_while(|l| l.starts_with('#') || l.trim().is_empty())
+    {
         if line.trim().is_empty() || line.starts_with('#') {
             break;
         }
@@ -214,10 +217,9 @@ mod tests {
     use crate::report::testutil::fixture;
 
     fn validate(v: &Value) {
-        let schema: Value = serde_json::from_str(include_str!(
-            "../../tests/schemas/sarif-schema-2.1.0.json"
-        ))
-        .unwrap();
+        let schema: Value =
+            serde_json::from_str(include_str!("../../tests/schemas/sarif-schema-2.1.0.json"))
+                .unwrap();
         let mut schemas = boon::Schemas::new();
         let mut compiler = boon::Compiler::new();
         compiler.enable_format_assertions();
@@ -259,14 +261,17 @@ mod tests {
         let fx = fixture();
         let mut v = to_value(&fx.report());
         v["runs"][0]["results"][0]["level"] = json!("fatal");
-        let schema: Value = serde_json::from_str(include_str!(
-            "../../tests/schemas/sarif-schema-2.1.0.json"
-        ))
-        .unwrap();
+        let schema: Value =
+            serde_json::from_str(include_str!("../../tests/schemas/sarif-schema-2.1.0.json"))
+                .unwrap();
         let mut schemas = boon::Schemas::new();
         let mut compiler = boon::Compiler::new();
-        compiler.add_resource("https://example.invalid/s.json", schema).unwrap();
-        let id = compiler.compile("https://example.invalid/s.json", &mut schemas).unwrap();
+        compiler
+            .add_resource("https://example.invalid/s.json", schema)
+            .unwrap();
+        let id = compiler
+            .compile("https://example.invalid/s.json", &mut schemas)
+            .unwrap();
         assert!(schemas.validate(&v, id).is_err());
     }
 
@@ -280,14 +285,24 @@ mod tests {
         assert_eq!(rules[1]["id"], "SL002");
         assert_eq!(rules[1]["name"], "pdb-quorum");
         assert_eq!(rules[1]["defaultConfiguration"]["level"], "error");
-        assert!(rules[1]["helpUri"].as_str().unwrap().ends_with("rules/SL002-pdb-quorum.md"));
+        assert!(
+            rules[1]["helpUri"]
+                .as_str()
+                .unwrap()
+                .ends_with("rules/SL002-pdb-quorum.md")
+        );
         let results = run["results"].as_array().unwrap();
         assert_eq!(results.len(), 3);
         let sl001 = &results[1];
         assert_eq!(sl001["ruleId"], "SL001");
         assert_eq!(sl001["ruleIndex"], 0);
         assert_eq!(sl001["level"], "error");
-        assert!(sl001["message"]["text"].as_str().unwrap().contains("\nhelp: set clusterIP"));
+        assert!(
+            sl001["message"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("\nhelp: set clusterIP")
+        );
         let pl = &sl001["locations"][0]["physicalLocation"];
         assert_eq!(
             pl["artifactLocation"]["uri"],
@@ -299,7 +314,10 @@ mod tests {
         assert_eq!(pl["region"]["startColumn"], 14);
         assert_eq!(pl["region"]["endLine"], 26);
         assert_eq!(pl["region"]["endColumn"], 22);
-        assert_eq!(sl001["relatedLocations"][0]["message"]["text"], "named here");
+        assert_eq!(
+            sl001["relatedLocations"][0]["message"]["text"],
+            "named here"
+        );
         let sl009 = &results[0];
         assert_eq!(sl009["level"], "warning");
         assert_eq!(sl009["ruleIndex"], 8);
@@ -323,7 +341,10 @@ mod tests {
             notes[1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
             "missing.yaml"
         );
-        assert_eq!(run["originalUriBaseIds"]["%SRCROOT%"]["uri"], "file:///work/repo/");
+        assert_eq!(
+            run["originalUriBaseIds"]["%SRCROOT%"]["uri"],
+            "file:///work/repo/"
+        );
     }
 
     #[test]
