@@ -479,6 +479,56 @@ fn json_has_the_spec_shape() {
     }
 }
 
+/// Validate against the OASIS SARIF 2.1.0 schema shipped in tests/schemas.
+fn validate_sarif(v: &Value) {
+    let schema: Value =
+        serde_json::from_str(include_str!("schemas/sarif-schema-2.1.0.json")).unwrap();
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.enable_format_assertions();
+    compiler
+        .add_resource("https://example.invalid/sarif.json", schema)
+        .unwrap();
+    let id = compiler
+        .compile("https://example.invalid/sarif.json", &mut schemas)
+        .unwrap();
+    if let Err(e) = schemas.validate(v, id) {
+        panic!("invalid SARIF: {e:#}\n{v:#}");
+    }
+}
+
+#[test]
+fn sarif_from_stdin_and_suppressed_findings_validates() {
+    let text = OLD_STS.replace(
+        "  name: kafka\n",
+        "  name: kafka\n  annotations:\n    statelint.io/ignore: all\n",
+    );
+    let dir = tmp_with(&[("sts.yaml", &text)]);
+    for args in [
+        &["check", "-f", "sarif", "-"][..],
+        &["check", "-f", "sarif", "sts.yaml"],
+    ] {
+        let out = statelint(dir.path())
+            .args(args)
+            .write_stdin(OLD_STS)
+            .assert()
+            .get_output()
+            .stdout
+            .clone();
+        let v = json_of(&out);
+        validate_sarif(&v);
+        if rules_implemented() && args[3] == "sts.yaml" {
+            let results = v["runs"][0]["results"].as_array().unwrap();
+            assert!(!results.is_empty());
+            assert!(
+                results
+                    .iter()
+                    .all(|r| r["suppressions"][0]["kind"] == "inSource")
+            );
+        }
+    }
+}
+
 #[test]
 fn sarif_and_github_formats_run() {
     let dir = tmp_with(&[("sts.yaml", OLD_STS), ("bad.yaml", "kind: [\n")]);
@@ -490,6 +540,7 @@ fn sarif_and_github_formats_run() {
         .stdout
         .clone();
     let v = json_of(&out);
+    validate_sarif(&v);
     assert_eq!(v["version"], "2.1.0");
     let run = &v["runs"][0];
     assert_eq!(run["invocations"][0]["executionSuccessful"], false);
