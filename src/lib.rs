@@ -44,6 +44,8 @@ pub struct CheckRun {
     pub outcome: Outcome,
     /// Number of files checked (not context).
     pub files: usize,
+    /// The rules that ran (enabled by config, `--select`, `--ignore`), in code order.
+    pub rules: Vec<&'static rules::RuleMeta>,
 }
 
 impl CheckRun {
@@ -55,14 +57,17 @@ impl CheckRun {
     }
 
     pub fn report(&self) -> report::Report<'_> {
-        report::Report::new(
+        let mut r = report::Report::new(
             &self.loaded.sources,
             &self.outcome,
             &self.loaded.errors,
             self.files,
             self.objects.len(),
             self.statefulsets(),
-        )
+        );
+        r.objects = &self.objects;
+        r.rules = self.rules.clone();
+        r
     }
 }
 
@@ -119,10 +124,16 @@ fn finish(
 ) -> CheckRun {
     let catalog = Catalog::new(objects.iter().chain(context_objects.iter()).cloned());
     let outcome = rules::run(&objects, &catalog, config);
+    let rules = rules::all()
+        .iter()
+        .map(|r| r.meta())
+        .filter(|m| config.is_enabled(m))
+        .collect();
     CheckRun {
         loaded,
         objects,
         outcome,
         files,
+        rules,
     }
 }

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use codespan_reporting::diagnostic::{Diagnostic, Label, LabelStyle};
 use codespan_reporting::files::SimpleFiles;
-use codespan_reporting::term::termcolor::{ColorChoice, NoColor, StandardStream, WriteColor};
+use codespan_reporting::term::termcolor::{Ansi, NoColor, WriteColor};
 use codespan_reporting::term::{self, Config};
 
 use super::Report;
@@ -12,8 +12,8 @@ use crate::rules::{Finding, Severity};
 
 pub fn write(r: &Report<'_>, color: bool, out: &mut dyn Write) -> std::io::Result<()> {
     if color {
-        let mut s = StandardStream::stdout(ColorChoice::Always);
-        render(r, &mut s)
+        let mut w = Ansi::new(out);
+        render(r, &mut w)
     } else {
         let mut w = NoColor::new(out);
         render(r, &mut w)

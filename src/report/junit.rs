@@ -1,11 +1,325 @@
-//! `--format junit` (not implemented yet).
+//! `--format junit`: JUnit XML for CI test-report viewers (GitLab, Jenkins, Azure...).
+//!
+//! One `<testsuite>` per rule that ran, one `<testcase>` per checked StatefulSet (and per
+//! other object the rule reported on) named `<namespace>/<name>` with classname
+//! `<code> <slug>`. A case with findings has one `<failure>` (message: the findings'
+//! messages; body: `file:line:col`, message and help of each); a case whose findings are all
+//! suppressed by `statelint.io/ignore` is `<skipped>`. Input errors are errored test cases in a
+//! last suite named `input`.
 
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::Write;
 
-use super::Report;
+use super::{Location, Report, suppression_reason};
+use crate::object::ObjectKey;
+use crate::rules::{Finding, RuleMeta};
 
-pub fn write(_r: &Report<'_>, _out: &mut dyn Write) -> std::io::Result<()> {
-    Err(std::io::Error::other(
-        "--format junit is not implemented yet",
-    ))
+/// Escape text for XML content and attribute values; characters XML 1.0 cannot carry
+/// (most C0 controls) become U+FFFD.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // keep line breaks in attributes as line breaks (not normalized to spaces)
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' => out.push_str("&#9;"),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escape body text: like [`escape`] but newlines stay literal (more readable).
+fn escape_text(s: &str) -> String {
+    escape(s).replace("&#10;", "\n")
+}
+
+fn case_name(key: &ObjectKey) -> String {
+    if key.kind == "StatefulSet" {
+        format!("{}/{}", key.namespace, key.name)
+    } else {
+        format!("{}/{}/{}", key.namespace, key.kind, key.name)
+    }
+}
+
+fn position(loc: &Option<Location>) -> String {
+    match loc {
+        Some(l) => format!("{}:{}:{}", l.file, l.line, l.column),
+        None => "(no position)".into(),
+    }
+}
+
+#[derive(Default)]
+struct Case<'r> {
+    findings: Vec<(&'r Finding, Option<Location>)>,
+    suppressed: Vec<&'r Finding>,
+}
+
+struct Suite<'r> {
+    rule: &'static RuleMeta,
+    cases: BTreeMap<ObjectKey, Case<'r>>,
+}
+
+/// The JUnit XML document.
+pub fn to_string(r: &Report<'_>) -> String {
+    let mut suites: Vec<Suite<'_>> = r
+        .rules
+        .iter()
+        .map(|&rule| Suite {
+            rule,
+            cases: r
+                .objects
+                .iter()
+                .filter(|o| o.statefulset().is_some())
+                .map(|o| (o.key.clone(), Case::default()))
+                .collect(),
+        })
+        .collect();
+    let mut suite_of = |rule: &RuleMeta| -> usize {
+        match suites.iter().position(|s| s.rule.code == rule.code) {
+            Some(i) => i,
+            None => {
+                let meta = crate::rules::lookup(rule.code).expect("registered rule");
+                suites.push(Suite {
+                    rule: meta,
+                    cases: BTreeMap::new(),
+                });
+                suites.len() - 1
+            }
+        }
+    };
+    let mut by_rule: Vec<(usize, &Finding, Option<Location>, bool)> = Vec::new();
+    for (f, loc) in r.sorted_findings() {
+        by_rule.push((suite_of(f.rule), f, loc, false));
+    }
+    for (f, loc) in r.sorted_suppressed() {
+        by_rule.push((suite_of(f.rule), f, loc, true));
+    }
+    for (i, f, loc, suppressed) in by_rule {
+        let case = suites[i].cases.entry(f.object.key.clone()).or_default();
+        if suppressed {
+            case.suppressed.push(f);
+        } else {
+            case.findings.push((f, loc));
+        }
+    }
+    suites.sort_by_key(|s| s.rule.code);
+
+    let mut body = String::new();
+    let (mut tests, mut failures, mut skipped) = (0, 0, 0);
+    for s in &suites {
+        let classname = escape(&format!("{} {}", s.rule.code, s.rule.slug));
+        let n = s.cases.len();
+        let f = s.cases.values().filter(|c| !c.findings.is_empty()).count();
+        let k = s
+            .cases
+            .values()
+            .filter(|c| c.findings.is_empty() && !c.suppressed.is_empty())
+            .count();
+        tests += n;
+        failures += f;
+        skipped += k;
+        let _ = writeln!(
+            body,
+            r#"  <testsuite name="{classname}" tests="{n}" failures="{f}" errors="0" skipped="{k}">"#
+        );
+        for (key, case) in &s.cases {
+            let _ = write!(
+                body,
+                r#"    <testcase name="{}" classname="{classname}""#,
+                escape(&case_name(key))
+            );
+            if !case.findings.is_empty() {
+                let message = case
+                    .findings
+                    .iter()
+                    .map(|(f, _)| f.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let severity = case
+                    .findings
+                    .iter()
+                    .map(|(f, _)| f.severity)
+                    .max()
+                    .map_or("error", |s| s.as_str());
+                let mut text = String::new();
+                for (f, loc) in &case.findings {
+                    let _ = writeln!(
+                        text,
+                        "{}: {}: {} [{} {}]",
+                        position(loc),
+                        f.severity.as_str(),
+                        f.message,
+                        f.rule.code,
+                        f.rule.slug
+                    );
+                    if !f.help.is_empty() {
+                        let _ = writeln!(text, "  help: {}", f.help);
+                    }
+                }
+                let _ = writeln!(
+                    body,
+                    ">\n      <failure message=\"{}\" type=\"{severity}\">{}</failure>\n    </testcase>",
+                    escape(&message),
+                    escape_text(&text)
+                );
+            } else if let Some(f) = case.suppressed.first() {
+                let why = suppression_reason(f).unwrap_or("no reason given");
+                let _ = writeln!(
+                    body,
+                    ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                    escape(&format!("suppressed by statelint.io/ignore: {why}"))
+                );
+            } else {
+                let _ = writeln!(body, "/>");
+            }
+        }
+        let _ = writeln!(body, "  </testsuite>");
+    }
+    let errors = r.errors.len();
+    if errors > 0 {
+        tests += errors;
+        let _ = writeln!(
+            body,
+            r#"  <testsuite name="input" tests="{errors}" failures="0" errors="{errors}" skipped="0">"#
+        );
+        for e in r.errors {
+            let pos = match r.error_location(e) {
+                Some(l) => format!("{}:{}:{}", e.file, l.line, l.column),
+                None => e.file.clone(),
+            };
+            let _ = writeln!(
+                body,
+                "    <testcase name=\"{}\" classname=\"input\">\n      <error message=\"{}\" type=\"input-error\">{}</error>\n    </testcase>",
+                escape(&e.file),
+                escape(&e.message),
+                escape_text(&format!("{pos}: {}", e.message))
+            );
+        }
+        let _ = writeln!(body, "  </testsuite>");
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"statelint\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">\n{body}</testsuites>\n"
+    )
+}
+
+pub fn write(r: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+    out.write_all(to_string(r).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::testutil::fixture;
+
+    fn attr<'a>(n: roxmltree::Node<'a, '_>, name: &str) -> &'a str {
+        n.attribute(name).unwrap_or_else(|| panic!("no {name}"))
+    }
+
+    #[test]
+    fn escaping() {
+        assert_eq!(
+            escape("a<b>&\"c\" 'd'\n\u{1}"),
+            "a&lt;b&gt;&amp;&quot;c&quot; &apos;d&apos;&#10;\u{FFFD}"
+        );
+    }
+
+    #[test]
+    fn parses_as_xml_with_correct_counts() {
+        let fx = fixture();
+        let xml = to_string(&fx.report());
+        let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+        let root = doc.root_element();
+        assert_eq!(root.tag_name().name(), "testsuites");
+        let suites: Vec<_> = root.children().filter(|n| n.is_element()).collect();
+        // ten rules + input errors
+        assert_eq!(suites.len(), 11, "{xml}");
+        let count = |tag: &str| doc.descendants().filter(|n| n.has_tag_name(tag)).count();
+        let cases = count("testcase");
+        // 2 StatefulSets x 10 rules + 2 input errors
+        assert_eq!(cases, 22, "{xml}");
+        assert_eq!(attr(root, "tests"), "22");
+        assert_eq!(attr(root, "failures"), count("failure").to_string());
+        assert_eq!(attr(root, "failures"), "2");
+        assert_eq!(attr(root, "errors"), "2");
+        assert_eq!(attr(root, "skipped"), "1");
+        for s in &suites {
+            let n = s.children().filter(|c| c.has_tag_name("testcase")).count();
+            assert_eq!(attr(*s, "tests"), n.to_string());
+            let f = s
+                .descendants()
+                .filter(|c| c.has_tag_name("failure"))
+                .count();
+            assert_eq!(attr(*s, "failures"), f.to_string());
+            let k = s
+                .descendants()
+                .filter(|c| c.has_tag_name("skipped"))
+                .count();
+            assert_eq!(attr(*s, "skipped"), k.to_string());
+        }
+        let failure = doc
+            .descendants()
+            .find(|n| n.has_tag_name("failure"))
+            .unwrap();
+        let case = failure.parent().unwrap();
+        assert_eq!(attr(case, "name"), "a&b<c>/kafka");
+        assert_eq!(attr(case, "classname"), "SL001 headless-service");
+        assert!(attr(failure, "message").contains("<b> & \"q\""));
+        let body = failure.text().unwrap();
+        assert!(
+            body.contains("manifests/dir with space/kafka,zk.yaml:26:14: error:"),
+            "{body}"
+        );
+        assert!(
+            body.contains("help: set clusterIP: None\nand re-create"),
+            "{body}"
+        );
+        let skipped = doc
+            .descendants()
+            .find(|n| n.has_tag_name("skipped"))
+            .unwrap();
+        assert_eq!(
+            attr(skipped.parent().unwrap(), "classname"),
+            "SL002 pdb-quorum"
+        );
+        assert!(attr(skipped, "message").contains("managed by the \"operator\""));
+        let error = doc.descendants().find(|n| n.has_tag_name("error")).unwrap();
+        assert_eq!(
+            error.text().unwrap(),
+            "broken.yaml:1:7: did not find expected node content"
+        );
+    }
+
+    #[test]
+    fn only_rules_that_ran_get_suites() {
+        let fx = fixture();
+        let mut r = fx.report();
+        r.rules = vec![crate::rules::lookup("SL003").unwrap()];
+        let xml = to_string(&r);
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let names: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("testsuite"))
+            .map(|n| attr(n, "name"))
+            .collect();
+        // findings of rules not listed still get a suite (they were reported)
+        assert_eq!(
+            names,
+            [
+                "SL001 headless-service",
+                "SL002 pdb-quorum",
+                "SL003 pod-anti-affinity",
+                "SL009 odd-replicas",
+                "input"
+            ]
+        );
+    }
 }

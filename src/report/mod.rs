@@ -2,8 +2,11 @@
 //! junit, github.
 
 use std::io::Write;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
-use crate::rules::{Anchor, Finding, Outcome, Severity};
+use crate::object::Object;
+use crate::rules::{Anchor, Finding, Outcome, RuleMeta, Severity};
 use crate::source::yaml::ByteSpan;
 use crate::source::{InputError, Sources};
 
@@ -29,8 +32,15 @@ pub struct Report<'a> {
     pub outcome: &'a Outcome,
     pub errors: &'a [InputError],
     pub summary: Summary,
-    /// List suppressed findings too (human format).
+    /// List suppressed findings too (human, json and github formats; sarif and junit always
+    /// carry them, marked as suppressed / skipped).
     pub show_suppressed: bool,
+    /// The objects that were checked (junit makes one test case per StatefulSet and rule).
+    pub objects: &'a [Arc<Object>],
+    /// The rules that ran, in code order.
+    pub rules: Vec<&'static RuleMeta>,
+    /// Folder that file paths are made relative to (sarif, github); `None`: the working folder.
+    pub base_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -78,7 +88,23 @@ impl Report<'_> {
                 suppressed: outcome.suppressed.len(),
             },
             show_suppressed: false,
+            objects: &[],
+            rules: crate::rules::all().iter().map(|r| r.meta()).collect(),
+            base_dir: None,
         }
+    }
+
+    /// The folder paths are shown relative to.
+    pub fn base(&self) -> PathBuf {
+        self.base_dir
+            .clone()
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_default()
+    }
+
+    /// Suppressed findings, sorted like [`Report::sorted_findings`].
+    pub fn sorted_suppressed(&self) -> Vec<(&Finding, Option<Location>)> {
+        sort_findings(&self.outcome.suppressed, self)
     }
 
     /// Where an anchor is in the source, if it came from a file.
@@ -133,21 +159,7 @@ impl Report<'_> {
 
     /// Findings sorted by file, position and code.
     pub fn sorted_findings(&self) -> Vec<(&Finding, Option<Location>)> {
-        let mut v: Vec<_> = self
-            .outcome
-            .findings
-            .iter()
-            .map(|f| (f, self.locate(&f.at)))
-            .collect();
-        v.sort_by(|(fa, la), (fb, lb)| {
-            let ka = la.as_ref().map(|l| (l.file.clone(), l.span.start));
-            let kb = lb.as_ref().map(|l| (l.file.clone(), l.span.start));
-            ka.cmp(&kb)
-                .then_with(|| fa.object.key.cmp(&fb.object.key))
-                .then_with(|| fa.rule.code.cmp(fb.rule.code))
-                .then_with(|| fa.message.cmp(&fb.message))
-        });
-        v
+        sort_findings(&self.outcome.findings, self)
     }
 
     pub fn write(&self, format: Format, color: bool, out: &mut dyn Write) -> std::io::Result<()> {
@@ -158,5 +170,246 @@ impl Report<'_> {
             Format::Junit => junit::write(self, out),
             Format::Github => github::write(self, out),
         }
+    }
+}
+
+fn sort_findings<'f>(
+    findings: &'f [Finding],
+    r: &Report<'_>,
+) -> Vec<(&'f Finding, Option<Location>)> {
+    let mut v: Vec<_> = findings.iter().map(|f| (f, r.locate(&f.at))).collect();
+    v.sort_by(|(fa, la), (fb, lb)| {
+        let ka = la.as_ref().map(|l| (l.file.clone(), l.span.start));
+        let kb = lb.as_ref().map(|l| (l.file.clone(), l.span.start));
+        ka.cmp(&kb)
+            .then_with(|| fa.object.key.cmp(&fb.object.key))
+            .then_with(|| fa.rule.code.cmp(fb.rule.code))
+            .then_with(|| fa.message.cmp(&fb.message))
+    });
+    v
+}
+
+/// How a file name is shown to tools that want repository-relative paths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileRef {
+    /// Inside the base folder: a relative path with `/` separators.
+    Relative(String),
+    /// Outside it: the absolute path with `/` separators.
+    Absolute(String),
+    /// Standard input.
+    Stdin,
+}
+
+/// Resolve a file name as given on the command line (relative to the working folder, or
+/// absolute) against `base`, lexically (`.` and `..` are folded, symlinks are not followed).
+pub fn file_ref(name: &str, base: &Path) -> FileRef {
+    if name == "-" {
+        return FileRef::Stdin;
+    }
+    let path = Path::new(name);
+    let abs = if path.is_absolute() {
+        normalize(path)
+    } else {
+        normalize(&base.join(path))
+    };
+    let base = normalize(base);
+    let join = |p: &Path| -> Vec<String> {
+        p.components()
+            .filter_map(|c| match c {
+                Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+                _ => None,
+            })
+            .collect()
+    };
+    match abs.strip_prefix(&base) {
+        Ok(rel) if !rel.as_os_str().is_empty() => FileRef::Relative(join(rel).join("/")),
+        _ => FileRef::Absolute(format!("/{}", join(&abs).join("/"))),
+    }
+}
+
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// The suppression reason of a finding's object (`statelint.io/ignore-reason`).
+pub fn suppression_reason(f: &Finding) -> Option<&str> {
+    f.object.ignore_reason.as_deref().filter(|r| !r.is_empty())
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    //! Build reports from YAML text and hand-made findings, for the format tests.
+
+    use std::sync::Arc;
+
+    use super::Report;
+    use crate::object::Object;
+    use crate::rules::{Finding, Outcome, Severity};
+    use crate::source::yaml::ByteSpan;
+    use crate::source::{InputError, Limits, SourceFile, Sources};
+
+    pub struct Fixture {
+        pub sources: Sources,
+        pub objects: Vec<Arc<Object>>,
+        pub outcome: Outcome,
+        pub errors: Vec<InputError>,
+    }
+
+    /// Two StatefulSets (one suppressing SL002), a Service, a finding on each rule that
+    /// applies, and an input error in a second file.
+    pub fn fixture() -> Fixture {
+        let text = r#"apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: kafka
+  namespace: "a&b<c>"
+spec:
+  serviceName: "kafka-hs"
+  replicas: 3
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: zk
+  annotations:
+    statelint.io/ignore: pdb-quorum
+    statelint.io/ignore-reason: "PDB is managed by the \"operator\""
+spec:
+  serviceName: zk-hs
+  replicas: 4
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: kafka-hs
+spec:
+  clusterIP: 10.0.0.1
+"#;
+        let mut sources = Sources::default();
+        let id = sources.add(SourceFile::new(
+            "manifests/dir with space/kafka,zk.yaml".into(),
+            text.into(),
+        ));
+        let (objs, errs) = crate::source::parse_file(id, text, "default", &Limits::default());
+        assert!(errs.is_empty(), "{errs:?}");
+        let objects: Vec<Arc<Object>> = objs.into_iter().map(Arc::new).collect();
+        let (kafka, zk, svc) = (&objects[0], &objects[1], &objects[2]);
+        let rule = |c| crate::rules::lookup(c).unwrap();
+        let findings = vec![
+            Finding::new(
+                rule("SL001"),
+                kafka,
+                "/spec/serviceName",
+                "Service kafka-hs has clusterIP 10.0.0.1; a StatefulSet needs a headless Service: <b> & \"q\"",
+            )
+            .at(svc, "/spec/clusterIP")
+            .note(kafka, "/spec/serviceName", "named here")
+            .help("set clusterIP: None
+and re-create the Service"),
+            Finding::new(rule("SL009"), zk, "/spec/replicas", "ZooKeeper zk has 4 replicas: 50%, a::b,c")
+                .severity(Severity::Warning)
+                .help("use 3 or 5 replicas"),
+        ];
+        let suppressed = vec![
+            Finding::new(
+                rule("SL002"),
+                zk,
+                "/metadata/name",
+                "no PodDisruptionBudget selects the pods of zk",
+            )
+            .help("add a PodDisruptionBudget"),
+        ];
+        let bad = "kind: [
+";
+        let bad_id = sources.add(SourceFile::new("broken.yaml".into(), bad.into()));
+        let errors = vec![
+            InputError {
+                file: "broken.yaml".into(),
+                file_id: Some(bad_id),
+                at: Some(ByteSpan { start: 6, end: 7 }),
+                message: "did not find expected node content".into(),
+            },
+            InputError {
+                file: "missing.yaml".into(),
+                file_id: None,
+                at: None,
+                message: "no such file or folder".into(),
+            },
+        ];
+        Fixture {
+            sources,
+            objects,
+            outcome: Outcome {
+                findings,
+                suppressed,
+            },
+            errors,
+        }
+    }
+
+    impl Fixture {
+        pub fn report(&self) -> Report<'_> {
+            let sts = self
+                .objects
+                .iter()
+                .filter(|o| o.statefulset().is_some())
+                .count();
+            let mut r = Report::new(
+                &self.sources,
+                &self.outcome,
+                &self.errors,
+                self.sources.len(),
+                self.objects.len(),
+                sts,
+            );
+            r.objects = &self.objects;
+            r.base_dir = Some("/work/repo".into());
+            r
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_refs_are_relative_to_the_base() {
+        let base = Path::new("/w/repo");
+        assert_eq!(
+            file_ref("a/b.yaml", base),
+            FileRef::Relative("a/b.yaml".into())
+        );
+        assert_eq!(
+            file_ref("./a/./b.yaml", base),
+            FileRef::Relative("a/b.yaml".into())
+        );
+        assert_eq!(
+            file_ref("/w/repo/x.yaml", base),
+            FileRef::Relative("x.yaml".into())
+        );
+        assert_eq!(
+            file_ref("a/../b.yaml", base),
+            FileRef::Relative("b.yaml".into())
+        );
+        assert_eq!(
+            file_ref("../other/c.yaml", base),
+            FileRef::Absolute("/w/other/c.yaml".into())
+        );
+        assert_eq!(
+            file_ref("/etc/x.yaml", base),
+            FileRef::Absolute("/etc/x.yaml".into())
+        );
+        assert_eq!(file_ref("-", base), FileRef::Stdin);
     }
 }

@@ -1,0 +1,575 @@
+//! The `statelint` command line, end to end: exit codes, stdin, namespaces, rule selection,
+//! configuration discovery and errors, `rules`, `explain`, and the report formats.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+/// A StatefulSet on a removed API (`deprecated-api`, a warning) without a headless Service
+/// (`headless-service`, an error).
+const OLD_STS: &str = "apiVersion: apps/v1beta1
+kind: StatefulSet
+metadata:
+  name: kafka
+spec:
+  serviceName: ''
+  replicas: 3
+  selector:
+    matchLabels: {app: kafka}
+  template:
+    metadata:
+      labels: {app: kafka}
+    spec:
+      containers:
+        - name: kafka
+          image: kafka:3.7
+";
+
+/// Tests that need rule findings skip (saying so) while the rules they rely on are still the
+/// skeleton's stubs; once the rules are merged they always run.
+fn rules_implemented() -> bool {
+    let stub = |src: &str| src.contains("(Not implemented yet.)");
+    let ok = !stub(include_str!("../src/rules/deprecated_api.rs"))
+        && !stub(include_str!("../src/rules/headless_service.rs"));
+    if !ok {
+        eprintln!("SKIPPED: deprecated-api / headless-service are stubs on this branch");
+    }
+    ok
+}
+
+fn statelint(dir: &Path) -> Command {
+    let mut c = Command::cargo_bin("statelint").unwrap();
+    c.current_dir(dir).env("NO_COLOR", "1");
+    c
+}
+
+fn tmp_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    dir
+}
+
+fn json_of(out: &[u8]) -> Value {
+    serde_json::from_slice(out).unwrap_or_else(|e| panic!("{e}:\n{}", String::from_utf8_lossy(out)))
+}
+
+fn codes(v: &Value) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn clean_input_exits_0() {
+    let dir = tmp_with(&[(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+    )]);
+    statelint(dir.path())
+        .args(["check", "cm.yaml"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("1 object"));
+}
+
+#[test]
+fn no_path_means_the_working_folder() {
+    let dir = tmp_with(&[
+        (
+            "a/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+        ),
+        (
+            "b.json",
+            r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "y"}}"#,
+        ),
+    ]);
+    let out = statelint(dir.path())
+        .args(["check", "-f", "json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    assert_eq!(v["summary"]["files"], 2);
+    assert_eq!(v["summary"]["objects"], 2);
+}
+
+#[test]
+fn findings_exit_1_and_fail_on_controls_it() {
+    if !rules_implemented() {
+        return;
+    }
+    let dir = tmp_with(&[("sts.yaml", OLD_STS)]);
+    statelint(dir.path())
+        .args(["check", "sts.yaml"])
+        .assert()
+        .code(1);
+    statelint(dir.path())
+        .args(["check", "sts.yaml", "--fail-on", "never"])
+        .assert()
+        .code(0);
+    // only a warning left: passes by default, fails with --fail-on warning
+    statelint(dir.path())
+        .args(["check", "sts.yaml", "--select", "deprecated-api"])
+        .assert()
+        .code(0);
+    statelint(dir.path())
+        .args([
+            "check",
+            "sts.yaml",
+            "--select",
+            "SL006",
+            "--fail-on",
+            "warning",
+        ])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn input_error_exits_2_even_with_findings() {
+    let dir = tmp_with(&[("sts.yaml", OLD_STS), ("bad.yaml", "kind: [\n")]);
+    let out = statelint(dir.path())
+        .args(["check", "-f", "json", "."])
+        .assert()
+        .code(2)
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    let e = &v["errors"][0];
+    assert_eq!(e["file"], "bad.yaml");
+    assert_eq!(e["line"], 2);
+    assert_eq!(e["column"], 1);
+    assert!(e["message"].as_str().unwrap().contains("YAML"));
+    if rules_implemented() {
+        assert!(!codes(&v).is_empty(), "the other file is still checked");
+    }
+    statelint(dir.path())
+        .args(["check", ".", "--fail-on", "never"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("bad.yaml"));
+}
+
+#[test]
+fn missing_path_is_an_input_error() {
+    let dir = tmp_with(&[]);
+    statelint(dir.path())
+        .args(["check", "nope.yaml"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("nope.yaml"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tmp_with(&[]);
+    statelint(dir.path())
+        .args(["check", "--no-such-flag"])
+        .assert()
+        .code(2);
+    statelint(dir.path())
+        .args(["check", "--format", "xml"])
+        .assert()
+        .code(2);
+    statelint(dir.path())
+        .args(["check", "--select", "SL001,no-such-rule"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown rule `no-such-rule`"));
+    statelint(dir.path())
+        .args(["check", "--ignore", "SL999"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown rule `SL999`"));
+}
+
+#[test]
+fn stdin_and_namespace() {
+    let dir = tmp_with(&[]);
+    let out = statelint(dir.path())
+        .args(["check", "-f", "junit", "-n", "kafka-prod", "-"])
+        .write_stdin(OLD_STS)
+        .assert()
+        .get_output()
+        .stdout
+        .clone();
+    let xml = String::from_utf8(out).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let names: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .map(|n| n.attribute("name").unwrap())
+        .collect();
+    assert_eq!(names.len(), 10, "{xml}");
+    assert!(names.iter().all(|n| *n == "kafka-prod/kafka"), "{names:?}");
+
+    let out = statelint(dir.path())
+        .args(["check", "-f", "json", "-"])
+        .write_stdin(OLD_STS)
+        .assert()
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    assert_eq!(v["summary"]["files"], 1);
+    assert_eq!(v["summary"]["statefulsets"], 1);
+    if rules_implemented() {
+        let f = &v["findings"][0];
+        assert_eq!(f["file"], "-");
+        assert_eq!(f["object"]["namespace"], "default");
+    }
+}
+
+#[test]
+fn metadata_namespace_wins_over_the_flag() {
+    let dir = tmp_with(&[]);
+    let text = OLD_STS.replace("  name: kafka\n", "  name: kafka\n  namespace: own\n");
+    let out = statelint(dir.path())
+        .args(["check", "-f", "junit", "-n", "flag", "-"])
+        .write_stdin(text)
+        .assert()
+        .get_output()
+        .stdout
+        .clone();
+    let xml = String::from_utf8(out).unwrap();
+    assert!(xml.contains(r#"name="own/kafka""#), "{xml}");
+    assert!(!xml.contains("flag/"), "{xml}");
+}
+
+#[test]
+fn select_and_ignore_take_codes_and_slugs() {
+    if !rules_implemented() {
+        return;
+    }
+    let dir = tmp_with(&[("sts.yaml", OLD_STS)]);
+    let run = |args: &[&str]| {
+        let out = statelint(dir.path())
+            .args(["check", "-f", "json", "--fail-on", "never", "sts.yaml"])
+            .args(args)
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout
+            .clone();
+        let mut c = codes(&json_of(&out));
+        c.dedup();
+        c
+    };
+    assert_eq!(run(&["--select", "SL006"]), ["SL006"]);
+    assert_eq!(run(&["--select", "deprecated-api"]), ["SL006"]);
+    let both = run(&["--select", "sl006,headless-service"]);
+    assert!(
+        both.contains(&"SL001".into()) && both.contains(&"SL006".into()),
+        "{both:?}"
+    );
+    assert!(!run(&["--ignore", "deprecated-api"]).contains(&"SL006".into()));
+    assert!(!run(&["--ignore", "SL006"]).contains(&"SL006".into()));
+}
+
+#[test]
+fn suppression_annotation_is_counted() {
+    if !rules_implemented() {
+        return;
+    }
+    let text = OLD_STS.replace(
+        "  name: kafka\n",
+        "  name: kafka\n  annotations:\n    statelint.io/ignore: \"deprecated-api,SL001\"\n    statelint.io/ignore-reason: migrating next sprint\n",
+    );
+    let dir = tmp_with(&[("sts.yaml", &text)]);
+    let out = statelint(dir.path())
+        .args(["check", "-f", "json", "--fail-on", "never", "sts.yaml"])
+        .assert()
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    assert!(!codes(&v).iter().any(|c| c == "SL006" || c == "SL001"));
+    assert!(v["summary"]["suppressed"].as_u64().unwrap() >= 2);
+    assert!(v.get("suppressed").is_none());
+    let out = statelint(dir.path())
+        .args(["check", "-f", "json", "--show-suppressed", "sts.yaml"])
+        .assert()
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    let s = v["suppressed"].as_array().unwrap();
+    assert!(s.iter().any(|f| f["code"] == "SL006"));
+    assert_eq!(s[0]["reason"], "migrating next sprint");
+    statelint(dir.path())
+        .args(["check", "--show-suppressed", "sts.yaml"])
+        .assert()
+        .stdout(predicate::str::contains(
+            "suppressed by statelint.io/ignore: migrating next sprint",
+        ));
+}
+
+#[test]
+fn config_errors_point_at_the_bad_key() {
+    let dir = tmp_with(&[(
+        ".statelint.yaml",
+        "rules:\n  pod-anti-affinity:\n    require: required\n  volume-claim-storage-class:\n    storage-class: [fast]\n",
+    )]);
+    statelint(dir.path())
+        .args(["check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(".statelint.yaml:5:5:"))
+        .stderr(predicate::str::contains("unknown option `storage-class`"));
+    let dir = tmp_with(&[("cfg.yaml", "disable: [odd-replicas]\nseverity: {}\n")]);
+    statelint(dir.path())
+        .args(["check", "--config", "cfg.yaml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cfg.yaml:2:1:"))
+        .stderr(predicate::str::contains("unknown key `severity`"));
+}
+
+#[test]
+fn config_is_discovered_upward() {
+    let dir = tmp_with(&[
+        (".statelint.yaml", "disable: [no-such-rule]\n"),
+        (
+            "a/b/c/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+        ),
+    ]);
+    statelint(&dir.path().join("a/b/c"))
+        .args(["check", "cm.yaml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(".statelint.yaml:1:11:"))
+        .stderr(predicate::str::contains("unknown rule `no-such-rule`"));
+    // a good config up the tree applies: every rule disabled, so nothing runs
+    let all = "disable: [SL001, SL002, SL003, SL004, SL005, SL006, SL007, SL008, SL009, SL010]\n";
+    std::fs::write(dir.path().join(".statelint.yaml"), all).unwrap();
+    std::fs::write(dir.path().join("a/b/c/sts.yaml"), OLD_STS).unwrap();
+    let out = statelint(&dir.path().join("a/b/c"))
+        .args(["check", "-f", "junit", "sts.yaml"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let xml = String::from_utf8(out).unwrap();
+    assert!(!xml.contains("<testcase"), "{xml}");
+    // --config wins over discovery
+    std::fs::write(dir.path().join("a/b/mine.yaml"), "disable: []\n").unwrap();
+    let out = statelint(&dir.path().join("a/b/c"))
+        .args([
+            "check",
+            "-f",
+            "junit",
+            "--fail-on",
+            "never",
+            "--config",
+            "../mine.yaml",
+            "sts.yaml",
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let xml = String::from_utf8(out).unwrap();
+    assert_eq!(xml.matches("<testcase").count(), 10, "{xml}");
+}
+
+#[test]
+fn rules_lists_all_ten() {
+    let dir = tmp_with(&[]);
+    let out = statelint(dir.path())
+        .arg("rules")
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    for i in 1..=10 {
+        assert!(
+            text.contains(&format!("SL{i:03}")),
+            "SL{i:03} missing:\n{text}"
+        );
+    }
+    for slug in ["headless-service", "pdb-quorum", "dangling-pod-affinity"] {
+        assert!(text.contains(slug));
+    }
+}
+
+#[test]
+fn explain_prints_the_page() {
+    let dir = tmp_with(&[]);
+    let page = include_str!("../rules/SL002-pdb-quorum.md");
+    statelint(dir.path())
+        .args(["explain", "SL002"])
+        .assert()
+        .code(0)
+        .stdout(page);
+    statelint(dir.path())
+        .args(["explain", "pdb-quorum"])
+        .assert()
+        .code(0)
+        .stdout(page);
+    statelint(dir.path())
+        .args(["explain", "sl002"])
+        .assert()
+        .code(0)
+        .stdout(page);
+    statelint(dir.path())
+        .args(["explain", "quorum"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown rule `quorum`"));
+}
+
+#[test]
+fn json_has_the_spec_shape() {
+    let dir = tmp_with(&[("sts.yaml", OLD_STS), ("bad.yaml", "kind: [\n")]);
+    let out = statelint(dir.path())
+        .args(["check", "-f", "json", "sts.yaml", "bad.yaml"])
+        .assert()
+        .code(2)
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    for k in ["findings", "errors", "summary"] {
+        assert!(v.get(k).is_some(), "no {k}");
+    }
+    for k in [
+        "files",
+        "objects",
+        "statefulsets",
+        "errors",
+        "warnings",
+        "suppressed",
+    ] {
+        assert!(v["summary"][k].is_u64(), "summary.{k}");
+    }
+    assert_eq!(v["summary"]["files"], 2);
+    for k in ["file", "line", "column", "message"] {
+        assert!(v["errors"][0].get(k).is_some(), "errors[].{k}");
+    }
+    if rules_implemented() {
+        let f = &v["findings"][0];
+        for k in [
+            "code", "rule", "severity", "object", "file", "line", "column", "message", "help",
+        ] {
+            assert!(f.get(k).is_some(), "findings[].{k}");
+        }
+        for k in ["apiVersion", "kind", "namespace", "name"] {
+            assert!(f["object"][k].is_string(), "findings[].object.{k}");
+        }
+        assert!(f["line"].as_u64().unwrap() >= 1);
+        assert!(f["column"].as_u64().unwrap() >= 1);
+    }
+}
+
+/// Validate against the OASIS SARIF 2.1.0 schema shipped in tests/schemas.
+fn validate_sarif(v: &Value) {
+    let schema: Value =
+        serde_json::from_str(include_str!("schemas/sarif-schema-2.1.0.json")).unwrap();
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.enable_format_assertions();
+    compiler
+        .add_resource("https://example.invalid/sarif.json", schema)
+        .unwrap();
+    let id = compiler
+        .compile("https://example.invalid/sarif.json", &mut schemas)
+        .unwrap();
+    if let Err(e) = schemas.validate(v, id) {
+        panic!("invalid SARIF: {e:#}\n{v:#}");
+    }
+}
+
+#[test]
+fn sarif_from_stdin_and_suppressed_findings_validates() {
+    let text = OLD_STS.replace(
+        "  name: kafka\n",
+        "  name: kafka\n  annotations:\n    statelint.io/ignore: all\n",
+    );
+    let dir = tmp_with(&[("sts.yaml", &text)]);
+    for args in [
+        &["check", "-f", "sarif", "-"][..],
+        &["check", "-f", "sarif", "sts.yaml"],
+    ] {
+        let out = statelint(dir.path())
+            .args(args)
+            .write_stdin(OLD_STS)
+            .assert()
+            .get_output()
+            .stdout
+            .clone();
+        let v = json_of(&out);
+        validate_sarif(&v);
+        if rules_implemented() && args[3] == "sts.yaml" {
+            let results = v["runs"][0]["results"].as_array().unwrap();
+            assert!(!results.is_empty());
+            assert!(
+                results
+                    .iter()
+                    .all(|r| r["suppressions"][0]["kind"] == "inSource")
+            );
+        }
+    }
+}
+
+#[test]
+fn sarif_and_github_formats_run() {
+    let dir = tmp_with(&[("sts.yaml", OLD_STS), ("bad.yaml", "kind: [\n")]);
+    let out = statelint(dir.path())
+        .args(["check", "-f", "sarif", "."])
+        .assert()
+        .code(2)
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    validate_sarif(&v);
+    assert_eq!(v["version"], "2.1.0");
+    let run = &v["runs"][0];
+    assert_eq!(run["invocations"][0]["executionSuccessful"], false);
+    let uri = &run["invocations"][0]["toolExecutionNotifications"][0]["locations"][0]["physicalLocation"]
+        ["artifactLocation"]["uri"];
+    assert_eq!(uri, "bad.yaml");
+    statelint(dir.path())
+        .args(["check", "-f", "github", "."])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::starts_with(
+            "::error file=bad.yaml,line=2,col=1,",
+        ));
+}
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    if !rules_implemented() {
+        return;
+    }
+    let dir = tmp_with(&[("sts.yaml", OLD_STS)]);
+    // not a terminal: no escape codes
+    statelint(dir.path())
+        .env_remove("NO_COLOR")
+        .args(["check", "sts.yaml"])
+        .assert()
+        .stdout(predicate::str::contains("\u{1b}[").not());
+    statelint(dir.path())
+        .args(["check", "--color", "always", "sts.yaml"])
+        .assert()
+        .stdout(predicate::str::contains("\u{1b}["));
+}
