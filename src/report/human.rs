@@ -52,10 +52,18 @@ fn render(r: &Report<'_>, w: &mut dyn WriteColor) -> std::io::Result<()> {
         .with_message(f.message.clone());
         let mut labels = Vec::new();
         match r.locate(&f.at) {
-            Some(loc) => labels.push(
-                Label::new(LabelStyle::Primary, ids[loc.file_id.0], span_range(&loc))
-                    .with_message(format!("in {}", f.object.key)),
-            ),
+            Some(loc) => {
+                // the node may sit in a companion (a Service's clusterIP): name both objects
+                let text = if f.at.object.key == f.object.key {
+                    format!("in {}", f.object.key)
+                } else {
+                    format!("in {}, for {}", f.at.object.key, f.object.key)
+                };
+                labels.push(
+                    Label::new(LabelStyle::Primary, ids[loc.file_id.0], span_range(&loc))
+                        .with_message(text),
+                )
+            }
             None => d.notes.push(format!("in {}", f.object.key)),
         }
         for (a, text) in &f.notes {

@@ -53,7 +53,7 @@ impl Rule for SecurityContext {
         let Some(spec) = object.statefulset().and_then(|s| s.spec.as_ref()) else {
             return;
         };
-        let claims: Vec<String> = spec
+        let claim_names: Vec<String> = spec
             .volume_claim_templates
             .iter()
             .flatten()
@@ -64,13 +64,13 @@ impl Rule for SecurityContext {
                     .unwrap_or_else(|| "(unnamed)".into())
             })
             .collect();
-        if claims.is_empty() {
+        if claim_names.is_empty() {
             return;
         }
         let default_pod = PodSpec::default();
         let pod = spec.template.spec.as_ref().unwrap_or(&default_pod);
         let name = &object.key.name;
-        let claims = join_and(&claims);
+        let claims = join_and(&claim_names);
 
         let psc = pod.security_context.as_ref();
         let fs_group = psc.and_then(|s| s.fs_group);
@@ -92,6 +92,16 @@ impl Rule for SecurityContext {
                 Some(0) if own_user.is_some() => {
                     let init = cptr.starts_with("/initContainers");
                     let privileged = csc.and_then(|s| s.privileged) == Some(true);
+                    let touches_data = c
+                        .volume_mounts
+                        .iter()
+                        .flatten()
+                        .any(|m| claim_names.contains(&m.name));
+                    if privileged && !touches_data {
+                        // node setup (e.g. Elasticsearch's `sysctl -w vm.max_map_count`):
+                        // needs root by design and never touches the data volumes
+                        continue;
+                    }
                     out.push(
                         Finding::new(
                             &META,
@@ -385,6 +395,18 @@ spec:
             "{}",
             f[0].message
         );
+    }
+
+    #[test]
+    fn privileged_node_setup_without_data_mounts_is_not_reported() {
+        let pod = "      securityContext: {runAsUser: 1000, fsGroup: 1000}\n      initContainers:\n      - {name: sysctl, image: busybox, command: [sysctl, -w, vm.max_map_count=262144], securityContext: {runAsUser: 0, privileged: true}}\n      containers: [{name: es, image: x}]\n";
+        assert!(run(&sts(pod, true)).is_empty());
+        // the same container mounting the data volume is reported
+        let pod = pod.replace(
+            "privileged: true}}",
+            "privileged: true}, volumeMounts: [{name: data, mountPath: /d}]}",
+        );
+        assert_eq!(run(&sts(&pod, true)).len(), 1);
     }
 
     #[test]
