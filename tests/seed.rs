@@ -78,3 +78,20 @@ fn seed_reports_match_snapshots() {
     insta::assert_snapshot!("seed_human", render(&run, Format::Human));
     insta::assert_snapshot!("seed_json", render(&run, Format::Json));
 }
+
+/// Every output format on the seed, snapshot-tested (the SARIF working-folder URI is machine
+/// specific and replaced by `file:///WORKDIR/`).
+#[test]
+fn seed_every_format_snapshot() {
+    let run = run();
+    let cwd = std::env::current_dir().unwrap();
+    let base = format!("file://{}/", cwd.display());
+    for (name, format) in [
+        ("sarif", Format::Sarif),
+        ("junit", Format::Junit),
+        ("github", Format::Github),
+    ] {
+        let text = render(&run, format).replace(&base, "file:///WORKDIR/");
+        insta::assert_snapshot!(format!("seed_{name}"), text);
+    }
+}
