@@ -44,3 +44,50 @@ fn hook_passes_a_good_statefulset_with_companions_in_unchanged_files() {
 fn hook_fails_on_a_bad_statefulset() {
     scenario("bad");
 }
+
+/// What the hook relies on, without building it: `--context` finds the Service in another file,
+/// and a context file that does not parse (a Helm template) is no input error.
+#[test]
+fn context_reads_companions_and_skips_unparsable_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    write(
+        "service.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: zk-hs\nspec:\n  clusterIP: None\n  selector:\n    app: zk\n",
+    );
+    write(
+        "chart/templates/svc.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Values.name }}\n",
+    );
+    let sts = write(
+        "sts.yaml",
+        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: zk\nspec:\n  serviceName: zk-hs\n  selector:\n    matchLabels:\n      app: zk\n  template:\n    metadata:\n      labels:\n        app: zk\n    spec:\n      containers:\n        - name: zk\n          image: zookeeper:3.9\n",
+    );
+    let run = statelint::check(&statelint::CheckOptions {
+        paths: vec![sts.clone()],
+        context: vec![dir.path().to_path_buf()],
+        namespace: "default".into(),
+        ..Default::default()
+    });
+    assert!(run.loaded.errors.is_empty(), "{:?}", run.loaded.errors);
+    assert_eq!(run.files, 1, "only the checked file is reported on");
+    assert_eq!(run.objects.len(), 1);
+    assert!(
+        run.outcome.findings.iter().all(|f| f.rule.code != "SL001"),
+        "the Service in the context was not found"
+    );
+
+    // the same template, checked itself, is an input error
+    let broken = dir.path().join("chart/templates/svc.yaml");
+    let run = statelint::check(&statelint::CheckOptions {
+        paths: vec![broken],
+        namespace: "default".into(),
+        ..Default::default()
+    });
+    assert_eq!(run.loaded.errors.len(), 1);
+}
