@@ -96,7 +96,13 @@ pub fn check(opts: &CheckOptions) -> CheckRun {
             .filter(|p| std::fs::canonicalize(p).map_or(true, |c| !checked.contains(&c)))
             .collect();
         loaded.errors.extend(errors);
-        source::load_paths(&ctx_files, ns, &opts.limits, &mut loaded)
+        // A context file that does not parse (a Helm template, a Kustomize patch...) only
+        // contributes no companions: it is not checked, so it is no input error. Otherwise the
+        // pre-commit hook (`--context .`) would fail in every repository holding a chart.
+        let checked_errors = loaded.errors.len();
+        let objects = source::load_paths(&ctx_files, ns, &opts.limits, &mut loaded);
+        loaded.errors.truncate(checked_errors);
+        objects
     };
     finish(loaded, objects, context_objects, files, &opts.config)
 }

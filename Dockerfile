@@ -1,0 +1,19 @@
+# statelint: CLI and admission webhook (`statelint serve`) in one static-ish binary.
+#
+#   docker build -t statelint .
+#   docker run --rm -v "$PWD:/work" -w /work statelint check .
+#
+# Build stage: the same stable toolchain CI uses, dependencies pinned by Cargo.lock.
+FROM rust:1-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked --bin statelint \
+ && cp target/release/statelint /statelint
+
+# Runtime: glibc + libgcc only (bookworm's, the builder's), no shell, non-root.
+FROM gcr.io/distroless/cc-debian12:nonroot
+COPY --from=build /statelint /statelint
+# 65532 is distroless' "nonroot" user; numeric so Kubernetes' runAsNonRoot can verify it.
+USER 65532:65532
+EXPOSE 8443
+ENTRYPOINT ["/statelint"]
