@@ -582,3 +582,292 @@ impl Companions for Overlay<'_> {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::rules::Finding;
+    use serde_json::json;
+
+    /// A stand-in rule engine (the real rules live on other branches): SL001 when the named
+    /// Service is missing, SL002 when no PDB or a PDB below quorum, SL008 (warning) when the
+    /// StatefulSet carries the label `warn`.
+    fn fake(objs: &[Arc<Object>], c: &dyn Companions, config: &Config) -> Outcome {
+        let sl001 = rules::lookup("SL001").unwrap();
+        let sl002 = rules::lookup("SL002").unwrap();
+        let sl008 = rules::lookup("SL008").unwrap();
+        let mut out = Vec::new();
+        for o in objs {
+            if o.statefulset().is_none() {
+                continue;
+            }
+            let ns = &o.key.namespace;
+            if config.is_enabled(sl001) {
+                if let Some(sn) = service_name(o) {
+                    if c.service(ns, sn).is_none() {
+                        out.push(
+                            Finding::new(
+                                sl001,
+                                o,
+                                "/spec/serviceName",
+                                format!("no Service {sn} in namespace {ns}"),
+                            )
+                            .help("create the headless Service"),
+                        );
+                    }
+                }
+            }
+            if config.is_enabled(sl002) {
+                let pdbs = c.pdbs_selecting(ns, o.pod_labels().unwrap());
+                if pdbs.is_empty() {
+                    out.push(Finding::new(sl002, o, "", "no PodDisruptionBudget"));
+                }
+                for p in pdbs {
+                    let min = p
+                        .pdb()
+                        .and_then(|p| p.spec.as_ref())
+                        .and_then(|s| s.min_available.clone());
+                    if let Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(
+                        m,
+                    )) = min
+                    {
+                        if m < o.replicas() / 2 + 1 {
+                            out.push(Finding::new(
+                                sl002,
+                                o,
+                                "",
+                                format!("PodDisruptionBudget {} minAvailable {m}", p.key.name),
+                            ));
+                        }
+                    }
+                }
+            }
+            if config.is_enabled(sl008) && o.labels.contains_key("warn") {
+                out.push(Finding::new(sl008, o, "", "no fsGroup"));
+            }
+        }
+        let (suppressed, findings) = out
+            .into_iter()
+            .partition(|f: &Finding| f.object.ignores(f.rule.code, f.rule.slug));
+        Outcome {
+            findings,
+            suppressed,
+        }
+    }
+
+    fn sts(name: &str, labels: Value) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"name": name, "namespace": "data", "labels": labels},
+            "spec": {"replicas": 3, "serviceName": format!("{name}-hs"),
+                "selector": {"matchLabels": {"app": name}},
+                "template": {"metadata": {"labels": {"app": name}},
+                    "spec": {"containers": [{"name": name, "image": "zookeeper:3.9"}]}}}})
+    }
+
+    fn svc(name: &str, app: &str, headless: bool) -> Value {
+        json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": name, "namespace": "data"},
+            "spec": {"clusterIP": if headless { "None" } else { "10.0.0.1" },
+                "selector": {"app": app}, "ports": [{"port": 2181}]}})
+    }
+
+    fn pdb(name: &str, app: &str, min: i32) -> Value {
+        json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": {"name": name, "namespace": "data"},
+            "spec": {"minAvailable": min, "selector": {"matchLabels": {"app": app}}}})
+    }
+
+    fn catalog(objs: &[Value]) -> Catalog {
+        Catalog::new(
+            objs.iter()
+                .map(|v| Arc::new(Object::from_value(v.clone(), None, "data").unwrap().unwrap())),
+        )
+    }
+
+    fn request(op: &str, object: Option<Value>, old: Option<Value>) -> AdmissionRequest<DynamicObject> {
+        let o = object.as_ref().or(old.as_ref()).unwrap();
+        let av = o["apiVersion"].as_str().unwrap();
+        let (group, version) = av.rsplit_once('/').unwrap_or(("", av));
+        let kind = o["kind"].as_str().unwrap();
+        let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": "uid-1", "kind": {"group": group, "version": version, "kind": kind},
+                "resource": {"group": group, "version": version, "resource": "x"},
+                "name": o["metadata"]["name"], "namespace": "data", "operation": op,
+                "userInfo": {}, "object": object, "oldObject": old, "dryRun": false}});
+        let r: kube::core::admission::AdmissionReview<DynamicObject> =
+            serde_json::from_value(review).unwrap();
+        r.try_into().unwrap()
+    }
+
+    fn review(c: &dyn Companions, mode: Mode, req: &AdmissionRequest<DynamicObject>) -> Decision {
+        let config = Config::default();
+        Reviewer {
+            companions: c,
+            config: &config,
+            mode,
+            runner: fake,
+        }
+        .review(req)
+    }
+
+    #[test]
+    fn good_statefulset_is_allowed_with_same_uid() {
+        let c = catalog(&[svc("zk-hs", "zk", true), pdb("zk-pdb", "zk", 2)]);
+        let d = review(&c, Mode::Enforce, &request("CREATE", Some(sts("zk", json!({}))), None));
+        assert_eq!(d.verdict, Verdict::Allowed);
+        assert!(d.response.allowed);
+        assert_eq!(d.response.uid, "uid-1");
+        assert!(d.response.warnings.is_none());
+    }
+
+    #[test]
+    fn errors_deny_with_403_listing_findings_and_the_companion_hint() {
+        let c = catalog(&[]);
+        let d = review(&c, Mode::Enforce, &request("CREATE", Some(sts("zk", json!({"warn": "1"}))), None));
+        assert_eq!(d.verdict, Verdict::Denied);
+        assert!(!d.response.allowed);
+        assert_eq!(d.response.result.code, 403);
+        let m = &d.response.result.message;
+        assert!(m.contains("statelint denied StatefulSet data/zk: 2 errors"), "{m}");
+        assert!(m.contains("- SL001 headless-service: no Service zk-hs in namespace data"), "{m}");
+        assert!(m.contains("help: create the headless Service"), "{m}");
+        assert!(m.contains("- SL002 pdb-quorum: no PodDisruptionBudget"), "{m}");
+        assert!(m.contains("apply them first"), "{m}");
+        assert!(m.contains("put them above the StatefulSet"), "{m}");
+        let w = d.response.warnings.unwrap();
+        assert_eq!(w, vec!["statelint SL008 security-context: no fsGroup".to_string()]);
+    }
+
+    #[test]
+    fn warn_mode_allows_and_turns_findings_into_warnings() {
+        let c = catalog(&[]);
+        let d = review(&c, Mode::Warn, &request("CREATE", Some(sts("zk", json!({"warn": "1"}))), None));
+        assert_eq!(d.verdict, Verdict::Warned);
+        assert!(d.response.allowed);
+        let w = d.response.warnings.unwrap();
+        assert!(w.iter().any(|w| w.contains("SL001") && w.contains("not enforced")), "{w:?}");
+        assert!(w.iter().any(|w| w.contains("SL008")), "{w:?}");
+    }
+
+    #[test]
+    fn ignore_annotation_applies() {
+        let c = catalog(&[svc("zk-hs", "zk", true)]);
+        let mut s = sts("zk", json!({}));
+        s["metadata"]["annotations"] = json!({"statelint.io/ignore": "pdb-quorum"});
+        let d = review(&c, Mode::Enforce, &request("CREATE", Some(s), None));
+        assert_eq!(d.verdict, Verdict::Allowed, "{:?}", d.response);
+    }
+
+    #[test]
+    fn other_kinds_subresources_and_deletes_pass_untouched() {
+        let c = catalog(&[]);
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}});
+        assert!(review(&c, Mode::Enforce, &request("CREATE", Some(cm), None)).response.allowed);
+        let d = review(&c, Mode::Enforce, &request("DELETE", None, Some(sts("zk", json!({})))));
+        assert!(d.response.allowed);
+        let mut r = request("UPDATE", Some(sts("zk", json!({}))), None);
+        r.sub_resource = Some("status".into());
+        assert!(review(&c, Mode::Enforce, &r).response.allowed);
+    }
+
+    #[test]
+    fn update_sees_the_new_object_not_its_old_self() {
+        // the cluster holds the old zk; the rule engine must see the new one as companion
+        let old = sts("zk", json!({}));
+        let mut new = old.clone();
+        new["spec"]["replicas"] = json!(5);
+        let c = catalog(&[old.clone(), svc("zk-hs", "zk", true), pdb("zk-pdb", "zk", 2)]);
+        fn replicas_seen(objs: &[Arc<Object>], c: &dyn Companions, _: &Config) -> Outcome {
+            let o = &objs[0];
+            let seen = c.statefulset(&o.key.namespace, &o.key.name).unwrap().replicas();
+            let all = c.statefulsets(&o.key.namespace).len();
+            let meta = rules::lookup("SL009").unwrap();
+            Outcome {
+                findings: vec![
+                    Finding::new(meta, o, "", format!("seen {seen} of {all}"))
+                        .severity(Severity::Warning),
+                ],
+                suppressed: vec![],
+            }
+        }
+        let config = Config::default();
+        let d = Reviewer {
+            companions: &c,
+            config: &config,
+            mode: Mode::Enforce,
+            runner: replicas_seen,
+        }
+        .review(&request("UPDATE", Some(new), Some(old)));
+        assert_eq!(d.response.warnings.unwrap()[0], "statelint SL009 odd-replicas: seen 5 of 1");
+    }
+
+    #[test]
+    fn deleting_the_headless_service_of_a_live_statefulset_is_denied() {
+        let c = catalog(&[sts("zk", json!({})), svc("zk-hs", "zk", true)]);
+        let d = review(&c, Mode::Enforce, &request("DELETE", None, Some(svc("zk-hs", "zk", true))));
+        assert_eq!(d.verdict, Verdict::Denied);
+        let m = &d.response.result.message;
+        assert!(m.contains("headless Service of StatefulSet zk"), "{m}");
+        // a ClusterIP Service of the same name is not what serviceName needs
+        let d = review(&c, Mode::Enforce, &request("DELETE", None, Some(svc("zk-hs", "zk", false))));
+        assert!(d.response.allowed);
+        // another Service
+        let d = review(&c, Mode::Enforce, &request("DELETE", None, Some(svc("other", "zk", true))));
+        assert!(d.response.allowed);
+        // warn mode
+        let d = review(&c, Mode::Warn, &request("DELETE", None, Some(svc("zk-hs", "zk", true))));
+        assert!(d.response.allowed && d.response.warnings.is_some());
+    }
+
+    #[test]
+    fn deleting_the_only_pdb_is_denied_but_not_a_duplicate() {
+        let c = catalog(&[sts("zk", json!({})), pdb("zk-pdb", "zk", 2)]);
+        let d = review(&c, Mode::Enforce, &request("DELETE", None, Some(pdb("zk-pdb", "zk", 2))));
+        assert_eq!(d.verdict, Verdict::Denied);
+        assert!(d.response.result.message.contains("only PodDisruptionBudget of StatefulSet zk"));
+        let c = catalog(&[sts("zk", json!({})), pdb("zk-pdb", "zk", 2), pdb("zk-pdb2", "zk", 2)]);
+        let d = review(&c, Mode::Enforce, &request("DELETE", None, Some(pdb("zk-pdb", "zk", 2))));
+        assert!(d.response.allowed);
+        let d = review(&c, Mode::Enforce, &request("DELETE", None, Some(pdb("kafka-pdb", "kafka", 2))));
+        assert!(d.response.allowed);
+    }
+
+    #[test]
+    fn pdb_update_that_breaks_quorum_is_denied() {
+        let c = catalog(&[sts("zk", json!({})), svc("zk-hs", "zk", true), pdb("zk-pdb", "zk", 2)]);
+        let d = review(
+            &c,
+            Mode::Enforce,
+            &request("UPDATE", Some(pdb("zk-pdb", "zk", 1)), Some(pdb("zk-pdb", "zk", 2))),
+        );
+        assert_eq!(d.verdict, Verdict::Denied, "{:?}", d.response);
+        let m = &d.response.result.message;
+        assert!(m.contains("with this PodDisruptionBudget, StatefulSet zk: PodDisruptionBudget zk-pdb minAvailable 1"), "{m}");
+        let d = review(
+            &c,
+            Mode::Enforce,
+            &request("UPDATE", Some(pdb("zk-pdb", "zk", 3)), Some(pdb("zk-pdb", "zk", 2))),
+        );
+        assert!(d.response.allowed);
+        // already broken before: a change that does not fix it warns instead of blocking
+        let c = catalog(&[sts("zk", json!({})), pdb("zk-pdb", "zk", 1)]);
+        let d = review(
+            &c,
+            Mode::Enforce,
+            &request("UPDATE", Some(pdb("zk-pdb", "zk", 0)), Some(pdb("zk-pdb", "zk", 1))),
+        );
+        assert_eq!(d.verdict, Verdict::Warned, "{:?}", d.response);
+    }
+
+    #[test]
+    fn unreadable_object_is_a_400_answer() {
+        let c = catalog(&[]);
+        let mut s = sts("zk", json!({}));
+        s["spec"]["replicas"] = json!("three");
+        let d = review(&c, Mode::Enforce, &request("CREATE", Some(s), None));
+        assert_eq!(d.verdict, Verdict::Error);
+        assert!(!d.response.allowed);
+        assert_eq!(d.response.result.code, 400);
+    }
+}
