@@ -628,9 +628,8 @@ mod tests {
                         .pdb()
                         .and_then(|p| p.spec.as_ref())
                         .and_then(|s| s.min_available.clone());
-                    if let Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(
-                        m,
-                    )) = min
+                    if let Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(m)) =
+                        min
                     {
                         if m < o.replicas() / 2 + 1 {
                             out.push(Finding::new(
@@ -679,13 +678,20 @@ mod tests {
     }
 
     fn catalog(objs: &[Value]) -> Catalog {
-        Catalog::new(
-            objs.iter()
-                .map(|v| Arc::new(Object::from_value(v.clone(), None, "data").unwrap().unwrap())),
-        )
+        Catalog::new(objs.iter().map(|v| {
+            Arc::new(
+                Object::from_value(v.clone(), None, "data")
+                    .unwrap()
+                    .unwrap(),
+            )
+        }))
     }
 
-    fn request(op: &str, object: Option<Value>, old: Option<Value>) -> AdmissionRequest<DynamicObject> {
+    fn request(
+        op: &str,
+        object: Option<Value>,
+        old: Option<Value>,
+    ) -> AdmissionRequest<DynamicObject> {
         let o = object.as_ref().or(old.as_ref()).unwrap();
         let av = o["apiVersion"].as_str().unwrap();
         let (group, version) = av.rsplit_once('/').unwrap_or(("", av));
@@ -714,7 +720,11 @@ mod tests {
     #[test]
     fn good_statefulset_is_allowed_with_same_uid() {
         let c = catalog(&[svc("zk-hs", "zk", true), pdb("zk-pdb", "zk", 2)]);
-        let d = review(&c, Mode::Enforce, &request("CREATE", Some(sts("zk", json!({}))), None));
+        let d = review(
+            &c,
+            Mode::Enforce,
+            &request("CREATE", Some(sts("zk", json!({}))), None),
+        );
         assert_eq!(d.verdict, Verdict::Allowed);
         assert!(d.response.allowed);
         assert_eq!(d.response.uid, "uid-1");
@@ -724,29 +734,53 @@ mod tests {
     #[test]
     fn errors_deny_with_403_listing_findings_and_the_companion_hint() {
         let c = catalog(&[]);
-        let d = review(&c, Mode::Enforce, &request("CREATE", Some(sts("zk", json!({"warn": "1"}))), None));
+        let d = review(
+            &c,
+            Mode::Enforce,
+            &request("CREATE", Some(sts("zk", json!({"warn": "1"}))), None),
+        );
         assert_eq!(d.verdict, Verdict::Denied);
         assert!(!d.response.allowed);
         assert_eq!(d.response.result.code, 403);
         let m = &d.response.result.message;
-        assert!(m.contains("statelint denied StatefulSet data/zk: 2 errors"), "{m}");
-        assert!(m.contains("- SL001 headless-service: no Service zk-hs in namespace data"), "{m}");
+        assert!(
+            m.contains("statelint denied StatefulSet data/zk: 2 errors"),
+            "{m}"
+        );
+        assert!(
+            m.contains("- SL001 headless-service: no Service zk-hs in namespace data"),
+            "{m}"
+        );
         assert!(m.contains("help: create the headless Service"), "{m}");
-        assert!(m.contains("- SL002 pdb-quorum: no PodDisruptionBudget"), "{m}");
+        assert!(
+            m.contains("- SL002 pdb-quorum: no PodDisruptionBudget"),
+            "{m}"
+        );
         assert!(m.contains("apply them first"), "{m}");
         assert!(m.contains("put them above the StatefulSet"), "{m}");
         let w = d.response.warnings.unwrap();
-        assert_eq!(w, vec!["statelint SL008 security-context: no fsGroup".to_string()]);
+        assert_eq!(
+            w,
+            vec!["statelint SL008 security-context: no fsGroup".to_string()]
+        );
     }
 
     #[test]
     fn warn_mode_allows_and_turns_findings_into_warnings() {
         let c = catalog(&[]);
-        let d = review(&c, Mode::Warn, &request("CREATE", Some(sts("zk", json!({"warn": "1"}))), None));
+        let d = review(
+            &c,
+            Mode::Warn,
+            &request("CREATE", Some(sts("zk", json!({"warn": "1"}))), None),
+        );
         assert_eq!(d.verdict, Verdict::Warned);
         assert!(d.response.allowed);
         let w = d.response.warnings.unwrap();
-        assert!(w.iter().any(|w| w.contains("SL001") && w.contains("not enforced")), "{w:?}");
+        assert!(
+            w.iter()
+                .any(|w| w.contains("SL001") && w.contains("not enforced")),
+            "{w:?}"
+        );
         assert!(w.iter().any(|w| w.contains("SL008")), "{w:?}");
     }
 
@@ -763,8 +797,16 @@ mod tests {
     fn other_kinds_subresources_and_deletes_pass_untouched() {
         let c = catalog(&[]);
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}});
-        assert!(review(&c, Mode::Enforce, &request("CREATE", Some(cm), None)).response.allowed);
-        let d = review(&c, Mode::Enforce, &request("DELETE", None, Some(sts("zk", json!({})))));
+        assert!(
+            review(&c, Mode::Enforce, &request("CREATE", Some(cm), None))
+                .response
+                .allowed
+        );
+        let d = review(
+            &c,
+            Mode::Enforce,
+            &request("DELETE", None, Some(sts("zk", json!({})))),
+        );
         assert!(d.response.allowed);
         let mut r = request("UPDATE", Some(sts("zk", json!({}))), None);
         r.sub_resource = Some("status".into());
@@ -777,10 +819,17 @@ mod tests {
         let old = sts("zk", json!({}));
         let mut new = old.clone();
         new["spec"]["replicas"] = json!(5);
-        let c = catalog(&[old.clone(), svc("zk-hs", "zk", true), pdb("zk-pdb", "zk", 2)]);
+        let c = catalog(&[
+            old.clone(),
+            svc("zk-hs", "zk", true),
+            pdb("zk-pdb", "zk", 2),
+        ]);
         fn replicas_seen(objs: &[Arc<Object>], c: &dyn Companions, _: &Config) -> Outcome {
             let o = &objs[0];
-            let seen = c.statefulset(&o.key.namespace, &o.key.name).unwrap().replicas();
+            let seen = c
+                .statefulset(&o.key.namespace, &o.key.name)
+                .unwrap()
+                .replicas();
             let all = c.statefulsets(&o.key.namespace).len();
             let meta = rules::lookup("SL009").unwrap();
             Outcome {
@@ -799,47 +848,95 @@ mod tests {
             runner: replicas_seen,
         }
         .review(&request("UPDATE", Some(new), Some(old)));
-        assert_eq!(d.response.warnings.unwrap()[0], "statelint SL009 odd-replicas: seen 5 of 1");
+        assert_eq!(
+            d.response.warnings.unwrap()[0],
+            "statelint SL009 odd-replicas: seen 5 of 1"
+        );
     }
 
     #[test]
     fn deleting_the_headless_service_of_a_live_statefulset_is_denied() {
         let c = catalog(&[sts("zk", json!({})), svc("zk-hs", "zk", true)]);
-        let d = review(&c, Mode::Enforce, &request("DELETE", None, Some(svc("zk-hs", "zk", true))));
+        let d = review(
+            &c,
+            Mode::Enforce,
+            &request("DELETE", None, Some(svc("zk-hs", "zk", true))),
+        );
         assert_eq!(d.verdict, Verdict::Denied);
         let m = &d.response.result.message;
         assert!(m.contains("headless Service of StatefulSet zk"), "{m}");
         // a ClusterIP Service of the same name is not what serviceName needs
-        let d = review(&c, Mode::Enforce, &request("DELETE", None, Some(svc("zk-hs", "zk", false))));
+        let d = review(
+            &c,
+            Mode::Enforce,
+            &request("DELETE", None, Some(svc("zk-hs", "zk", false))),
+        );
         assert!(d.response.allowed);
         // another Service
-        let d = review(&c, Mode::Enforce, &request("DELETE", None, Some(svc("other", "zk", true))));
+        let d = review(
+            &c,
+            Mode::Enforce,
+            &request("DELETE", None, Some(svc("other", "zk", true))),
+        );
         assert!(d.response.allowed);
         // warn mode
-        let d = review(&c, Mode::Warn, &request("DELETE", None, Some(svc("zk-hs", "zk", true))));
+        let d = review(
+            &c,
+            Mode::Warn,
+            &request("DELETE", None, Some(svc("zk-hs", "zk", true))),
+        );
         assert!(d.response.allowed && d.response.warnings.is_some());
     }
 
     #[test]
     fn deleting_the_only_pdb_is_denied_but_not_a_duplicate() {
         let c = catalog(&[sts("zk", json!({})), pdb("zk-pdb", "zk", 2)]);
-        let d = review(&c, Mode::Enforce, &request("DELETE", None, Some(pdb("zk-pdb", "zk", 2))));
+        let d = review(
+            &c,
+            Mode::Enforce,
+            &request("DELETE", None, Some(pdb("zk-pdb", "zk", 2))),
+        );
         assert_eq!(d.verdict, Verdict::Denied);
-        assert!(d.response.result.message.contains("only PodDisruptionBudget of StatefulSet zk"));
-        let c = catalog(&[sts("zk", json!({})), pdb("zk-pdb", "zk", 2), pdb("zk-pdb2", "zk", 2)]);
-        let d = review(&c, Mode::Enforce, &request("DELETE", None, Some(pdb("zk-pdb", "zk", 2))));
+        assert!(
+            d.response
+                .result
+                .message
+                .contains("only PodDisruptionBudget of StatefulSet zk")
+        );
+        let c = catalog(&[
+            sts("zk", json!({})),
+            pdb("zk-pdb", "zk", 2),
+            pdb("zk-pdb2", "zk", 2),
+        ]);
+        let d = review(
+            &c,
+            Mode::Enforce,
+            &request("DELETE", None, Some(pdb("zk-pdb", "zk", 2))),
+        );
         assert!(d.response.allowed);
-        let d = review(&c, Mode::Enforce, &request("DELETE", None, Some(pdb("kafka-pdb", "kafka", 2))));
+        let d = review(
+            &c,
+            Mode::Enforce,
+            &request("DELETE", None, Some(pdb("kafka-pdb", "kafka", 2))),
+        );
         assert!(d.response.allowed);
     }
 
     #[test]
     fn pdb_update_that_breaks_quorum_is_denied() {
-        let c = catalog(&[sts("zk", json!({})), svc("zk-hs", "zk", true), pdb("zk-pdb", "zk", 2)]);
+        let c = catalog(&[
+            sts("zk", json!({})),
+            svc("zk-hs", "zk", true),
+            pdb("zk-pdb", "zk", 2),
+        ]);
         let d = review(
             &c,
             Mode::Enforce,
-            &request("UPDATE", Some(pdb("zk-pdb", "zk", 1)), Some(pdb("zk-pdb", "zk", 2))),
+            &request(
+                "UPDATE",
+                Some(pdb("zk-pdb", "zk", 1)),
+                Some(pdb("zk-pdb", "zk", 2)),
+            ),
         );
         assert_eq!(d.verdict, Verdict::Denied, "{:?}", d.response);
         let m = &d.response.result.message;
@@ -847,7 +944,11 @@ mod tests {
         let d = review(
             &c,
             Mode::Enforce,
-            &request("UPDATE", Some(pdb("zk-pdb", "zk", 3)), Some(pdb("zk-pdb", "zk", 2))),
+            &request(
+                "UPDATE",
+                Some(pdb("zk-pdb", "zk", 3)),
+                Some(pdb("zk-pdb", "zk", 2)),
+            ),
         );
         assert!(d.response.allowed);
         // already broken before: a change that does not fix it warns instead of blocking
@@ -855,7 +956,11 @@ mod tests {
         let d = review(
             &c,
             Mode::Enforce,
-            &request("UPDATE", Some(pdb("zk-pdb", "zk", 0)), Some(pdb("zk-pdb", "zk", 1))),
+            &request(
+                "UPDATE",
+                Some(pdb("zk-pdb", "zk", 0)),
+                Some(pdb("zk-pdb", "zk", 1)),
+            ),
         );
         assert_eq!(d.verdict, Verdict::Warned, "{:?}", d.response);
     }

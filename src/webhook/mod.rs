@@ -164,6 +164,11 @@ impl Running {
     pub fn is_ready(&self) -> bool {
         self.inner.ready().is_ok()
     }
+
+    /// The companion view admissions read (the watch caches with a cluster).
+    pub fn companions(&self) -> Arc<dyn Companions> {
+        self.inner.companions.clone()
+    }
 }
 
 /// Bind, load TLS, start the watchers (if any) and serve in the background.
