@@ -193,3 +193,4 @@ pub fn cli_findings(objects: &[Value], name: &str) -> Vec<(String, String, Strin
         })
         .collect()
 }
+pub mod fake_apiserver;
