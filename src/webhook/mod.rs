@@ -276,7 +276,13 @@ fn router(inner: Arc<Inner>, timeout: Duration) -> Router {
 }
 
 fn error_response(status: StatusCode, msg: impl Into<String>) -> Response {
-    (status, axum::Json(json!({ "error": msg.into() }))).into_response()
+    let msg = msg.into();
+    if status.is_server_error() {
+        tracing::error!(status = status.as_u16(), error = %msg, "request failed");
+    } else {
+        tracing::warn!(status = status.as_u16(), error = %msg, "bad admission request");
+    }
+    (status, axum::Json(json!({ "error": msg }))).into_response()
 }
 
 async fn readyz(State(inner): State<Arc<Inner>>) -> Response {
@@ -435,6 +441,7 @@ fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| EnvFilter::new("info,kube=warn,hyper=warn,rustls=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder
