@@ -742,3 +742,46 @@ fn sigterm_drains_in_flight_requests_then_exits_0() {
     let code = child.wait().unwrap();
     assert!(code.success(), "exit status {code:?}");
 }
+
+/// A panic in the rule engine is answered with a 500 and the server keeps serving.
+#[tokio::test]
+async fn a_panicking_rule_is_a_500_not_a_crash() {
+    fn boom(
+        _: &[Arc<Object>],
+        _: &dyn Companions,
+        _: &statelint::config::Config,
+    ) -> statelint::rules::Outcome {
+        panic!("rule bug");
+    }
+    let server =
+        statelint::webhook::start_with_runner(&ServeArgs::local(), CompanionSource::Empty, boom)
+            .await
+            .unwrap();
+    let url = format!("http://{}", server.addr);
+    let c = http_client();
+    for _ in 0..3 {
+        let r = c
+            .post(format!("{url}/validate"))
+            .json(&review("CREATE", Some(&zk_sts()), None))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 500);
+        let e: Value = r.json().await.unwrap();
+        assert!(e["error"].is_string());
+    }
+    let r = c.get(format!("{url}/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let m = c
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        m.contains(r#"statelint_admission_requests_total{verdict="error",kind=""} 3"#),
+        "{m}"
+    );
+}
