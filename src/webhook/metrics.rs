@@ -10,8 +10,8 @@ use prometheus_client::registry::Registry;
 pub struct VerdictLabels {
     /// allowed | denied | warned | error
     pub verdict: &'static str,
-    /// The kind under admission (StatefulSet, Service, ...; "" when unknown).
-    pub kind: String,
+    /// StatefulSet, Service, PodDisruptionBudget, other ("" when the request was unreadable).
+    pub kind: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -389,7 +389,13 @@ async fn validate(
     m.requests
         .get_or_create(&VerdictLabels {
             verdict: decision.verdict.as_str(),
-            kind: req.kind.kind.clone(),
+            // bounded label values: a caller may send any kind
+            kind: match req.kind.kind.as_str() {
+                "StatefulSet" => "StatefulSet",
+                "Service" => "Service",
+                "PodDisruptionBudget" => "PodDisruptionBudget",
+                _ => "other",
+            },
         })
         .inc();
     for p in &decision.problems {
@@ -424,7 +430,7 @@ fn count_error(inner: &Inner, started: Instant, response: Response) -> Response 
         .requests
         .get_or_create(&VerdictLabels {
             verdict: Verdict::Error.as_str(),
-            kind: String::new(),
+            kind: "",
         })
         .inc();
     inner
