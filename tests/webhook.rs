@@ -737,7 +737,7 @@ fn sigterm_drains_in_flight_requests_then_exits_0() {
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
-    assert!(out.contains("\"allowed\":true"), "{out}");
+    assert!(out.contains(r#""uid":"uid-CREATE-zk""#), "{out}");
 
     let code = child.wait().unwrap();
     assert!(code.success(), "exit status {code:?}");
