@@ -483,6 +483,24 @@ async fn health_ready_and_hostile_bodies() {
             .unwrap(),
         ),
         (
+            "object not a mapping",
+            serde_json::to_vec(&{
+                let mut r = review("CREATE", Some(&zk_sts()), None);
+                r["request"]["object"] = json!("zk");
+                r
+            })
+            .unwrap(),
+        ),
+        (
+            "uid not a string",
+            serde_json::to_vec(&{
+                let mut r = review("CREATE", Some(&zk_sts()), None);
+                r["request"]["uid"] = json!(7);
+                r
+            })
+            .unwrap(),
+        ),
+        (
             "no request",
             br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#.to_vec(),
         ),

@@ -88,8 +88,63 @@ pub struct Decision {
 
 const MISSING_COMPANION_HINT: &str = "The headless Service and the PodDisruptionBudget must exist before the StatefulSet: apply them first (within one `kubectl apply -f` file, put them above the StatefulSet; Helm already installs Services and PDBs before StatefulSets).";
 
+/// A decoded AdmissionReview: the request (its `object` and `oldObject` taken out) and those
+/// two objects as raw JSON, read once into [`Object`]s without a round trip through
+/// `DynamicObject`.
+pub struct Review {
+    pub req: AdmissionRequest<DynamicObject>,
+    pub object: Option<Value>,
+    pub old_object: Option<Value>,
+}
+
+/// Decode an `admission.k8s.io/v1` AdmissionReview; the error is the reason for a 400.
+pub fn decode(body: &[u8]) -> Result<Review, String> {
+    let mut v: Value =
+        serde_json::from_slice(body).map_err(|e| format!("not an AdmissionReview: {e}"))?;
+    let Some(top) = v.as_object_mut() else {
+        return Err("not an AdmissionReview: expected a JSON object".into());
+    };
+    let (api_version, kind) = (
+        top.get("apiVersion").and_then(Value::as_str).unwrap_or(""),
+        top.get("kind").and_then(Value::as_str).unwrap_or(""),
+    );
+    if api_version != "admission.k8s.io/v1" || kind != "AdmissionReview" {
+        return Err(format!(
+            "expected apiVersion admission.k8s.io/v1, kind AdmissionReview; got apiVersion {api_version:?}, kind {kind:?}"
+        ));
+    }
+    let Some(request) = top.get_mut("request").and_then(Value::as_object_mut) else {
+        return Err("AdmissionReview has no request".into());
+    };
+    let mut take = |key: &str| -> Result<Option<Value>, String> {
+        match request.remove(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(o @ Value::Object(_)) => Ok(Some(o)),
+            Some(_) => Err(format!("request.{key} must be an object")),
+        }
+    };
+    let object = take("object")?;
+    let old_object = take("oldObject")?;
+    let review: kube::core::admission::AdmissionReview<DynamicObject> =
+        serde_json::from_value(v).map_err(|e| format!("not an AdmissionReview: {e}"))?;
+    let req: AdmissionRequest<DynamicObject> = review
+        .try_into()
+        .map_err(|_| "AdmissionReview has no request".to_string())?;
+    Ok(Review {
+        req,
+        object,
+        old_object,
+    })
+}
+
 impl Reviewer<'_> {
-    pub fn review(&self, req: &AdmissionRequest<DynamicObject>) -> Decision {
+    pub fn review(&self, review: Review) -> Decision {
+        let Review {
+            req,
+            object,
+            old_object,
+        } = review;
+        let req = &req;
         let allow = || Decision {
             response: AdmissionResponse::from(req),
             verdict: Verdict::Allowed,
@@ -101,18 +156,18 @@ impl Reviewer<'_> {
         }
         let result = match (req.kind.group.as_str(), req.kind.kind.as_str()) {
             ("apps", "StatefulSet") => match req.operation {
-                Operation::Create | Operation::Update => self.statefulset(req),
+                Operation::Create | Operation::Update => self.statefulset(req, object),
                 _ => return allow(),
             },
             ("", "Service") => match req.operation {
-                Operation::Delete => self.service_delete(req),
-                Operation::Update => self.companion_change(req, "Service"),
+                Operation::Delete => self.service_delete(req, old_object),
+                Operation::Update => self.companion_change(req, "Service", object, old_object),
                 _ => return allow(),
             },
             ("policy", "PodDisruptionBudget") => match req.operation {
-                Operation::Delete => self.pdb_delete(req),
+                Operation::Delete => self.pdb_delete(req, old_object),
                 Operation::Create | Operation::Update => {
-                    self.companion_change(req, "PodDisruptionBudget")
+                    self.companion_change(req, "PodDisruptionBudget", object, old_object)
                 }
                 _ => return allow(),
             },
@@ -145,11 +200,10 @@ impl Reviewer<'_> {
     fn object(
         &self,
         req: &AdmissionRequest<DynamicObject>,
-        d: Option<&DynamicObject>,
+        v: Option<Value>,
         what: &str,
     ) -> Result<Option<Arc<Object>>, String> {
-        let Some(d) = d else { return Ok(None) };
-        let mut v = serde_json::to_value(d).map_err(|e| format!("{what}: {e}"))?;
+        let Some(mut v) = v else { return Ok(None) };
         let Some(m) = v.as_object_mut() else {
             return Err(format!("{what} is not an object"));
         };
@@ -174,8 +228,12 @@ impl Reviewer<'_> {
         }
     }
 
-    fn statefulset(&self, req: &AdmissionRequest<DynamicObject>) -> Result<Decision, String> {
-        let Some(obj) = self.object(req, req.object.as_ref(), "object")? else {
+    fn statefulset(
+        &self,
+        req: &AdmissionRequest<DynamicObject>,
+        object: Option<Value>,
+    ) -> Result<Decision, String> {
+        let Some(obj) = self.object(req, object, "object")? else {
             return Err("request.object is missing".into());
         };
         if is_terminating(&obj) {
@@ -203,9 +261,13 @@ impl Reviewer<'_> {
             .collect()
     }
 
-    fn service_delete(&self, req: &AdmissionRequest<DynamicObject>) -> Result<Decision, String> {
+    fn service_delete(
+        &self,
+        req: &AdmissionRequest<DynamicObject>,
+        old_object: Option<Value>,
+    ) -> Result<Decision, String> {
         let ns = self.namespace(req);
-        let svc = match self.object(req, req.old_object.as_ref(), "oldObject")? {
+        let svc = match self.object(req, old_object, "oldObject")? {
             Some(o) => Some(o),
             None => self.companions.service(ns, &req.name),
         };
@@ -242,10 +304,14 @@ impl Reviewer<'_> {
         Ok(self.decide(req, &svc.key.to_string(), problems, None))
     }
 
-    fn pdb_delete(&self, req: &AdmissionRequest<DynamicObject>) -> Result<Decision, String> {
+    fn pdb_delete(
+        &self,
+        req: &AdmissionRequest<DynamicObject>,
+        old_object: Option<Value>,
+    ) -> Result<Decision, String> {
         let ns = self.namespace(req);
         // the API server always sends oldObject on DELETE (1.15+); PDBs have no lookup by name
-        let pdb = self.object(req, req.old_object.as_ref(), "oldObject")?;
+        let pdb = self.object(req, old_object, "oldObject")?;
         let Some(pdb) = pdb else {
             return Ok(self.decide(req, "", Vec::new(), None));
         };
@@ -286,12 +352,14 @@ impl Reviewer<'_> {
         &self,
         req: &AdmissionRequest<DynamicObject>,
         kind: &str,
+        object: Option<Value>,
+        old_object: Option<Value>,
     ) -> Result<Decision, String> {
         let ns = self.namespace(req);
-        let Some(new) = self.object(req, req.object.as_ref(), "object")? else {
+        let Some(new) = self.object(req, object, "object")? else {
             return Err("request.object is missing".into());
         };
-        let old = match self.object(req, req.old_object.as_ref(), "oldObject")? {
+        let old = match self.object(req, old_object, "oldObject")? {
             Some(o) => Some(o),
             None if kind == "Service" => self.companions.service(ns, &new.key.name),
             None => None,
@@ -686,11 +754,7 @@ mod tests {
         }))
     }
 
-    fn request(
-        op: &str,
-        object: Option<Value>,
-        old: Option<Value>,
-    ) -> AdmissionRequest<DynamicObject> {
+    fn request(op: &str, object: Option<Value>, old: Option<Value>) -> Review {
         let o = object.as_ref().or(old.as_ref()).unwrap();
         let av = o["apiVersion"].as_str().unwrap();
         let (group, version) = av.rsplit_once('/').unwrap_or(("", av));
@@ -700,12 +764,10 @@ mod tests {
                 "resource": {"group": group, "version": version, "resource": "x"},
                 "name": o["metadata"]["name"], "namespace": "data", "operation": op,
                 "userInfo": {}, "object": object, "oldObject": old, "dryRun": false}});
-        let r: kube::core::admission::AdmissionReview<DynamicObject> =
-            serde_json::from_value(review).unwrap();
-        r.try_into().unwrap()
+        decode(&serde_json::to_vec(&review).unwrap()).unwrap()
     }
 
-    fn review(c: &dyn Companions, mode: Mode, req: &AdmissionRequest<DynamicObject>) -> Decision {
+    fn review(c: &dyn Companions, mode: Mode, req: Review) -> Decision {
         let config = Config::default();
         Reviewer {
             companions: c,
@@ -722,7 +784,7 @@ mod tests {
         let d = review(
             &c,
             Mode::Enforce,
-            &request("CREATE", Some(sts("zk", json!({}))), None),
+            request("CREATE", Some(sts("zk", json!({}))), None),
         );
         assert_eq!(d.verdict, Verdict::Allowed);
         assert!(d.response.allowed);
@@ -736,7 +798,7 @@ mod tests {
         let d = review(
             &c,
             Mode::Enforce,
-            &request("CREATE", Some(sts("zk", json!({"warn": "1"}))), None),
+            request("CREATE", Some(sts("zk", json!({"warn": "1"}))), None),
         );
         assert_eq!(d.verdict, Verdict::Denied);
         assert!(!d.response.allowed);
@@ -770,7 +832,7 @@ mod tests {
         let d = review(
             &c,
             Mode::Warn,
-            &request("CREATE", Some(sts("zk", json!({"warn": "1"}))), None),
+            request("CREATE", Some(sts("zk", json!({"warn": "1"}))), None),
         );
         assert_eq!(d.verdict, Verdict::Warned);
         assert!(d.response.allowed);
@@ -788,7 +850,7 @@ mod tests {
         let c = catalog(&[svc("zk-hs", "zk", true)]);
         let mut s = sts("zk", json!({}));
         s["metadata"]["annotations"] = json!({"statelint.io/ignore": "pdb-quorum"});
-        let d = review(&c, Mode::Enforce, &request("CREATE", Some(s), None));
+        let d = review(&c, Mode::Enforce, request("CREATE", Some(s), None));
         assert_eq!(d.verdict, Verdict::Allowed, "{:?}", d.response);
     }
 
@@ -797,19 +859,19 @@ mod tests {
         let c = catalog(&[]);
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}});
         assert!(
-            review(&c, Mode::Enforce, &request("CREATE", Some(cm), None))
+            review(&c, Mode::Enforce, request("CREATE", Some(cm), None))
                 .response
                 .allowed
         );
         let d = review(
             &c,
             Mode::Enforce,
-            &request("DELETE", None, Some(sts("zk", json!({})))),
+            request("DELETE", None, Some(sts("zk", json!({})))),
         );
         assert!(d.response.allowed);
         let mut r = request("UPDATE", Some(sts("zk", json!({}))), None);
-        r.sub_resource = Some("status".into());
-        assert!(review(&c, Mode::Enforce, &r).response.allowed);
+        r.req.sub_resource = Some("status".into());
+        assert!(review(&c, Mode::Enforce, r).response.allowed);
     }
 
     #[test]
@@ -846,7 +908,7 @@ mod tests {
             mode: Mode::Enforce,
             runner: replicas_seen,
         }
-        .review(&request("UPDATE", Some(new), Some(old)));
+        .review(request("UPDATE", Some(new), Some(old)));
         assert_eq!(
             d.response.warnings.unwrap()[0],
             "statelint SL009 odd-replicas: seen 5 of 1"
@@ -859,7 +921,7 @@ mod tests {
         let d = review(
             &c,
             Mode::Enforce,
-            &request("DELETE", None, Some(svc("zk-hs", "zk", true))),
+            request("DELETE", None, Some(svc("zk-hs", "zk", true))),
         );
         assert_eq!(d.verdict, Verdict::Denied);
         let m = &d.response.result.message;
@@ -868,21 +930,21 @@ mod tests {
         let d = review(
             &c,
             Mode::Enforce,
-            &request("DELETE", None, Some(svc("zk-hs", "zk", false))),
+            request("DELETE", None, Some(svc("zk-hs", "zk", false))),
         );
         assert!(d.response.allowed);
         // another Service
         let d = review(
             &c,
             Mode::Enforce,
-            &request("DELETE", None, Some(svc("other", "zk", true))),
+            request("DELETE", None, Some(svc("other", "zk", true))),
         );
         assert!(d.response.allowed);
         // warn mode
         let d = review(
             &c,
             Mode::Warn,
-            &request("DELETE", None, Some(svc("zk-hs", "zk", true))),
+            request("DELETE", None, Some(svc("zk-hs", "zk", true))),
         );
         assert!(d.response.allowed && d.response.warnings.is_some());
     }
@@ -893,7 +955,7 @@ mod tests {
         let d = review(
             &c,
             Mode::Enforce,
-            &request("DELETE", None, Some(pdb("zk-pdb", "zk", 2))),
+            request("DELETE", None, Some(pdb("zk-pdb", "zk", 2))),
         );
         assert_eq!(d.verdict, Verdict::Denied);
         assert!(
@@ -910,13 +972,13 @@ mod tests {
         let d = review(
             &c,
             Mode::Enforce,
-            &request("DELETE", None, Some(pdb("zk-pdb", "zk", 2))),
+            request("DELETE", None, Some(pdb("zk-pdb", "zk", 2))),
         );
         assert!(d.response.allowed);
         let d = review(
             &c,
             Mode::Enforce,
-            &request("DELETE", None, Some(pdb("kafka-pdb", "kafka", 2))),
+            request("DELETE", None, Some(pdb("kafka-pdb", "kafka", 2))),
         );
         assert!(d.response.allowed);
     }
@@ -931,7 +993,7 @@ mod tests {
         let d = review(
             &c,
             Mode::Enforce,
-            &request(
+            request(
                 "UPDATE",
                 Some(pdb("zk-pdb", "zk", 1)),
                 Some(pdb("zk-pdb", "zk", 2)),
@@ -943,7 +1005,7 @@ mod tests {
         let d = review(
             &c,
             Mode::Enforce,
-            &request(
+            request(
                 "UPDATE",
                 Some(pdb("zk-pdb", "zk", 3)),
                 Some(pdb("zk-pdb", "zk", 2)),
@@ -955,7 +1017,7 @@ mod tests {
         let d = review(
             &c,
             Mode::Enforce,
-            &request(
+            request(
                 "UPDATE",
                 Some(pdb("zk-pdb", "zk", 0)),
                 Some(pdb("zk-pdb", "zk", 1)),
@@ -969,7 +1031,7 @@ mod tests {
         let c = catalog(&[]);
         let mut s = sts("zk", json!({}));
         s["spec"]["replicas"] = json!("three");
-        let d = review(&c, Mode::Enforce, &request("CREATE", Some(s), None));
+        let d = review(&c, Mode::Enforce, request("CREATE", Some(s), None));
         assert_eq!(d.verdict, Verdict::Error);
         assert!(!d.response.allowed);
         assert_eq!(d.response.result.code, 400);
@@ -1037,19 +1099,18 @@ mod tests {
                 set(&mut s, POINTERS[at], x);
                 let c = catalog(&[svc("zk-hs", "zk", true), pdb("zk-pdb", "zk", 2), s.clone()]);
                 let ops = ["CREATE", "UPDATE", "DELETE"];
-                let Ok(review) = serde_json::from_value::<kube::core::admission::AdmissionReview<DynamicObject>>(
-                    json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                let Ok(review) = decode(&serde_json::to_vec(&json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
                         "request": {"uid": "u", "kind": {"group": "apps", "version": "v1", "kind": "StatefulSet"},
                             "resource": {"group": "apps", "version": "v1", "resource": "statefulsets"},
                             "name": "zk", "namespace": "data", "operation": ops[op], "userInfo": {},
-                            "object": s, "oldObject": s}})) else {
+                            "object": s, "oldObject": s}})).unwrap()) else {
                     // not decodable: the HTTP layer answers 400
                     return Ok(());
                 };
-                let req: AdmissionRequest<DynamicObject> = review.try_into().unwrap();
                 let config = Config::default();
                 for mode in [Mode::Enforce, Mode::Warn] {
-                    let d = Reviewer { companions: &c, config: &config, mode, runner: rules::run }.review(&req);
+                    let review = Review { req: review.req.clone(), object: review.object.clone(), old_object: review.old_object.clone() };
+                    let d = Reviewer { companions: &c, config: &config, mode, runner: rules::run }.review(review);
                     prop_assert_eq!(&d.response.uid, "u");
                 }
             }

@@ -31,8 +31,6 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use kube::core::DynamicObject;
-use kube::core::admission::{AdmissionRequest, AdmissionReview};
 use serde_json::json;
 
 use crate::catalog::{Catalog, Companions};
@@ -324,42 +322,23 @@ async fn validate(
             return count_error(&inner, started, error_response(status, msg));
         }
     };
-    let review: AdmissionReview<DynamicObject> = match serde_json::from_slice(&body) {
+    let review = match admit::decode(&body) {
         Ok(r) => r,
-        Err(e) => {
+        Err(msg) => {
             return count_error(
                 &inner,
                 started,
-                error_response(
-                    StatusCode::BAD_REQUEST,
-                    format!("not an AdmissionReview: {e}"),
-                ),
+                error_response(StatusCode::BAD_REQUEST, msg),
             );
         }
     };
-    if review.types.api_version != "admission.k8s.io/v1" || review.types.kind != "AdmissionReview" {
-        return count_error(
-            &inner,
-            started,
-            error_response(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "expected apiVersion admission.k8s.io/v1, kind AdmissionReview; got apiVersion {:?}, kind {:?}",
-                    review.types.api_version, review.types.kind
-                ),
-            ),
-        );
-    }
-    let req: AdmissionRequest<DynamicObject> = match review.try_into() {
-        Ok(r) => r,
-        Err(_) => {
-            return count_error(
-                &inner,
-                started,
-                error_response(StatusCode::BAD_REQUEST, "AdmissionReview has no request"),
-            );
-        }
-    };
+    // what the log line and metrics need, before the review is consumed
+    let uid = review.req.uid.clone();
+    let kind = review.req.kind.kind.clone();
+    let namespace = review.req.namespace.clone().unwrap_or_default();
+    let name = review.req.name.clone();
+    let operation = review.req.operation.clone();
+    let dry_run = review.req.dry_run;
     let reviewer = Reviewer {
         companions: inner.companions.as_ref(),
         config: &inner.config,
@@ -367,11 +346,11 @@ async fn validate(
         runner: inner.runner,
     };
     let decision = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        reviewer.review(&req)
+        reviewer.review(review)
     })) {
         Ok(d) => d,
         Err(_) => {
-            tracing::error!(uid = %req.uid, kind = %req.kind.kind, namespace = ?req.namespace, name = %req.name, "panic while checking; answering 500");
+            tracing::error!(uid = %uid, kind = %kind, namespace = %namespace, name = %name, "panic while checking; answering 500");
             return count_error(
                 &inner,
                 started,
@@ -390,7 +369,7 @@ async fn validate(
         .get_or_create(&VerdictLabels {
             verdict: decision.verdict.as_str(),
             // bounded label values: a caller may send any kind
-            kind: match req.kind.kind.as_str() {
+            kind: match kind.as_str() {
                 "StatefulSet" => "StatefulSet",
                 "Service" => "Service",
                 "PodDisruptionBudget" => "PodDisruptionBudget",
@@ -410,12 +389,12 @@ async fn validate(
     m.latency.observe(elapsed.as_secs_f64());
     let rules: Vec<&str> = decision.problems.iter().map(|p| p.code).collect();
     tracing::info!(
-        uid = %req.uid,
-        kind = %req.kind.kind,
-        namespace = %req.namespace.as_deref().unwrap_or(""),
-        name = %req.name,
-        operation = ?req.operation,
-        dry_run = req.dry_run,
+        uid = %uid,
+        kind = %kind,
+        namespace = %namespace,
+        name = %name,
+        operation = ?operation,
+        dry_run = dry_run,
         verdict = decision.verdict.as_str(),
         rules = %rules.join(","),
         latency_us = elapsed.as_micros() as u64,
