@@ -1,4 +1,46 @@
-//! `statelint serve`: the validating admission webhook (not implemented yet).
+//! `statelint serve`: the validating admission webhook.
+//!
+//! One listener (HTTPS by default, rustls + ring, TLS 1.2+) serves:
+//! - `POST /validate`: `admission.k8s.io/v1` AdmissionReview in and out (see [`admit`]);
+//! - `GET /healthz`: live; `GET /readyz`: TLS loaded and watch caches synced (503 before, and
+//!   once shutdown has begun); `GET /metrics`: Prometheus text.
+//!
+//! Bodies over 3 MiB get 413; malformed JSON or a wrong apiVersion/kind gets 400 with
+//! `{"error": "..."}`; headers and whole requests are cut by `--request-timeout-ms`; a panic
+//! becomes a 500. SIGTERM or Ctrl-C stops accepting, drains in-flight requests and returns.
+//!
+//! [`start`] binds and returns the bound address and a handle, for tests and embedding;
+//! [`run`] is the CLI entry point.
+
+pub mod admit;
+pub mod cluster;
+pub mod metrics;
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+
+use crate::catalog::{Catalog, Companions};
+use crate::config::Config;
+use admit::{Mode, Reviewer, Verdict};
+use cluster::ClusterCache;
+use metrics::{Metrics, RuleLabels, VerdictLabels};
+
+/// Largest AdmissionReview body accepted.
+pub const MAX_BODY: usize = 3 * 1024 * 1024;
 
 /// Options of `statelint serve`.
 #[derive(Debug, Clone, clap::Args)]
@@ -6,8 +48,445 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "0.0.0.0:8443")]
     pub addr: String,
+    /// PEM certificate (chain) file; reloaded when it changes on disk.
+    #[arg(long, value_name = "FILE", required_unless_present = "insecure_http")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key file; reloaded when it changes on disk.
+    #[arg(long, value_name = "FILE", required_unless_present = "insecure_http")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP (local tests only; the API server requires HTTPS).
+    #[arg(long)]
+    pub insecure_http: bool,
+    /// Config file (same format as `.statelint.yaml`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// enforce: error findings deny; warn: allow everything, findings become warnings.
+    #[arg(long, value_enum, default_value = "enforce")]
+    pub mode: Mode,
+    /// Cut a request (headers, body and answer) after this many milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
+    /// Do not talk to the Kubernetes API: companions come only from the request itself.
+    #[arg(long)]
+    pub no_cluster: bool,
+    /// Log format: json (one JSON object a line) or text.
+    #[arg(long, value_enum, default_value = "json")]
+    pub log_format: LogFormat,
 }
 
-pub fn run(_args: ServeArgs) -> anyhow::Result<()> {
-    anyhow::bail!("statelint serve is not implemented yet")
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+impl ServeArgs {
+    /// Defaults for tests and embedding: plain HTTP on 127.0.0.1:0, no cluster.
+    pub fn local() -> Self {
+        ServeArgs {
+            addr: "127.0.0.1:0".into(),
+            tls_cert: None,
+            tls_key: None,
+            insecure_http: true,
+            config: None,
+            mode: Mode::Enforce,
+            request_timeout_ms: 10_000,
+            no_cluster: true,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// Where companions come from.
+pub enum CompanionSource {
+    /// None (`--no-cluster`): only the object under admission.
+    Empty,
+    /// A fixed set (tests, or objects read from files).
+    Static(Arc<dyn Companions>),
+    /// Watch caches over this cluster.
+    Cluster(kube::Client),
+}
+
+struct Inner {
+    config: Config,
+    mode: Mode,
+    companions: Arc<dyn Companions>,
+    cache: Option<Arc<ClusterCache>>,
+    tls_loaded: AtomicBool,
+    stopping: AtomicBool,
+    metrics: Metrics,
+    runner: admit::Runner,
+}
+
+impl Inner {
+    fn ready(&self) -> Result<(), &'static str> {
+        if self.stopping.load(Ordering::Acquire) {
+            return Err("shutting down");
+        }
+        if !self.tls_loaded.load(Ordering::Acquire) {
+            return Err("TLS not loaded");
+        }
+        if self.cache.as_ref().is_some_and(|c| !c.synced()) {
+            return Err("watch caches not synced");
+        }
+        Ok(())
+    }
+}
+
+/// A running server.
+pub struct Running {
+    /// The bound address (useful with port 0).
+    pub addr: SocketAddr,
+    /// Whether it serves TLS.
+    pub tls: bool,
+    handle: axum_server::Handle<SocketAddr>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    inner: Arc<Inner>,
+    grace: Duration,
+}
+
+impl Running {
+    /// Stop accepting, let in-flight requests finish (up to the request timeout), then stop.
+    pub fn shutdown(&self) {
+        self.inner.stopping.store(true, Ordering::Release);
+        self.handle.graceful_shutdown(Some(self.grace));
+    }
+
+    /// Wait until the server has stopped.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("server task")?.context("server")?;
+        Ok(())
+    }
+
+    /// What `/readyz` would answer.
+    pub fn is_ready(&self) -> bool {
+        self.inner.ready().is_ok()
+    }
+
+    /// The companion view admissions read (the watch caches with a cluster).
+    pub fn companions(&self) -> Arc<dyn Companions> {
+        self.inner.companions.clone()
+    }
+}
+
+/// Bind, load TLS, start the watchers (if any) and serve in the background.
+pub async fn start(args: &ServeArgs, source: CompanionSource) -> anyhow::Result<Running> {
+    start_with_runner(args, source, crate::rules::run).await
+}
+
+/// [`start`] with another rule engine (tests).
+pub async fn start_with_runner(
+    args: &ServeArgs,
+    source: CompanionSource,
+    runner: admit::Runner,
+) -> anyhow::Result<Running> {
+    tls::install_default_provider();
+    let config = match &args.config {
+        Some(p) => Config::load(p).map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => Config::default(),
+    };
+    let timeout = Duration::from_millis(args.request_timeout_ms.max(1));
+    let (companions, cache): (Arc<dyn Companions>, _) = match source {
+        CompanionSource::Empty => (Arc::new(Catalog::default()), None),
+        CompanionSource::Static(c) => (c, None),
+        CompanionSource::Cluster(client) => {
+            let cache = Arc::new(ClusterCache::default());
+            cache.spawn(client);
+            (cache.clone() as Arc<dyn Companions>, Some(cache))
+        }
+    };
+    let inner = Arc::new(Inner {
+        config,
+        mode: args.mode,
+        companions,
+        cache,
+        tls_loaded: AtomicBool::new(false),
+        stopping: AtomicBool::new(false),
+        metrics: Metrics::new(),
+        runner,
+    });
+    let app = router(inner.clone(), timeout);
+
+    let listener = std::net::TcpListener::bind(&args.addr)
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
+    let addr = listener.local_addr()?;
+    let handle = axum_server::Handle::new();
+    let make = app.into_make_service();
+    let task = if args.insecure_http {
+        let mut server = axum_server::from_tcp(listener)?.handle(handle.clone());
+        tune(&mut server, timeout);
+        inner.tls_loaded.store(true, Ordering::Release);
+        tokio::spawn(server.first_request_timeout(timeout).serve(make))
+    } else {
+        let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) else {
+            anyhow::bail!("--tls-cert and --tls-key are required (or --insecure-http)");
+        };
+        let (server_config, fingerprint) = tls::load(cert, key)?;
+        let rustls = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(server_config));
+        let reloader = tls::Reloader::new(cert.clone(), key.clone(), rustls.clone(), fingerprint);
+        tokio::spawn(reloader.run(Duration::from_secs(30)));
+        let mut server = axum_server::from_tcp_rustls(listener, rustls)?
+            .handle(handle.clone())
+            .map(|a| a.handshake_timeout(timeout));
+        tune(&mut server, timeout);
+        inner.tls_loaded.store(true, Ordering::Release);
+        tokio::spawn(server.first_request_timeout(timeout).serve(make))
+    };
+    tracing::info!(%addr, tls = !args.insecure_http, mode = ?args.mode, "statelint webhook listening");
+    Ok(Running {
+        addr,
+        tls: !args.insecure_http,
+        handle,
+        task,
+        inner,
+        grace: timeout + Duration::from_secs(1),
+    })
+}
+
+fn tune<A: axum_server::Address, Acc>(server: &mut axum_server::Server<A, Acc>, timeout: Duration) {
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(Some(timeout))
+        .max_buf_size(64 * 1024);
+}
+
+fn router(inner: Arc<Inner>, timeout: Duration) -> Router {
+    use tower_http::catch_panic::CatchPanicLayer;
+    use tower_http::timeout::TimeoutLayer;
+    Router::new()
+        .route("/validate", post(validate))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                tracing::error!("panic while answering a request");
+                error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+            },
+        ))
+        .with_state(inner)
+}
+
+fn error_response(status: StatusCode, msg: impl Into<String>) -> Response {
+    let msg = msg.into();
+    if status.is_server_error() {
+        tracing::error!(status = status.as_u16(), error = %msg, "request failed");
+    } else {
+        tracing::warn!(status = status.as_u16(), error = %msg, "bad admission request");
+    }
+    (status, axum::Json(json!({ "error": msg }))).into_response()
+}
+
+async fn readyz(State(inner): State<Arc<Inner>>) -> Response {
+    match inner.ready() {
+        Ok(()) => "ready\n".into_response(),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {why}\n"),
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics_text(State(inner): State<Arc<Inner>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        inner.metrics.encode(),
+    )
+        .into_response()
+}
+
+async fn validate(
+    State(inner): State<Arc<Inner>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            let status = e.status();
+            let msg = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                format!("request body larger than {MAX_BODY} bytes")
+            } else {
+                e.body_text()
+            };
+            return count_error(&inner, started, error_response(status, msg));
+        }
+    };
+    let review = match admit::decode(&body) {
+        Ok(r) => r,
+        Err(msg) => {
+            return count_error(
+                &inner,
+                started,
+                error_response(StatusCode::BAD_REQUEST, msg),
+            );
+        }
+    };
+    // what the log line and metrics need, before the review is consumed
+    let uid = review.req.uid.clone();
+    let kind = review.req.kind.kind.clone();
+    let namespace = review.req.namespace.clone().unwrap_or_default();
+    let name = review.req.name.clone();
+    let operation = review.req.operation.clone();
+    let dry_run = review.req.dry_run;
+    let reviewer = Reviewer {
+        companions: inner.companions.as_ref(),
+        config: &inner.config,
+        mode: inner.mode,
+        runner: inner.runner,
+    };
+    let decision = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        reviewer.review(review)
+    })) {
+        Ok(d) => d,
+        Err(_) => {
+            tracing::error!(uid = %uid, kind = %kind, namespace = %namespace, name = %name, "panic while checking; answering 500");
+            return count_error(
+                &inner,
+                started,
+                error_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error while checking",
+                ),
+            );
+        }
+    };
+    let out = decision.response.into_review();
+    let response = axum::Json(out).into_response();
+    let elapsed = started.elapsed();
+    let m = &inner.metrics;
+    m.requests
+        .get_or_create(&VerdictLabels {
+            verdict: decision.verdict.as_str(),
+            // bounded label values: a caller may send any kind
+            kind: match kind.as_str() {
+                "StatefulSet" => "StatefulSet",
+                "Service" => "Service",
+                "PodDisruptionBudget" => "PodDisruptionBudget",
+                _ => "other",
+            },
+        })
+        .inc();
+    for p in &decision.problems {
+        m.findings
+            .get_or_create(&RuleLabels {
+                code: p.code,
+                rule: p.slug,
+                severity: p.severity.as_str(),
+            })
+            .inc();
+    }
+    m.latency.observe(elapsed.as_secs_f64());
+    let rules: Vec<&str> = decision.problems.iter().map(|p| p.code).collect();
+    tracing::info!(
+        uid = %uid,
+        kind = %kind,
+        namespace = %namespace,
+        name = %name,
+        operation = ?operation,
+        dry_run = dry_run,
+        verdict = decision.verdict.as_str(),
+        rules = %rules.join(","),
+        latency_us = elapsed.as_micros() as u64,
+        "admission"
+    );
+    response
+}
+
+fn count_error(inner: &Inner, started: Instant, response: Response) -> Response {
+    inner
+        .metrics
+        .requests
+        .get_or_create(&VerdictLabels {
+            verdict: Verdict::Error.as_str(),
+            kind: "",
+        })
+        .inc();
+    inner
+        .metrics
+        .latency
+        .observe(started.elapsed().as_secs_f64());
+    tracing::warn!(status = response.status().as_u16(), "bad admission request");
+    response
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("STATELINT_LOG")
+        .or_else(|_| EnvFilter::try_from_env("RUST_LOG"))
+        .unwrap_or_else(|_| EnvFilter::new("info,kube=warn,hyper=warn,rustls=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// `statelint serve`.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    init_logging(args.log_format);
+    tls::install_default_provider();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("tokio runtime")?;
+    rt.block_on(async move {
+        let source = if args.no_cluster {
+            CompanionSource::Empty
+        } else {
+            let client = kube::Client::try_default()
+                .await
+                .context("cannot reach the Kubernetes API (use --no-cluster to run without it)")?;
+            CompanionSource::Cluster(client)
+        };
+        // handlers first: a SIGTERM right after the "listening" line must drain, not kill
+        let signal = shutdown_signal()?;
+        let running = start(&args, source).await?;
+        signal.await;
+        tracing::info!("shutting down: draining in-flight requests");
+        running.shutdown();
+        running.wait().await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C). The handlers are installed when this is called,
+/// so call it before the server announces itself.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+        let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
 }

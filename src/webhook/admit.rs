@@ -1,0 +1,1119 @@
+//! The admission decision: an `AdmissionRequest` in, an `AdmissionResponse` out. Pure (no I/O):
+//! companions come in through [`Companions`], so it is unit-tested without a server.
+//!
+//! - StatefulSet CREATE/UPDATE: every enabled rule runs on the new object; the object under
+//!   admission replaces its own old version in the companion view (an UPDATE of the ZooKeeper
+//!   StatefulSet `zk` sees the new `zk`).
+//! - Service / PodDisruptionBudget DELETE: denied when a live StatefulSet depends on it (the
+//!   headless Service it names in `serviceName`; its only PDB).
+//! - PodDisruptionBudget CREATE/UPDATE and Service UPDATE: SL002 / SL001 re-run on the
+//!   StatefulSets the object concerns, with the new object replacing the old in the companion
+//!   view; denied when a StatefulSet that passed before fails after.
+//! - Everything else is allowed untouched.
+
+use std::sync::Arc;
+
+use kube::core::DynamicObject;
+use kube::core::admission::{AdmissionRequest, AdmissionResponse, Operation};
+use kube::core::response::StatusSummary;
+use serde_json::Value;
+
+use crate::catalog::Companions;
+use crate::config::Config;
+use crate::object::{Labels, Object};
+use crate::rules::{self, Outcome, Severity};
+
+use super::cluster::{pdb_selects, service_selects};
+
+/// `--mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Mode {
+    /// Error-severity findings deny the request.
+    #[default]
+    Enforce,
+    /// Allow everything; every finding becomes a warning.
+    Warn,
+}
+
+/// What the webhook answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    /// Allowed with warnings.
+    Warned,
+    Denied,
+    /// The request could not be processed (bad object, internal error).
+    Error,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Allowed => "allowed",
+            Verdict::Warned => "warned",
+            Verdict::Denied => "denied",
+            Verdict::Error => "error",
+        }
+    }
+}
+
+/// One reason to deny or warn.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub code: &'static str,
+    pub slug: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    pub help: String,
+}
+
+/// The rule engine, as a function (tests substitute their own).
+pub type Runner = fn(&[Arc<Object>], &dyn Companions, &Config) -> Outcome;
+
+/// What the decision needs.
+pub struct Reviewer<'a> {
+    pub companions: &'a dyn Companions,
+    pub config: &'a Config,
+    pub mode: Mode,
+    pub runner: Runner,
+}
+
+/// The answer and what it is made of (for logs and metrics).
+#[derive(Debug)]
+pub struct Decision {
+    pub response: AdmissionResponse,
+    pub verdict: Verdict,
+    pub problems: Vec<Problem>,
+}
+
+const MISSING_COMPANION_HINT: &str = "The headless Service and the PodDisruptionBudget must exist before the StatefulSet: apply them first (within one `kubectl apply -f` file, put them above the StatefulSet; Helm already installs Services and PDBs before StatefulSets).";
+
+/// A decoded AdmissionReview: the request (its `object` and `oldObject` taken out) and those
+/// two objects as raw JSON, read once into [`Object`]s without a round trip through
+/// `DynamicObject`.
+pub struct Review {
+    pub req: AdmissionRequest<DynamicObject>,
+    pub object: Option<Value>,
+    pub old_object: Option<Value>,
+}
+
+/// Decode an `admission.k8s.io/v1` AdmissionReview; the error is the reason for a 400.
+pub fn decode(body: &[u8]) -> Result<Review, String> {
+    let mut v: Value =
+        serde_json::from_slice(body).map_err(|e| format!("not an AdmissionReview: {e}"))?;
+    let Some(top) = v.as_object_mut() else {
+        return Err("not an AdmissionReview: expected a JSON object".into());
+    };
+    let (api_version, kind) = (
+        top.get("apiVersion").and_then(Value::as_str).unwrap_or(""),
+        top.get("kind").and_then(Value::as_str).unwrap_or(""),
+    );
+    if api_version != "admission.k8s.io/v1" || kind != "AdmissionReview" {
+        return Err(format!(
+            "expected apiVersion admission.k8s.io/v1, kind AdmissionReview; got apiVersion {api_version:?}, kind {kind:?}"
+        ));
+    }
+    let Some(request) = top.get_mut("request").and_then(Value::as_object_mut) else {
+        return Err("AdmissionReview has no request".into());
+    };
+    let mut take = |key: &str| -> Result<Option<Value>, String> {
+        match request.remove(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(o @ Value::Object(_)) => Ok(Some(o)),
+            Some(_) => Err(format!("request.{key} must be an object")),
+        }
+    };
+    let object = take("object")?;
+    let old_object = take("oldObject")?;
+    let review: kube::core::admission::AdmissionReview<DynamicObject> =
+        serde_json::from_value(v).map_err(|e| format!("not an AdmissionReview: {e}"))?;
+    let req: AdmissionRequest<DynamicObject> = review
+        .try_into()
+        .map_err(|_| "AdmissionReview has no request".to_string())?;
+    Ok(Review {
+        req,
+        object,
+        old_object,
+    })
+}
+
+impl Reviewer<'_> {
+    pub fn review(&self, review: Review) -> Decision {
+        let Review {
+            req,
+            object,
+            old_object,
+        } = review;
+        let req = &req;
+        let allow = || Decision {
+            response: AdmissionResponse::from(req),
+            verdict: Verdict::Allowed,
+            problems: Vec::new(),
+        };
+        if req.sub_resource.as_deref().is_some_and(|s| !s.is_empty()) {
+            // status and scale updates are not the user's spec
+            return allow();
+        }
+        let result = match (req.kind.group.as_str(), req.kind.kind.as_str()) {
+            ("apps", "StatefulSet") => match req.operation {
+                Operation::Create | Operation::Update => self.statefulset(req, object),
+                _ => return allow(),
+            },
+            ("", "Service") => match req.operation {
+                Operation::Delete => self.service_delete(req, old_object),
+                Operation::Update => self.companion_change(req, "Service", object, old_object),
+                _ => return allow(),
+            },
+            ("policy", "PodDisruptionBudget") => match req.operation {
+                Operation::Delete => self.pdb_delete(req, old_object),
+                Operation::Create | Operation::Update => {
+                    self.companion_change(req, "PodDisruptionBudget", object, old_object)
+                }
+                _ => return allow(),
+            },
+            _ => return allow(),
+        };
+        match result {
+            Ok(d) => d,
+            Err(msg) => {
+                let mut response = AdmissionResponse::from(req).deny(&msg);
+                response.result.code = 400;
+                response.result.reason = "BadRequest".into();
+                response.result.status = Some(StatusSummary::Failure);
+                Decision {
+                    response,
+                    verdict: Verdict::Error,
+                    problems: Vec::new(),
+                }
+            }
+        }
+    }
+
+    fn namespace<'r>(&self, req: &'r AdmissionRequest<DynamicObject>) -> &'r str {
+        req.namespace
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .unwrap_or("default")
+    }
+
+    /// Turn the request's object or oldObject into an [`Object`].
+    fn object(
+        &self,
+        req: &AdmissionRequest<DynamicObject>,
+        v: Option<Value>,
+        what: &str,
+    ) -> Result<Option<Arc<Object>>, String> {
+        let Some(mut v) = v else { return Ok(None) };
+        let Some(m) = v.as_object_mut() else {
+            return Err(format!("{what} is not an object"));
+        };
+        if !m.contains_key("apiVersion") {
+            m.insert("apiVersion".into(), Value::from(req.kind.api_version()));
+        }
+        if !m.contains_key("kind") {
+            m.insert("kind".into(), Value::from(req.kind.kind.clone()));
+        }
+        match Object::from_value(v, None, self.namespace(req)) {
+            Ok(Some(mut o)) => {
+                if o.key.name.is_empty() {
+                    o.key.name = req.name.clone();
+                }
+                Ok(Some(Arc::new(o)))
+            }
+            Ok(None) => Err(format!("{what} has no apiVersion and kind")),
+            Err(e) => Err(format!(
+                "cannot read {} {}: {}",
+                req.kind.kind, req.name, e.message
+            )),
+        }
+    }
+
+    fn statefulset(
+        &self,
+        req: &AdmissionRequest<DynamicObject>,
+        object: Option<Value>,
+    ) -> Result<Decision, String> {
+        let Some(obj) = self.object(req, object, "object")? else {
+            return Err("request.object is missing".into());
+        };
+        if is_terminating(&obj) {
+            return Ok(self.decide(req, &obj.key.to_string(), Vec::new(), None));
+        }
+        let view = Overlay::new(self.companions).with(&obj.key.kind, &obj, Some(obj.clone()));
+        let outcome = (self.runner)(std::slice::from_ref(&obj), &view, self.config);
+        let problems: Vec<Problem> = outcome.findings.iter().map(problem).collect();
+        let hint = missing_companion(&obj, &view, &problems).then_some(MISSING_COMPANION_HINT);
+        Ok(self.decide(req, &obj.key.to_string(), problems, hint))
+    }
+
+    /// A StatefulSet that depends on companions and is not being deleted.
+    fn live_statefulsets(&self, ns: &str, code: &str) -> Vec<Arc<Object>> {
+        let Some(meta) = rules::lookup(code) else {
+            return Vec::new();
+        };
+        if !self.config.is_enabled(meta) {
+            return Vec::new();
+        }
+        self.companions
+            .statefulsets(ns)
+            .into_iter()
+            .filter(|s| !is_terminating(s) && !s.ignores(meta.code, meta.slug))
+            .collect()
+    }
+
+    fn service_delete(
+        &self,
+        req: &AdmissionRequest<DynamicObject>,
+        old_object: Option<Value>,
+    ) -> Result<Decision, String> {
+        let ns = self.namespace(req);
+        let svc = match self.object(req, old_object, "oldObject")? {
+            Some(o) => Some(o),
+            None => self.companions.service(ns, &req.name),
+        };
+        let Some(svc) = svc else {
+            return Ok(self.decide(req, "", Vec::new(), None));
+        };
+        let headless = svc
+            .service()
+            .and_then(|s| s.spec.as_ref())
+            .and_then(|s| s.cluster_ip.as_deref())
+            == Some("None");
+        let name = &svc.key.name;
+        let mut problems = Vec::new();
+        if headless {
+            for sts in self.live_statefulsets(ns, "SL001") {
+                if service_name(&sts) == Some(name.as_str()) {
+                    problems.push(Problem {
+                        code: "SL001",
+                        slug: "headless-service",
+                        severity: Severity::Error,
+                        message: format!(
+                            "Service {name} is the headless Service of StatefulSet {} (spec.serviceName); deleting it removes the DNS names of its {} pods",
+                            sts.key.name,
+                            sts.replicas()
+                        ),
+                        help: format!(
+                            "delete StatefulSet {} first (kubectl delete statefulset {} -n {ns}), or point its serviceName at another headless Service",
+                            sts.key.name, sts.key.name
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(self.decide(req, &svc.key.to_string(), problems, None))
+    }
+
+    fn pdb_delete(
+        &self,
+        req: &AdmissionRequest<DynamicObject>,
+        old_object: Option<Value>,
+    ) -> Result<Decision, String> {
+        let ns = self.namespace(req);
+        // the API server always sends oldObject on DELETE (1.15+); PDBs have no lookup by name
+        let pdb = self.object(req, old_object, "oldObject")?;
+        let Some(pdb) = pdb else {
+            return Ok(self.decide(req, "", Vec::new(), None));
+        };
+        let name = &pdb.key.name;
+        let mut problems = Vec::new();
+        for sts in self.live_statefulsets(ns, "SL002") {
+            let Some(labels) = sts.pod_labels() else {
+                continue;
+            };
+            if !pdb_selects(&pdb, labels) {
+                continue;
+            }
+            let all = self.companions.pdbs_selecting(ns, labels);
+            if all.iter().all(|p| &p.key.name == name) {
+                problems.push(Problem {
+                    code: "SL002",
+                    slug: "pdb-quorum",
+                    severity: Severity::Error,
+                    message: format!(
+                        "PodDisruptionBudget {name} is the only PodDisruptionBudget of StatefulSet {}; without it a node drain may evict {} of its {} pods at once and lose quorum",
+                        sts.key.name,
+                        sts.replicas(),
+                        sts.replicas()
+                    ),
+                    help: format!(
+                        "delete StatefulSet {} first, or create its replacement PodDisruptionBudget before deleting this one",
+                        sts.key.name
+                    ),
+                });
+            }
+        }
+        Ok(self.decide(req, &pdb.key.to_string(), problems, None))
+    }
+
+    /// Service UPDATE / PDB CREATE or UPDATE: re-run the companion's rule on the StatefulSets
+    /// it concerns, with the new object in place of the old.
+    fn companion_change(
+        &self,
+        req: &AdmissionRequest<DynamicObject>,
+        kind: &str,
+        object: Option<Value>,
+        old_object: Option<Value>,
+    ) -> Result<Decision, String> {
+        let ns = self.namespace(req);
+        let Some(new) = self.object(req, object, "object")? else {
+            return Err("request.object is missing".into());
+        };
+        let old = match self.object(req, old_object, "oldObject")? {
+            Some(o) => Some(o),
+            None if kind == "Service" => self.companions.service(ns, &new.key.name),
+            None => None,
+        };
+        let code = if kind == "Service" { "SL001" } else { "SL002" };
+        let concerns = |sts: &Object, o: &Object| -> bool {
+            if kind == "Service" {
+                service_name(sts) == Some(o.key.name.as_str())
+            } else {
+                sts.pod_labels().is_some_and(|l| pdb_selects(o, l))
+            }
+        };
+        let affected: Vec<Arc<Object>> = self
+            .live_statefulsets(ns, code)
+            .into_iter()
+            .filter(|s| concerns(s, &new) || old.as_deref().is_some_and(|o| concerns(s, o)))
+            .collect();
+        if affected.is_empty() {
+            return Ok(self.decide(req, &new.key.to_string(), Vec::new(), None));
+        }
+        let mut only = self.config.clone();
+        let _ = only.select(&[code.to_string()]);
+        let after_view = Overlay::new(self.companions).with(kind, &new, Some(new.clone()));
+        let mut problems = Vec::new();
+        for sts in &affected {
+            let errors = |o: &Outcome| -> Vec<Problem> {
+                o.findings
+                    .iter()
+                    .filter(|f| f.severity == Severity::Error)
+                    .map(problem)
+                    .collect()
+            };
+            let after = errors(&(self.runner)(
+                std::slice::from_ref(sts),
+                &after_view,
+                &only,
+            ));
+            if after.is_empty() {
+                continue;
+            }
+            let before = errors(&(self.runner)(
+                std::slice::from_ref(sts),
+                self.companions,
+                &only,
+            ));
+            let broken_now = before.is_empty();
+            for mut p in after {
+                p.message = format!(
+                    "with this {kind}, StatefulSet {}: {}",
+                    sts.key.name, p.message
+                );
+                if !broken_now {
+                    // already failing before this change: do not block a repair attempt
+                    p.severity = Severity::Warning;
+                }
+                problems.push(p);
+            }
+        }
+        Ok(self.decide(req, &new.key.to_string(), problems, None))
+    }
+
+    fn decide(
+        &self,
+        req: &AdmissionRequest<DynamicObject>,
+        subject: &str,
+        problems: Vec<Problem>,
+        hint: Option<&str>,
+    ) -> Decision {
+        let mut response = AdmissionResponse::from(req);
+        let errors: Vec<&Problem> = problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error && self.mode == Mode::Enforce)
+            .collect();
+        let mut warnings: Vec<String> = problems
+            .iter()
+            .filter(|p| p.severity == Severity::Warning || self.mode == Mode::Warn)
+            .map(|p| {
+                let note = if p.severity == Severity::Error {
+                    " (error; not enforced: --mode warn)"
+                } else {
+                    ""
+                };
+                format!("statelint {} {}{note}: {}", p.code, p.slug, p.message)
+            })
+            .collect();
+        if self.mode == Mode::Warn && hint.is_some() && !warnings.is_empty() {
+            warnings.push(format!("statelint: {}", hint.unwrap_or_default()));
+        }
+        let verdict = if !errors.is_empty() {
+            let mut msg = format!(
+                "statelint denied {subject}: {} error{}",
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" }
+            );
+            for p in &errors {
+                msg.push_str(&format!("\n- {} {}: {}", p.code, p.slug, p.message));
+                if !p.help.is_empty() {
+                    msg.push_str(&format!("\n  help: {}", p.help));
+                }
+            }
+            if let Some(h) = hint {
+                msg.push('\n');
+                msg.push_str(h);
+            }
+            response = response.deny(msg);
+            response.result.code = 403;
+            response.result.reason = "Forbidden".into();
+            response.result.status = Some(StatusSummary::Failure);
+            Verdict::Denied
+        } else if !warnings.is_empty() {
+            Verdict::Warned
+        } else {
+            Verdict::Allowed
+        };
+        if !warnings.is_empty() {
+            response.warnings = Some(std::mem::take(&mut warnings));
+        }
+        Decision {
+            response,
+            verdict,
+            problems,
+        }
+    }
+}
+
+fn problem(f: &rules::Finding) -> Problem {
+    Problem {
+        code: f.rule.code,
+        slug: f.rule.slug,
+        severity: f.severity,
+        message: f.message.clone(),
+        help: f.help.clone(),
+    }
+}
+
+fn service_name(sts: &Object) -> Option<&str> {
+    sts.statefulset()?
+        .spec
+        .as_ref()?
+        .service_name
+        .as_deref()
+        .filter(|s| !s.is_empty())
+}
+
+fn is_terminating(o: &Object) -> bool {
+    o.statefulset()
+        .is_some_and(|s| s.metadata.deletion_timestamp.is_some())
+}
+
+/// SL001/SL002 fired and the Service or every PDB is absent from the view.
+fn missing_companion(obj: &Object, view: &dyn Companions, problems: &[Problem]) -> bool {
+    let fired = |code: &str| {
+        problems
+            .iter()
+            .any(|p| p.code == code && p.severity == Severity::Error)
+    };
+    let ns = &obj.key.namespace;
+    let svc_missing = service_name(obj).is_some_and(|n| view.service(ns, n).is_none());
+    let pdb_missing = obj
+        .pod_labels()
+        .is_some_and(|l| view.pdbs_selecting(ns, l).is_empty());
+    (fired("SL001") && svc_missing) || (fired("SL002") && pdb_missing)
+}
+
+/// The companion view with some objects replaced, added (`Some`) or removed (`None`).
+pub struct Overlay<'a> {
+    base: &'a dyn Companions,
+    changes: Vec<(String, String, String, Option<Arc<Object>>)>,
+}
+
+impl<'a> Overlay<'a> {
+    pub fn new(base: &'a dyn Companions) -> Self {
+        Overlay {
+            base,
+            changes: Vec::new(),
+        }
+    }
+
+    /// Replace `kind` `at.namespace`/`at.name` with `with` (None removes it).
+    pub fn with(mut self, kind: &str, at: &Object, with: Option<Arc<Object>>) -> Self {
+        self.changes.push((
+            kind.to_string(),
+            at.key.namespace.clone(),
+            at.key.name.clone(),
+            with,
+        ));
+        self
+    }
+
+    fn changed(&self, kind: &str, ns: &str, name: &str) -> Option<&Option<Arc<Object>>> {
+        self.changes
+            .iter()
+            .find(|(k, n, m, _)| k == kind && n == ns && m == name)
+            .map(|(_, _, _, o)| o)
+    }
+
+    fn get(
+        &self,
+        kind: &str,
+        ns: &str,
+        name: &str,
+        base: impl FnOnce() -> Option<Arc<Object>>,
+    ) -> Option<Arc<Object>> {
+        match self.changed(kind, ns, name) {
+            Some(o) => o.clone(),
+            None => base(),
+        }
+    }
+
+    /// Base answers minus replaced objects, plus the replacements that `keep`.
+    fn merge(
+        &self,
+        kinds: &[&str],
+        ns: Option<&str>,
+        base: Vec<Arc<Object>>,
+        keep: impl Fn(&Object) -> bool,
+    ) -> Vec<Arc<Object>> {
+        let mut out: Vec<Arc<Object>> = base
+            .into_iter()
+            .filter(|o| {
+                self.changed(&o.key.kind, &o.key.namespace, &o.key.name)
+                    .is_none()
+            })
+            .collect();
+        for (k, n, _, o) in &self.changes {
+            if let Some(o) = o {
+                if kinds.contains(&k.as_str()) && ns.is_none_or(|ns| ns == n) && keep(o) {
+                    out.push(o.clone());
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Companions for Overlay<'_> {
+    fn service(&self, namespace: &str, name: &str) -> Option<Arc<Object>> {
+        self.get("Service", namespace, name, || {
+            self.base.service(namespace, name)
+        })
+    }
+
+    fn services_selecting(&self, namespace: &str, labels: &Labels) -> Vec<Arc<Object>> {
+        self.merge(
+            &["Service"],
+            Some(namespace),
+            self.base.services_selecting(namespace, labels),
+            |o| service_selects(o, labels),
+        )
+    }
+
+    fn pdbs_selecting(&self, namespace: &str, labels: &Labels) -> Vec<Arc<Object>> {
+        self.merge(
+            &["PodDisruptionBudget"],
+            Some(namespace),
+            self.base.pdbs_selecting(namespace, labels),
+            |o| pdb_selects(o, labels),
+        )
+    }
+
+    fn statefulset(&self, namespace: &str, name: &str) -> Option<Arc<Object>> {
+        self.get("StatefulSet", namespace, name, || {
+            self.base.statefulset(namespace, name)
+        })
+    }
+
+    fn statefulsets(&self, namespace: &str) -> Vec<Arc<Object>> {
+        self.merge(
+            &["StatefulSet"],
+            Some(namespace),
+            self.base.statefulsets(namespace),
+            |_| true,
+        )
+    }
+
+    fn config_map(&self, namespace: &str, name: &str) -> Option<Arc<Object>> {
+        self.get("ConfigMap", namespace, name, || {
+            self.base.config_map(namespace, name)
+        })
+    }
+
+    fn workloads(&self, namespace: Option<&str>) -> Vec<Arc<Object>> {
+        self.merge(
+            &["StatefulSet"],
+            namespace,
+            self.base.workloads(namespace),
+            |o| o.pod_template().is_some(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::rules::Finding;
+    use serde_json::json;
+
+    /// A stand-in rule engine (the real rules live on other branches): SL001 when the named
+    /// Service is missing, SL002 when no PDB or a PDB below quorum, SL008 (warning) when the
+    /// StatefulSet carries the label `warn`.
+    fn fake(objs: &[Arc<Object>], c: &dyn Companions, config: &Config) -> Outcome {
+        let sl001 = rules::lookup("SL001").unwrap();
+        let sl002 = rules::lookup("SL002").unwrap();
+        let sl008 = rules::lookup("SL008").unwrap();
+        let mut out = Vec::new();
+        for o in objs {
+            if o.statefulset().is_none() {
+                continue;
+            }
+            let ns = &o.key.namespace;
+            if config.is_enabled(sl001) {
+                if let Some(sn) = service_name(o) {
+                    if c.service(ns, sn).is_none() {
+                        out.push(
+                            Finding::new(
+                                sl001,
+                                o,
+                                "/spec/serviceName",
+                                format!("no Service {sn} in namespace {ns}"),
+                            )
+                            .help("create the headless Service"),
+                        );
+                    }
+                }
+            }
+            if config.is_enabled(sl002) {
+                let pdbs = c.pdbs_selecting(ns, o.pod_labels().unwrap());
+                if pdbs.is_empty() {
+                    out.push(Finding::new(sl002, o, "", "no PodDisruptionBudget"));
+                }
+                for p in pdbs {
+                    let min = p
+                        .pdb()
+                        .and_then(|p| p.spec.as_ref())
+                        .and_then(|s| s.min_available.clone());
+                    if let Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(m)) =
+                        min
+                    {
+                        if m < o.replicas() / 2 + 1 {
+                            out.push(Finding::new(
+                                sl002,
+                                o,
+                                "",
+                                format!("PodDisruptionBudget {} minAvailable {m}", p.key.name),
+                            ));
+                        }
+                    }
+                }
+            }
+            if config.is_enabled(sl008) && o.labels.contains_key("warn") {
+                out.push(Finding::new(sl008, o, "", "no fsGroup"));
+            }
+        }
+        let (suppressed, findings) = out
+            .into_iter()
+            .partition(|f: &Finding| f.object.ignores(f.rule.code, f.rule.slug));
+        Outcome {
+            findings,
+            suppressed,
+        }
+    }
+
+    fn sts(name: &str, labels: Value) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"name": name, "namespace": "data", "labels": labels},
+            "spec": {"replicas": 3, "serviceName": format!("{name}-hs"),
+                "selector": {"matchLabels": {"app": name}},
+                "template": {"metadata": {"labels": {"app": name}},
+                    "spec": {"containers": [{"name": name, "image": "zookeeper:3.9"}]}}}})
+    }
+
+    fn svc(name: &str, app: &str, headless: bool) -> Value {
+        json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": name, "namespace": "data"},
+            "spec": {"clusterIP": if headless { "None" } else { "10.0.0.1" },
+                "selector": {"app": app}, "ports": [{"port": 2181}]}})
+    }
+
+    fn pdb(name: &str, app: &str, min: i32) -> Value {
+        json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": {"name": name, "namespace": "data"},
+            "spec": {"minAvailable": min, "selector": {"matchLabels": {"app": app}}}})
+    }
+
+    fn catalog(objs: &[Value]) -> Catalog {
+        Catalog::new(objs.iter().filter_map(|v| {
+            Object::from_value(v.clone(), None, "data")
+                .ok()
+                .flatten()
+                .map(Arc::new)
+        }))
+    }
+
+    fn request(op: &str, object: Option<Value>, old: Option<Value>) -> Review {
+        let o = object.as_ref().or(old.as_ref()).unwrap();
+        let av = o["apiVersion"].as_str().unwrap();
+        let (group, version) = av.rsplit_once('/').unwrap_or(("", av));
+        let kind = o["kind"].as_str().unwrap();
+        let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": "uid-1", "kind": {"group": group, "version": version, "kind": kind},
+                "resource": {"group": group, "version": version, "resource": "x"},
+                "name": o["metadata"]["name"], "namespace": "data", "operation": op,
+                "userInfo": {}, "object": object, "oldObject": old, "dryRun": false}});
+        decode(&serde_json::to_vec(&review).unwrap()).unwrap()
+    }
+
+    fn review(c: &dyn Companions, mode: Mode, req: Review) -> Decision {
+        let config = Config::default();
+        Reviewer {
+            companions: c,
+            config: &config,
+            mode,
+            runner: fake,
+        }
+        .review(req)
+    }
+
+    #[test]
+    fn good_statefulset_is_allowed_with_same_uid() {
+        let c = catalog(&[svc("zk-hs", "zk", true), pdb("zk-pdb", "zk", 2)]);
+        let d = review(
+            &c,
+            Mode::Enforce,
+            request("CREATE", Some(sts("zk", json!({}))), None),
+        );
+        assert_eq!(d.verdict, Verdict::Allowed);
+        assert!(d.response.allowed);
+        assert_eq!(d.response.uid, "uid-1");
+        assert!(d.response.warnings.is_none());
+    }
+
+    #[test]
+    fn errors_deny_with_403_listing_findings_and_the_companion_hint() {
+        let c = catalog(&[]);
+        let d = review(
+            &c,
+            Mode::Enforce,
+            request("CREATE", Some(sts("zk", json!({"warn": "1"}))), None),
+        );
+        assert_eq!(d.verdict, Verdict::Denied);
+        assert!(!d.response.allowed);
+        assert_eq!(d.response.result.code, 403);
+        let m = &d.response.result.message;
+        assert!(
+            m.contains("statelint denied StatefulSet data/zk: 2 errors"),
+            "{m}"
+        );
+        assert!(
+            m.contains("- SL001 headless-service: no Service zk-hs in namespace data"),
+            "{m}"
+        );
+        assert!(m.contains("help: create the headless Service"), "{m}");
+        assert!(
+            m.contains("- SL002 pdb-quorum: no PodDisruptionBudget"),
+            "{m}"
+        );
+        assert!(m.contains("apply them first"), "{m}");
+        assert!(m.contains("put them above the StatefulSet"), "{m}");
+        let w = d.response.warnings.unwrap();
+        assert_eq!(
+            w,
+            vec!["statelint SL008 security-context: no fsGroup".to_string()]
+        );
+    }
+
+    #[test]
+    fn warn_mode_allows_and_turns_findings_into_warnings() {
+        let c = catalog(&[]);
+        let d = review(
+            &c,
+            Mode::Warn,
+            request("CREATE", Some(sts("zk", json!({"warn": "1"}))), None),
+        );
+        assert_eq!(d.verdict, Verdict::Warned);
+        assert!(d.response.allowed);
+        let w = d.response.warnings.unwrap();
+        assert!(
+            w.iter()
+                .any(|w| w.contains("SL001") && w.contains("not enforced")),
+            "{w:?}"
+        );
+        assert!(w.iter().any(|w| w.contains("SL008")), "{w:?}");
+    }
+
+    #[test]
+    fn ignore_annotation_applies() {
+        let c = catalog(&[svc("zk-hs", "zk", true)]);
+        let mut s = sts("zk", json!({}));
+        s["metadata"]["annotations"] = json!({"statelint.io/ignore": "pdb-quorum"});
+        let d = review(&c, Mode::Enforce, request("CREATE", Some(s), None));
+        assert_eq!(d.verdict, Verdict::Allowed, "{:?}", d.response);
+    }
+
+    #[test]
+    fn other_kinds_subresources_and_deletes_pass_untouched() {
+        let c = catalog(&[]);
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}});
+        assert!(
+            review(&c, Mode::Enforce, request("CREATE", Some(cm), None))
+                .response
+                .allowed
+        );
+        let d = review(
+            &c,
+            Mode::Enforce,
+            request("DELETE", None, Some(sts("zk", json!({})))),
+        );
+        assert!(d.response.allowed);
+        let mut r = request("UPDATE", Some(sts("zk", json!({}))), None);
+        r.req.sub_resource = Some("status".into());
+        assert!(review(&c, Mode::Enforce, r).response.allowed);
+    }
+
+    #[test]
+    fn update_sees_the_new_object_not_its_old_self() {
+        // the cluster holds the old zk; the rule engine must see the new one as companion
+        let old = sts("zk", json!({}));
+        let mut new = old.clone();
+        new["spec"]["replicas"] = json!(5);
+        let c = catalog(&[
+            old.clone(),
+            svc("zk-hs", "zk", true),
+            pdb("zk-pdb", "zk", 2),
+        ]);
+        fn replicas_seen(objs: &[Arc<Object>], c: &dyn Companions, _: &Config) -> Outcome {
+            let o = &objs[0];
+            let seen = c
+                .statefulset(&o.key.namespace, &o.key.name)
+                .unwrap()
+                .replicas();
+            let all = c.statefulsets(&o.key.namespace).len();
+            let meta = rules::lookup("SL009").unwrap();
+            Outcome {
+                findings: vec![
+                    Finding::new(meta, o, "", format!("seen {seen} of {all}"))
+                        .severity(Severity::Warning),
+                ],
+                suppressed: vec![],
+            }
+        }
+        let config = Config::default();
+        let d = Reviewer {
+            companions: &c,
+            config: &config,
+            mode: Mode::Enforce,
+            runner: replicas_seen,
+        }
+        .review(request("UPDATE", Some(new), Some(old)));
+        assert_eq!(
+            d.response.warnings.unwrap()[0],
+            "statelint SL009 odd-replicas: seen 5 of 1"
+        );
+    }
+
+    #[test]
+    fn deleting_the_headless_service_of_a_live_statefulset_is_denied() {
+        let c = catalog(&[sts("zk", json!({})), svc("zk-hs", "zk", true)]);
+        let d = review(
+            &c,
+            Mode::Enforce,
+            request("DELETE", None, Some(svc("zk-hs", "zk", true))),
+        );
+        assert_eq!(d.verdict, Verdict::Denied);
+        let m = &d.response.result.message;
+        assert!(m.contains("headless Service of StatefulSet zk"), "{m}");
+        // a ClusterIP Service of the same name is not what serviceName needs
+        let d = review(
+            &c,
+            Mode::Enforce,
+            request("DELETE", None, Some(svc("zk-hs", "zk", false))),
+        );
+        assert!(d.response.allowed);
+        // another Service
+        let d = review(
+            &c,
+            Mode::Enforce,
+            request("DELETE", None, Some(svc("other", "zk", true))),
+        );
+        assert!(d.response.allowed);
+        // warn mode
+        let d = review(
+            &c,
+            Mode::Warn,
+            request("DELETE", None, Some(svc("zk-hs", "zk", true))),
+        );
+        assert!(d.response.allowed && d.response.warnings.is_some());
+    }
+
+    #[test]
+    fn deleting_the_only_pdb_is_denied_but_not_a_duplicate() {
+        let c = catalog(&[sts("zk", json!({})), pdb("zk-pdb", "zk", 2)]);
+        let d = review(
+            &c,
+            Mode::Enforce,
+            request("DELETE", None, Some(pdb("zk-pdb", "zk", 2))),
+        );
+        assert_eq!(d.verdict, Verdict::Denied);
+        assert!(
+            d.response
+                .result
+                .message
+                .contains("only PodDisruptionBudget of StatefulSet zk")
+        );
+        let c = catalog(&[
+            sts("zk", json!({})),
+            pdb("zk-pdb", "zk", 2),
+            pdb("zk-pdb2", "zk", 2),
+        ]);
+        let d = review(
+            &c,
+            Mode::Enforce,
+            request("DELETE", None, Some(pdb("zk-pdb", "zk", 2))),
+        );
+        assert!(d.response.allowed);
+        let d = review(
+            &c,
+            Mode::Enforce,
+            request("DELETE", None, Some(pdb("kafka-pdb", "kafka", 2))),
+        );
+        assert!(d.response.allowed);
+    }
+
+    #[test]
+    fn pdb_update_that_breaks_quorum_is_denied() {
+        let c = catalog(&[
+            sts("zk", json!({})),
+            svc("zk-hs", "zk", true),
+            pdb("zk-pdb", "zk", 2),
+        ]);
+        let d = review(
+            &c,
+            Mode::Enforce,
+            request(
+                "UPDATE",
+                Some(pdb("zk-pdb", "zk", 1)),
+                Some(pdb("zk-pdb", "zk", 2)),
+            ),
+        );
+        assert_eq!(d.verdict, Verdict::Denied, "{:?}", d.response);
+        let m = &d.response.result.message;
+        assert!(m.contains("with this PodDisruptionBudget, StatefulSet zk: PodDisruptionBudget zk-pdb minAvailable 1"), "{m}");
+        let d = review(
+            &c,
+            Mode::Enforce,
+            request(
+                "UPDATE",
+                Some(pdb("zk-pdb", "zk", 3)),
+                Some(pdb("zk-pdb", "zk", 2)),
+            ),
+        );
+        assert!(d.response.allowed);
+        // already broken before: a change that does not fix it warns instead of blocking
+        let c = catalog(&[sts("zk", json!({})), pdb("zk-pdb", "zk", 1)]);
+        let d = review(
+            &c,
+            Mode::Enforce,
+            request(
+                "UPDATE",
+                Some(pdb("zk-pdb", "zk", 0)),
+                Some(pdb("zk-pdb", "zk", 1)),
+            ),
+        );
+        assert_eq!(d.verdict, Verdict::Warned, "{:?}", d.response);
+    }
+
+    #[test]
+    fn unreadable_object_is_a_400_answer() {
+        let c = catalog(&[]);
+        let mut s = sts("zk", json!({}));
+        s["spec"]["replicas"] = json!("three");
+        let d = review(&c, Mode::Enforce, request("CREATE", Some(s), None));
+        assert_eq!(d.verdict, Verdict::Error);
+        assert!(!d.response.allowed);
+        assert_eq!(d.response.result.code, 400);
+    }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn any_json() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>().prop_map(|f| json!(f)),
+                "[a-zA-Z0-9 <>{}$._/:-]{0,12}".prop_map(Value::from),
+            ];
+            leaf.prop_recursive(3, 24, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                    prop::collection::btree_map("[a-zA-Z]{1,8}", inner, 0..4)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        const POINTERS: &[&str] = &[
+            "/spec",
+            "/spec/replicas",
+            "/spec/serviceName",
+            "/spec/selector",
+            "/spec/template",
+            "/spec/template/metadata/labels",
+            "/spec/template/spec",
+            "/spec/template/spec/containers",
+            "/spec/template/spec/containers/0",
+            "/spec/template/spec/containers/0/env",
+            "/spec/template/spec/containers/0/args",
+            "/spec/template/spec/affinity",
+            "/spec/volumeClaimTemplates",
+            "/metadata",
+            "/metadata/labels",
+            "/metadata/annotations",
+        ];
+
+        fn set(v: &mut Value, pointer: &str, x: Value) {
+            let (parent, last) = pointer.rsplit_once('/').unwrap();
+            if let Some(Value::Object(m)) = v.pointer_mut(parent) {
+                m.insert(last.to_string(), x);
+            } else if let Some(Value::Array(a)) = v.pointer_mut(parent) {
+                if let Ok(i) = last.parse::<usize>() {
+                    if i < a.len() {
+                        a[i] = x;
+                    }
+                }
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+            /// Whatever the object holds, the real rule engine answers (no panic), same uid.
+            #[test]
+            fn any_statefulset_is_answered(at in 0..POINTERS.len(), x in any_json(), op in 0..3usize) {
+                let mut s = sts("zk", json!({}));
+                set(&mut s, POINTERS[at], x);
+                let c = catalog(&[svc("zk-hs", "zk", true), pdb("zk-pdb", "zk", 2), s.clone()]);
+                let ops = ["CREATE", "UPDATE", "DELETE"];
+                let Ok(review) = decode(&serde_json::to_vec(&json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                        "request": {"uid": "u", "kind": {"group": "apps", "version": "v1", "kind": "StatefulSet"},
+                            "resource": {"group": "apps", "version": "v1", "resource": "statefulsets"},
+                            "name": "zk", "namespace": "data", "operation": ops[op], "userInfo": {},
+                            "object": s, "oldObject": s}})).unwrap()) else {
+                    // not decodable: the HTTP layer answers 400
+                    return Ok(());
+                };
+                let config = Config::default();
+                for mode in [Mode::Enforce, Mode::Warn] {
+                    let review = Review { req: review.req.clone(), object: review.object.clone(), old_object: review.old_object.clone() };
+                    let d = Reviewer { companions: &c, config: &config, mode, runner: rules::run }.review(review);
+                    prop_assert_eq!(&d.response.uid, "u");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! Companions from the live cluster: kube-rs watchers of Services, PodDisruptionBudgets,
+//! StatefulSets and ConfigMaps feed per-namespace indexes that admissions read from memory.
+//! No admission ever waits on the API server.
+//!
+//! - Each kind is listed once, then watched; the initial list is swapped in atomically when it
+//!   is complete (as kube's reflector store does), and the kind is then marked synced.
+//!   `/readyz` stays 503 until every kind has synced.
+//! - Objects are converted into [`Object`]s once per watch event (managedFields and the
+//!   last-applied annotation are dropped first, to save memory).
+//! - ConfigMaps are only kept when a value mentions `zookeeper` (that is all SL005 reads from
+//!   them), so a cluster full of large ConfigMaps costs little. If the service account may not
+//!   list ConfigMaps, that kind is skipped with an error log instead of blocking readiness.
+//! - `workloads()` (SL010 `dangling-pod-affinity`) returns the StatefulSets only: Deployments,
+//!   DaemonSets and Jobs are not watched, so SL010 may warn about a podAffinity term that only
+//!   matches pods of a Deployment.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::Resource;
+use kube::api::Api;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::catalog::Companions;
+use crate::object::{Labels, Object};
+use crate::selector;
+
+/// Objects of one kind: namespace -> name -> object (sorted, for stable answers).
+#[derive(Default)]
+pub struct KindStore {
+    by_ns: HashMap<String, BTreeMap<String, Arc<Object>>>,
+}
+
+impl KindStore {
+    fn insert(&mut self, o: Arc<Object>) {
+        self.by_ns
+            .entry(o.key.namespace.clone())
+            .or_default()
+            .insert(o.key.name.clone(), o);
+    }
+
+    fn remove(&mut self, ns: &str, name: &str) {
+        if let Some(m) = self.by_ns.get_mut(ns) {
+            m.remove(name);
+            if m.is_empty() {
+                self.by_ns.remove(ns);
+            }
+        }
+    }
+
+    fn get(&self, ns: &str, name: &str) -> Option<Arc<Object>> {
+        self.by_ns.get(ns)?.get(name).cloned()
+    }
+
+    fn in_ns(&self, ns: &str) -> impl Iterator<Item = &Arc<Object>> {
+        self.by_ns.get(ns).into_iter().flat_map(|m| m.values())
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_ns.values().map(BTreeMap::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_ns.is_empty()
+    }
+}
+
+/// One watched kind: its store and whether its initial list has completed.
+#[derive(Default)]
+pub struct Watched {
+    pub store: RwLock<KindStore>,
+    pub synced: AtomicBool,
+}
+
+impl Watched {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, KindStore> {
+        self.store.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, KindStore> {
+        self.store.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The watch caches, answering [`Companions`] from memory.
+#[derive(Default)]
+pub struct ClusterCache {
+    pub services: Watched,
+    pub pdbs: Watched,
+    pub statefulsets: Watched,
+    pub config_maps: Watched,
+}
+
+impl ClusterCache {
+    /// True once every kind has completed its initial list.
+    pub fn synced(&self) -> bool {
+        [
+            &self.services,
+            &self.pdbs,
+            &self.statefulsets,
+            &self.config_maps,
+        ]
+        .iter()
+        .all(|w| w.synced.load(Ordering::Acquire))
+    }
+
+    /// Start the watchers on the current tokio runtime.
+    pub fn spawn(self: &Arc<Self>, client: kube::Client) {
+        let me = self.clone();
+        tokio::spawn(drive::<Service>(
+            Api::all(client.clone()),
+            me,
+            |c| &c.services,
+            false,
+        ));
+        let me = self.clone();
+        tokio::spawn(drive::<PodDisruptionBudget>(
+            Api::all(client.clone()),
+            me,
+            |c| &c.pdbs,
+            false,
+        ));
+        let me = self.clone();
+        tokio::spawn(drive::<StatefulSet>(
+            Api::all(client.clone()),
+            me,
+            |c| &c.statefulsets,
+            false,
+        ));
+        let me = self.clone();
+        tokio::spawn(drive::<ConfigMap>(
+            Api::all(client),
+            me,
+            |c| &c.config_maps,
+            true,
+        ));
+    }
+}
+
+/// Turn a watched k8s object into an [`Object`] (None when it cannot be read).
+fn convert<K: Serialize + Resource>(k: &K) -> Option<Arc<Object>> {
+    let mut v = serde_json::to_value(k).ok()?;
+    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+        if let Some(a) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
+            a.remove("kubectl.kubernetes.io/last-applied-configuration");
+        }
+    }
+    if v.get("kind").and_then(Value::as_str) == Some("ConfigMap") {
+        let m = v.as_object_mut()?;
+        m.remove("binaryData");
+        let keep = match m.get_mut("data").and_then(Value::as_object_mut) {
+            Some(data) => {
+                data.retain(|_, val| {
+                    val.as_str()
+                        .is_some_and(|s| s.to_ascii_lowercase().contains("zookeeper"))
+                });
+                !data.is_empty()
+            }
+            None => false,
+        };
+        if !keep {
+            return None;
+        }
+    }
+    match Object::from_value(v, None, "default") {
+        Ok(Some(o)) => Some(Arc::new(o)),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(
+                name = ?k.meta().name,
+                error = %e.message,
+                "cannot read a watched object; ignoring it"
+            );
+            None
+        }
+    }
+}
+
+fn ns_name<K: Resource>(k: &K) -> (String, String) {
+    let m = k.meta();
+    (
+        m.namespace.clone().unwrap_or_else(|| "default".into()),
+        m.name.clone().unwrap_or_default(),
+    )
+}
+
+async fn drive<K>(
+    api: Api<K>,
+    cache: Arc<ClusterCache>,
+    pick: fn(&ClusterCache) -> &Watched,
+    optional: bool,
+) where
+    K: Resource + Clone + DeserializeOwned + Serialize + Debug + Send + Sync + 'static,
+    K::DynamicType: Default,
+{
+    let kind = K::kind(&Default::default()).to_string();
+    let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
+    futures::pin_mut!(stream);
+    let mut buffer: Option<KindStore> = None;
+    while let Some(ev) = stream.next().await {
+        let w = pick(&cache);
+        match ev {
+            Ok(Event::Init) => buffer = Some(KindStore::default()),
+            Ok(Event::InitApply(k)) => {
+                if let (Some(b), Some(o)) = (buffer.as_mut(), convert(&k)) {
+                    b.insert(o);
+                }
+            }
+            Ok(Event::InitDone) => {
+                if let Some(b) = buffer.take() {
+                    let n = b.len();
+                    *w.write() = b;
+                    tracing::info!(kind = %kind, objects = n, "watch cache synced");
+                }
+                w.synced.store(true, Ordering::Release);
+            }
+            Ok(Event::Apply(k)) => {
+                let (ns, name) = ns_name(&k);
+                match convert(&k) {
+                    Some(o) => w.write().insert(o),
+                    None => w.write().remove(&ns, &name),
+                }
+            }
+            Ok(Event::Delete(k)) => {
+                let (ns, name) = ns_name(&k);
+                w.write().remove(&ns, &name);
+            }
+            Err(e) => {
+                let forbidden = matches!(
+                    &e,
+                    watcher::Error::InitialListFailed(kube::Error::Api(s))
+                        | watcher::Error::WatchStartFailed(kube::Error::Api(s))
+                        if s.code == 403
+                );
+                if forbidden && optional && !w.synced.load(Ordering::Acquire) {
+                    tracing::error!(
+                        kind = %kind,
+                        error = %e,
+                        "no permission to list this kind; continuing without it"
+                    );
+                    w.synced.store(true, Ordering::Release);
+                    return;
+                }
+                tracing::warn!(kind = %kind, error = %e, "watch failed; retrying with backoff");
+            }
+        }
+    }
+}
+
+impl Companions for ClusterCache {
+    fn service(&self, namespace: &str, name: &str) -> Option<Arc<Object>> {
+        self.services.read().get(namespace, name)
+    }
+
+    fn services_selecting(&self, namespace: &str, labels: &Labels) -> Vec<Arc<Object>> {
+        self.services
+            .read()
+            .in_ns(namespace)
+            .filter(|o| service_selects(o, labels))
+            .cloned()
+            .collect()
+    }
+
+    fn pdbs_selecting(&self, namespace: &str, labels: &Labels) -> Vec<Arc<Object>> {
+        self.pdbs
+            .read()
+            .in_ns(namespace)
+            .filter(|o| pdb_selects(o, labels))
+            .cloned()
+            .collect()
+    }
+
+    fn statefulset(&self, namespace: &str, name: &str) -> Option<Arc<Object>> {
+        self.statefulsets.read().get(namespace, name)
+    }
+
+    fn statefulsets(&self, namespace: &str) -> Vec<Arc<Object>> {
+        self.statefulsets.read().in_ns(namespace).cloned().collect()
+    }
+
+    fn config_map(&self, namespace: &str, name: &str) -> Option<Arc<Object>> {
+        self.config_maps.read().get(namespace, name)
+    }
+
+    fn workloads(&self, namespace: Option<&str>) -> Vec<Arc<Object>> {
+        let s = self.statefulsets.read();
+        match namespace {
+            Some(ns) => s.in_ns(ns).cloned().collect(),
+            None => s.by_ns.values().flat_map(|m| m.values()).cloned().collect(),
+        }
+    }
+}
+
+pub(crate) fn service_selects(o: &Object, labels: &Labels) -> bool {
+    o.service()
+        .and_then(|s| s.spec.as_ref())
+        .and_then(|s| s.selector.as_ref())
+        .is_some_and(|sel| selector::map_matches(sel, labels))
+}
+
+pub(crate) fn pdb_selects(o: &Object, labels: &Labels) -> bool {
+    let sel = o
+        .pdb()
+        .and_then(|p| p.spec.as_ref())
+        .and_then(|s| s.selector.as_ref());
+    o.pdb().is_some() && selector::pdb_matches(sel, o.is_legacy_pdb(), labels)
+}
