@@ -304,7 +304,7 @@ class ChartTest(unittest.TestCase):
                 comp["rules"],
                 [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["UPDATE", "DELETE"],
                   "resources": ["services"], "scope": "Namespaced"},
-                 {"apiGroups": ["policy"], "apiVersions": ["v1"], "operations": ["UPDATE", "DELETE"],
+                 {"apiGroups": ["policy"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE", "DELETE"],
                   "resources": ["poddisruptionbudgets"], "scope": "Namespaced"}],
             )
             self.assertEqual(sts["failurePolicy"], "Fail")
