@@ -298,26 +298,10 @@ fn uses_controller_labels(sel: &LabelSelector) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::Catalog;
     use crate::config::Config;
-    use crate::object::FileId;
-    use crate::source::{Limits, parse_file};
 
     fn run(yaml: &str) -> Vec<Finding> {
-        let (objects, errors) = parse_file(FileId(0), yaml, "default", &Limits::default());
-        assert!(errors.is_empty(), "{errors:?}");
-        let objects: Vec<Arc<Object>> = objects.into_iter().map(Arc::new).collect();
-        let catalog = Catalog::new(objects.iter().cloned());
-        let config = Config::default();
-        let cx = Ctx {
-            companions: &catalog,
-            config: &config,
-        };
-        let mut out = Vec::new();
-        for o in &objects {
-            DanglingPodAffinity.check(o, &cx, &mut out);
-        }
-        out
+        crate::rules::util::testing::lint(&DanglingPodAffinity, yaml, &Config::default())
     }
 
     /// Kafka in namespace `data` with one podAffinity entry (`terms`, indented 10).

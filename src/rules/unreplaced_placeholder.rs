@@ -186,25 +186,10 @@ fn dotted(pointer: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::Catalog;
     use crate::config::Config;
-    use crate::object::FileId;
-    use crate::source::{Limits, parse_file};
 
     fn run_with(yaml: &str, config: &Config) -> Vec<Finding> {
-        let (objects, errors) = parse_file(FileId(0), yaml, "default", &Limits::default());
-        assert!(errors.is_empty(), "{errors:?}");
-        let objects: Vec<Arc<Object>> = objects.into_iter().map(Arc::new).collect();
-        let catalog = Catalog::new(objects.iter().cloned());
-        let cx = Ctx {
-            companions: &catalog,
-            config,
-        };
-        let mut out = Vec::new();
-        for o in &objects {
-            UnreplacedPlaceholder.check(o, &cx, &mut out);
-        }
-        out
+        crate::rules::util::testing::lint(&UnreplacedPlaceholder, yaml, config)
     }
 
     fn run(yaml: &str) -> Vec<Finding> {
