@@ -245,7 +245,7 @@ fn main() {
             Break::None
         };
         let mut out = String::with_capacity(8192);
-        if i % 5 == 0 && written + 2 <= n {
+        if i.is_multiple_of(5) && written + 2 <= n {
             // a ZooKeeper ensemble and a Kafka cluster that uses it
             let zk = format!("zk-{i}");
             let kafka = format!("kafka-{i}");

@@ -146,10 +146,10 @@ fn run_check(args: CheckArgs) -> ExitCode {
         },
         None => Config::default(),
     };
-    if !args.select.is_empty() {
-        if let Err(e) = config.select(&args.select) {
-            return usage_error(format!("--select: {e}"));
-        }
+    if !args.select.is_empty()
+        && let Err(e) = config.select(&args.select)
+    {
+        return usage_error(format!("--select: {e}"));
     }
     if let Err(e) = config.ignore(&args.ignore) {
         return usage_error(format!("--ignore: {e}"));
@@ -177,10 +177,10 @@ fn run_check(args: CheckArgs) -> ExitCode {
         }
     };
     let mut out = std::io::stdout().lock();
-    if let Err(e) = report.write(args.format, color, &mut out) {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return usage_error(e);
-        }
+    if let Err(e) = report.write(args.format, color, &mut out)
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return usage_error(e);
     }
     let _ = out.flush();
     if !run.loaded.errors.is_empty() {

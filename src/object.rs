@@ -431,10 +431,10 @@ fn path_error(e: serde_path_to_error::Error<serde_json::Error>, base: &str) -> O
 /// `<YOUR_...>`.
 pub fn placeholder_in(s: &str) -> Option<&str> {
     // {{ ... }}
-    if let Some(i) = s.find("{{") {
-        if let Some(j) = s[i..].find("}}") {
-            return Some(&s[i..i + j + 2]);
-        }
+    if let Some(i) = s.find("{{")
+        && let Some(j) = s[i..].find("}}")
+    {
+        return Some(&s[i..i + j + 2]);
     }
     // <UPPER_CASE> (not <= or a shell redirect: needs an upper-case letter and only [A-Z0-9_-])
     let b = s.as_bytes();

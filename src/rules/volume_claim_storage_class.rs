@@ -257,8 +257,8 @@ fn check_template(
             .help(format!("set {source} to {use_class}")),
         ),
         Some(c) => {
-            if let Some(list) = allowed {
-                if !list.iter().any(|a| a == c) {
+            if let Some(list) = allowed
+                && !list.iter().any(|a| a == c) {
                     out.push(
                         Finding::new(
                             &META,
@@ -276,7 +276,6 @@ fn check_template(
                         )),
                     );
                 }
-            }
         }
     }
 

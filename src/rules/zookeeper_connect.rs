@@ -490,10 +490,10 @@ fn settings(c: &Container, cptr: &str, spec: &PodSpec, ns: &str, cx: &Ctx<'_>) -
         };
         let Some(cmv) = &vol.config_map else { continue };
         let key = "server.properties";
-        if let Some(items) = &cmv.items {
-            if !items.iter().any(|it| it.key == key) {
-                continue;
-            }
+        if let Some(items) = &cmv.items
+            && !items.iter().any(|it| it.key == key)
+        {
+            continue;
         }
         if let Some(sub) = m.sub_path.as_deref().filter(|s| !s.is_empty()) {
             let path = cmv
@@ -767,11 +767,12 @@ fn service_ports(service: &Object) -> Vec<i32> {
 fn find_ensemble(ns: &str, svc: &str, pod: Option<&str>, cx: &Ctx<'_>) -> Option<Ensemble> {
     let service = cx.companions.service(ns, svc);
     let prefix = pod.and_then(split_ordinal).map(|(n, _)| n);
-    if let Some(z) = prefix.and_then(|n| cx.companions.statefulset(ns, n)) {
-        if service_name(&z) == svc && is_zookeeper(&z) {
-            let service = service.filter(|s| selects(s, &z));
-            return Some(Ensemble { sts: z, service });
-        }
+    if let Some(z) = prefix.and_then(|n| cx.companions.statefulset(ns, n))
+        && service_name(&z) == svc
+        && is_zookeeper(&z)
+    {
+        let service = service.filter(|s| selects(s, &z));
+        return Some(Ensemble { sts: z, service });
     }
     let zks = zookeepers(ns, cx);
     let mut found: Vec<&Arc<Object>> = zks

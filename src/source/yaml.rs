@@ -256,15 +256,15 @@ pub fn load_documents(text: &str, limits: &Limits) -> (Vec<Document>, Option<Loa
                 });
             }
             Event::DocumentEnd => {
-                if let Some(mut l) = loader.take() {
-                    if let Some(value) = l.root {
-                        l.spans.finish();
-                        docs.push(Document {
-                            value,
-                            spans: l.spans,
-                            start: doc_start,
-                        });
-                    }
+                if let Some(mut l) = loader.take()
+                    && let Some(value) = l.root
+                {
+                    l.spans.finish();
+                    docs.push(Document {
+                        value,
+                        spans: l.spans,
+                        start: doc_start,
+                    });
                 }
             }
             ev => {
@@ -572,10 +572,10 @@ pub fn resolve_plain(s: &str) -> Value {
     if let Some(n) = parse_int(s) {
         return Value::Number(n);
     }
-    if let Some(f) = parse_float(s) {
-        if let Some(n) = Number::from_f64(f) {
-            return Value::Number(n);
-        }
+    if let Some(f) = parse_float(s)
+        && let Some(n) = Number::from_f64(f)
+    {
+        return Value::Number(n);
     }
     Value::String(s.to_string())
 }

@@ -585,10 +585,12 @@ impl<'a> Overlay<'a> {
             })
             .collect();
         for (k, n, _, o) in &self.changes {
-            if let Some(o) = o {
-                if kinds.contains(&k.as_str()) && ns.is_none_or(|ns| ns == n) && keep(o) {
-                    out.push(o.clone());
-                }
+            if let Some(o) = o
+                && kinds.contains(&k.as_str())
+                && ns.is_none_or(|ns| ns == n)
+                && keep(o)
+            {
+                out.push(o.clone());
             }
         }
         out
@@ -671,20 +673,19 @@ mod tests {
                 continue;
             }
             let ns = &o.key.namespace;
-            if config.is_enabled(sl001) {
-                if let Some(sn) = service_name(o) {
-                    if c.service(ns, sn).is_none() {
-                        out.push(
-                            Finding::new(
-                                sl001,
-                                o,
-                                "/spec/serviceName",
-                                format!("no Service {sn} in namespace {ns}"),
-                            )
-                            .help("create the headless Service"),
-                        );
-                    }
-                }
+            if config.is_enabled(sl001)
+                && let Some(sn) = service_name(o)
+                && c.service(ns, sn).is_none()
+            {
+                out.push(
+                    Finding::new(
+                        sl001,
+                        o,
+                        "/spec/serviceName",
+                        format!("no Service {sn} in namespace {ns}"),
+                    )
+                    .help("create the headless Service"),
+                );
             }
             if config.is_enabled(sl002) {
                 let pdbs = c.pdbs_selecting(ns, o.pod_labels().unwrap());
@@ -698,15 +699,14 @@ mod tests {
                         .and_then(|s| s.min_available.clone());
                     if let Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(m)) =
                         min
+                        && m < o.replicas() / 2 + 1
                     {
-                        if m < o.replicas() / 2 + 1 {
-                            out.push(Finding::new(
-                                sl002,
-                                o,
-                                "",
-                                format!("PodDisruptionBudget {} minAvailable {m}", p.key.name),
-                            ));
-                        }
+                        out.push(Finding::new(
+                            sl002,
+                            o,
+                            "",
+                            format!("PodDisruptionBudget {} minAvailable {m}", p.key.name),
+                        ));
                     }
                 }
             }
@@ -1081,12 +1081,11 @@ mod tests {
             let (parent, last) = pointer.rsplit_once('/').unwrap();
             if let Some(Value::Object(m)) = v.pointer_mut(parent) {
                 m.insert(last.to_string(), x);
-            } else if let Some(Value::Array(a)) = v.pointer_mut(parent) {
-                if let Ok(i) = last.parse::<usize>() {
-                    if i < a.len() {
-                        a[i] = x;
-                    }
-                }
+            } else if let Some(Value::Array(a)) = v.pointer_mut(parent)
+                && let Ok(i) = last.parse::<usize>()
+                && i < a.len()
+            {
+                a[i] = x;
             }
         }
 
