@@ -478,22 +478,36 @@ pub fn shell_placeholder_in(s: &str) -> Option<&str> {
 }
 
 fn find_placeholders(v: &Value) -> Vec<(String, String)> {
+    // depth-first with one pointer buffer: an entry is (length of its parent's pointer, its
+    // segment, its value); popping it truncates the buffer to the parent and appends the
+    // segment, so only strings that hold a placeholder allocate
+    enum Seg<'a> {
+        Root,
+        Index(usize),
+        Key(&'a str),
+    }
     let mut out = Vec::new();
-    let mut stack: Vec<(String, &Value)> = vec![(String::new(), v)];
-    while let Some((ptr, v)) = stack.pop() {
+    let mut ptr = String::new();
+    let mut stack: Vec<(usize, Seg<'_>, &Value)> = vec![(0, Seg::Root, v)];
+    while let Some((parent, seg, v)) = stack.pop() {
+        ptr.truncate(parent);
+        match seg {
+            Seg::Root => {}
+            Seg::Index(i) => {
+                use std::fmt::Write;
+                let _ = write!(ptr, "/{i}");
+            }
+            Seg::Key(k) => push_segment(&mut ptr, k),
+        }
         match v {
-            Value::String(s) if placeholder_in(s).is_some() => out.push((ptr, s.clone())),
+            Value::String(s) if placeholder_in(s).is_some() => out.push((ptr.clone(), s.clone())),
             Value::Array(a) => {
-                for (i, x) in a.iter().enumerate() {
-                    stack.push((format!("{ptr}/{i}"), x));
-                }
+                let here = ptr.len();
+                stack.extend(a.iter().enumerate().map(|(i, x)| (here, Seg::Index(i), x)));
             }
             Value::Object(o) => {
-                for (k, x) in o {
-                    let mut p = ptr.clone();
-                    push_segment(&mut p, k);
-                    stack.push((p, x));
-                }
+                let here = ptr.len();
+                stack.extend(o.iter().map(|(k, x)| (here, Seg::Key(k.as_str()), x)));
             }
             _ => {}
         }
@@ -520,6 +534,24 @@ mod tests {
         assert_eq!(
             shell_placeholder_in("${NAMESPACE}.svc"),
             Some("${NAMESPACE}")
+        );
+    }
+
+    #[test]
+    fn placeholder_pointers() {
+        let v = json!({"a": {"b/c": ["x", "<NS>", {"d": "{{ .Values.x }}"}]}, "e": "<IMAGE>",
+            "f": [[], {}, 1, null]});
+        assert_eq!(
+            find_placeholders(&v),
+            vec![
+                ("/a/b~1c/1".to_string(), "<NS>".to_string()),
+                ("/a/b~1c/2/d".to_string(), "{{ .Values.x }}".to_string()),
+                ("/e".to_string(), "<IMAGE>".to_string()),
+            ]
+        );
+        assert_eq!(
+            find_placeholders(&json!("<X>")),
+            vec![(String::new(), "<X>".into())]
         );
     }
 
