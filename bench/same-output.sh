@@ -13,7 +13,83 @@ mkdir -p "$work"
 for n in 1000 10000; do
   [ -d "$work/n$n" ] || "$root/target/release/examples/gen-manifests" $n "$work/n$n" 7 >/dev/null
 done
-inputs=("$work/n1000" "$work/n10000" "$shared/corpus")
+# hand-written edge cases: wrong types in every typed kind, Lists, beta apiVersions, anchors
+mkdir -p "$work/tricky"
+cat >"$work/tricky/wrong.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: x, labels: {a: "1", b: 2}}
+spec:
+  replicas: "three"
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: x2}
+spec:
+  template:
+    spec:
+      containers: [{name: a, ports: [{containerPort: x}]}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: dep}
+spec:
+  template:
+    spec:
+      containers: [{name: a, ports: [{containerPort: x}]}]
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: cj}
+spec: {jobTemplate: {spec: {template: {spec: {containers: 3}}}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: s}
+spec: {ports: [{port: "http"}]}
+---
+apiVersion: policy/v1beta1
+kind: PodDisruptionBudget
+metadata: {name: p}
+spec: {minAvailable: [1]}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c}
+data: {a: {b: c}}
+YAML
+cat >"$work/tricky/ok.yaml" <<'YAML'
+apiVersion: v1
+kind: List
+items:
+- apiVersion: apps/v1beta1
+  kind: StatefulSet
+  metadata: {name: zk, namespace: "é", annotations: {statelint.io/ignore: "SL001, pdb-quorum"}}
+  spec:
+    template:
+      metadata: {labels: &l {app: zk}}
+      spec:
+        containers:
+        - &c {name: zk, image: "<IMAGE>", args: ["--x={{ .Values.y }}", "ns.${NAMESPACE}"]}
+        - <<: *c
+          name: zk2
+- apiVersion: v1
+  kind: Service
+  metadata: {name: zk-hs, labels: *l}
+  spec: {clusterIP: None, selector: *l}
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: pod}
+  spec: {containers: [{name: a, image: b}]}
+- apiVersion: v1
+  kind: PodTemplate
+  metadata: {name: pt}
+  template: {spec: {containers: [{name: a, image: b}]}}
+- {apiVersion: v1, kind: Secret, metadata: {name: s}}
+- {kind: NoVersion}
+YAML
+printf '{"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "j"}, "spec": {"maxUnavailable": "50%%"}}\n' >"$work/tricky/pdb.json"
+inputs=("$work/tricky" "$work/n1000" "$work/n10000" "$shared/corpus")
 for c in "$shared"/conformance/cases/*/; do inputs+=("$c/input"); done
 fail=0
 for i in "${inputs[@]}"; do
@@ -28,7 +104,7 @@ for i in "${inputs[@]}"; do
     echo "DIFF check: $i"; diff "$work/old.json" "$work/new.json" | head -20; fail=1
   fi
 done
-for i in "$work/n1000" "$shared/corpus" "$shared"/conformance/cases/*/input; do
+for i in "$work/tricky" "$work/n1000" "$shared/corpus" "$shared"/conformance/cases/*/input; do
   "$old/dump-objects" "$i" >"$work/old.dump"
   "$new/dump-objects" "$i" >"$work/new.dump"
   if ! cmp -s "$work/old.dump" "$work/new.dump"; then

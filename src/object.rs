@@ -185,9 +185,7 @@ impl Object {
             }
             ("", "ConfigMap") => Body::ConfigMap(Box::new(typed(value)?)),
             (_, k) if WORKLOAD_KINDS.contains(&k) => match pod_template(value, k) {
-                Some((pointer, v)) => Body::Workload(Box::new(
-                    serde_path_to_error::deserialize(v).map_err(|e| path_error(e, &pointer))?,
-                )),
+                Some((pointer, v)) => Body::Workload(Box::new(typed_at(v, &pointer)?)),
                 None => Body::Other,
             },
             _ => Body::Other,
@@ -393,7 +391,22 @@ fn pod_template(value: Value, kind: &str) -> Option<(String, Value)> {
 }
 
 fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ObjectError> {
-    serde_path_to_error::deserialize(value).map_err(|e| path_error(e, ""))
+    typed_at(value, "")
+}
+
+/// Deserialize plainly (fast); only when that fails, deserialize again with path tracking to
+/// name the bad field. Borrowing the value keeps it for that second pass.
+fn typed_at<T: serde::de::DeserializeOwned>(value: Value, base: &str) -> Result<T, ObjectError> {
+    match T::deserialize(&value) {
+        Ok(t) => Ok(t),
+        Err(plain) => match serde_path_to_error::deserialize::<_, T>(&value) {
+            Err(e) => Err(path_error(e, base)),
+            Ok(_) => Err(ObjectError {
+                pointer: base.to_string(),
+                message: plain.to_string(),
+            }),
+        },
+    }
 }
 
 fn path_error(e: serde_path_to_error::Error<serde_json::Error>, base: &str) -> ObjectError {
