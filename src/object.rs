@@ -52,7 +52,7 @@ impl Origin {
     /// The span of `pointer` (relative to the object), or of its nearest ancestor.
     pub fn span(&self, pointer: &str) -> Option<NodeSpan> {
         let full = format!("{}{}", self.prefix, pointer);
-        self.spans.nearest(&full).map(|(_, s)| *s)
+        self.spans.nearest(&full).map(|(_, s)| s)
     }
 
     /// Whether `pointer` itself (not an ancestor) is in the source.
