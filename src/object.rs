@@ -443,6 +443,10 @@ fn path_error(e: serde_path_to_error::Error<serde_json::Error>, base: &str) -> O
 /// Placeholder forms left in templates: `<NAMESPACE>`, `${NAMESPACE}`, `{{ .Values.x }}`,
 /// `<YOUR_...>`.
 pub fn placeholder_in(s: &str) -> Option<&str> {
+    // most strings hold neither `{` nor `<`: one byte scan, no substring searcher
+    if !s.bytes().any(|b| b == b'{' || b == b'<') {
+        return None;
+    }
     // {{ ... }}
     if let Some(i) = s.find("{{") {
         if let Some(j) = s[i..].find("}}") {
