@@ -176,23 +176,29 @@ fn run_check(args: CheckArgs) -> ExitCode {
             std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
         }
     };
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = report.write(args.format, color, &mut out) {
+    // stdout is line-buffered: a report of many findings would be one write(2) per line
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = report
+        .write(args.format, color, &mut out)
+        .and_then(|()| out.flush());
+    if let Err(e) = written {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             return usage_error(e);
         }
     }
-    let _ = out.flush();
-    if !run.loaded.errors.is_empty() {
-        return ExitCode::from(2);
-    }
+    drop(out);
+    let input_errors = !run.loaded.errors.is_empty();
     let threshold = match args.fail_on {
         FailOn::Error => Some(Severity::Error),
         FailOn::Warning => Some(Severity::Warning),
         FailOn::Never => None,
     };
     let failed = threshold.is_some_and(|t| run.outcome.findings.iter().any(|f| f.severity >= t));
-    if failed {
+    // the process exits now: freeing every object one by one would only cost time
+    std::mem::forget(run);
+    if input_errors {
+        ExitCode::from(2)
+    } else if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
