@@ -80,7 +80,12 @@ fn main() {
     stage("reported");
     println!("report {} bytes", out.len());
     drop(out);
-    let statelint::CheckRun { loaded, objects, outcome, .. } = run;
+    let statelint::CheckRun {
+        loaded,
+        objects,
+        outcome,
+        ..
+    } = run;
     drop(outcome);
     let mut by_kind: std::collections::BTreeMap<String, Vec<_>> = Default::default();
     for o in objects {
@@ -91,7 +96,11 @@ fn main() {
         let n = v.len();
         drop(v);
         let freed = before - LIVE.load(Relaxed);
-        println!("{k:<22} {n:>6} objects {:>10} ({} B each, spans included)", mb(freed), freed / n.max(1));
+        println!(
+            "{k:<22} {n:>6} objects {:>10} ({} B each, spans included)",
+            mb(freed),
+            freed / n.max(1)
+        );
     }
     drop(loaded);
     stage("dropped");
