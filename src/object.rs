@@ -494,6 +494,19 @@ pub fn shell_placeholder_in(s: &str) -> Option<&str> {
     }
 }
 
+fn any_placeholder(v: &Value) -> bool {
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::String(s) if placeholder_in(s).is_some() => return true,
+            Value::Array(a) => stack.extend(a),
+            Value::Object(o) => stack.extend(o.values()),
+            _ => {}
+        }
+    }
+    false
+}
+
 fn find_placeholders(v: &Value) -> Vec<(String, String)> {
     // depth-first with one pointer buffer: an entry is (length of its parent's pointer, its
     // segment, its value); popping it truncates the buffer to the parent and appends the
@@ -504,6 +517,9 @@ fn find_placeholders(v: &Value) -> Vec<(String, String)> {
         Key(&'a str),
     }
     let mut out = Vec::new();
+    if !any_placeholder(v) {
+        return out; // the common case: no pointers to build
+    }
     let mut ptr = String::new();
     let mut stack: Vec<(usize, Seg<'_>, &Value)> = vec![(0, Seg::Root, v)];
     while let Some((parent, seg, v)) = stack.pop() {
