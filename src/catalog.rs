@@ -3,10 +3,7 @@
 //! ZooKeeper ensembles. The webhook implements the same trait over the live cluster.
 
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 use std::sync::Arc;
-
-use rustc_hash::FxHasher;
 
 use crate::object::{Body, Labels, Object};
 use crate::selector;
@@ -31,28 +28,26 @@ pub trait Companions: Send + Sync {
     fn workloads(&self, namespace: Option<&str>) -> Vec<Arc<Object>>;
 }
 
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
-
-/// The entry of `key`, created empty when missing, without allocating the key when present.
-fn slot<'m, V: Default>(m: &'m mut FxMap<String, V>, key: &str) -> &'m mut V {
-    if !m.contains_key(key) {
-        m.insert(key.to_string(), V::default());
-    }
-    m.get_mut(key).expect("inserted above")
-}
+type Key = (String, String, String); // kind, namespace, name
 
 /// Selector index for one namespace: objects keyed by one (label, value) pair every pod they
 /// select must carry, plus those that cannot be keyed (checked one by one).
 #[derive(Default)]
 struct SelectorIndex {
-    by_pair: FxMap<String, FxMap<String, Vec<usize>>>,
+    by_pair: HashMap<String, HashMap<String, Vec<usize>>>,
     unkeyed: Vec<usize>,
 }
 
 impl SelectorIndex {
     fn add(&mut self, pair: Option<(&str, &str)>, i: usize) {
         match pair {
-            Some((k, v)) => slot(slot(&mut self.by_pair, k), v).push(i),
+            Some((k, v)) => self
+                .by_pair
+                .entry(k.to_string())
+                .or_default()
+                .entry(v.to_string())
+                .or_default()
+                .push(i),
             None => self.unkeyed.push(i),
         }
     }
@@ -74,13 +69,11 @@ impl SelectorIndex {
 #[derive(Default)]
 pub struct Catalog {
     objects: Vec<Arc<Object>>,
-    /// kind -> namespace -> name -> first object of that name
-    by_key: FxMap<String, FxMap<String, FxMap<String, usize>>>,
-    /// kind -> namespace -> objects
-    by_kind_ns: FxMap<String, FxMap<String, Vec<usize>>>,
-    workloads_by_ns: FxMap<String, Vec<usize>>,
-    services: FxMap<String, SelectorIndex>,
-    pdbs: FxMap<String, SelectorIndex>,
+    by_key: HashMap<Key, usize>,
+    by_kind_ns: HashMap<(String, String), Vec<usize>>,
+    workloads_by_ns: HashMap<String, Vec<usize>>,
+    services: HashMap<String, SelectorIndex>,
+    pdbs: HashMap<String, SelectorIndex>,
 }
 
 impl Catalog {
@@ -94,13 +87,15 @@ impl Catalog {
 
     pub fn add(&mut self, o: Arc<Object>) {
         let i = self.objects.len();
-        let (kind, ns) = (o.key.kind.as_str(), o.key.namespace.as_str());
+        let ns = o.key.namespace.clone();
         // the first object of a name wins, as `kubectl apply` would create it first
-        let names = slot(slot(&mut self.by_key, kind), ns);
-        if !names.contains_key(&o.key.name) {
-            names.insert(o.key.name.clone(), i);
-        }
-        slot(slot(&mut self.by_kind_ns, kind), ns).push(i);
+        self.by_key
+            .entry((o.key.kind.clone(), ns.clone(), o.key.name.clone()))
+            .or_insert(i);
+        self.by_kind_ns
+            .entry((o.key.kind.clone(), ns.clone()))
+            .or_default()
+            .push(i);
         match &o.body {
             Body::Service(s) => {
                 let pair = s
@@ -109,7 +104,7 @@ impl Catalog {
                     .and_then(|s| s.selector.as_ref())
                     .and_then(|m| m.iter().next())
                     .map(|(k, v)| (k.as_str(), v.as_str()));
-                slot(&mut self.services, ns).add(pair, i);
+                self.services.entry(ns).or_default().add(pair, i);
             }
             Body::Pdb(p) => {
                 let pair = p
@@ -117,10 +112,10 @@ impl Catalog {
                     .as_ref()
                     .and_then(|s| s.selector.as_ref())
                     .and_then(selector::required_pair);
-                slot(&mut self.pdbs, ns).add(pair, i);
+                self.pdbs.entry(ns).or_default().add(pair, i);
             }
             Body::StatefulSet(_) | Body::Workload(_) => {
-                slot(&mut self.workloads_by_ns, ns).push(i);
+                self.workloads_by_ns.entry(ns).or_default().push(i);
             }
             _ => {}
         }
@@ -132,8 +127,9 @@ impl Catalog {
     }
 
     fn get(&self, kind: &str, ns: &str, name: &str) -> Option<Arc<Object>> {
-        let i = *self.by_key.get(kind)?.get(ns)?.get(name)?;
-        Some(self.objects[i].clone())
+        self.by_key
+            .get(&(kind.to_string(), ns.to_string(), name.to_string()))
+            .map(|&i| self.objects[i].clone())
     }
 
     fn select(
@@ -185,8 +181,7 @@ impl Companions for Catalog {
 
     fn statefulsets(&self, namespace: &str) -> Vec<Arc<Object>> {
         self.by_kind_ns
-            .get("StatefulSet")
-            .and_then(|m| m.get(namespace))
+            .get(&("StatefulSet".to_string(), namespace.to_string()))
             .into_iter()
             .flatten()
             .map(|&i| self.objects[i].clone())
@@ -213,57 +208,5 @@ impl Companions for Catalog {
                 .map(|&i| self.objects[i].clone())
                 .collect(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn obj(v: serde_json::Value) -> Arc<Object> {
-        Arc::new(Object::from_value(v, None, "default").unwrap().unwrap())
-    }
-
-    #[test]
-    fn lookups_by_name_namespace_and_labels() {
-        let sts = |name: &str, ns: &str| {
-            obj(json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
-                "metadata": {"name": name, "namespace": ns},
-                "spec": {"selector": {"matchLabels": {"app": name}}, "serviceName": "x",
-                         "template": {"metadata": {"labels": {"app": name}}}}}))
-        };
-        let svc = |name: &str, ns: &str, app: &str| {
-            obj(json!({"apiVersion": "v1", "kind": "Service",
-                "metadata": {"name": name, "namespace": ns},
-                "spec": {"selector": {"app": app}}}))
-        };
-        let pdb = obj(
-            json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
-            "metadata": {"name": "p", "namespace": "a"},
-            "spec": {"selector": {"matchLabels": {"app": "zk"}}}}),
-        );
-        let first = svc("zk-hs", "a", "zk");
-        let c = Catalog::new([
-            sts("zk", "a"),
-            sts("kafka", "a"),
-            sts("zk", "b"),
-            first.clone(),
-            svc("zk-hs", "a", "other"),
-            svc("zk-hs", "b", "zk"),
-            pdb,
-        ]);
-        assert!(Arc::ptr_eq(&c.service("a", "zk-hs").unwrap(), &first));
-        assert!(c.service("c", "zk-hs").is_none());
-        assert_eq!(c.statefulset("b", "zk").unwrap().key.namespace, "b");
-        assert!(c.config_map("a", "zk").is_none());
-        let names = |v: Vec<Arc<Object>>| v.iter().map(|o| o.key.name.clone()).collect::<Vec<_>>();
-        assert_eq!(names(c.statefulsets("a")), ["zk", "kafka"]);
-        assert_eq!(c.workloads(Some("b")).len(), 1);
-        assert_eq!(c.workloads(None).len(), 3);
-        let labels: Labels = [("app".to_string(), "zk".to_string())].into();
-        assert_eq!(c.services_selecting("a", &labels).len(), 1);
-        assert_eq!(c.pdbs_selecting("a", &labels).len(), 1);
-        assert!(c.pdbs_selecting("b", &labels).is_empty());
     }
 }
