@@ -138,9 +138,23 @@ fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
 /// CPU time of `check` at N=10k. Disabling THP for this process keeps ordinary 4 KiB pages.
 fn no_huge_pages() {
     #[cfg(target_os = "linux")]
-    // SAFETY: prctl(PR_SET_THP_DISABLE) only sets a flag on this process; errors are ignored.
-    unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    {
+        // prctl(2) from the C library std already links (no libc crate needed for one call)
+        unsafe extern "C" {
+            fn prctl(option: i32, ...) -> i32;
+        }
+        const PR_SET_THP_DISABLE: i32 = 41;
+        // SAFETY: PR_SET_THP_DISABLE takes four unsigned long arguments and only sets a flag on
+        // this process; a failure (old kernel) is harmless and ignored.
+        unsafe {
+            prctl(
+                PR_SET_THP_DISABLE,
+                1 as std::ffi::c_ulong,
+                0 as std::ffi::c_ulong,
+                0 as std::ffi::c_ulong,
+                0 as std::ffi::c_ulong,
+            );
+        }
     }
 }
 
