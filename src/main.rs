@@ -205,15 +205,13 @@ fn run_check(args: CheckArgs) -> ExitCode {
     };
     // stdout is line-buffered: a report of many findings would be one write(2) per line
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let written = report
+    match report
         .write(args.format, color, &mut out)
-        .and_then(|()| out.flush());
-    if let Err(e) = written {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return usage_error(e);
-        }
+        .and_then(|()| out.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return usage_error(e),
+        _ => drop(out),
     }
-    drop(out);
     let input_errors = !run.loaded.errors.is_empty();
     let threshold = match args.fail_on {
         FailOn::Error => Some(Severity::Error),
