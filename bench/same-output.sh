@@ -89,6 +89,8 @@ items:
 - {kind: NoVersion}
 YAML
 printf '{"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "j"}, "spec": {"maxUnavailable": "50%%"}}\n' >"$work/tricky/pdb.json"
+printf 'a: 1\n\0b: 2\n' >"$work/tricky/binary.yaml"
+printf 'a: \xff\n' >"$work/tricky/latin1.yaml"
 inputs=("$work/tricky" "$work/n1000" "$work/n10000" "$shared/corpus")
 for c in "$shared"/conformance/cases/*/; do inputs+=("$c/input"); done
 fail=0

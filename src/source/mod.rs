@@ -252,6 +252,10 @@ pub fn decode_text(bytes: Vec<u8>, limits: &Limits) -> Result<String, DecodeErro
 }
 
 fn memchr_nul(b: &[u8]) -> Option<usize> {
+    // `<[u8]>::contains` is core's word-at-a-time memchr; find the position only for binaries
+    if !b.contains(&0) {
+        return None;
+    }
     b.iter().position(|&c| c == 0)
 }
 
