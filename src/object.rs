@@ -52,7 +52,7 @@ impl Origin {
     /// The span of `pointer` (relative to the object), or of its nearest ancestor.
     pub fn span(&self, pointer: &str) -> Option<NodeSpan> {
         let full = format!("{}{}", self.prefix, pointer);
-        self.spans.nearest(&full).map(|(_, s)| *s)
+        self.spans.nearest(&full).map(|(_, s)| s)
     }
 
     /// Whether `pointer` itself (not an ancestor) is in the source.
@@ -185,9 +185,7 @@ impl Object {
             }
             ("", "ConfigMap") => Body::ConfigMap(Box::new(typed(value)?)),
             (_, k) if WORKLOAD_KINDS.contains(&k) => match pod_template(value, k) {
-                Some((pointer, v)) => Body::Workload(Box::new(
-                    serde_path_to_error::deserialize(v).map_err(|e| path_error(e, &pointer))?,
-                )),
+                Some((pointer, v)) => Body::Workload(Box::new(typed_at(v, &pointer)?)),
                 None => Body::Other,
             },
             _ => Body::Other,
@@ -393,7 +391,22 @@ fn pod_template(value: Value, kind: &str) -> Option<(String, Value)> {
 }
 
 fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ObjectError> {
-    serde_path_to_error::deserialize(value).map_err(|e| path_error(e, ""))
+    typed_at(value, "")
+}
+
+/// Deserialize plainly (fast); only when that fails, deserialize again with path tracking to
+/// name the bad field. Borrowing the value keeps it for that second pass.
+fn typed_at<T: serde::de::DeserializeOwned>(value: Value, base: &str) -> Result<T, ObjectError> {
+    match T::deserialize(&value) {
+        Ok(t) => Ok(t),
+        Err(plain) => match serde_path_to_error::deserialize::<_, T>(&value) {
+            Err(e) => Err(path_error(e, base)),
+            Ok(_) => Err(ObjectError {
+                pointer: base.to_string(),
+                message: plain.to_string(),
+            }),
+        },
+    }
 }
 
 fn path_error(e: serde_path_to_error::Error<serde_json::Error>, base: &str) -> ObjectError {
@@ -430,6 +443,10 @@ fn path_error(e: serde_path_to_error::Error<serde_json::Error>, base: &str) -> O
 /// Placeholder forms left in templates: `<NAMESPACE>`, `${NAMESPACE}`, `{{ .Values.x }}`,
 /// `<YOUR_...>`.
 pub fn placeholder_in(s: &str) -> Option<&str> {
+    // most strings hold neither `{` nor `<`: one byte scan, no substring searcher
+    if !s.bytes().any(|b| b == b'{' || b == b'<') {
+        return None;
+    }
     // {{ ... }}
     if let Some(i) = s.find("{{")
         && let Some(j) = s[i..].find("}}")
@@ -477,23 +494,53 @@ pub fn shell_placeholder_in(s: &str) -> Option<&str> {
     }
 }
 
-fn find_placeholders(v: &Value) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut stack: Vec<(String, &Value)> = vec![(String::new(), v)];
-    while let Some((ptr, v)) = stack.pop() {
+fn any_placeholder(v: &Value) -> bool {
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
         match v {
-            Value::String(s) if placeholder_in(s).is_some() => out.push((ptr, s.clone())),
+            Value::String(s) if placeholder_in(s).is_some() => return true,
+            Value::Array(a) => stack.extend(a),
+            Value::Object(o) => stack.extend(o.values()),
+            _ => {}
+        }
+    }
+    false
+}
+
+fn find_placeholders(v: &Value) -> Vec<(String, String)> {
+    // depth-first with one pointer buffer: an entry is (length of its parent's pointer, its
+    // segment, its value); popping it truncates the buffer to the parent and appends the
+    // segment, so only strings that hold a placeholder allocate
+    enum Seg<'a> {
+        Root,
+        Index(usize),
+        Key(&'a str),
+    }
+    let mut out = Vec::new();
+    if !any_placeholder(v) {
+        return out; // the common case: no pointers to build
+    }
+    let mut ptr = String::new();
+    let mut stack: Vec<(usize, Seg<'_>, &Value)> = vec![(0, Seg::Root, v)];
+    while let Some((parent, seg, v)) = stack.pop() {
+        ptr.truncate(parent);
+        match seg {
+            Seg::Root => {}
+            Seg::Index(i) => {
+                use std::fmt::Write;
+                let _ = write!(ptr, "/{i}");
+            }
+            Seg::Key(k) => push_segment(&mut ptr, k),
+        }
+        match v {
+            Value::String(s) if placeholder_in(s).is_some() => out.push((ptr.clone(), s.clone())),
             Value::Array(a) => {
-                for (i, x) in a.iter().enumerate() {
-                    stack.push((format!("{ptr}/{i}"), x));
-                }
+                let here = ptr.len();
+                stack.extend(a.iter().enumerate().map(|(i, x)| (here, Seg::Index(i), x)));
             }
             Value::Object(o) => {
-                for (k, x) in o {
-                    let mut p = ptr.clone();
-                    push_segment(&mut p, k);
-                    stack.push((p, x));
-                }
+                let here = ptr.len();
+                stack.extend(o.iter().map(|(k, x)| (here, Seg::Key(k.as_str()), x)));
             }
             _ => {}
         }
@@ -520,6 +567,24 @@ mod tests {
         assert_eq!(
             shell_placeholder_in("${NAMESPACE}.svc"),
             Some("${NAMESPACE}")
+        );
+    }
+
+    #[test]
+    fn placeholder_pointers() {
+        let v = json!({"a": {"b/c": ["x", "<NS>", {"d": "{{ .Values.x }}"}]}, "e": "<IMAGE>",
+            "f": [[], {}, 1, null]});
+        assert_eq!(
+            find_placeholders(&v),
+            vec![
+                ("/a/b~1c/1".to_string(), "<NS>".to_string()),
+                ("/a/b~1c/2/d".to_string(), "{{ .Values.x }}".to_string()),
+                ("/e".to_string(), "<IMAGE>".to_string()),
+            ]
+        );
+        assert_eq!(
+            find_placeholders(&json!("<X>")),
+            vec![(String::new(), "<X>".into())]
         );
     }
 

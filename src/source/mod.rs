@@ -194,7 +194,12 @@ pub fn read_text(path: &Path, limits: &Limits) -> Result<String, DecodeError> {
             .map_err(fail)?;
     } else {
         std::fs::File::open(path)
-            .and_then(|f| f.take(cap + 1).read_to_end(&mut bytes))
+            .and_then(|f| {
+                // one allocation of the right size (+1 so read_to_end sees the end at once)
+                let len = f.metadata().map_or(0, |m| m.len()).min(cap + 1);
+                bytes.reserve_exact(len as usize + 1);
+                f.take(cap + 1).read_to_end(&mut bytes)
+            })
             .map_err(fail)?;
     }
     decode_text(bytes, limits)
@@ -247,6 +252,10 @@ pub fn decode_text(bytes: Vec<u8>, limits: &Limits) -> Result<String, DecodeErro
 }
 
 fn memchr_nul(b: &[u8]) -> Option<usize> {
+    // `<[u8]>::contains` is core's word-at-a-time memchr; find the position only for binaries
+    if !b.contains(&0) {
+        return None;
+    }
     b.iter().position(|&c| c == 0)
 }
 

@@ -31,62 +31,107 @@ pub struct NodeSpan {
 /// JSON pointer (RFC 6901) -> source span, for one document.
 ///
 /// Stored compactly as (64-bit hash of the pointer, span) sorted by hash: no string per node,
-/// so a large input costs about 24 bytes per node. A hash collision could at worst show a
-/// finding at another node of the same document; with 64-bit FxHash over a few hundred
-/// pointers per document that does not happen in practice.
+/// 24 bytes per node. The hash is built segment by segment ([`pointer_hash`]), so the loader
+/// never formats pointer strings. A hash collision could at worst show a finding at another
+/// node of the same document; with 64-bit hashes over a few hundred pointers per document that
+/// does not happen in practice.
 #[derive(Debug, Default)]
 pub struct SpanMap {
-    entries: Vec<(u64, NodeSpan)>,
-    sorted: bool,
+    /// (pointer hash, [value start, value end, key start, key end]); no key: `NO_KEY`.
+    entries: Box<[(u64, [u32; 4])]>,
 }
 
-fn hash_pointer(p: &str) -> u64 {
+const NO_KEY: u32 = u32::MAX;
+
+/// Hash of the empty pointer (the document root).
+const ROOT_HASH: u64 = 0;
+
+/// Hash of the pointer `parent` + `/` + `segment` (the segment unescaped: a mapping key as
+/// written, or a sequence index in decimal).
+fn child_hash(parent: u64, segment: &[u8]) -> u64 {
     use std::hash::Hasher;
     let mut h = rustc_hash::FxHasher::default();
-    h.write(p.as_bytes());
+    h.write_u64(parent);
+    h.write(segment);
+    h.write_u8(0xff); // never in UTF-8: ends the segment
     h.finish()
 }
 
+fn index_hash(parent: u64, index: usize) -> u64 {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = index;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    child_hash(parent, &buf[i..])
+}
+
+/// Hashes of every prefix of `pointer` that ends at a segment boundary, shortest first:
+/// (prefix length, hash). `None` when `pointer` is neither empty nor starts with `/`.
+fn prefix_hashes(pointer: &str, mut each: impl FnMut(usize, u64)) -> bool {
+    if pointer.is_empty() {
+        each(0, ROOT_HASH);
+        return true;
+    }
+    let Some(rest) = pointer.strip_prefix('/') else {
+        return false;
+    };
+    each(0, ROOT_HASH);
+    let mut h = ROOT_HASH;
+    let mut end = 0;
+    let mut unescaped = Vec::new();
+    for seg in rest.split('/') {
+        end += 1 + seg.len();
+        h = if seg.contains('~') {
+            unescaped.clear();
+            unescaped.extend_from_slice(seg.replace("~1", "/").replace("~0", "~").as_bytes());
+            child_hash(h, &unescaped)
+        } else {
+            child_hash(h, seg.as_bytes())
+        };
+        each(end, h);
+    }
+    true
+}
+
+fn pointer_hash(pointer: &str) -> Option<u64> {
+    let mut last = None;
+    prefix_hashes(pointer, |_, h| last = Some(h)).then_some(())?;
+    last
+}
+
 impl SpanMap {
-    pub fn get(&self, pointer: &str) -> Option<&NodeSpan> {
-        debug_assert!(self.sorted || self.entries.is_empty());
-        let h = hash_pointer(pointer);
-        self.entries
-            .binary_search_by_key(&h, |e| e.0)
-            .ok()
-            .map(|i| &self.entries[i].1)
+    fn find(&self, h: u64) -> Option<NodeSpan> {
+        let i = self.entries.binary_search_by_key(&h, |e| e.0).ok()?;
+        let [vs, ve, ks, ke] = self.entries[i].1;
+        Some(NodeSpan {
+            key: (ks != NO_KEY).then_some(ByteSpan { start: ks, end: ke }),
+            value: ByteSpan { start: vs, end: ve },
+        })
+    }
+
+    pub fn get(&self, pointer: &str) -> Option<NodeSpan> {
+        self.find(pointer_hash(pointer)?)
     }
 
     /// The span of `pointer`, or of its nearest recorded ancestor (a missing field is reported
     /// at the object that should hold it). Returns the matched prefix of `pointer`.
-    pub fn nearest<'p>(&self, pointer: &'p str) -> Option<(&'p str, &NodeSpan)> {
-        let mut p = pointer;
-        loop {
-            if let Some(s) = self.get(p) {
-                return Some((p, s));
-            }
-            if p.is_empty() {
-                return None;
-            }
-            p = match p.rfind('/') {
-                Some(i) => &p[..i],
-                None => "",
-            };
+    pub fn nearest<'p>(&self, pointer: &'p str) -> Option<(&'p str, NodeSpan)> {
+        let mut prefixes: Vec<(usize, u64)> = Vec::new();
+        if !prefix_hashes(pointer, |end, h| prefixes.push((end, h))) {
+            // not a pointer (no leading `/`): only the root can match
+            return self.find(ROOT_HASH).map(|s| (&pointer[..0], s));
         }
-    }
-
-    fn insert(&mut self, pointer: &str, span: NodeSpan) {
-        self.entries.push((hash_pointer(pointer), span));
-        self.sorted = false;
-    }
-
-    fn finish(&mut self) {
-        // a pointer recorded twice (cannot happen for valid documents) keeps its last span
-        self.entries.reverse();
-        self.entries.sort_by_key(|e| e.0);
-        self.entries.dedup_by_key(|e| e.0);
-        self.entries.shrink_to_fit();
-        self.sorted = true;
+        prefixes
+            .iter()
+            .rev()
+            .find_map(|&(end, h)| Some((&pointer[..end], self.find(h)?)))
     }
 
     pub fn len(&self) -> usize {
@@ -95,6 +140,38 @@ impl SpanMap {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+}
+
+/// Collects a document's spans; reused across the documents of a file.
+#[derive(Default)]
+struct SpanBuilder {
+    entries: Vec<(u64, [u32; 4])>,
+}
+
+impl SpanBuilder {
+    fn insert(&mut self, hash: u64, span: NodeSpan) {
+        let (ks, ke) = span.key.map_or((NO_KEY, NO_KEY), |k| (k.start, k.end));
+        self.entries
+            .push((hash, [span.value.start, span.value.end, ks, ke]));
+    }
+
+    /// Sort by hash; a pointer recorded twice (a repeated `<<` key) keeps its last span.
+    fn finish(&mut self) -> SpanMap {
+        self.entries.sort_by_key(|e| e.0);
+        self.entries.dedup_by(|later, kept| {
+            if later.0 == kept.0 {
+                *kept = *later;
+                true
+            } else {
+                false
+            }
+        });
+        let map = SpanMap {
+            entries: self.entries.as_slice().into(),
+        };
+        self.entries.clear();
+        map
     }
 }
 
@@ -164,7 +241,8 @@ impl Offsets {
 enum Frame {
     Seq {
         items: Vec<Value>,
-        ptr_len: usize,
+        /// pointer hash of this node
+        hash: u64,
         anchor: usize,
         start: ByteSpan,
         /// the entry's key when this sequence is a mapping value
@@ -172,7 +250,7 @@ enum Frame {
     },
     Map {
         map: Map<String, Value>,
-        ptr_len: usize,
+        hash: u64,
         anchor: usize,
         start: ByteSpan,
         key: Option<ByteSpan>,
@@ -185,8 +263,7 @@ enum Frame {
 struct Loader<'a> {
     limits: &'a Limits,
     stack: Vec<Frame>,
-    ptr: String,
-    spans: SpanMap,
+    spans: SpanBuilder,
     anchors: HashMap<usize, Value>,
     nodes: usize,
     root: Option<Value>,
@@ -208,6 +285,7 @@ pub fn load_documents(text: &str, limits: &Limits) -> (Vec<Document>, Option<Loa
     let mut docs = Vec::new();
     let mut loader: Option<Loader> = None;
     let mut doc_start = ByteSpan::default();
+    let mut spans = SpanBuilder::default();
     loop {
         let (ev, span) = match parser.next_event() {
             None => break,
@@ -247,8 +325,7 @@ pub fn load_documents(text: &str, limits: &Limits) -> (Vec<Document>, Option<Loa
                 loader = Some(Loader {
                     limits,
                     stack: Vec::new(),
-                    ptr: String::new(),
-                    spans: SpanMap::default(),
+                    spans: std::mem::take(&mut spans),
                     anchors: HashMap::new(),
                     nodes: 0,
                     root: None,
@@ -256,15 +333,16 @@ pub fn load_documents(text: &str, limits: &Limits) -> (Vec<Document>, Option<Loa
                 });
             }
             Event::DocumentEnd => {
-                if let Some(mut l) = loader.take()
-                    && let Some(value) = l.root
-                {
-                    l.spans.finish();
-                    docs.push(Document {
-                        value,
-                        spans: l.spans,
-                        start: doc_start,
-                    });
+                if let Some(mut l) = loader.take() {
+                    let map = l.spans.finish();
+                    spans = l.spans;
+                    if let Some(value) = l.root {
+                        docs.push(Document {
+                            value,
+                            spans: map,
+                            start: doc_start,
+                        });
+                    }
                 }
             }
             ev => {
@@ -298,26 +376,17 @@ impl Loader<'_> {
         matches!(self.stack.last(), Some(Frame::Map { pending: None, .. }))
     }
 
-    /// Push the pointer segment of the next child of the top frame; returns the length before
-    /// and the key span when the child is a mapping value.
-    fn enter_child(&mut self) -> (usize, Option<ByteSpan>) {
-        let before = self.ptr.len();
+    /// Pointer hash of the next child of the top frame, and its key span when the child is
+    /// a mapping value.
+    fn enter_child(&self) -> (u64, Option<ByteSpan>) {
         match self.stack.last() {
-            Some(Frame::Seq { items, .. }) => {
-                use std::fmt::Write;
-                let _ = write!(self.ptr, "/{}", items.len());
-                (before, None)
-            }
+            Some(Frame::Seq { items, hash, .. }) => (index_hash(*hash, items.len()), None),
             Some(Frame::Map {
                 pending: Some((k, ks, _)),
+                hash,
                 ..
-            }) => {
-                let ks = *ks;
-                let k = k.clone();
-                push_segment(&mut self.ptr, &k);
-                (before, Some(ks))
-            }
-            _ => (before, None),
+            }) => (child_hash(*hash, k.as_bytes()), Some(*ks)),
+            _ => (ROOT_HASH, None),
         }
     }
 
@@ -336,9 +405,8 @@ impl Loader<'_> {
                 if anchor != 0 {
                     self.anchors.insert(anchor, value.clone());
                 }
-                let (before, key) = self.enter_child();
-                self.spans.insert(&self.ptr, NodeSpan { key, value: span });
-                self.ptr.truncate(before);
+                let (hash, key) = self.enter_child();
+                self.spans.insert(hash, NodeSpan { key, value: span });
                 self.emit(value);
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
@@ -359,11 +427,11 @@ impl Loader<'_> {
                         ),
                     ));
                 }
-                let (ptr_len, key) = self.enter_child();
+                let (hash, key) = self.enter_child();
                 self.stack.push(if is_map {
                     Frame::Map {
                         map: Map::new(),
-                        ptr_len,
+                        hash,
                         anchor,
                         start: span,
                         key,
@@ -373,7 +441,7 @@ impl Loader<'_> {
                 } else {
                     Frame::Seq {
                         items: Vec::new(),
-                        ptr_len,
+                        hash,
                         anchor,
                         start: span,
                         key,
@@ -383,17 +451,17 @@ impl Loader<'_> {
             Event::SequenceEnd | Event::MappingEnd => {
                 let frame = self.stack.pop().expect("parser balances start/end events");
                 let end = self.last_end.max(span.start.min(self.last_end));
-                let (value, ptr_len, anchor, start, key) = match frame {
+                let (value, hash, anchor, start, key) = match frame {
                     Frame::Seq {
                         items,
-                        ptr_len,
+                        hash,
                         anchor,
                         start,
                         key,
-                    } => (Value::Array(items), ptr_len, anchor, start, key),
+                    } => (Value::Array(items), hash, anchor, start, key),
                     Frame::Map {
                         mut map,
-                        ptr_len,
+                        hash,
                         anchor,
                         start,
                         key,
@@ -403,15 +471,14 @@ impl Loader<'_> {
                         for m in merges {
                             merge_into(&mut map, m, start)?;
                         }
-                        (Value::Object(map), ptr_len, anchor, start, key)
+                        (Value::Object(map), hash, anchor, start, key)
                     }
                 };
                 let vspan = ByteSpan {
                     start: start.start,
                     end: end.max(start.start),
                 };
-                self.spans.insert(&self.ptr, NodeSpan { key, value: vspan });
-                self.ptr.truncate(ptr_len);
+                self.spans.insert(hash, NodeSpan { key, value: vspan });
                 if anchor != 0 {
                     self.anchors.insert(anchor, value.clone());
                 }
@@ -439,9 +506,8 @@ impl Loader<'_> {
                     self.set_key(k, span, false)?;
                     return Ok(());
                 }
-                let (before, key) = self.enter_child();
-                self.spans.insert(&self.ptr, NodeSpan { key, value: span });
-                self.ptr.truncate(before);
+                let (hash, key) = self.enter_child();
+                self.spans.insert(hash, NodeSpan { key, value: span });
                 self.emit(v);
             }
             _ => {}
@@ -766,6 +832,26 @@ mod tests {
     fn syntax_errors_carry_a_position() {
         let e = load_err("a: [1\n");
         assert!(e.message.starts_with("YAML syntax error"), "{e:?}");
+    }
+
+    #[test]
+    fn span_lookup_by_segments() {
+        let text = "a~b/c:\n  list: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]\n'0': zero\n";
+        let d = load(text);
+        let at = |p: &str| {
+            let s = d[0].spans.get(p).unwrap().value;
+            &text[s.start as usize..s.end as usize]
+        };
+        assert_eq!(at("/a~0b~1c/list/11"), "11");
+        assert_eq!(at("/a~0b~1c/list/0"), "0");
+        assert_eq!(at("/0"), "zero");
+        assert!(d[0].spans.get("/a~0b~1c/list/12").is_none());
+        assert!(d[0].spans.get("a~0b~1c").is_none());
+        let (found, _) = d[0].spans.nearest("/a~0b~1c/list/99/x").unwrap();
+        assert_eq!(found, "/a~0b~1c/list");
+        let (found, _) = d[0].spans.nearest("not-a-pointer").unwrap();
+        assert_eq!(found, "");
+        assert_eq!(d[0].spans.nearest("").unwrap().0, "");
     }
 
     #[test]
