@@ -130,7 +130,8 @@ fn in_zookeeper_connect(s: &str, start: usize, len: usize) -> bool {
         }
         // value: up to the next blank, quote or `;` (a `{{ ... }}` counts as one word)
         while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\n' | b'"' | b'\'' | b';') {
-            if s[i..].starts_with("{{") {
+            // byte-wise: `i` may sit inside a multi-byte character of the value
+            if b[i..].starts_with(b"{{") {
                 match s[i..].find("}}") {
                     Some(j) => i += j + 2,
                     None => i = b.len(),
@@ -209,6 +210,17 @@ spec:
       containers:
 {containers}"
         )
+    }
+
+    /// Found by fuzzing the webhook (fuzz/fuzz_targets/admission.rs): a multi-byte character
+    /// inside a zookeeper.connect value made the scan slice a string inside a character.
+    #[test]
+    fn multibyte_characters_in_a_zookeeper_connect_value_do_not_panic() {
+        let f = run(&sts(
+            "      - {name: k, image: kafka, args: [\"--override zookeeper.connect=zk-0.zk.<NAMESPAĺ>.svc:2181 --x=<IMAGE>\"]}\n",
+        ));
+        assert_eq!(f.len(), 1, "only the placeholder outside zookeeper.connect");
+        assert_eq!(f[0].at.needle.as_deref(), Some("<IMAGE>"));
     }
 
     #[test]
