@@ -174,7 +174,22 @@ impl Object {
         let body = match (group, kind.as_str()) {
             ("apps", "StatefulSet") => {
                 normalise_statefulset(&mut value, &api_version);
-                Body::StatefulSet(Box::new(typed(value)?))
+                let sts: StatefulSet = typed(value)?;
+                if let Some(n) = sts
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.replicas)
+                    .filter(|n| *n < 0)
+                {
+                    return Err(ObjectError {
+                        pointer: "/spec/replicas".into(),
+                        message: format!(
+                            "spec.replicas: {n} is negative; the API server rejects it (use 0 \
+                             or more)"
+                        ),
+                    });
+                }
+                Body::StatefulSet(Box::new(sts))
             }
             ("", "Service") => Body::Service(Box::new(typed(value)?)),
             ("policy", "PodDisruptionBudget") => {
@@ -409,7 +424,18 @@ fn path_error(e: serde_path_to_error::Error<serde_json::Error>, base: &str) -> O
         }
     }
     let path = e.path().to_string();
-    let inner = e.into_inner().to_string();
+    let mut inner = e.into_inner().to_string();
+    // `serviceName: 5`: say how to write it as a string
+    if inner.ends_with("expected a string") {
+        if let Some(v) = inner
+            .strip_prefix("invalid type: integer `")
+            .or_else(|| inner.strip_prefix("invalid type: floating point `"))
+            .and_then(|r| r.split_once('`'))
+            .map(|(v, _)| v.to_string())
+        {
+            inner.push_str(&format!(" (quote it: \"{v}\")"));
+        }
+    }
     let message = if path == "." || path.is_empty() {
         inner
     } else {
@@ -441,24 +467,57 @@ pub fn placeholder_in(s: &str) -> Option<&str> {
     let mut i = 0;
     while let Some(off) = s[i..].find('<') {
         let start = i + off;
-        if let Some(len) = s[start + 1..].find('>') {
-            let inner = &s[start + 1..start + 1 + len];
-            if !inner.is_empty()
-                && inner.len() <= 64
-                && inner.bytes().any(|c| c.is_ascii_uppercase())
-                && inner
-                    .bytes()
-                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
-            {
-                return Some(&s[start..start + len + 2]);
-            }
+        if let Some(len) = angle_placeholder_len(b, start) {
+            return Some(&s[start..start + len]);
         }
         i = start + 1;
-        if i >= b.len() {
-            break;
+    }
+    None
+}
+
+/// Length of a `<UPPER_CASE>` placeholder starting at `b[start] == b'<'`. Looks at most 66
+/// bytes ahead (the name is at most 64 bytes), so scanning a long text stays linear.
+fn angle_placeholder_len(b: &[u8], start: usize) -> Option<usize> {
+    let mut upper = false;
+    for (n, &c) in b.iter().enumerate().skip(start + 1).take(65) {
+        match c {
+            b'>' if n > start + 1 && upper => return Some(n - start + 1),
+            b'A'..=b'Z' => upper = true,
+            b'0'..=b'9' | b'_' | b'-' => {}
+            _ => return None,
         }
     }
     None
+}
+
+/// Every placeholder of `s` (`{{ ... }}` and `<UPPER_CASE>`) with its byte offset, in order,
+/// not overlapping. Linear in the length of `s`, whatever it holds.
+pub fn placeholders_in(s: &str) -> impl Iterator<Item = (usize, &str)> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    // once no `}}` follows a `{{`, none follows any later one either
+    let mut braces_closed = true;
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            let start = i;
+            if braces_closed && b[i] == b'{' && b.get(i + 1) == Some(&b'{') {
+                match s[i + 2..].find("}}") {
+                    Some(j) => {
+                        i += 2 + j + 2;
+                        return Some((start, &s[start..i]));
+                    }
+                    None => braces_closed = false,
+                }
+            } else if b[i] == b'<' {
+                if let Some(len) = angle_placeholder_len(b, i) {
+                    i += len;
+                    return Some((start, &s[start..i]));
+                }
+            }
+            i += 1;
+        }
+        None
+    })
 }
 
 /// `${NAMESPACE}`-style placeholders (shell-looking; only a placeholder where no shell runs).

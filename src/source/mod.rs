@@ -22,7 +22,62 @@ pub struct SourceFile {
     /// The path as given or found (`-` for stdin).
     pub name: String,
     pub text: String,
-    line_starts: OnceLock<Vec<u32>>,
+    index: OnceLock<LineIndex>,
+}
+
+/// Byte offset -> line and column in O(log n), whatever the text: many findings on one long
+/// line (a 1 MB single-line JSON) must not cost a scan of the line each.
+#[derive(Debug)]
+struct LineIndex {
+    line_starts: Vec<u32>,
+    /// For non-ASCII text: characters before byte `k * CHUNK`, for each k.
+    chars_before_chunk: Option<Vec<u32>>,
+}
+
+const CHUNK: usize = 4096;
+
+impl LineIndex {
+    fn new(text: &str) -> Self {
+        let b = text.as_bytes();
+        let line_starts = std::iter::once(0)
+            .chain(
+                b.iter()
+                    .enumerate()
+                    .filter(|(_, b)| **b == b'\n')
+                    .map(|(i, _)| i as u32 + 1),
+            )
+            .collect();
+        let chars_before_chunk = (!text.is_ascii()).then(|| {
+            let mut n = 0u32;
+            let mut out = Vec::with_capacity(b.len() / CHUNK + 1);
+            for chunk in b.chunks(CHUNK) {
+                out.push(n);
+                n += count_chars(chunk);
+            }
+            out.push(n);
+            out
+        });
+        LineIndex {
+            line_starts,
+            chars_before_chunk,
+        }
+    }
+
+    /// Characters of `text` before byte `byte`.
+    fn chars_before(&self, text: &str, byte: usize) -> usize {
+        match &self.chars_before_chunk {
+            None => byte,
+            Some(t) => {
+                let k = byte / CHUNK;
+                t[k] as usize + count_chars(&text.as_bytes()[k * CHUNK..byte]) as usize
+            }
+        }
+    }
+}
+
+/// UTF-8 characters in `b` (bytes that do not continue a character).
+fn count_chars(b: &[u8]) -> u32 {
+    b.iter().filter(|&&c| (c as i8) >= -0x40).count() as u32
 }
 
 impl SourceFile {
@@ -30,37 +85,28 @@ impl SourceFile {
         SourceFile {
             name,
             text,
-            line_starts: OnceLock::new(),
+            index: OnceLock::new(),
         }
     }
 
-    fn line_starts(&self) -> &[u32] {
-        self.line_starts.get_or_init(|| {
-            std::iter::once(0)
-                .chain(
-                    self.text
-                        .bytes()
-                        .enumerate()
-                        .filter(|(_, b)| *b == b'\n')
-                        .map(|(i, _)| i as u32 + 1),
-                )
-                .collect()
-        })
+    fn index(&self) -> &LineIndex {
+        self.index.get_or_init(|| LineIndex::new(&self.text))
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, byte: u32) -> (usize, usize) {
-        let starts = self.line_starts();
+        let index = self.index();
+        let starts = &index.line_starts;
         let line = match starts.binary_search(&byte) {
             Ok(i) => i,
             Err(i) => i - 1,
         };
         let start = starts[line] as usize;
-        let end = (byte as usize).min(self.text.len());
-        let col = self
-            .text
-            .get(start..end)
-            .map_or(end - start, |s| s.chars().count());
+        let mut end = (byte as usize).min(self.text.len());
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let col = index.chars_before(&self.text, end) - index.chars_before(&self.text, start);
         (line + 1, col + 1)
     }
 }
@@ -193,24 +239,50 @@ pub fn read_text(path: &Path, limits: &Limits) -> Result<String, DecodeError> {
             .read_to_end(&mut bytes)
             .map_err(fail)?;
     } else {
-        std::fs::File::open(path)
-            .and_then(|f| f.take(cap + 1).read_to_end(&mut bytes))
+        let mut f = std::fs::File::open(path).map_err(fail)?;
+        // a regular file that is too large is rejected from its size, unread
+        if let Ok(meta) = f.metadata() {
+            if meta.is_file() && meta.len() > cap {
+                return Err(too_large(Some(meta.len()), limits));
+            }
+        }
+        // a pipe or a file that grows while read: never hold more than the limit + 1 byte
+        (&mut f)
+            .take(cap + 1)
+            .read_to_end(&mut bytes)
             .map_err(fail)?;
     }
     decode_text(bytes, limits)
 }
 
+fn too_large(size: Option<u64>, limits: &Limits) -> DecodeError {
+    const MIB: u64 = 1024 * 1024;
+    let size = match size {
+        Some(n) if n >= MIB => format!("{} MiB, ", n.div_ceil(MIB)),
+        Some(n) => format!("{n} bytes, "),
+        None => String::new(),
+    };
+    let limit = if limits.max_file_size >= MIB && limits.max_file_size % MIB == 0 {
+        format!("{} MiB", limits.max_file_size / MIB)
+    } else {
+        format!("{} bytes", limits.max_file_size)
+    };
+    DecodeError {
+        at: None,
+        message: format!(
+            "file too large ({size}more than the {limit} limit max-file-size): split it into \
+             smaller files"
+        ),
+        lossy_text: String::new(),
+    }
+}
+
 /// Check size, binary content and UTF-8 of raw input.
 pub fn decode_text(bytes: Vec<u8>, limits: &Limits) -> Result<String, DecodeError> {
     if bytes.len() as u64 > limits.max_file_size {
-        return Err(DecodeError {
-            at: None,
-            message: format!(
-                "larger than {} MiB (limit max-file-size): split it into smaller files",
-                limits.max_file_size / (1024 * 1024)
-            ),
-            lossy_text: String::new(),
-        });
+        // read_text stops at limit + 1 bytes: the real size is then unknown
+        let known = bytes.len() as u64 > limits.max_file_size + 1;
+        return Err(too_large(known.then_some(bytes.len() as u64), limits));
     }
     let (at, message) = if let Some(i) = memchr_nul(&bytes) {
         (i, "binary file (NUL byte): not a YAML or JSON manifest")
