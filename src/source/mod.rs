@@ -93,6 +93,30 @@ impl SourceFile {
         self.index.get_or_init(|| LineIndex::new(&self.text))
     }
 
+    /// 0-based index of the line that holds byte `byte`.
+    pub fn line_index(&self, byte: usize) -> usize {
+        let starts = &self.index().line_starts;
+        match starts.binary_search(&(byte.min(u32::MAX as usize) as u32)) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        }
+    }
+
+    /// Byte range of 0-based line `line`, with its line break; `None` past the last line.
+    pub fn line_range(&self, line: usize) -> Option<std::ops::Range<usize>> {
+        let starts = &self.index().line_starts;
+        let start = *starts.get(line)? as usize;
+        let end = starts
+            .get(line + 1)
+            .map_or(self.text.len(), |&e| e as usize);
+        Some(start..end)
+    }
+
+    /// Number of lines (a text without a line break has one).
+    pub fn line_count(&self) -> usize {
+        self.index().line_starts.len()
+    }
+
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, byte: u32) -> (usize, usize) {
         let index = self.index();
