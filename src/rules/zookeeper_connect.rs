@@ -196,8 +196,8 @@ fn container_env<'a>(env: &'a [EnvVar], ns: &str) -> (Env, EnvList<'a>) {
                 _ => EnvVal::Unknown,
             },
             (Some(v), None) => match k8s_expand(v, &map, ns) {
-                Some(s) if s.len() <= budget => {
-                    budget -= s.len();
+                Some(s) if s.len().saturating_sub(v.len()) <= budget => {
+                    budget -= s.len().saturating_sub(v.len());
                     EnvVal::Lit(s)
                 }
                 _ => EnvVal::Unknown,
@@ -215,22 +215,23 @@ fn container_env<'a>(env: &'a [EnvVar], ns: &str) -> (Env, EnvList<'a>) {
     (map, list)
 }
 
-/// Longest value an expansion may produce (a real connect string is well under 1 KiB);
-/// longer counts as unknown.
+/// How much longer than the written text an expansion may get (a real connect string is well
+/// under 1 KiB); longer counts as unknown.
 const MAX_EXPANDED: usize = 1 << 20;
 /// Expanded bytes of all env vars of one container.
 const MAX_ENV_EXPANSION: usize = 8 << 20;
 
 /// Kubernetes `$(VAR)` expansion: `$$` is a literal `$`, a reference to an undefined var stays
-/// as written. `None` when a referenced var's value is unknown, or the result is longer than
-/// [`MAX_EXPANDED`].
+/// as written. `None` when a referenced var's value is unknown, or the result is more than
+/// [`MAX_EXPANDED`] longer than `s`.
 fn k8s_expand(s: &str, env: &Env, ns: &str) -> Option<String> {
-    let mut out = String::with_capacity(s.len().min(MAX_EXPANDED));
+    let max = s.len().saturating_add(MAX_EXPANDED);
+    let mut out = String::with_capacity(s.len());
     let mut rest = s;
     // once a `$(` has no `)` after it, no later one has: do not look again (`$($($(...`)
     let mut closed = true;
     while let Some(i) = rest.find('$') {
-        if out.len() > MAX_EXPANDED {
+        if out.len() > max {
             return None;
         }
         out.push_str(&rest[..i]);
@@ -267,17 +268,18 @@ fn k8s_expand(s: &str, env: &Env, ns: &str) -> Option<String> {
         }
     }
     out.push_str(rest);
-    (out.len() <= MAX_EXPANDED).then_some(out)
+    (out.len() <= max).then_some(out)
 }
 
 /// Shell expansion of `$VAR` and `${VAR}` from the container env. Undefined `${VAR}` stays as
 /// written (it is reported as a placeholder); `None` when a value is unknown, or for an
 /// undefined `$VAR` or `${VAR...}` with an operator (the image may set it).
 fn shell_expand(s: &str, env: &Env, ns: &str) -> Option<String> {
-    let mut out = String::with_capacity(s.len().min(MAX_EXPANDED));
+    let max = s.len().saturating_add(MAX_EXPANDED);
+    let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(i) = rest.find('$') {
-        if out.len() > MAX_EXPANDED {
+        if out.len() > max {
             return None;
         }
         out.push_str(&rest[..i]);
@@ -312,7 +314,7 @@ fn shell_expand(s: &str, env: &Env, ns: &str) -> Option<String> {
         rest = next;
     }
     out.push_str(rest);
-    (out.len() <= MAX_EXPANDED).then_some(out)
+    (out.len() <= max).then_some(out)
 }
 
 /// Values of `zookeeper.connect=` inside one string (an arg, a script): (byte offset, value as
