@@ -16,6 +16,9 @@ use serde_json::Value;
 /// Per-run timeout: generous for a debug build on a busy machine; a hang still fails.
 const TIMEOUT: Duration = Duration::from_secs(120);
 
+/// A finding a row expects: code, message substring, (line, column) when pinned.
+type Want = (&'static str, &'static str, Option<(u64, u64)>);
+
 /// What a row expects.
 enum Expect {
     /// Exit 2 with one input error whose message contains `msg`, at `at` (line, column) when
@@ -27,7 +30,7 @@ enum Expect {
     /// Exit 0: nothing to report.
     Clean,
     /// Exit 1, no input error, and these findings: (code, message substring, (line, column)).
-    Findings(Vec<(&'static str, &'static str, Option<(u64, u64)>)>),
+    Findings(Vec<Want>),
     /// Exit 1 with no input error, and at most `max` findings of `code`, one containing `msg`.
     AtMost {
         code: &'static str,
