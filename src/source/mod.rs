@@ -257,11 +257,18 @@ pub fn read_text(path: &Path, limits: &Limits) -> Result<String, DecodeError> {
         lossy_text: String::new(),
     };
     if path.as_os_str() == "-" {
-        std::io::stdin()
-            .lock()
-            .take(cap + 1)
-            .read_to_end(&mut bytes)
-            .map_err(fail)?;
+        // `< file`: stdin is the file itself, and its size is known before reading
+        #[cfg(unix)]
+        if let Ok(meta) = std::fs::metadata("/dev/stdin") {
+            if meta.is_file() && meta.len() > cap {
+                return Err(too_large(Some(meta.len()), limits));
+            }
+        }
+        let (chunks, total) = read_chunks(&mut std::io::stdin().lock(), cap + 1).map_err(fail)?;
+        if total > cap {
+            return Err(too_large(None, limits));
+        }
+        bytes = chunks.concat();
     } else {
         let mut f = std::fs::File::open(path).map_err(fail)?;
         // a regular file that is too large is rejected from its size, unread
@@ -277,6 +284,26 @@ pub fn read_text(path: &Path, limits: &Limits) -> Result<String, DecodeError> {
             .map_err(fail)?;
     }
     decode_text(bytes, limits)
+}
+
+/// Read at most `max` bytes of a stream of unknown size, in 1 MiB chunks: growing one buffer
+/// reallocates it again and again, and the allocator keeps the old blocks for a while, so a
+/// pipe just over the limit cost several times the limit.
+fn read_chunks(r: &mut dyn Read, max: u64) -> std::io::Result<(Vec<Vec<u8>>, u64)> {
+    const CHUNK: usize = 1 << 20;
+    let mut chunks = Vec::new();
+    let mut total = 0u64;
+    while total < max {
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let want = (CHUNK as u64).min(max - total);
+        let n = r.take(want).read_to_end(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        chunks.push(chunk);
+    }
+    Ok((chunks, total))
 }
 
 fn too_large(size: Option<u64>, limits: &Limits) -> DecodeError {
