@@ -1,7 +1,7 @@
 //! Hard limits on input, so no file or request can exhaust memory or time.
 //! Each limit has a name that appears in the error it causes.
 
-/// Input limits. The defaults are documented in README.md ("Limits").
+/// Input limits. The defaults and the errors they give are documented in docs/limits.md.
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// `max-file-size`: bytes per file (or stdin).
