@@ -567,6 +567,27 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn placeholders_in_order_and_linear() {
+        fn all(s: &str) -> Vec<(usize, &str)> {
+            placeholders_in(s).collect()
+        }
+        assert_eq!(
+            all("a <NS> b {{ .x }} <lower> <A_1>"),
+            vec![(2, "<NS>"), (9, "{{ .x }}"), (26, "<A_1>")]
+        );
+        assert_eq!(all("{{ <NS> }} <B>"), vec![(0, "{{ <NS> }}"), (11, "<B>")]);
+        // an unclosed `{{` does not hide what follows
+        assert_eq!(all("{{ x <NS> {{"), vec![(5, "<NS>")]);
+        assert_eq!(all("<>"), vec![]);
+        assert_eq!(all(&format!("<{}>", "A".repeat(64))).len(), 1);
+        assert_eq!(all(&format!("<{}>", "A".repeat(65))).len(), 0);
+        // 200,000 `<` without `>`: must not look for `>` from each of them
+        let s = "<A".repeat(200_000) + "<B>";
+        assert_eq!(all(&s), vec![(400_000, "<B>")]);
+        assert_eq!(placeholder_in(&s), Some("<B>"));
+    }
+
+    #[test]
     fn placeholders() {
         assert_eq!(
             placeholder_in("zk-0.zk-svc.<NAMESPACE>.svc"),

@@ -1514,6 +1514,33 @@ mod tests {
         assert_eq!(k8s_expand("$(NOPE)", &e, "data").unwrap(), "$(NOPE)");
         assert_eq!(k8s_expand("$(SECRET)", &e, "data"), None);
         assert_eq!(k8s_expand("a$b$", &e, "data").unwrap(), "a$b$");
+        // an unclosed `$(` stays as written, and so do the ones after it
+        assert_eq!(
+            k8s_expand("$(ZK $(ZK) $$", &e, "data").unwrap(),
+            "$(ZK $(ZK) $"
+        );
+    }
+
+    #[test]
+    fn expansion_is_bounded() {
+        // V0 = 16 bytes, Vi = $(Vi-1)$(Vi-1): V30 would be 16 GiB
+        let mut vars = vec![serde_json::json!({"name": "V0", "value": "0123456789abcdef"})];
+        for i in 1..=30 {
+            let v = format!("$(V{})$(V{})", i - 1, i - 1);
+            vars.push(serde_json::json!({"name": format!("V{i}"), "value": v}));
+        }
+        let vars: Vec<EnvVar> = serde_json::from_value(serde_json::Value::Array(vars)).unwrap();
+        let (env, list) = container_env(&vars, "ns");
+        let known: usize = list
+            .iter()
+            .filter_map(|(_, _, v)| v.as_ref())
+            .map(String::len)
+            .sum();
+        assert!(known <= MAX_ENV_EXPANSION + 16 * 31, "{known}");
+        assert!(matches!(env.get("V30"), Some(EnvVal::Unknown)));
+        assert_eq!(list[4].2.as_deref().map(str::len), Some(256));
+        let many = "$(V16)".repeat(64); // 64 x 1 MiB
+        assert_eq!(k8s_expand(&many, &env, "ns"), None);
     }
 
     #[test]

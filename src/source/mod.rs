@@ -531,3 +531,52 @@ fn display_name(p: &Path) -> String {
     let s = p.display().to_string();
     s.strip_prefix("./").map(String::from).unwrap_or(s)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_in_characters() {
+        let f = SourceFile::new("x".into(), "ab\nçé: x\r\n\nz".into());
+        assert_eq!(f.line_col(0), (1, 1));
+        assert_eq!(f.line_col(3), (2, 1));
+        let x = f.text.find('x').unwrap() as u32;
+        assert_eq!(f.line_col(x), (2, 5));
+        assert_eq!(f.line_col(f.text.len() as u32), (4, 2));
+        assert_eq!(f.line_count(), 4);
+        assert_eq!(f.line_range(1), Some(3..12));
+        assert_eq!(f.line_range(4), None);
+    }
+
+    #[test]
+    fn columns_on_a_long_non_ascii_line() {
+        // chunk boundaries of the character index fall inside multi-byte characters
+        let text = "é".repeat(10_000) + "x";
+        let f = SourceFile::new("x".into(), text.clone());
+        assert_eq!(f.line_col(text.len() as u32 - 1), (1, 10_001));
+        assert_eq!(f.line_col(4097), (1, 2049)); // inside a character: its start
+    }
+
+    #[test]
+    fn size_limit_does_not_read_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.yaml");
+        std::fs::File::create(&p).unwrap().set_len(1 << 40).unwrap(); // 1 TiB, sparse
+        let e = read_text(&p, &Limits::default()).err().unwrap();
+        assert!(
+            e.message
+                .contains("1048576 MiB, more than the 64 MiB limit max-file-size"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn pipes_are_read_up_to_the_limit() {
+        let mut r = std::io::repeat(b'a');
+        let (chunks, total) = read_chunks(&mut r, 3 << 20).unwrap();
+        assert_eq!(total, 3 << 20);
+        assert_eq!(chunks.len(), 3);
+    }
+}
