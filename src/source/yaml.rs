@@ -131,26 +131,53 @@ pub fn push_segment(ptr: &mut String, seg: &str) {
 }
 
 /// Converts saphyr's character indexes into byte offsets.
-struct Offsets {
+///
+/// For non-ASCII text it keeps the byte offset of every [`MARK_EVERY`]th character (1/16 byte
+/// per character; a table of every character would take 4 bytes per character, 4x the input)
+/// and walks from the last lookup or the nearest mark: events move forward, so the walks add up
+/// to one pass over the text.
+struct Offsets<'t> {
+    text: &'t str,
     /// `None` when the text is ASCII (index == byte).
-    table: Option<Vec<u32>>,
+    marks: Option<Vec<u32>>,
+    /// The last lookup: (character index, byte offset).
+    cursor: std::cell::Cell<(usize, usize)>,
 }
 
-impl Offsets {
-    fn new(text: &str) -> Self {
-        if text.is_ascii() {
-            return Offsets { table: None };
+const MARK_EVERY: usize = 64;
+
+impl<'t> Offsets<'t> {
+    fn new(text: &'t str) -> Self {
+        let marks = (!text.is_ascii()).then(|| {
+            text.char_indices()
+                .step_by(MARK_EVERY)
+                .map(|(b, _)| b as u32)
+                .collect()
+        });
+        Offsets {
+            text,
+            marks,
+            cursor: std::cell::Cell::new((0, 0)),
         }
-        let mut t: Vec<u32> = text.char_indices().map(|(b, _)| b as u32).collect();
-        t.push(text.len() as u32);
-        Offsets { table: Some(t) }
     }
 
     fn byte(&self, char_index: usize) -> u32 {
-        match &self.table {
-            None => char_index as u32,
-            Some(t) => *t.get(char_index).or(t.last()).unwrap_or(&0),
+        let Some(marks) = &self.marks else {
+            return char_index as u32;
+        };
+        let (c0, b0) = self.cursor.get();
+        let (mut c, mut b) = if char_index >= c0 && char_index - c0 < 2 * MARK_EVERY {
+            (c0, b0)
+        } else {
+            let k = (char_index / MARK_EVERY).min(marks.len().saturating_sub(1));
+            (k * MARK_EVERY, marks.get(k).map_or(0, |&m| m as usize))
+        };
+        for ch in self.text[b..].chars().take(char_index - c) {
+            b += ch.len_utf8();
+            c += 1;
         }
+        self.cursor.set((c, b));
+        b as u32
     }
 
     fn span(&self, s: &Span) -> ByteSpan {
@@ -716,6 +743,30 @@ mod tests {
         let d = load(text);
         let s = d[0].spans.get("/b").unwrap();
         assert_eq!(&text[s.value.start as usize..s.value.end as usize], "x");
+    }
+
+    #[test]
+    fn byte_offsets_on_long_non_ascii_text() {
+        let text: String = (0..2000)
+            .map(|i| format!("k{i}: \"é{}\"\n", "ü".repeat(i % 7)))
+            .collect();
+        let d = load(&text);
+        for i in [0, 1, 63, 64, 65, 999, 1999] {
+            let s = d[0].spans.get(&format!("/k{i}")).unwrap();
+            let k = s.key.unwrap();
+            assert_eq!(&text[k.start as usize..k.end as usize], format!("k{i}"));
+            assert_eq!(
+                &text[s.value.start as usize..s.value.end as usize],
+                format!("\"é{}\"", "ü".repeat(i % 7))
+            );
+        }
+        // lookups out of order
+        let o = Offsets::new("aé€😀b");
+        assert_eq!(o.byte(4), 10);
+        assert_eq!(o.byte(1), 1);
+        assert_eq!(o.byte(5), 11);
+        assert_eq!(o.byte(99), 11);
+        assert_eq!(o.byte(2), 3);
     }
 
     #[test]
