@@ -405,6 +405,19 @@ fn rows() -> Vec<Row> {
             msg: "still holds the template placeholder `<NS>`",
         },
     );
+    row(
+        "50,000 zookeeper.connect keys in one word",
+        "zk-keys.yaml",
+        Text(statefulset(
+            "kafka",
+            "3",
+            &format!(
+                "      - name: kafka\n        image: kafka\n        args: [\"{}\"]\n",
+                "zookeeper.connect=".repeat(50_000)
+            ),
+        )),
+        Findings(vec![("SL001", "no Service kafka", None)]),
+    );
     let env: String = (1..40)
         .map(|i| {
             format!(

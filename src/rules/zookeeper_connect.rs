@@ -396,7 +396,13 @@ fn find_in_text(s: &str) -> Vec<(usize, String)> {
         }
         if !text.is_empty() {
             out.push((vstart, text));
+            if out.len() == MAX_SETTINGS {
+                break;
+            }
         }
+        // a key inside this value is part of it, not a setting of its own (and scanning the
+        // value again from it would be quadratic: `zookeeper.connect=zookeeper.connect=...`)
+        from = from.max(vstart + k);
     }
     out
 }
@@ -485,7 +491,7 @@ fn settings(c: &Container, cptr: &str, spec: &PodSpec, ns: &str, cx: &Ctx<'_>) -
         let script =
             shell && i >= 2 && argv[i - 1].1.starts_with('-') && argv[i - 1].1.contains('c');
         let overrides = item.contains("--override");
-        for (_, written) in find_in_text(item).into_iter().take(MAX_SETTINGS) {
+        for (_, written) in find_in_text(item) {
             let value = k8s_expand(&written, &env, ns).and_then(|v| {
                 if script {
                     shell_expand(&v, &env, ns)
