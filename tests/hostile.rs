@@ -149,6 +149,31 @@ fn rows() -> Vec<Row> {
             at: Some((10, 47)),
         },
     );
+    // aliases of aliases, each 120 levels down, nested 24,000 levels deep and overflowed the
+    // stack (SIGABRT) before the depth of an alias counted against max-depth
+    let mut nest = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\nextra:\n");
+    nest.push_str(&format!(
+        "  a0: &a0 {}x{}\n",
+        "[".repeat(120),
+        "]".repeat(120)
+    ));
+    for i in 1..200 {
+        nest.push_str(&format!(
+            "  a{i}: &a{i} {}*a{}{}\n",
+            "[".repeat(120),
+            i - 1,
+            "]".repeat(120)
+        ));
+    }
+    row(
+        "aliases nesting deep values in deep values",
+        "alias-nest.yaml",
+        Text(nest),
+        InputError {
+            msg: "nesting deeper than 128 levels through this alias (limit max-depth)",
+            at: Some((6, 131)),
+        },
+    );
     row(
         "10,000-deep flow nesting",
         "deep-flow.yaml",

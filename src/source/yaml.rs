@@ -214,7 +214,10 @@ struct Loader<'a> {
     stack: Vec<Frame>,
     ptr: String,
     spans: SpanMap,
-    anchors: HashMap<usize, Value>,
+    /// anchored values and their depth (nested collections: 0 for a scalar)
+    anchors: HashMap<usize, (Value, usize)>,
+    /// for each open collection, the depth of its deepest child so far
+    depths: Vec<usize>,
     nodes: usize,
     root: Option<Value>,
     last_end: u32,
@@ -277,6 +280,7 @@ pub fn load_documents(text: &str, limits: &Limits) -> (Vec<Document>, Option<Loa
                     ptr: String::new(),
                     spans: SpanMap::default(),
                     anchors: HashMap::new(),
+                    depths: Vec::new(),
                     nodes: 0,
                     root: None,
                     last_end: bspan.end,
@@ -361,12 +365,12 @@ impl Loader<'_> {
                 let value =
                     resolve_scalar(&text, style, tag.as_deref()).map_err(|m| err(span, m))?;
                 if anchor != 0 {
-                    self.anchors.insert(anchor, value.clone());
+                    self.anchors.insert(anchor, (value.clone(), 0));
                 }
                 let (before, key) = self.enter_child();
                 self.spans.insert(&self.ptr, NodeSpan { key, value: span });
                 self.ptr.truncate(before);
-                self.emit(value);
+                self.emit(value, 0);
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 let is_map = matches!(ev, Event::MappingStart(..));
@@ -387,6 +391,7 @@ impl Loader<'_> {
                     ));
                 }
                 let (ptr_len, key) = self.enter_child();
+                self.depths.push(0);
                 self.stack.push(if is_map {
                     Frame::Map {
                         map: Map::new(),
@@ -409,6 +414,7 @@ impl Loader<'_> {
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let frame = self.stack.pop().expect("parser balances start/end events");
+                let depth = 1 + self.depths.pop().unwrap_or(0);
                 let end = self.last_end.max(span.start.min(self.last_end));
                 let (value, ptr_len, anchor, start, key) = match frame {
                     Frame::Seq {
@@ -440,15 +446,29 @@ impl Loader<'_> {
                 self.spans.insert(&self.ptr, NodeSpan { key, value: vspan });
                 self.ptr.truncate(ptr_len);
                 if anchor != 0 {
-                    self.anchors.insert(anchor, value.clone());
+                    self.anchors.insert(anchor, (value.clone(), depth));
                 }
-                self.emit(value);
+                self.emit(value, depth);
             }
             Event::Alias(id) => {
-                let Some(v) = self.anchors.get(&id).cloned() else {
+                let Some((nodes, depth)) = self.anchors.get(&id).map(|(v, d)| (node_count(v), *d))
+                else {
                     return Err(err(span, "alias to an unknown anchor"));
                 };
-                self.count(node_count(&v), span)?;
+                self.count(nodes, span)?;
+                // an alias puts the whole anchored value here: aliases of aliases of deep
+                // values would nest without bound (and overflow the stack of whoever walks
+                // the value recursively: drop, clone, deserialization)
+                if self.stack.len() + depth > self.limits.max_depth {
+                    return Err(err(
+                        span,
+                        format!(
+                            "nesting deeper than {} levels through this alias (limit max-depth)",
+                            self.limits.max_depth
+                        ),
+                    ));
+                }
+                let v = self.anchors[&id].0.clone();
                 self.last_end = span.end;
                 if self.expecting_key() {
                     let k = match v {
@@ -469,7 +489,7 @@ impl Loader<'_> {
                 let (before, key) = self.enter_child();
                 self.spans.insert(&self.ptr, NodeSpan { key, value: span });
                 self.ptr.truncate(before);
-                self.emit(v);
+                self.emit(v, depth);
             }
             _ => {}
         }
@@ -486,7 +506,12 @@ impl Loader<'_> {
         Ok(())
     }
 
-    fn emit(&mut self, value: Value) {
+    /// Hand a finished value of `depth` nested collections to the open collection (or make it
+    /// the document).
+    fn emit(&mut self, value: Value, depth: usize) {
+        if let Some(d) = self.depths.last_mut() {
+            *d = (*d).max(depth);
+        }
         match self.stack.last_mut() {
             None => self.root = Some(value),
             Some(Frame::Seq { items, .. }) => items.push(value),
@@ -811,6 +836,26 @@ mod tests {
             .collect::<String>();
         let e = load_err(&text);
         assert!(e.message.contains("max-depth"), "{e:?}");
+    }
+
+    #[test]
+    fn aliases_cannot_nest_deeper_than_the_limit() {
+        // each alias sits 100 levels down and stands for a value 100 levels deep: without a
+        // depth per anchor, 200 of them nested 20,000 deep and overflowed the stack on drop
+        let deep = |inner: &str| format!("{}{inner}{}", "[".repeat(100), "]".repeat(100));
+        let mut text = format!("a0: &a0 {}\n", deep("x"));
+        for i in 1..200 {
+            text.push_str(&format!("a{i}: &a{i} {}\n", deep(&format!("*a{}", i - 1))));
+        }
+        let e = load_err(&text);
+        assert!(
+            e.message.contains("through this alias (limit max-depth)"),
+            "{e:?}"
+        );
+        assert_eq!(&text[e.at.start as usize..e.at.end as usize], "*a0");
+        // within the limit, an alias of a nested value is fine
+        let d = load("a: &a [[1]]\nb: [*a]\n");
+        assert_eq!(d[0].value["b"], serde_json::json!([[[1]]]));
     }
 
     #[test]
