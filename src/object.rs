@@ -536,25 +536,60 @@ pub fn shell_placeholder_in(s: &str) -> Option<&str> {
     }
 }
 
+/// At most this many strings with placeholders are recorded per object (one finding each).
+pub const MAX_PLACEHOLDER_STRINGS: usize = 100;
+
+/// Strings holding a placeholder, with their pointers, sorted by pointer. One pointer buffer is
+/// extended and truncated on the way (a pointer string per node would cost the length of the
+/// pointer for every node: a long key with many children made gigabytes).
 fn find_placeholders(v: &Value) -> Vec<(String, String)> {
+    use std::fmt::Write;
+    enum Children<'v> {
+        Arr(std::iter::Enumerate<std::slice::Iter<'v, Value>>),
+        Obj(serde_json::map::Iter<'v>),
+    }
     let mut out = Vec::new();
-    let mut stack: Vec<(String, &Value)> = vec![(String::new(), v)];
-    while let Some((ptr, v)) = stack.pop() {
-        match v {
-            Value::String(s) if placeholder_in(s).is_some() => out.push((ptr, s.clone())),
-            Value::Array(a) => {
-                for (i, x) in a.iter().enumerate() {
-                    stack.push((format!("{ptr}/{i}"), x));
+    let mut ptr = String::new();
+    // open collections: their children still to visit, and the length of their pointer
+    let mut stack: Vec<(Children<'_>, usize)> = Vec::new();
+    let mut next = Some(v);
+    loop {
+        if let Some(v) = next.take() {
+            match v {
+                Value::String(s) if placeholder_in(s).is_some() => {
+                    out.push((ptr.clone(), s.clone()));
+                    if out.len() == MAX_PLACEHOLDER_STRINGS {
+                        break;
+                    }
                 }
+                Value::Array(a) => stack.push((Children::Arr(a.iter().enumerate()), ptr.len())),
+                Value::Object(o) => stack.push((Children::Obj(o.iter()), ptr.len())),
+                _ => {}
             }
-            Value::Object(o) => {
-                for (k, x) in o {
-                    let mut p = ptr.clone();
-                    push_segment(&mut p, k);
-                    stack.push((p, x));
+        }
+        let Some((children, base)) = stack.last_mut() else {
+            break;
+        };
+        ptr.truncate(*base);
+        match children {
+            Children::Arr(it) => match it.next() {
+                Some((i, x)) => {
+                    let _ = write!(ptr, "/{i}");
+                    next = Some(x);
                 }
-            }
-            _ => {}
+                None => {
+                    stack.pop();
+                }
+            },
+            Children::Obj(it) => match it.next() {
+                Some((k, x)) => {
+                    push_segment(&mut ptr, k);
+                    next = Some(x);
+                }
+                None => {
+                    stack.pop();
+                }
+            },
         }
     }
     out.sort();

@@ -237,6 +237,23 @@ fn rows() -> Vec<Row> {
         },
     );
 
+    row(
+        "a 1 MB mapping key with 10,000 children",
+        "long-key.json",
+        Text(format!(
+            "{{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {{\"name\": \"x\"}},\n\"extra\": {{\"{}\": {{{}}}}}}}",
+            "k".repeat(1 << 20),
+            (0..10_000)
+                .map(|i| format!("\"c{i}\": \"<X>\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        InputError {
+            msg: "mapping key longer than 4096 bytes (limit max-key-length)",
+            at: Some((2, 11)),
+        },
+    );
+
     // --- bytes that are not YAML text ------------------------------------------------------
     row(
         "invalid UTF-8",
@@ -493,6 +510,24 @@ fn rows() -> Vec<Row> {
             "still holds the template placeholder `<IMAGE>`",
             None,
         )]),
+    );
+    let strings: String = (0..10_000)
+        .map(|i| format!("    k{i}: \"<PLACEHOLDER_{i}>\"\n"))
+        .collect();
+    row(
+        "10,000 strings with placeholders in one StatefulSet",
+        "placeholders.yaml",
+        Text(
+            statefulset("kafka", "3", "      - {name: kafka, image: kafka}\n").replace(
+                "spec:\n  replicas",
+                &format!("extra:\n{strings}spec:\n  replicas"),
+            ),
+        ),
+        AtMost {
+            code: "SL007",
+            max: 100,
+            msg: "still holds the template placeholder `<PLACEHOLDER_0>` in extra.k0",
+        },
     );
     row(
         "a huge single-line string (8 MB)",

@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::Hasher as _;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use serde_json::{Map, Number, Value};
@@ -40,10 +41,18 @@ pub struct SpanMap {
     sorted: bool,
 }
 
+/// The hash of a pointer is chained segment by segment (`/spec`, `/template`...), so the loader
+/// extends its parent's hash by one segment per node instead of hashing the whole pointer: a
+/// 1 MB key with 10,000 children would otherwise hash 10 GB.
 fn hash_pointer(p: &str) -> u64 {
     use std::hash::Hasher;
     let mut h = rustc_hash::FxHasher::default();
-    h.write(p.as_bytes());
+    let mut rest = p;
+    while !rest.is_empty() {
+        let end = rest[1..].find('/').map_or(rest.len(), |i| i + 1);
+        h.write(&rest.as_bytes()[..end]);
+        rest = &rest[end..];
+    }
     h.finish()
 }
 
@@ -75,8 +84,9 @@ impl SpanMap {
         }
     }
 
-    fn insert(&mut self, pointer: &str, span: NodeSpan) {
-        self.entries.push((hash_pointer(pointer), span));
+    /// Record `span` for the pointer whose [`hash_pointer`] is `hash`.
+    fn insert_hashed(&mut self, hash: u64, span: NodeSpan) {
+        self.entries.push((hash, span));
         self.sorted = false;
     }
 
@@ -218,6 +228,8 @@ struct Loader<'a> {
     anchors: HashMap<usize, (Value, usize)>,
     /// for each open collection, the depth of its deepest child so far
     depths: Vec<usize>,
+    /// for each open collection, the hash state of its pointer (see [`hash_pointer`])
+    hashers: Vec<rustc_hash::FxHasher>,
     nodes: usize,
     root: Option<Value>,
     last_end: u32,
@@ -281,6 +293,7 @@ pub fn load_documents(text: &str, limits: &Limits) -> (Vec<Document>, Option<Loa
                     spans: SpanMap::default(),
                     anchors: HashMap::new(),
                     depths: Vec::new(),
+                    hashers: Vec::new(),
                     nodes: 0,
                     root: None,
                     last_end: bspan.end,
@@ -322,6 +335,22 @@ impl Loader<'_> {
             ));
         }
         Ok(())
+    }
+
+    /// The hash state of the pointer of the child just entered: its parent's, extended by the
+    /// segment `self.ptr[before..]`.
+    fn child_hasher(&self, before: usize) -> rustc_hash::FxHasher {
+        use std::hash::Hasher;
+        let mut h = self.hashers.last().cloned().unwrap_or_default();
+        if before < self.ptr.len() {
+            h.write(&self.ptr.as_bytes()[before..]);
+        }
+        h
+    }
+
+    fn child_hash(&self, before: usize) -> u64 {
+        use std::hash::Hasher;
+        self.child_hasher(before).finish()
     }
 
     /// Is the next node a mapping key?
@@ -368,7 +397,8 @@ impl Loader<'_> {
                     self.anchors.insert(anchor, (value.clone(), 0));
                 }
                 let (before, key) = self.enter_child();
-                self.spans.insert(&self.ptr, NodeSpan { key, value: span });
+                let h = self.child_hash(before);
+                self.spans.insert_hashed(h, NodeSpan { key, value: span });
                 self.ptr.truncate(before);
                 self.emit(value, 0);
             }
@@ -392,6 +422,8 @@ impl Loader<'_> {
                 }
                 let (ptr_len, key) = self.enter_child();
                 self.depths.push(0);
+                let h = self.child_hasher(ptr_len);
+                self.hashers.push(h);
                 self.stack.push(if is_map {
                     Frame::Map {
                         map: Map::new(),
@@ -443,7 +475,9 @@ impl Loader<'_> {
                     start: start.start,
                     end: end.max(start.start),
                 };
-                self.spans.insert(&self.ptr, NodeSpan { key, value: vspan });
+                let h = self.hashers.pop().unwrap_or_default();
+                self.spans
+                    .insert_hashed(h.finish(), NodeSpan { key, value: vspan });
                 self.ptr.truncate(ptr_len);
                 if anchor != 0 {
                     self.anchors.insert(anchor, (value.clone(), depth));
@@ -487,7 +521,8 @@ impl Loader<'_> {
                     return Ok(());
                 }
                 let (before, key) = self.enter_child();
-                self.spans.insert(&self.ptr, NodeSpan { key, value: span });
+                let h = self.child_hash(before);
+                self.spans.insert_hashed(h, NodeSpan { key, value: span });
                 self.ptr.truncate(before);
                 self.emit(v, depth);
             }
@@ -497,6 +532,15 @@ impl Loader<'_> {
     }
 
     fn set_key(&mut self, k: String, span: ByteSpan, merge: bool) -> Result<(), LoadError> {
+        if k.len() > self.limits.max_key_length {
+            return Err(err(
+                span,
+                format!(
+                    "mapping key longer than {} bytes (limit max-key-length)",
+                    self.limits.max_key_length
+                ),
+            ));
+        }
         if let Some(Frame::Map { map, pending, .. }) = self.stack.last_mut() {
             if !merge && map.contains_key(&k) {
                 return Err(err(span, format!("duplicate mapping key `{k}`")));
@@ -856,6 +900,18 @@ mod tests {
         // within the limit, an alias of a nested value is fine
         let d = load("a: &a [[1]]\nb: [*a]\n");
         assert_eq!(d[0].value["b"], serde_json::json!([[[1]]]));
+    }
+
+    #[test]
+    fn long_keys_are_an_error() {
+        let key = "k".repeat(5000);
+        let e = load_err(&format!("{{\"{key}\": {{a: 1}}}}"));
+        assert_eq!(
+            e.message,
+            "mapping key longer than 4096 bytes (limit max-key-length)"
+        );
+        assert_eq!(e.at.start, 1);
+        load(&format!("? {}\n: 1\n", "k".repeat(4096)));
     }
 
     #[test]
