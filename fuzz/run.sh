@@ -19,6 +19,6 @@ RUSTC_BOOTSTRAP=1 cargo fuzz run -O "$target" "corpus/$target" -- \
 rc=$?
 end=$(date +%s)
 echo "target $target: ran $((end - start)) s (exit $rc), log $log"
-grep -E '^#[0-9]+ +DONE|^Done [0-9]+ runs|^stat::number_of_executed_units|^stat::peak_rss_mb|^stat::average_exec_per_sec' "$log" || tail -n 20 "$log"
+grep -E '^#[0-9]+[[:space:]]+DONE|^Done [0-9]+ runs|^stat::number_of_executed_units|^stat::peak_rss_mb|^stat::average_exec_per_sec' "$log" || tail -n 20 "$log"
 grep -E 'ERROR: libFuzzer|panicked at|SUMMARY|Test unit written to' "$log" || true
 exit $rc
