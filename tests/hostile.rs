@@ -584,6 +584,19 @@ fn rows() -> Vec<Row> {
         ]),
     );
     row(
+        "CR line endings (old Mac)",
+        "cr.yaml",
+        Text(SERVICE_AND_STS.replace('\n', "\r")),
+        Findings(vec![
+            (
+                "SL001",
+                "is not headless (clusterIP: 10.0.0.1)",
+                Some((6, 14)),
+            ),
+            ("SL002", "no PodDisruptionBudget", Some((12, 9))),
+        ]),
+    );
+    row(
         "anchors and merge keys",
         "merge.yaml",
         Text(

@@ -41,9 +41,10 @@ impl LineIndex {
         let b = text.as_bytes();
         let line_starts = std::iter::once(0)
             .chain(
+                // `\n`, `\r\n`, and a lone `\r` (old Mac files) break lines, as in YAML
                 b.iter()
                     .enumerate()
-                    .filter(|(_, b)| **b == b'\n')
+                    .filter(|&(i, &c)| c == b'\n' || (c == b'\r' && b.get(i + 1) != Some(&b'\n')))
                     .map(|(i, _)| i as u32 + 1),
             )
             .collect();
@@ -547,6 +548,14 @@ mod tests {
         assert_eq!(f.line_count(), 4);
         assert_eq!(f.line_range(1), Some(3..12));
         assert_eq!(f.line_range(4), None);
+    }
+
+    #[test]
+    fn lone_carriage_returns_break_lines() {
+        let f = SourceFile::new("x".into(), "a: 1\rb: 2\r\nc: 3\n".into());
+        assert_eq!(f.line_col(5), (2, 1));
+        assert_eq!(f.line_col(11), (3, 1));
+        assert_eq!(f.line_count(), 4);
     }
 
     #[test]
