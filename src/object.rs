@@ -174,7 +174,22 @@ impl Object {
         let body = match (group, kind.as_str()) {
             ("apps", "StatefulSet") => {
                 normalise_statefulset(&mut value, &api_version);
-                Body::StatefulSet(Box::new(typed(value)?))
+                let sts: StatefulSet = typed(value)?;
+                if let Some(n) = sts
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.replicas)
+                    .filter(|n| *n < 0)
+                {
+                    return Err(ObjectError {
+                        pointer: "/spec/replicas".into(),
+                        message: format!(
+                            "spec.replicas: {n} is negative; the API server rejects it (use 0 \
+                             or more)"
+                        ),
+                    });
+                }
+                Body::StatefulSet(Box::new(sts))
             }
             ("", "Service") => Body::Service(Box::new(typed(value)?)),
             ("policy", "PodDisruptionBudget") => {
@@ -422,7 +437,17 @@ fn path_error(e: serde_path_to_error::Error<serde_json::Error>, base: &str) -> O
         }
     }
     let path = e.path().to_string();
-    let inner = e.into_inner().to_string();
+    let mut inner = e.into_inner().to_string();
+    // `serviceName: 5`: say how to write it as a string
+    if inner.ends_with("expected a string")
+        && let Some(v) = inner
+            .strip_prefix("invalid type: integer `")
+            .or_else(|| inner.strip_prefix("invalid type: floating point `"))
+            .and_then(|r| r.split_once('`'))
+            .map(|(v, _)| v.to_string())
+    {
+        inner.push_str(&format!(" (quote it: \"{v}\")"));
+    }
     let message = if path == "." || path.is_empty() {
         inner
     } else {
@@ -458,24 +483,57 @@ pub fn placeholder_in(s: &str) -> Option<&str> {
     let mut i = 0;
     while let Some(off) = s[i..].find('<') {
         let start = i + off;
-        if let Some(len) = s[start + 1..].find('>') {
-            let inner = &s[start + 1..start + 1 + len];
-            if !inner.is_empty()
-                && inner.len() <= 64
-                && inner.bytes().any(|c| c.is_ascii_uppercase())
-                && inner
-                    .bytes()
-                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
-            {
-                return Some(&s[start..start + len + 2]);
-            }
+        if let Some(len) = angle_placeholder_len(b, start) {
+            return Some(&s[start..start + len]);
         }
         i = start + 1;
-        if i >= b.len() {
-            break;
+    }
+    None
+}
+
+/// Length of a `<UPPER_CASE>` placeholder starting at `b[start] == b'<'`. Looks at most 66
+/// bytes ahead (the name is at most 64 bytes), so scanning a long text stays linear.
+fn angle_placeholder_len(b: &[u8], start: usize) -> Option<usize> {
+    let mut upper = false;
+    for (n, &c) in b.iter().enumerate().skip(start + 1).take(65) {
+        match c {
+            b'>' if n > start + 1 && upper => return Some(n - start + 1),
+            b'A'..=b'Z' => upper = true,
+            b'0'..=b'9' | b'_' | b'-' => {}
+            _ => return None,
         }
     }
     None
+}
+
+/// Every placeholder of `s` (`{{ ... }}` and `<UPPER_CASE>`) with its byte offset, in order,
+/// not overlapping. Linear in the length of `s`, whatever it holds.
+pub fn placeholders_in(s: &str) -> impl Iterator<Item = (usize, &str)> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    // once no `}}` follows a `{{`, none follows any later one either
+    let mut braces_closed = true;
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            let start = i;
+            if braces_closed && b[i] == b'{' && b.get(i + 1) == Some(&b'{') {
+                match s[i + 2..].find("}}") {
+                    Some(j) => {
+                        i += 2 + j + 2;
+                        return Some((start, &s[start..i]));
+                    }
+                    None => braces_closed = false,
+                }
+            } else if b[i] == b'<'
+                && let Some(len) = angle_placeholder_len(b, i)
+            {
+                i += len;
+                return Some((start, &s[start..i]));
+            }
+            i += 1;
+        }
+        None
+    })
 }
 
 /// `${NAMESPACE}`-style placeholders (shell-looking; only a placeholder where no shell runs).
@@ -494,55 +552,60 @@ pub fn shell_placeholder_in(s: &str) -> Option<&str> {
     }
 }
 
-fn any_placeholder(v: &Value) -> bool {
-    let mut stack = vec![v];
-    while let Some(v) = stack.pop() {
-        match v {
-            Value::String(s) if placeholder_in(s).is_some() => return true,
-            Value::Array(a) => stack.extend(a),
-            Value::Object(o) => stack.extend(o.values()),
-            _ => {}
-        }
-    }
-    false
-}
+/// At most this many strings with placeholders are recorded per object (one finding each).
+pub const MAX_PLACEHOLDER_STRINGS: usize = 100;
 
+/// Strings holding a placeholder, with their pointers, sorted by pointer. One pointer buffer is
+/// extended and truncated on the way (a pointer string per node would cost the length of the
+/// pointer for every node: a long key with many children made gigabytes).
 fn find_placeholders(v: &Value) -> Vec<(String, String)> {
-    // depth-first with one pointer buffer: an entry is (length of its parent's pointer, its
-    // segment, its value); popping it truncates the buffer to the parent and appends the
-    // segment, so only strings that hold a placeholder allocate
-    enum Seg<'a> {
-        Root,
-        Index(usize),
-        Key(&'a str),
+    use std::fmt::Write;
+    enum Children<'v> {
+        Arr(std::iter::Enumerate<std::slice::Iter<'v, Value>>),
+        Obj(serde_json::map::Iter<'v>),
     }
     let mut out = Vec::new();
-    if !any_placeholder(v) {
-        return out; // the common case: no pointers to build
-    }
     let mut ptr = String::new();
-    let mut stack: Vec<(usize, Seg<'_>, &Value)> = vec![(0, Seg::Root, v)];
-    while let Some((parent, seg, v)) = stack.pop() {
-        ptr.truncate(parent);
-        match seg {
-            Seg::Root => {}
-            Seg::Index(i) => {
-                use std::fmt::Write;
-                let _ = write!(ptr, "/{i}");
+    // open collections: their children still to visit, and the length of their pointer
+    let mut stack: Vec<(Children<'_>, usize)> = Vec::new();
+    let mut next = Some(v);
+    loop {
+        if let Some(v) = next.take() {
+            match v {
+                Value::String(s) if placeholder_in(s).is_some() => {
+                    out.push((ptr.clone(), s.clone()));
+                    if out.len() == MAX_PLACEHOLDER_STRINGS {
+                        break;
+                    }
+                }
+                Value::Array(a) => stack.push((Children::Arr(a.iter().enumerate()), ptr.len())),
+                Value::Object(o) => stack.push((Children::Obj(o.iter()), ptr.len())),
+                _ => {}
             }
-            Seg::Key(k) => push_segment(&mut ptr, k),
         }
-        match v {
-            Value::String(s) if placeholder_in(s).is_some() => out.push((ptr.clone(), s.clone())),
-            Value::Array(a) => {
-                let here = ptr.len();
-                stack.extend(a.iter().enumerate().map(|(i, x)| (here, Seg::Index(i), x)));
-            }
-            Value::Object(o) => {
-                let here = ptr.len();
-                stack.extend(o.iter().map(|(k, x)| (here, Seg::Key(k.as_str()), x)));
-            }
-            _ => {}
+        let Some((children, base)) = stack.last_mut() else {
+            break;
+        };
+        ptr.truncate(*base);
+        match children {
+            Children::Arr(it) => match it.next() {
+                Some((i, x)) => {
+                    let _ = write!(ptr, "/{i}");
+                    next = Some(x);
+                }
+                None => {
+                    stack.pop();
+                }
+            },
+            Children::Obj(it) => match it.next() {
+                Some((k, x)) => {
+                    push_segment(&mut ptr, k);
+                    next = Some(x);
+                }
+                None => {
+                    stack.pop();
+                }
+            },
         }
     }
     out.sort();
@@ -553,6 +616,27 @@ fn find_placeholders(v: &Value) -> Vec<(String, String)> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn placeholders_in_order_and_linear() {
+        fn all(s: &str) -> Vec<(usize, &str)> {
+            placeholders_in(s).collect()
+        }
+        assert_eq!(
+            all("a <NS> b {{ .x }} <lower> <A_1>"),
+            vec![(2, "<NS>"), (9, "{{ .x }}"), (26, "<A_1>")]
+        );
+        assert_eq!(all("{{ <NS> }} <B>"), vec![(0, "{{ <NS> }}"), (11, "<B>")]);
+        // an unclosed `{{` does not hide what follows
+        assert_eq!(all("{{ x <NS> {{"), vec![(5, "<NS>")]);
+        assert_eq!(all("<>"), vec![]);
+        assert_eq!(all(&format!("<{}>", "A".repeat(64))).len(), 1);
+        assert_eq!(all(&format!("<{}>", "A".repeat(65))).len(), 0);
+        // 200,000 `<` without `>`: must not look for `>` from each of them
+        let s = "<A".repeat(200_000) + "<B>";
+        assert_eq!(all(&s), vec![(400_000, "<B>")]);
+        assert_eq!(placeholder_in(&s), Some("<B>"));
+    }
 
     #[test]
     fn placeholders() {

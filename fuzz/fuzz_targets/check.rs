@@ -12,8 +12,15 @@ fuzz_target!(|data: &[u8]| {
     };
     let run = check_bytes(vec![("fuzz.yaml".into(), data.to_vec())], &opts);
     let report = run.report();
-    for f in [Format::Human, Format::Json] {
+    for f in [
+        Format::Human,
+        Format::Json,
+        Format::Sarif,
+        Format::Junit,
+        Format::Github,
+    ] {
         let mut out = Vec::new();
         report.write(f, false, &mut out).expect("writing to memory cannot fail");
+        assert!(!out.is_empty() || matches!(f, Format::Github));
     }
 });

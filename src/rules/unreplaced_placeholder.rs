@@ -23,7 +23,7 @@
 use std::sync::Arc;
 
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
-use crate::object::{Object, placeholder_in};
+use crate::object::{Object, placeholders_in};
 
 pub static META: RuleMeta = RuleMeta {
     code: "SL007",
@@ -61,8 +61,13 @@ impl Rule for UnreplacedPlaceholder {
             if zk_env.contains(pointer) {
                 continue;
             }
+            let zk_values = if zk_rule_on {
+                zookeeper_connect_values(text)
+            } else {
+                Vec::new()
+            };
             let Some(placeholder) = placeholders(text)
-                .find(|&(start, p)| !(zk_rule_on && in_zookeeper_connect(text, start, p.len())))
+                .find(|&(start, p)| !in_ranges(&zk_values, start, p.len()))
                 .map(|(_, p)| p)
             else {
                 continue;
@@ -99,31 +104,32 @@ impl Rule for UnreplacedPlaceholder {
 
 /// Every placeholder in `s`, with its byte offset, in order.
 fn placeholders(s: &str) -> impl Iterator<Item = (usize, &str)> {
-    let mut from = 0;
-    std::iter::from_fn(move || {
-        let rest = s.get(from..)?;
-        // placeholder_in returns a subslice of its argument; it looks for `{{ }}` before
-        // `<X>`, so look again in front of what it found for an earlier one
-        let mut p = placeholder_in(rest)?;
-        let offset = |p: &str| p.as_ptr() as usize - rest.as_ptr() as usize;
-        while let Some(earlier) = placeholder_in(&rest[..offset(p)]) {
-            p = earlier;
-        }
-        let start = from + offset(p);
-        from = start + p.len();
-        Some((start, &s[start..start + p.len()]))
-    })
+    placeholders_in(s)
 }
 
 /// Is the placeholder at `start..start+len` part of a `zookeeper.connect` value in `s`
 /// (`--override zookeeper.connect=zk-0.zk.<NS>.svc:2181`, `zookeeper.connect: {{ .Values.zk }}`)?
+#[cfg(test)]
 fn in_zookeeper_connect(s: &str, start: usize, len: usize) -> bool {
+    in_ranges(&zookeeper_connect_values(s), start, len)
+}
+
+fn in_ranges(ranges: &[(usize, usize)], start: usize, len: usize) -> bool {
+    ranges
+        .iter()
+        .any(|&(from, to)| start >= from && start + len <= to)
+}
+
+/// The byte ranges `key start..value end` of every `zookeeper.connect` setting in `s`, in
+/// order and not overlapping; one pass over `s`.
+fn zookeeper_connect_values(s: &str) -> Vec<(usize, usize)> {
     const KEY: &str = "zookeeper.connect";
+    let b = s.as_bytes();
+    let mut out = Vec::new();
     let mut search = 0;
     while let Some(off) = s[search..].find(KEY) {
         let key_start = search + off;
         let mut i = key_start + KEY.len();
-        let b = s.as_bytes();
         // separator: `=`, `:`, blanks and quotes
         while i < b.len() && matches!(b[i], b'=' | b':' | b' ' | b'\t' | b'"' | b'\'') {
             i += 1;
@@ -140,12 +146,11 @@ fn in_zookeeper_connect(s: &str, start: usize, len: usize) -> bool {
                 i += 1;
             }
         }
-        if start >= key_start && start + len <= i {
-            return true;
-        }
-        search = key_start + KEY.len();
+        out.push((key_start, i));
+        // a key inside this value would end where this one ends: search after it
+        search = i.max(key_start + KEY.len());
     }
-    false
+    out
 }
 
 /// Pointers of the values of env vars that set zookeeper.connect in the object's pod template.

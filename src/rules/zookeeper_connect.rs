@@ -186,6 +186,9 @@ type EnvList<'a> = Vec<(usize, &'a EnvVar, Option<String>)>;
 fn container_env<'a>(env: &'a [EnvVar], ns: &str) -> (Env, EnvList<'a>) {
     let mut map = Env::new();
     let mut list = Vec::new();
+    // vars that expand earlier ones can grow exponentially (B = $(A)$(A), C = $(B)$(B)...):
+    // past this many expanded bytes, values count as unknown
+    let mut budget = MAX_ENV_EXPANSION;
     for (i, e) in env.iter().enumerate() {
         let val = match (&e.value, &e.value_from) {
             (_, Some(from)) => match from.field_ref.as_ref().map(|f| f.field_path.as_str()) {
@@ -193,8 +196,11 @@ fn container_env<'a>(env: &'a [EnvVar], ns: &str) -> (Env, EnvList<'a>) {
                 _ => EnvVal::Unknown,
             },
             (Some(v), None) => match k8s_expand(v, &map, ns) {
-                Some(s) => EnvVal::Lit(s),
-                None => EnvVal::Unknown,
+                Some(s) if s.len().saturating_sub(v.len()) <= budget => {
+                    budget -= s.len().saturating_sub(v.len());
+                    EnvVal::Lit(s)
+                }
+                _ => EnvVal::Unknown,
             },
             (None, None) => EnvVal::Lit(String::new()),
         };
@@ -209,19 +215,34 @@ fn container_env<'a>(env: &'a [EnvVar], ns: &str) -> (Env, EnvList<'a>) {
     (map, list)
 }
 
+/// How much longer than the written text an expansion may get (a real connect string is well
+/// under 1 KiB); longer counts as unknown.
+const MAX_EXPANDED: usize = 1 << 20;
+/// Expanded bytes of all env vars of one container.
+const MAX_ENV_EXPANSION: usize = 8 << 20;
+
 /// Kubernetes `$(VAR)` expansion: `$$` is a literal `$`, a reference to an undefined var stays
-/// as written. `None` when a referenced var's value is unknown.
+/// as written. `None` when a referenced var's value is unknown, or the result is more than
+/// [`MAX_EXPANDED`] longer than `s`.
 fn k8s_expand(s: &str, env: &Env, ns: &str) -> Option<String> {
+    let max = s.len().saturating_add(MAX_EXPANDED);
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
+    // once a `$(` has no `)` after it, no later one has: do not look again (`$($($(...`)
+    let mut closed = true;
     while let Some(i) = rest.find('$') {
+        if out.len() > max {
+            return None;
+        }
         out.push_str(&rest[..i]);
         let after = &rest[i + 1..];
         if let Some(a) = after.strip_prefix('$') {
             out.push('$');
             rest = a;
-        } else if let Some(a) = after.strip_prefix('(') {
-            match a.find(')') {
+        } else if let Some(a) = after.strip_prefix('(').filter(|_| closed) {
+            let close = a.find(')');
+            closed = close.is_some();
+            match close {
                 Some(j) => {
                     let name = &a[..j];
                     match env.get(name) {
@@ -247,16 +268,20 @@ fn k8s_expand(s: &str, env: &Env, ns: &str) -> Option<String> {
         }
     }
     out.push_str(rest);
-    Some(out)
+    (out.len() <= max).then_some(out)
 }
 
 /// Shell expansion of `$VAR` and `${VAR}` from the container env. Undefined `${VAR}` stays as
 /// written (it is reported as a placeholder); `None` when a value is unknown, or for an
 /// undefined `$VAR` or `${VAR...}` with an operator (the image may set it).
 fn shell_expand(s: &str, env: &Env, ns: &str) -> Option<String> {
+    let max = s.len().saturating_add(MAX_EXPANDED);
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(i) = rest.find('$') {
+        if out.len() > max {
+            return None;
+        }
         out.push_str(&rest[..i]);
         let after = &rest[i + 1..];
         let (name, braced, next) = if let Some(a) = after.strip_prefix('{') {
@@ -289,7 +314,7 @@ fn shell_expand(s: &str, env: &Env, ns: &str) -> Option<String> {
         rest = next;
     }
     out.push_str(rest);
-    Some(out)
+    (out.len() <= max).then_some(out)
 }
 
 /// Values of `zookeeper.connect=` inside one string (an arg, a script): (byte offset, value as
@@ -299,10 +324,16 @@ fn find_in_text(s: &str) -> Vec<(usize, String)> {
     const KEY: &str = "zookeeper.connect";
     let mut out = Vec::new();
     let mut from = 0;
+    // start of the line of the previous match, moved forward only (linear on one-line scripts)
+    let mut line_start = 0;
+    // `(open, close)` groups with no `close` after some point: do not look for it again
+    let mut unclosed = [usize::MAX; 3];
     while let Some(off) = s[from..].find(KEY) {
         let start = from + off;
+        if let Some(i) = s[line_start.max(from)..start].rfind('\n') {
+            line_start = line_start.max(from) + i + 1;
+        }
         from = start + KEY.len();
-        let line_start = s[..start].rfind('\n').map_or(0, |i| i + 1);
         if s[line_start..start].trim_start().starts_with('#') {
             continue;
         }
@@ -330,11 +361,19 @@ fn find_in_text(s: &str) -> Vec<(usize, String)> {
             // `{{ ... }}`, `$(VAR)` and `${VAR}` are kept whole (they may hold spaces or `)`)
             let group = [("{{", "}}"), ("$(", ")"), ("${", "}")]
                 .iter()
-                .find(|(open, _)| rest.starts_with(open))
-                .and_then(|(open, close)| {
-                    rest[open.len()..]
+                .enumerate()
+                .find(|(_, (open, _))| rest.starts_with(open))
+                .and_then(|(g, (open, close))| {
+                    if vstart + k >= unclosed[g] {
+                        return None;
+                    }
+                    let found = rest[open.len()..]
                         .find(close)
-                        .map(|e| open.len() + e + close.len())
+                        .map(|e| open.len() + e + close.len());
+                    if found.is_none() {
+                        unclosed[g] = vstart + k;
+                    }
+                    found
                 });
             if let Some(len) = group {
                 text.push_str(&rest[..len]);
@@ -357,7 +396,13 @@ fn find_in_text(s: &str) -> Vec<(usize, String)> {
         }
         if !text.is_empty() {
             out.push((vstart, text));
+            if out.len() == MAX_SETTINGS {
+                break;
+            }
         }
+        // a key inside this value is part of it, not a setting of its own (and scanning the
+        // value again from it would be quadratic: `zookeeper.connect=zookeeper.connect=...`)
+        from = from.max(vstart + k);
     }
     out
 }
@@ -393,6 +438,10 @@ fn is_shell(cmd: &str) -> bool {
     let base = cmd.rsplit('/').next().unwrap_or(cmd);
     matches!(base, "sh" | "bash" | "ash" | "dash" | "zsh" | "ksh")
 }
+
+/// At most this many `zookeeper.connect` settings are read from one string (a real script
+/// has one or two; a generated one with thousands would give thousands of findings).
+const MAX_SETTINGS: usize = 16;
 
 /// Every zookeeper.connect setting of one container.
 fn settings(c: &Container, cptr: &str, spec: &PodSpec, ns: &str, cx: &Ctx<'_>) -> Vec<Setting> {
@@ -441,6 +490,7 @@ fn settings(c: &Container, cptr: &str, spec: &PodSpec, ns: &str, cx: &Ctx<'_>) -
         }
         let script =
             shell && i >= 2 && argv[i - 1].1.starts_with('-') && argv[i - 1].1.contains('c');
+        let overrides = item.contains("--override");
         for (_, written) in find_in_text(item) {
             let value = k8s_expand(&written, &env, ns).and_then(|v| {
                 if script {
@@ -449,8 +499,7 @@ fn settings(c: &Container, cptr: &str, spec: &PodSpec, ns: &str, cx: &Ctx<'_>) -
                     Some(v)
                 }
             });
-            let what = if item.contains("--override") || argv[i.saturating_sub(1)].1 == "--override"
-            {
+            let what = if overrides || argv[i.saturating_sub(1)].1 == "--override" {
                 "`--override zookeeper.connect`"
             } else {
                 "`zookeeper.connect`"
@@ -834,6 +883,9 @@ fn ports_text(ports: &[i32]) -> String {
 // ---------------------------------------------------------------------------------------------
 // Checking one setting
 
+/// At most this many findings about single hosts of one setting.
+const MAX_HOST_FINDINGS: usize = 10;
+
 fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let domain = cx.config.cluster_domain.trim_matches('.');
     let kns = kafka.key.namespace.as_str();
@@ -1163,6 +1215,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
     let zsvc = service_name(zk);
     let replicas = zk.replicas();
     let pods_ports = pod_ports(zk);
+    let mut found = Vec::new();
     for (i, h) in hosts.iter().enumerate() {
         let port: Option<i32> = match &h.port {
             None => Some(DEFAULT_PORT),
@@ -1184,7 +1237,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                             pod_range(zk)
                         )
                     };
-                    out.push(
+                    found.push(
                         finding(
                             &text_of(i),
                             format!("{intro}, but host `{}` does not resolve: {why}", h.host),
@@ -1203,7 +1256,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                 }
                 let (_, ord) = split_ordinal(pod).unwrap();
                 if ord as i64 >= replicas as i64 {
-                    out.push(
+                    found.push(
                         finding(
                             &text_of(i),
                             format!(
@@ -1224,7 +1277,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                     continue;
                 }
                 if !port.is_some_and(|p| pods_ports.contains(&p)) {
-                    out.push(
+                    found.push(
                         finding(
                             &text_of(i),
                             format!(
@@ -1250,7 +1303,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                         ),
                         None => format!("there is no Service {service} in namespace `{zns}`"),
                     };
-                    out.push(
+                    found.push(
                         finding(&text_of(i), format!("{intro}, but host `{}` does not reach ZooKeeper: {why}", h.host))
                             .help(format!(
                                 "create a Service {service} selecting the ZooKeeper pods, or write zookeeper.connect={}",
@@ -1295,7 +1348,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                     } else {
                         service_client_port(&served)
                     };
-                    out.push(
+                    found.push(
                         finding(
                             &text_of(i),
                             format!(
@@ -1312,6 +1365,19 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
             _ => {}
         }
     }
+    // a setting with thousands of wrong hosts gets a few findings, not thousands
+    if found.len() > MAX_HOST_FINDINGS {
+        let more = found.len() - MAX_HOST_FINDINGS;
+        found.truncate(MAX_HOST_FINDINGS);
+        if let Some(last) = found.last_mut() {
+            last.message.push_str(&format!(
+                " ({more} more host{} of this setting {} problems too, not listed)",
+                if more == 1 { "" } else { "s" },
+                if more == 1 { "has" } else { "have" }
+            ));
+        }
+    }
+    out.append(&mut found);
 }
 
 fn service_client_port(ports: &[i32]) -> i32 {
@@ -1455,6 +1521,33 @@ mod tests {
         assert_eq!(k8s_expand("$(NOPE)", &e, "data").unwrap(), "$(NOPE)");
         assert_eq!(k8s_expand("$(SECRET)", &e, "data"), None);
         assert_eq!(k8s_expand("a$b$", &e, "data").unwrap(), "a$b$");
+        // an unclosed `$(` stays as written, and so do the ones after it
+        assert_eq!(
+            k8s_expand("$(ZK $(ZK) $$", &e, "data").unwrap(),
+            "$(ZK $(ZK) $"
+        );
+    }
+
+    #[test]
+    fn expansion_is_bounded() {
+        // V0 = 16 bytes, Vi = $(Vi-1)$(Vi-1): V30 would be 16 GiB
+        let mut vars = vec![serde_json::json!({"name": "V0", "value": "0123456789abcdef"})];
+        for i in 1..=30 {
+            let v = format!("$(V{})$(V{})", i - 1, i - 1);
+            vars.push(serde_json::json!({"name": format!("V{i}"), "value": v}));
+        }
+        let vars: Vec<EnvVar> = serde_json::from_value(serde_json::Value::Array(vars)).unwrap();
+        let (env, list) = container_env(&vars, "ns");
+        let known: usize = list
+            .iter()
+            .filter_map(|(_, _, v)| v.as_ref())
+            .map(String::len)
+            .sum();
+        assert!(known <= MAX_ENV_EXPANSION + 16 * 31, "{known}");
+        assert!(matches!(env.get("V30"), Some(EnvVal::Unknown)));
+        assert_eq!(list[4].2.as_deref().map(str::len), Some(256));
+        let many = "$(V16)".repeat(64); // 64 x 1 MiB
+        assert_eq!(k8s_expand(&many, &env, "ns"), None);
     }
 
     #[test]

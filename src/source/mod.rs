@@ -22,7 +22,63 @@ pub struct SourceFile {
     /// The path as given or found (`-` for stdin).
     pub name: String,
     pub text: String,
-    line_starts: OnceLock<Vec<u32>>,
+    index: OnceLock<LineIndex>,
+}
+
+/// Byte offset -> line and column in O(log n), whatever the text: many findings on one long
+/// line (a 1 MB single-line JSON) must not cost a scan of the line each.
+#[derive(Debug)]
+struct LineIndex {
+    line_starts: Vec<u32>,
+    /// For non-ASCII text: characters before byte `k * CHUNK`, for each k.
+    chars_before_chunk: Option<Vec<u32>>,
+}
+
+const CHUNK: usize = 4096;
+
+impl LineIndex {
+    fn new(text: &str) -> Self {
+        let b = text.as_bytes();
+        let line_starts = std::iter::once(0)
+            .chain(
+                // `\n`, `\r\n`, and a lone `\r` (old Mac files) break lines, as in YAML
+                b.iter()
+                    .enumerate()
+                    .filter(|&(i, &c)| c == b'\n' || (c == b'\r' && b.get(i + 1) != Some(&b'\n')))
+                    .map(|(i, _)| i as u32 + 1),
+            )
+            .collect();
+        let chars_before_chunk = (!text.is_ascii()).then(|| {
+            let mut n = 0u32;
+            let mut out = Vec::with_capacity(b.len() / CHUNK + 1);
+            for chunk in b.chunks(CHUNK) {
+                out.push(n);
+                n += count_chars(chunk);
+            }
+            out.push(n);
+            out
+        });
+        LineIndex {
+            line_starts,
+            chars_before_chunk,
+        }
+    }
+
+    /// Characters of `text` before byte `byte`.
+    fn chars_before(&self, text: &str, byte: usize) -> usize {
+        match &self.chars_before_chunk {
+            None => byte,
+            Some(t) => {
+                let k = byte / CHUNK;
+                t[k] as usize + count_chars(&text.as_bytes()[k * CHUNK..byte]) as usize
+            }
+        }
+    }
+}
+
+/// UTF-8 characters in `b` (bytes that do not continue a character).
+fn count_chars(b: &[u8]) -> u32 {
+    b.iter().filter(|&&c| (c as i8) >= -0x40).count() as u32
 }
 
 impl SourceFile {
@@ -30,37 +86,52 @@ impl SourceFile {
         SourceFile {
             name,
             text,
-            line_starts: OnceLock::new(),
+            index: OnceLock::new(),
         }
     }
 
-    fn line_starts(&self) -> &[u32] {
-        self.line_starts.get_or_init(|| {
-            std::iter::once(0)
-                .chain(
-                    self.text
-                        .bytes()
-                        .enumerate()
-                        .filter(|(_, b)| *b == b'\n')
-                        .map(|(i, _)| i as u32 + 1),
-                )
-                .collect()
-        })
+    fn index(&self) -> &LineIndex {
+        self.index.get_or_init(|| LineIndex::new(&self.text))
+    }
+
+    /// 0-based index of the line that holds byte `byte`.
+    pub fn line_index(&self, byte: usize) -> usize {
+        let starts = &self.index().line_starts;
+        match starts.binary_search(&(byte.min(u32::MAX as usize) as u32)) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        }
+    }
+
+    /// Byte range of 0-based line `line`, with its line break; `None` past the last line.
+    pub fn line_range(&self, line: usize) -> Option<std::ops::Range<usize>> {
+        let starts = &self.index().line_starts;
+        let start = *starts.get(line)? as usize;
+        let end = starts
+            .get(line + 1)
+            .map_or(self.text.len(), |&e| e as usize);
+        Some(start..end)
+    }
+
+    /// Number of lines (a text without a line break has one).
+    pub fn line_count(&self) -> usize {
+        self.index().line_starts.len()
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, byte: u32) -> (usize, usize) {
-        let starts = self.line_starts();
+        let index = self.index();
+        let starts = &index.line_starts;
         let line = match starts.binary_search(&byte) {
             Ok(i) => i,
             Err(i) => i - 1,
         };
         let start = starts[line] as usize;
-        let end = (byte as usize).min(self.text.len());
-        let col = self
-            .text
-            .get(start..end)
-            .map_or(end - start, |s| s.chars().count());
+        let mut end = (byte as usize).min(self.text.len());
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let col = index.chars_before(&self.text, end) - index.chars_before(&self.text, start);
         (line + 1, col + 1)
     }
 }
@@ -187,35 +258,88 @@ pub fn read_text(path: &Path, limits: &Limits) -> Result<String, DecodeError> {
         lossy_text: String::new(),
     };
     if path.as_os_str() == "-" {
-        std::io::stdin()
-            .lock()
+        // `< file`: stdin is the file itself, and its size is known before reading
+        #[cfg(unix)]
+        if let Ok(meta) = std::fs::metadata("/dev/stdin")
+            && meta.is_file()
+            && meta.len() > cap
+        {
+            return Err(too_large(Some(meta.len()), limits));
+        }
+        let (chunks, total) = read_chunks(&mut std::io::stdin().lock(), cap + 1).map_err(fail)?;
+        if total > cap {
+            return Err(too_large(None, limits));
+        }
+        bytes = chunks.concat();
+    } else {
+        let mut f = std::fs::File::open(path).map_err(fail)?;
+        // a regular file that is too large is rejected from its size, unread
+        if let Ok(meta) = f.metadata()
+            && meta.is_file()
+            && meta.len() > cap
+        {
+            return Err(too_large(Some(meta.len()), limits));
+        }
+        // a pipe or a file that grows while read: never hold more than the limit + 1 byte;
+        // one allocation of the right size (+1 so read_to_end sees the end at once)
+        let len = f.metadata().map_or(0, |m| m.len()).min(cap + 1);
+        bytes.reserve_exact(len as usize + 1);
+        (&mut f)
             .take(cap + 1)
             .read_to_end(&mut bytes)
-            .map_err(fail)?;
-    } else {
-        std::fs::File::open(path)
-            .and_then(|f| {
-                // one allocation of the right size (+1 so read_to_end sees the end at once)
-                let len = f.metadata().map_or(0, |m| m.len()).min(cap + 1);
-                bytes.reserve_exact(len as usize + 1);
-                f.take(cap + 1).read_to_end(&mut bytes)
-            })
             .map_err(fail)?;
     }
     decode_text(bytes, limits)
 }
 
+/// Read at most `max` bytes of a stream of unknown size, in 1 MiB chunks: growing one buffer
+/// reallocates it again and again, and the allocator keeps the old blocks for a while, so a
+/// pipe just over the limit cost several times the limit.
+fn read_chunks(r: &mut dyn Read, max: u64) -> std::io::Result<(Vec<Vec<u8>>, u64)> {
+    const CHUNK: usize = 1 << 20;
+    let mut chunks = Vec::new();
+    let mut total = 0u64;
+    while total < max {
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let want = (CHUNK as u64).min(max - total);
+        let n = r.take(want).read_to_end(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        chunks.push(chunk);
+    }
+    Ok((chunks, total))
+}
+
+fn too_large(size: Option<u64>, limits: &Limits) -> DecodeError {
+    const MIB: u64 = 1024 * 1024;
+    let size = match size {
+        Some(n) if n >= MIB => format!("{} MiB, ", n.div_ceil(MIB)),
+        Some(n) => format!("{n} bytes, "),
+        None => String::new(),
+    };
+    let limit = if limits.max_file_size >= MIB && limits.max_file_size.is_multiple_of(MIB) {
+        format!("{} MiB", limits.max_file_size / MIB)
+    } else {
+        format!("{} bytes", limits.max_file_size)
+    };
+    DecodeError {
+        at: None,
+        message: format!(
+            "file too large ({size}more than the {limit} limit max-file-size): split it into \
+             smaller files"
+        ),
+        lossy_text: String::new(),
+    }
+}
+
 /// Check size, binary content and UTF-8 of raw input.
 pub fn decode_text(bytes: Vec<u8>, limits: &Limits) -> Result<String, DecodeError> {
     if bytes.len() as u64 > limits.max_file_size {
-        return Err(DecodeError {
-            at: None,
-            message: format!(
-                "larger than {} MiB (limit max-file-size): split it into smaller files",
-                limits.max_file_size / (1024 * 1024)
-            ),
-            lossy_text: String::new(),
-        });
+        // read_text stops at limit + 1 bytes: the real size is then unknown
+        let known = bytes.len() as u64 > limits.max_file_size + 1;
+        return Err(too_large(known.then_some(bytes.len() as u64), limits));
     }
     let (at, message) = if let Some(i) = memchr_nul(&bytes) {
         (i, "binary file (NUL byte): not a YAML or JSON manifest")
@@ -416,4 +540,61 @@ fn display_name(p: &Path) -> String {
     }
     let s = p.display().to_string();
     s.strip_prefix("./").map(String::from).unwrap_or(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_in_characters() {
+        let f = SourceFile::new("x".into(), "ab\nçé: x\r\n\nz".into());
+        assert_eq!(f.line_col(0), (1, 1));
+        assert_eq!(f.line_col(3), (2, 1));
+        let x = f.text.find('x').unwrap() as u32;
+        assert_eq!(f.line_col(x), (2, 5));
+        assert_eq!(f.line_col(f.text.len() as u32), (4, 2));
+        assert_eq!(f.line_count(), 4);
+        assert_eq!(f.line_range(1), Some(3..12));
+        assert_eq!(f.line_range(4), None);
+    }
+
+    #[test]
+    fn lone_carriage_returns_break_lines() {
+        let f = SourceFile::new("x".into(), "a: 1\rb: 2\r\nc: 3\n".into());
+        assert_eq!(f.line_col(5), (2, 1));
+        assert_eq!(f.line_col(11), (3, 1));
+        assert_eq!(f.line_count(), 4);
+    }
+
+    #[test]
+    fn columns_on_a_long_non_ascii_line() {
+        // chunk boundaries of the character index fall inside multi-byte characters
+        let text = "é".repeat(10_000) + "x";
+        let f = SourceFile::new("x".into(), text.clone());
+        assert_eq!(f.line_col(text.len() as u32 - 1), (1, 10_001));
+        assert_eq!(f.line_col(4097), (1, 2049)); // inside a character: its start
+    }
+
+    #[test]
+    fn size_limit_does_not_read_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.yaml");
+        std::fs::File::create(&p).unwrap().set_len(1 << 40).unwrap(); // 1 TiB, sparse
+        let e = read_text(&p, &Limits::default()).err().unwrap();
+        assert!(
+            e.message
+                .contains("1048576 MiB, more than the 64 MiB limit max-file-size"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn pipes_are_read_up_to_the_limit() {
+        let mut r = std::io::repeat(b'a');
+        let (chunks, total) = read_chunks(&mut r, 3 << 20).unwrap();
+        assert_eq!(total, 3 << 20);
+        assert_eq!(chunks.len(), 3);
+    }
 }

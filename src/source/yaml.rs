@@ -208,26 +208,53 @@ pub fn push_segment(ptr: &mut String, seg: &str) {
 }
 
 /// Converts saphyr's character indexes into byte offsets.
-struct Offsets {
+///
+/// For non-ASCII text it keeps the byte offset of every [`MARK_EVERY`]th character (1/16 byte
+/// per character; a table of every character would take 4 bytes per character, 4x the input)
+/// and walks from the last lookup or the nearest mark: events move forward, so the walks add up
+/// to one pass over the text.
+struct Offsets<'t> {
+    text: &'t str,
     /// `None` when the text is ASCII (index == byte).
-    table: Option<Vec<u32>>,
+    marks: Option<Vec<u32>>,
+    /// The last lookup: (character index, byte offset).
+    cursor: std::cell::Cell<(usize, usize)>,
 }
 
-impl Offsets {
-    fn new(text: &str) -> Self {
-        if text.is_ascii() {
-            return Offsets { table: None };
+const MARK_EVERY: usize = 64;
+
+impl<'t> Offsets<'t> {
+    fn new(text: &'t str) -> Self {
+        let marks = (!text.is_ascii()).then(|| {
+            text.char_indices()
+                .step_by(MARK_EVERY)
+                .map(|(b, _)| b as u32)
+                .collect()
+        });
+        Offsets {
+            text,
+            marks,
+            cursor: std::cell::Cell::new((0, 0)),
         }
-        let mut t: Vec<u32> = text.char_indices().map(|(b, _)| b as u32).collect();
-        t.push(text.len() as u32);
-        Offsets { table: Some(t) }
     }
 
     fn byte(&self, char_index: usize) -> u32 {
-        match &self.table {
-            None => char_index as u32,
-            Some(t) => *t.get(char_index).or(t.last()).unwrap_or(&0),
+        let Some(marks) = &self.marks else {
+            return char_index as u32;
+        };
+        let (c0, b0) = self.cursor.get();
+        let (mut c, mut b) = if char_index >= c0 && char_index - c0 < 2 * MARK_EVERY {
+            (c0, b0)
+        } else {
+            let k = (char_index / MARK_EVERY).min(marks.len().saturating_sub(1));
+            (k * MARK_EVERY, marks.get(k).map_or(0, |&m| m as usize))
+        };
+        for ch in self.text[b..].chars().take(char_index - c) {
+            b += ch.len_utf8();
+            c += 1;
         }
+        self.cursor.set((c, b));
+        b as u32
     }
 
     fn span(&self, s: &Span) -> ByteSpan {
@@ -264,7 +291,10 @@ struct Loader<'a> {
     limits: &'a Limits,
     stack: Vec<Frame>,
     spans: SpanBuilder,
-    anchors: HashMap<usize, Value>,
+    /// anchored values and their depth (nested collections: 0 for a scalar)
+    anchors: HashMap<usize, (Value, usize)>,
+    /// for each open collection, the depth of its deepest child so far
+    depths: Vec<usize>,
     nodes: usize,
     root: Option<Value>,
     last_end: u32,
@@ -327,6 +357,7 @@ pub fn load_documents(text: &str, limits: &Limits) -> (Vec<Document>, Option<Loa
                     stack: Vec::new(),
                     spans: std::mem::take(&mut spans),
                     anchors: HashMap::new(),
+                    depths: Vec::new(),
                     nodes: 0,
                     root: None,
                     last_end: bspan.end,
@@ -403,11 +434,11 @@ impl Loader<'_> {
                 let value =
                     resolve_scalar(&text, style, tag.as_deref()).map_err(|m| err(span, m))?;
                 if anchor != 0 {
-                    self.anchors.insert(anchor, value.clone());
+                    self.anchors.insert(anchor, (value.clone(), 0));
                 }
                 let (hash, key) = self.enter_child();
                 self.spans.insert(hash, NodeSpan { key, value: span });
-                self.emit(value);
+                self.emit(value, 0);
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 let is_map = matches!(ev, Event::MappingStart(..));
@@ -428,6 +459,7 @@ impl Loader<'_> {
                     ));
                 }
                 let (hash, key) = self.enter_child();
+                self.depths.push(0);
                 self.stack.push(if is_map {
                     Frame::Map {
                         map: Map::new(),
@@ -450,6 +482,7 @@ impl Loader<'_> {
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let frame = self.stack.pop().expect("parser balances start/end events");
+                let depth = 1 + self.depths.pop().unwrap_or(0);
                 let end = self.last_end.max(span.start.min(self.last_end));
                 let (value, hash, anchor, start, key) = match frame {
                     Frame::Seq {
@@ -480,15 +513,29 @@ impl Loader<'_> {
                 };
                 self.spans.insert(hash, NodeSpan { key, value: vspan });
                 if anchor != 0 {
-                    self.anchors.insert(anchor, value.clone());
+                    self.anchors.insert(anchor, (value.clone(), depth));
                 }
-                self.emit(value);
+                self.emit(value, depth);
             }
             Event::Alias(id) => {
-                let Some(v) = self.anchors.get(&id).cloned() else {
+                let Some((nodes, depth)) = self.anchors.get(&id).map(|(v, d)| (node_count(v), *d))
+                else {
                     return Err(err(span, "alias to an unknown anchor"));
                 };
-                self.count(node_count(&v), span)?;
+                self.count(nodes, span)?;
+                // an alias puts the whole anchored value here: aliases of aliases of deep
+                // values would nest without bound (and overflow the stack of whoever walks
+                // the value recursively: drop, clone, deserialization)
+                if self.stack.len() + depth > self.limits.max_depth {
+                    return Err(err(
+                        span,
+                        format!(
+                            "nesting deeper than {} levels through this alias (limit max-depth)",
+                            self.limits.max_depth
+                        ),
+                    ));
+                }
+                let v = self.anchors[&id].0.clone();
                 self.last_end = span.end;
                 if self.expecting_key() {
                     let k = match v {
@@ -508,7 +555,7 @@ impl Loader<'_> {
                 }
                 let (hash, key) = self.enter_child();
                 self.spans.insert(hash, NodeSpan { key, value: span });
-                self.emit(v);
+                self.emit(v, depth);
             }
             _ => {}
         }
@@ -516,6 +563,15 @@ impl Loader<'_> {
     }
 
     fn set_key(&mut self, k: String, span: ByteSpan, merge: bool) -> Result<(), LoadError> {
+        if k.len() > self.limits.max_key_length {
+            return Err(err(
+                span,
+                format!(
+                    "mapping key longer than {} bytes (limit max-key-length)",
+                    self.limits.max_key_length
+                ),
+            ));
+        }
         if let Some(Frame::Map { map, pending, .. }) = self.stack.last_mut() {
             if !merge && map.contains_key(&k) {
                 return Err(err(span, format!("duplicate mapping key `{k}`")));
@@ -525,7 +581,12 @@ impl Loader<'_> {
         Ok(())
     }
 
-    fn emit(&mut self, value: Value) {
+    /// Hand a finished value of `depth` nested collections to the open collection (or make it
+    /// the document).
+    fn emit(&mut self, value: Value, depth: usize) {
+        if let Some(d) = self.depths.last_mut() {
+            *d = (*d).max(depth);
+        }
         match self.stack.last_mut() {
             None => self.root = Some(value),
             Some(Frame::Seq { items, .. }) => items.push(value),
@@ -785,6 +846,30 @@ mod tests {
     }
 
     #[test]
+    fn byte_offsets_on_long_non_ascii_text() {
+        let text: String = (0..2000)
+            .map(|i| format!("k{i}: \"é{}\"\n", "ü".repeat(i % 7)))
+            .collect();
+        let d = load(&text);
+        for i in [0, 1, 63, 64, 65, 999, 1999] {
+            let s = d[0].spans.get(&format!("/k{i}")).unwrap();
+            let k = s.key.unwrap();
+            assert_eq!(&text[k.start as usize..k.end as usize], format!("k{i}"));
+            assert_eq!(
+                &text[s.value.start as usize..s.value.end as usize],
+                format!("\"é{}\"", "ü".repeat(i % 7))
+            );
+        }
+        // lookups out of order
+        let o = Offsets::new("aé€😀b");
+        assert_eq!(o.byte(4), 10);
+        assert_eq!(o.byte(1), 1);
+        assert_eq!(o.byte(5), 11);
+        assert_eq!(o.byte(99), 11);
+        assert_eq!(o.byte(2), 3);
+    }
+
+    #[test]
     fn multi_documents_and_empty_ones() {
         let d = load("a: 1\n---\n---\nb: 2\n");
         assert_eq!(d.iter().filter(|d| !d.value.is_null()).count(), 2);
@@ -826,6 +911,38 @@ mod tests {
             .collect::<String>();
         let e = load_err(&text);
         assert!(e.message.contains("max-depth"), "{e:?}");
+    }
+
+    #[test]
+    fn aliases_cannot_nest_deeper_than_the_limit() {
+        // each alias sits 100 levels down and stands for a value 100 levels deep: without a
+        // depth per anchor, 200 of them nested 20,000 deep and overflowed the stack on drop
+        let deep = |inner: &str| format!("{}{inner}{}", "[".repeat(100), "]".repeat(100));
+        let mut text = format!("a0: &a0 {}\n", deep("x"));
+        for i in 1..200 {
+            text.push_str(&format!("a{i}: &a{i} {}\n", deep(&format!("*a{}", i - 1))));
+        }
+        let e = load_err(&text);
+        assert!(
+            e.message.contains("through this alias (limit max-depth)"),
+            "{e:?}"
+        );
+        assert_eq!(&text[e.at.start as usize..e.at.end as usize], "*a0");
+        // within the limit, an alias of a nested value is fine
+        let d = load("a: &a [[1]]\nb: [*a]\n");
+        assert_eq!(d[0].value["b"], serde_json::json!([[[1]]]));
+    }
+
+    #[test]
+    fn long_keys_are_an_error() {
+        let key = "k".repeat(5000);
+        let e = load_err(&format!("{{\"{key}\": {{a: 1}}}}"));
+        assert_eq!(
+            e.message,
+            "mapping key longer than 4096 bytes (limit max-key-length)"
+        );
+        assert_eq!(e.at.start, 1);
+        load(&format!("? {}\n: 1\n", "k".repeat(4096)));
     }
 
     #[test]
