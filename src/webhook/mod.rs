@@ -420,15 +420,22 @@ fn count_error(inner: &Inner, started: Instant, response: Response) -> Response 
     response
 }
 
-fn init_logging(format: LogFormat) {
+/// Logs go to stderr through a background writer thread: a write(2) per decision on the
+/// request path cost a third of the throughput. The queue is not lossy (a full queue applies
+/// backpressure rather than dropping decisions); the returned guard flushes it on exit.
+fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     use tracing_subscriber::EnvFilter;
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("statelint-log")
+        .finish(std::io::stderr());
     let filter = EnvFilter::try_from_env("STATELINT_LOG")
         .or_else(|_| EnvFilter::try_from_env("RUST_LOG"))
         .unwrap_or_else(|_| EnvFilter::new("info,kube=warn,hyper=warn,rustls=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     let _ = match format {
         LogFormat::Json => builder
             .json()
@@ -437,11 +444,12 @@ fn init_logging(format: LogFormat) {
             .try_init(),
         LogFormat::Text => builder.try_init(),
     };
+    guard
 }
 
 /// `statelint serve`.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    init_logging(args.log_format);
+    let _log_guard = init_logging(args.log_format);
     tls::install_default_provider();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
