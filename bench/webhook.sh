@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Webhook benchmark (SPEC section 6): TLS on loopback, 16 keep-alive connections, 10 s each.
+# Prints a markdown table on stdout.
+#  1. examples/webhook_load: the real server (start_with_runner) and an in-process HTTPS client
+#     on 16 connections, once answering `allowed: true` after decoding (bare: the floor) and
+#     once running every rule ("check"), same build;
+#  2. wrk (a separate process, one thread) against the `statelint serve` binary with JSON
+#     decision logs on, posting the seed's ZooKeeper StatefulSet as a CREATE review.
+# Needs: wrk (apt-get install -y wrk), openssl, python3.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+secs=${SECS:-10}
+conns=${CONNS:-16}
+cd "$root"
+cargo build --release --quiet --bin statelint --example webhook_load
+tmp=$(mktemp -d)
+trap 'pkill -f "statelint serve --addr 127.0.0.1:18443" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+
+parse() { # "... N/s, p50 Xµs, p99 Yµs ..." -> "N X Y" (ms)
+  sed -E 's/.* ([0-9]+)\/s, p50 ([0-9]+)µs, p99 ([0-9]+)µs.*/\1 \2 \3/'
+}
+read -r bare_rps bare_p50 bare_p99 < <(target/release/examples/webhook_load "$conns" "$secs" bare 2>&1 | tail -1 | parse)
+read -r chk_rps chk_p50 chk_p99 < <(target/release/examples/webhook_load "$conns" "$secs" check 2>&1 | tail -1 | parse)
+
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$tmp/tls.key" -out "$tmp/tls.crt" 2>/dev/null
+wrk_row="| \`statelint serve\` binary, JSON decision logs on, wrk -t1 -c$conns (separate process) | n/a | | | |"
+if command -v wrk >/dev/null && python3 -c 'import yaml' 2>/dev/null; then
+  python3 - "$root/fixtures/seed/zookeeper.yaml" "$tmp/post.lua" <<'PY'
+import json, sys, yaml
+sts = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d.get("kind") == "StatefulSet"][0]
+review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+    "uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
+    "kind": {"group": "apps", "version": "v1", "kind": "StatefulSet"},
+    "resource": {"group": "apps", "version": "v1", "resource": "statefulsets"},
+    "name": sts["metadata"]["name"], "namespace": "default", "operation": "CREATE",
+    "userInfo": {"username": "bench"}, "object": sts, "dryRun": False}}
+open(sys.argv[2], "w").write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = [['
+                             + json.dumps(review) + ']]\n')
+PY
+  target/release/statelint serve --addr 127.0.0.1:18443 --tls-cert "$tmp/tls.crt" --tls-key "$tmp/tls.key" \
+    --no-cluster --log-format json >"$tmp/serve.log" 2>&1 &
+  sleep 1
+  out=$(wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$tmp/post.lua" https://127.0.0.1:18443/validate)
+  rps=$(echo "$out" | awk '/Requests\/sec/ {printf "%d", $2}')
+  ms() { echo "$out" | awk -v p="$1" '$1==p {v=$2; if (v ~ /us$/) {sub(/us/,"",v); printf "%.2f", v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v); printf "%.2f", v} else print v}'; }
+  wrk_row="| \`statelint serve\` binary, JSON decision logs on, wrk -t1 -c$conns (separate process) | $rps | $(ms 50%) | $(ms 99%) | $(awk -v a="$rps" -v b="$bare_rps" 'BEGIN{printf "%.2f", a/b}') |"
+fi
+ms_of() { awk -v u="$1" 'BEGIN{printf "%.2f", u/1000}'; }
+echo "| server | admissions/s | p50 ms | p99 ms | vs bare |"
+echo "|---|---|---|---|---|"
+echo "| bare: same server build, decode + \`allowed: true\` (examples/webhook_load bare) | $bare_rps | $(ms_of "$bare_p50") | $(ms_of "$bare_p99") | 1.00 |"
+echo "| every rule, StatefulSet CREATE (examples/webhook_load check) | $chk_rps | $(ms_of "$chk_p50") | $(ms_of "$chk_p99") | $(awk -v a="$chk_rps" -v b="$bare_rps" 'BEGIN{printf "%.2f", a/b}') |"
+echo "$wrk_row"
