@@ -14,121 +14,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use statelint::catalog::{Catalog, Companions};
+use statelint::catalog::Companions;
 use statelint::object::Object;
 use statelint::webhook::admit::Mode;
-use statelint::webhook::{CompanionSource, Running, ServeArgs};
+use statelint::webhook::{CompanionSource, ServeArgs};
 use support::*;
-
-// ---------- manifests ----------
-
-fn zk_sts() -> Value {
-    json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
-        "metadata": {"name": "zk", "namespace": "data"},
-        "spec": {"replicas": 3, "serviceName": "zk-hs",
-            "selector": {"matchLabels": {"app": "zk"}},
-            "template": {"metadata": {"labels": {"app": "zk"}},
-                "spec": {
-                    "securityContext": {"fsGroup": 1000, "runAsUser": 1000, "runAsNonRoot": true},
-                    "affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
-                        {"labelSelector": {"matchLabels": {"app": "zk"}},
-                         "topologyKey": "kubernetes.io/hostname"}]}},
-                    "containers": [{"name": "zk", "image": "zookeeper:3.9",
-                        "ports": [{"containerPort": 2181, "name": "client"}],
-                        "volumeMounts": [{"name": "data", "mountPath": "/data"}]}]}},
-            "volumeClaimTemplates": [{"metadata": {"name": "data"},
-                "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard",
-                    "resources": {"requests": {"storage": "10Gi"}}}}]}})
-}
-
-fn headless(name: &str, app: &str, port: u16) -> Value {
-    json!({"apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": name, "namespace": "data"},
-        "spec": {"clusterIP": "None", "selector": {"app": app},
-            "ports": [{"name": "p", "port": port}]}})
-}
-
-fn pdb(name: &str, app: &str, min: i32) -> Value {
-    json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
-        "metadata": {"name": name, "namespace": "data"},
-        "spec": {"minAvailable": min, "selector": {"matchLabels": {"app": app}}}})
-}
-
-fn kafka_sts(connect: &str) -> Value {
-    let mut k = zk_sts();
-    k["metadata"]["name"] = json!("kafka");
-    k["spec"]["serviceName"] = json!("kafka-hs");
-    k["spec"]["selector"]["matchLabels"]["app"] = json!("kafka");
-    k["spec"]["template"]["metadata"]["labels"]["app"] = json!("kafka");
-    let pod = &mut k["spec"]["template"]["spec"];
-    pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]["labelSelector"]
-        ["matchLabels"]["app"] = json!("kafka");
-    pod["containers"][0] = json!({"name": "kafka", "image": "confluentinc/cp-kafka:7.6.0",
-        "ports": [{"containerPort": 9092}],
-        "env": [{"name": "KAFKA_ZOOKEEPER_CONNECT", "value": connect}],
-        "volumeMounts": [{"name": "data", "mountPath": "/var/lib/kafka"}]});
-    k
-}
-
-fn zk_companions() -> Vec<Value> {
-    vec![headless("zk-hs", "zk", 2181), pdb("zk-pdb", "zk", 2)]
-}
-
-fn catalog(values: &[Value]) -> Arc<dyn Companions> {
-    Arc::new(Catalog::new(values.iter().map(|v| {
-        Arc::new(
-            Object::from_value(v.clone(), None, "data")
-                .unwrap()
-                .unwrap(),
-        )
-    })))
-}
-
-// ---------- server helpers ----------
-
-struct Tls {
-    server: Running,
-    client: reqwest::Client,
-    url: String,
-    _secret: SecretDir,
-}
-
-async fn start_tls(mode: Mode, companions: Arc<dyn Companions>) -> Tls {
-    let ca = Ca::new("test ca");
-    let (cert, key) = ca.server_cert();
-    let secret = SecretDir::new(&cert, &key);
-    let mut args = ServeArgs::local();
-    args.insecure_http = false;
-    args.tls_cert = Some(secret.cert());
-    args.tls_key = Some(secret.key());
-    args.mode = mode;
-    let server = statelint::webhook::start(&args, CompanionSource::Static(companions))
-        .await
-        .unwrap();
-    let url = format!("https://127.0.0.1:{}", server.addr.port());
-    Tls {
-        server,
-        client: https_client(&[&ca.pem], false),
-        url,
-        _secret: secret,
-    }
-}
-
-async fn admit(t: &Tls, review: &Value) -> Value {
-    let r = t
-        .client
-        .post(format!("{}/validate", t.url))
-        .json(review)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let v: Value = r.json().await.unwrap();
-    assert_eq!(v["apiVersion"], "admission.k8s.io/v1");
-    assert_eq!(v["kind"], "AdmissionReview");
-    assert_eq!(v["response"]["uid"], review["request"]["uid"], "same uid");
-    v["response"].clone()
-}
 
 fn warnings(resp: &Value) -> Vec<String> {
     resp["warnings"]
@@ -312,6 +202,7 @@ async fn denial_shape_over_https() {
         server,
         client: https_client(&[&ca.pem], false),
         _secret: secret,
+        ca: ca.pem.clone(),
     };
     let resp = admit(&t, &review("CREATE", Some(&zk_sts()), None)).await;
     assert_eq!(resp["allowed"], false);

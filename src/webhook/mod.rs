@@ -5,7 +5,8 @@
 //! - `GET /healthz`: live; `GET /readyz`: TLS loaded and watch caches synced (503 before, and
 //!   once shutdown has begun); `GET /metrics`: Prometheus text.
 //!
-//! Bodies over 3 MiB get 413; malformed JSON or a wrong apiVersion/kind gets 400 with
+//! A Content-Type other than `application/json` or any Content-Encoding gets 415; bodies over
+//! 3 MiB get 413; malformed JSON or a wrong apiVersion/kind gets 400 with
 //! `{"error": "..."}`; headers and whole requests are cut by `--request-timeout-ms`; a panic
 //! becomes a 500. SIGTERM or Ctrl-C stops accepting, drains in-flight requests and returns.
 //!
@@ -28,7 +29,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
@@ -305,11 +306,50 @@ async fn metrics_text(State(inner): State<Arc<Inner>>) -> Response {
         .into_response()
 }
 
+/// The API server always sends an uncompressed `application/json` body: anything else is
+/// answered 415 before the body is looked at (a gzip body is never inflated).
+fn check_media(headers: &HeaderMap) -> Result<(), String> {
+    if let Some(enc) = headers.get(header::CONTENT_ENCODING) {
+        let enc = String::from_utf8_lossy(enc.as_bytes());
+        if !enc.trim().eq_ignore_ascii_case("identity") {
+            return Err(format!(
+                "Content-Encoding {:?} not supported: send an uncompressed application/json AdmissionReview",
+                enc.trim()
+            ));
+        }
+    }
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let essence = ct.as_deref().map(|c| {
+        c.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    });
+    if essence.as_deref() != Some("application/json") {
+        return Err(match ct {
+            Some(c) => format!("Content-Type must be application/json, not {:?}", c),
+            None => "Content-Type must be application/json (none given)".to_string(),
+        });
+    }
+    Ok(())
+}
+
 async fn validate(
     State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let started = Instant::now();
+    if let Err(msg) = check_media(&headers) {
+        return count_error(
+            &inner,
+            started,
+            error_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, msg),
+        );
+    }
     let body = match body {
         Ok(b) => b,
         Err(e) => {
