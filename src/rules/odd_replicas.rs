@@ -208,16 +208,7 @@ impl Rule for OddReplicas {
 mod tests {
     use super::*;
 
-    fn sts(name: &str, image: &str, command: &[&str]) -> Object {
-        let v = serde_json::json!({
-            "apiVersion": "apps/v1", "kind": "StatefulSet",
-            "metadata": {"name": name},
-            "spec": {"selector": {"matchLabels": {"a": "b"}}, "serviceName": "s",
-                "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [
-                    {"name": "c", "image": image, "command": command}]}}}
-        });
-        Object::from_value(v, None, "default").unwrap().unwrap()
-    }
+    use crate::rules::util::testing::one_container_statefulset as sts;
 
     #[test]
     fn detects_etcd() {

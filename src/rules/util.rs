@@ -143,6 +143,24 @@ pub mod testing {
     use crate::rules::{Ctx, Finding, Rule};
     use crate::source::{Limits, parse_file};
 
+    /// A StatefulSet in `default` with one container of `image` running `command`.
+    pub fn one_container_statefulset(
+        name: &str,
+        image: &str,
+        command: &[&str],
+    ) -> crate::object::Object {
+        let v = serde_json::json!({
+            "apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"name": name},
+            "spec": {"selector": {"matchLabels": {"a": "b"}}, "serviceName": "s",
+                "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [
+                    {"name": "c", "image": image, "command": command}]}}}
+        });
+        crate::object::Object::from_value(v, None, "default")
+            .unwrap()
+            .unwrap()
+    }
+
     /// Parse `yaml` (namespace `default`), index it, and run `rule` over every object.
     pub fn lint(rule: &dyn Rule, yaml: &str, config: &Config) -> Vec<Finding> {
         let (objects, errors) = parse_file(FileId(0), yaml, "default", &Limits::default());
