@@ -2,7 +2,8 @@
 //! - `fail-*.yaml` must produce at least one finding of that rule (so weakening a rule fails);
 //! - `pass-*.yaml` must produce none of it;
 //!
-//! and the human and JSON reports of every fixture are snapshot-tested (insta), so any change in
+//! and every report format of every fixture is snapshot-tested (insta: human, JSON, GitHub
+//! annotations, JUnit, SARIF results), so any change in
 //! wording, position or verdict is reviewed. A `.statelint.yaml` in the rule's folder applies.
 
 use std::path::{Path, PathBuf};
@@ -85,5 +86,15 @@ fn fixtures_fire_their_rule_and_match_snapshots() {
         insta::assert_snapshot!("human", human);
         let (json, _) = lint(&path, Format::Json);
         insta::assert_snapshot!("json", json);
+        let (github, _) = lint(&path, Format::Github);
+        insta::assert_snapshot!("github", github);
+        let (junit, _) = lint(&path, Format::Junit);
+        insta::assert_snapshot!("junit", junit);
+        // SARIF: the results (rule metadata, the same in every log, is pinned by the seed's
+        // snapshot in tests/seed.rs and validated against the schema in the report tests)
+        let (sarif, _) = lint(&path, Format::Sarif);
+        let sarif: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+        let results = serde_json::to_string_pretty(&sarif["runs"][0]["results"]).unwrap();
+        insta::assert_snapshot!("sarif-results", results);
     });
 }
