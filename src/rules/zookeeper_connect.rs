@@ -634,6 +634,23 @@ enum Target {
     External,
 }
 
+impl Target {
+    fn pod(pod: &str, service: &str, ns: &str) -> Target {
+        Target::Pod {
+            pod: pod.into(),
+            service: service.into(),
+            ns: ns.into(),
+        }
+    }
+
+    fn service(service: &str, ns: &str) -> Target {
+        Target::Service {
+            service: service.into(),
+            ns: ns.into(),
+        }
+    }
+}
+
 /// Top-level domains that make a short name external rather than `<pod>.<svc>.<ns>`.
 const PUBLIC_TLDS: &[&str] = &[
     "com",
@@ -689,15 +706,7 @@ fn resolve(
         }
         l
     };
-    let pod = |p: &str, s: &str, n: &str| Target::Pod {
-        pod: p.into(),
-        service: s.into(),
-        ns: n.into(),
-    };
-    let svc = |s: &str, n: &str| Target::Service {
-        service: s.into(),
-        ns: n.into(),
-    };
+    let (pod, svc) = (Target::pod, Target::service);
     match labels.as_slice() {
         [s, n, "svc"] => svc(s, n),
         [p, s, n, "svc"] => pod(p, s, n),
@@ -1585,15 +1594,7 @@ mod tests {
     fn resolves_short_forms_like_the_search_path() {
         let none = |_: &str, _: &str, _: &str| false;
         let hs = |ns: &str, _: &str, s: &str| ns == "data" && s == "zk-hs";
-        let pod = |p: &str, s: &str, n: &str| Target::Pod {
-            pod: p.into(),
-            service: s.into(),
-            ns: n.into(),
-        };
-        let svc = |s: &str, n: &str| Target::Service {
-            service: s.into(),
-            ns: n.into(),
-        };
+        let (pod, svc) = (Target::pod, Target::service);
         let d = "cluster.local";
         assert_eq!(
             resolve("zk-0.zk-hs.data.svc.cluster.local", "x", d, none),
