@@ -10,6 +10,7 @@ pub mod object;
 pub mod report;
 pub mod rules;
 pub mod selector;
+pub mod severity;
 pub mod source;
 pub mod webhook;
 
@@ -133,7 +134,7 @@ fn finish(
     let rules = rules::all()
         .iter()
         .map(|r| r.meta())
-        .filter(|m| config.is_enabled(m))
+        .filter(|m| config.is_enabled(m.code))
         .collect();
     CheckRun {
         loaded,
