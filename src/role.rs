@@ -77,11 +77,16 @@ pub enum Applies {
     Not,
 }
 
-/// How rule `code` applies to a StatefulSet of role `role`. SL002 and SL004 also read the role
-/// themselves (replica budgets, voters without data, single replicas).
-pub fn applies(code: &str, role: Role) -> Applies {
-    match (code, role) {
+/// How rule `code` applies to a StatefulSet with role `info`. SL002 and SL004 also read the
+/// role themselves (replica budgets, voters without data, single replicas).
+///
+/// SL002 and SL004 skip stateless StatefulSets that are known to keep no data (a known system's
+/// stateless component, a web server, the annotation); for unknown software that merely has no
+/// claim templates or PVC volumes they only warn: a StatefulSet usually exists for its storage.
+pub fn applies(code: &str, info: &RoleInfo) -> Applies {
+    match (code, info.role) {
         ("SL001" | "SL003", Role::Stateless) => Applies::AsWarning,
+        ("SL002" | "SL004", Role::Stateless) if info.assumed => Applies::AsWarning,
         ("SL002" | "SL004", Role::Stateless) => Applies::Not,
         _ => Applies::Fully,
     }
@@ -128,6 +133,10 @@ pub struct RoleInfo {
     pub stores_data: bool,
     /// Set by the `statelint.io/role` annotation.
     pub from_annotation: bool,
+    /// Stateless only because unknown software keeps no data (no known system, no annotation):
+    /// rules that skip stateless StatefulSets still warn, since a StatefulSet usually exists
+    /// for its storage and identity.
+    pub assumed: bool,
     /// The node that decided (an env value, a command word, the image, the annotation...).
     pub evidence: Option<Evidence>,
 }
@@ -175,6 +184,7 @@ pub fn of(obj: &Object, companions: &dyn Companions) -> Option<RoleInfo> {
                     data,
                     stores_data,
                     from_annotation: true,
+                    assumed: false,
                     evidence: Some(Evidence {
                         config_map: None,
                         pointer: ann,
@@ -204,6 +214,7 @@ pub fn of(obj: &Object, companions: &dyn Companions) -> Option<RoleInfo> {
                 data,
                 stores_data: stores,
                 from_annotation: false,
+                assumed: false,
             }
         }
         None => {
@@ -231,6 +242,7 @@ pub fn of(obj: &Object, companions: &dyn Companions) -> Option<RoleInfo> {
                 reason,
                 detection: None,
                 stores_data: role == Role::Replica,
+                assumed: role == Role::Stateless,
                 data,
                 from_annotation: false,
                 evidence: evidence.map(|pointer| Evidence {
@@ -639,6 +651,12 @@ data:
     fn unknown_software_by_data() {
         is(
             "{name: w, image: nginx:1.27}",
+            "",
+            Role::Stateless,
+            "web server/proxy: image nginx",
+        );
+        is(
+            "{name: w, image: example/app:1}",
             "",
             Role::Stateless,
             "no known data system, no volumeClaimTemplates and no PVC volumes",

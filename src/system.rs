@@ -39,6 +39,9 @@ pub enum System {
     CockroachDB,
     YugabyteDB,
     Dapr,
+    /// Web servers and proxies (nginx, Envoy, HAProxy...): known to keep no data.
+    Proxy,
+    Memcached,
 }
 
 impl System {
@@ -65,6 +68,8 @@ impl System {
             System::CockroachDB => "CockroachDB",
             System::YugabyteDB => "YugabyteDB",
             System::Dapr => "Dapr",
+            System::Proxy => "web server/proxy",
+            System::Memcached => "Memcached",
         }
     }
 }
@@ -446,7 +451,12 @@ fn launches(words: &[(usize, String)]) -> Vec<Launch> {
         .enumerate()
         .map(|(k, (i, w))| Launch {
             word: w.clone(),
-            program: basename(w).to_string(),
+            // a flag (`--data-dir=/var/lib/etcd`) or an assignment starts no program
+            program: if w.starts_with('-') || w.contains('=') {
+                String::new()
+            } else {
+                basename(w).to_string()
+            },
             next: words.get(k + 1).map(|(_, n)| n.clone()).unwrap_or_default(),
             index: *i,
         })
@@ -608,6 +618,23 @@ fn from_image(image: &str) -> Option<System> {
         System::YugabyteDB
     } else if repo.starts_with("daprio/") || b == "dapr" {
         System::Dapr
+    } else if [
+        "nginx",
+        "nginx-unprivileged",
+        "httpd",
+        "envoy",
+        "haproxy",
+        "traefik",
+        "caddy",
+        "varnish",
+        "squid",
+        "openresty",
+    ]
+    .contains(&b)
+    {
+        System::Proxy
+    } else if b == "memcached" {
+        System::Memcached
     } else {
         return None;
     })
@@ -799,6 +826,7 @@ fn detect_container(cx: &ContainerView<'_>) -> Option<Detection> {
             Some("tserver") => set(&mut d, Some("tserver"), Duty::KeepsData),
             _ => set(&mut d, None, Duty::ByData),
         },
+        System::Proxy | System::Memcached => set(&mut d, None, Duty::Neither),
         System::Dapr => {
             let runs = |name: &str| {
                 cx.words

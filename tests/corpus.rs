@@ -16,6 +16,13 @@ fn corpus_root() -> Option<PathBuf> {
     root.is_dir().then_some(root)
 }
 
+/// Input errors the corpus really holds: (project folder, message).
+const KNOWN_INPUT_ERRORS: &[(&str, &str)] = &[
+    // helm/charts incubator/etcd: its Service template repeats the `metadata` key (kubectl
+    // rejects it too); the StatefulSet in the same file is still checked
+    ("helmcharts-etcd", "duplicate mapping key `metadata`"),
+];
+
 #[test]
 fn corpus_findings_snapshot() {
     let Some(root) = corpus_root() else {
@@ -46,11 +53,19 @@ fn corpus_findings_snapshot() {
         let prefix = format!("{}/", root.display());
         let text = text.replace(&prefix, "corpus/");
         let report: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(
-            report["errors"],
-            serde_json::json!([]),
-            "{name}: input errors on valid public manifests"
-        );
+        // real chart bugs are input errors, of their own document only
+        let expected: Vec<&str> = KNOWN_INPUT_ERRORS
+            .iter()
+            .filter(|(p, _)| *p == name)
+            .map(|(_, m)| *m)
+            .collect();
+        let errors: Vec<&str> = report["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["message"].as_str().unwrap())
+            .collect();
+        assert_eq!(errors, expected, "{name}: input errors");
         insta::assert_snapshot!(format!("corpus-{name}"), text);
     }
 }

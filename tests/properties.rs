@@ -224,8 +224,10 @@ fn reference_verdict(replicas: i64, min: Option<Amount>, max: Option<Amount>) ->
         return Verdict::Invalid;
     }
     let n = replicas;
-    if n == 0 {
-        return Verdict::Ok; // scaled to zero: nothing to keep
+    if n <= 1 {
+        // scaled to zero: nothing to keep; one replica: no budget can keep it up through a
+        // drain (a single voter gets its own warning, see `single_voter_warning`)
+        return Verdict::Ok;
     }
     let expected = n; // the StatefulSet's scale
     let desired_healthy = if field == "min" {
@@ -290,7 +292,7 @@ fn rule_verdict(yaml: &str) -> (Verdict, Vec<String>) {
         .outcome
         .findings
         .iter()
-        .filter(|f| f.rule.code == "SL002")
+        .filter(|f| f.rule.code == "SL002" && !f.message.contains("runs a single voter"))
         .collect();
     let verdict = match sl002.as_slice() {
         [] => Verdict::Ok,
@@ -349,6 +351,90 @@ proptest! {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// advice never blocks drains (SPEC §2a)
+
+/// A StatefulSet of `role` (by annotation) with `replicas`, maybe a budget, maybe no Service,
+/// no anti-affinity, no claim templates: every rule has something to say.
+fn any_role_manifest(
+    role: &str,
+    replicas: Option<i64>,
+    budget: Option<(Option<Amount>, Option<Amount>)>,
+) -> String {
+    let mut yaml = manifest(replicas, None, Some(Amount::Int(1))).replace(
+        "metadata: {name: zk}\n",
+        &format!("metadata: {{name: zk, annotations: {{statelint.io/role: {role}}}}}\n"),
+    );
+    let cut = yaml.find("---").unwrap();
+    yaml.truncate(cut);
+    if let Some((min, max)) = budget {
+        let full = manifest(replicas, min, max);
+        yaml.push_str(&full[full.find("---").unwrap()..]);
+    }
+    yaml
+}
+
+fn role() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec!["voter", "replica", "stateless"])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// No finding of any rule recommends a budget that blocks every drain: `maxUnavailable: 0`,
+    /// `minAvailable: 100%`, or `minAvailable` equal to the replicas.
+    #[test]
+    fn no_help_recommends_a_budget_that_blocks_drains(
+        role in role(),
+        replicas in prop::option::of(0i64..=9),
+        budget in prop::option::of(budget()),
+    ) {
+        let yaml = any_role_manifest(role, replicas, budget);
+        let run = check_bytes(
+            vec![("sts.yaml".into(), yaml.as_bytes().to_vec())],
+            &CheckOptions::default(),
+        );
+        let n = replicas.unwrap_or(1);
+        for f in &run.outcome.findings {
+            let text = format!("{} {}", f.message, f.help);
+            for bad in ["maxUnavailable: 0", "minAvailable: 100%"] {
+                prop_assert!(!f.help.contains(bad), "{}: help recommends {bad}: {}\n{yaml}", f.rule.code, f.help);
+            }
+            if n >= 1 {
+                let all = format!("minAvailable: {n}");
+                let recommends_all = f.help.match_indices(&all).any(|(i, _)| {
+                    !f.help[i + all.len()..].starts_with(|c: char| c.is_ascii_digit())
+                });
+                prop_assert!(!recommends_all, "{}: help recommends {all} for {n} replicas: {}\n{yaml}", f.rule.code, text);
+            }
+        }
+    }
+
+    /// A voter with one replica gets exactly one SL002 warning, whatever its budget (or none);
+    /// a replica or stateless StatefulSet with one replica gets no SL002 finding about quorum.
+    #[test]
+    fn single_replicas_are_not_told_to_block_drains(
+        role in role(),
+        budget in prop::option::of(budget()),
+    ) {
+        let yaml = any_role_manifest(role, Some(1), budget);
+        let run = check_bytes(
+            vec![("sts.yaml".into(), yaml.as_bytes().to_vec())],
+            &CheckOptions::default(),
+        );
+        let sl002: Vec<_> = run.outcome.findings.iter().filter(|f| f.rule.code == "SL002").collect();
+        let single: Vec<_> = sl002.iter().filter(|f| f.message.contains("runs a single voter")).collect();
+        prop_assert_eq!(single.len(), usize::from(role == "voter"), "\n{}", yaml);
+        for f in &single {
+            prop_assert_eq!(f.severity, Severity::Warning);
+        }
+        // anything else is a budget the API server rejects
+        for f in sl002.iter().filter(|f| !f.message.contains("runs a single voter")) {
+            prop_assert!(f.message.contains("the API server rejects it"), "{}\n{}", f.message, yaml);
+        }
+    }
+}
+
 /// Boundary cases worth pinning by name.
 #[test]
 fn quorum_boundaries() {
@@ -367,7 +453,8 @@ fn quorum_boundaries() {
         (3, Some(Int(3)), None, BlocksDrains),
         (3, None, Some(Int(0)), BlocksDrains),
         (2, Some(Int(2)), None, Ok), // 2 replicas need both: no warning
-        (1, None, Some(Percent(100)), BreaksQuorum),
+        (1, None, Some(Percent(100)), Ok), // one replica: no budget required
+        (1, Some(Percent(150)), None, Invalid),
         (0, Some(Int(1)), None, Ok),
         (3, Some(Percent(150)), None, Invalid),
         (3, Some(Int(-1)), None, Invalid),

@@ -227,6 +227,9 @@ fn render(r: &Report<'_>, w: &mut dyn WriteColor) -> std::io::Result<()> {
             }
         }
         d = d.with_labels(labels);
+        if let Some(role) = &f.role {
+            d.notes.push(format!("role: {}", role.describe()));
+        }
         if !f.help.is_empty() {
             d.notes.push(format!("help: {}", f.help));
         }

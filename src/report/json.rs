@@ -22,6 +22,8 @@ pub fn to_value(r: &Report<'_>) -> Value {
             "column": loc.as_ref().map(|l| l.column),
             "message": f.message,
             "help": f.help,
+            "role": f.role.as_ref().map(|r| r.role),
+            "roleReason": f.role.as_ref().map(|r| r.reason.clone()),
         })
     };
     let findings: Vec<Value> = r.sorted_findings().into_iter().map(finding).collect();

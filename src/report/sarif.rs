@@ -118,6 +118,10 @@ fn result(r: &Report<'_>, f: &Finding, loc: Option<Location>, suppressed: bool) 
             "object": key,
         },
     });
+    if let Some(role) = &f.role {
+        v["properties"]["role"] = json!(role.role);
+        v["properties"]["roleReason"] = json!(role.reason);
+    }
     let related: Vec<Value> = f
         .notes
         .iter()

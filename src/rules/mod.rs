@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::catalog::{Companions, Kind};
 use crate::config::{self, Config, OptionError, Options, RuleName, RuleSet};
 use crate::object::Object;
+use crate::role::{Role, RoleInfo};
 
 mod dangling_pod_affinity;
 mod deprecated_api;
@@ -79,6 +80,8 @@ pub struct Finding {
     pub help: String,
     /// Secondary labels: other nodes that explain the finding.
     pub notes: Vec<(Anchor, String)>,
+    /// The role of the StatefulSet the finding is about (SPEC §2a), set by [`run`].
+    pub role: Option<Arc<RoleInfo>>,
 }
 
 impl Finding {
@@ -101,6 +104,7 @@ impl Finding {
             message: message.into(),
             help: String::new(),
             notes: Vec::new(),
+            role: None,
         }
     }
 
@@ -161,6 +165,27 @@ impl Finding {
 pub struct Ctx<'a> {
     pub companions: &'a dyn Companions,
     pub config: &'a Config,
+    /// The role of the object being checked, when it is a StatefulSet (computed once per
+    /// object by [`run`], see [`crate::role`]).
+    pub role: Option<&'a RoleInfo>,
+}
+
+impl Ctx<'_> {
+    /// The role of the StatefulSet being checked (`None` for other kinds).
+    pub fn role(&self) -> Option<Role> {
+        self.role.map(|r| r.role)
+    }
+
+    pub fn is_stateless(&self) -> bool {
+        self.role() == Some(Role::Stateless)
+    }
+}
+
+/// Lower the findings `out[from..]` to warnings (rules that only warn for some roles).
+pub fn as_warnings(out: &mut [Finding], from: usize) {
+    for f in out.iter_mut().skip(from) {
+        f.severity = Severity::Warning;
+    }
 }
 
 impl Ctx<'_> {
@@ -284,11 +309,36 @@ pub struct Outcome {
     pub suppressed: Vec<Finding>,
 }
 
+/// Run `rule` on `object` as its role says ([`crate::role::applies`]): not at all, at its
+/// severity, or with its findings lowered to warnings.
+pub fn check_one(rule: &dyn Rule, object: &Arc<Object>, cx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    use crate::role::Applies;
+    let applies = cx.role.map_or(Applies::Fully, |r| {
+        crate::role::applies(rule.meta().code, r)
+    });
+    if applies == Applies::Not {
+        return;
+    }
+    let from = out.len();
+    rule.check(object, cx, out);
+    if applies == Applies::AsWarning {
+        as_warnings(out, from);
+    }
+}
+
+/// Give the findings about `object` its role.
+pub fn attach_role(out: &mut [Finding], object: &Arc<Object>, role: Option<&Arc<RoleInfo>>) {
+    if let Some(role) = role {
+        for f in out.iter_mut().filter(|f| f.object.key == object.key) {
+            f.role = Some(role.clone());
+        }
+    }
+}
+
 /// Run every enabled rule over `objects` (in parallel), apply severity overrides and ignore
 /// annotations.
 pub fn run(objects: &[Arc<Object>], companions: &dyn Companions, config: &Config) -> Outcome {
     use rayon::prelude::*;
-    let cx = Ctx { companions, config };
     let rules: Vec<&dyn Rule> = all()
         .iter()
         .copied()
@@ -298,10 +348,17 @@ pub fn run(objects: &[Arc<Object>], companions: &dyn Companions, config: &Config
         .par_iter()
         .with_min_len(64)
         .flat_map_iter(|o| {
+            let role = crate::role::of(o, companions).map(Arc::new);
+            let cx = Ctx {
+                companions,
+                config,
+                role: role.as_deref(),
+            };
             let mut out = Vec::new();
             for r in &rules {
-                r.check(o, &cx, &mut out);
+                check_one(*r, o, &cx, &mut out);
             }
+            attach_role(&mut out, o, role.as_ref());
             out
         })
         .collect();

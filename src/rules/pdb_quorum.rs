@@ -18,6 +18,7 @@ use super::util::{join_and, percent_of_round_up, present, quorum, yaml_map, yaml
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
 use crate::catalog::{Companions, Kind};
 use crate::object::{Labels, Object};
+use crate::role::Role;
 use crate::selector::describe_map;
 
 pub static META: RuleMeta = RuleMeta {
@@ -106,7 +107,8 @@ impl Rule for PdbQuorum {
         cx: &Ctx<'_>,
     ) -> Option<Finding> {
         let labels = sts.pod_labels()?;
-        if !pdb.pdb_selects(labels) {
+        // a single replica needs no budget (SPEC §2a)
+        if !pdb.pdb_selects(labels) || sts.replicas() <= 1 {
             return None;
         }
         let name = &pdb.key.name;
@@ -152,9 +154,31 @@ impl Rule for PdbQuorum {
         // the same budget written twice (two files, an overlay) is one object in the cluster
         let mut seen = std::collections::HashSet::new();
         pdbs.retain(|p| seen.insert(p.key.name.clone()));
+        // replicas keep data without a vote: a budget must let at most one go at a time
+        // (so do StatefulSets only assumed stateless: unknown software without data)
+        let replica = cx.role() == Some(Role::Replica) || cx.role.is_some_and(|r| r.assumed);
+        if n == 1 && pdbs.len() <= 1 {
+            // one replica: no budget is required, and none that keeps it up lets drains
+            // proceed; a voter alone tolerates no failure (one warning). A budget the API
+            // server rejects is still an error.
+            if let Some(pdb) = pdbs.first() {
+                let mut found = Vec::new();
+                check_budget(obj, pdb, n, replica, &mut found);
+                out.extend(
+                    found
+                        .into_iter()
+                        .filter(|f| f.message.contains("the API server rejects it")),
+                );
+            }
+            // (an arbiter or a Sentinel, keeping no data, votes beside data members elsewhere)
+            if !replica && cx.role.is_none_or(|r| r.stores_data) {
+                out.push(single_voter(obj, pdbs.first()));
+            }
+            return;
+        }
         match pdbs.as_slice() {
-            [] => out.push(missing(obj, labels, n)),
-            [pdb] => check_budget(obj, pdb, n, out),
+            [] => out.push(missing(obj, labels, n, replica)),
+            [pdb] => check_budget(obj, pdb, n, replica, out),
             [first, rest @ ..] => {
                 let names: Vec<String> = pdbs.iter().map(|p| p.key.name.clone()).collect();
                 let mut f = Finding::new(
@@ -187,25 +211,67 @@ impl Rule for PdbQuorum {
     }
 }
 
-/// The value a new budget should use for `n` replicas.
-fn suggested(n: i32) -> String {
-    if n >= 3 {
+/// The value a new budget should use for `n` replicas: never one that blocks every drain
+/// (`maxUnavailable: 0`, `minAvailable: 100%`).
+fn suggested(n: i32, replica: bool) -> String {
+    if n >= 3 && !replica {
         format!("maxUnavailable: {}", n - quorum(n))
     } else {
-        format!("minAvailable: {}", quorum(n).max(1))
+        "maxUnavailable: 1".to_string()
     }
 }
 
-/// The loosest value of `field` that keeps a quorum of `n`.
-fn same_field(field: &str, n: i32) -> String {
+/// The loosest value of `field` that keeps what the role needs up: a quorum of `n` voters, or
+/// all but one replica. Only for budgets that can still let one pod go (`n >= 3` voters,
+/// `n >= 2` replicas).
+fn same_field(field: &str, n: i32, replica: bool) -> String {
+    let keep = if replica { n - 1 } else { quorum(n) };
     if field == "minAvailable" {
-        format!("minAvailable: {}", quorum(n))
+        format!("minAvailable: {keep}")
     } else {
-        format!("maxUnavailable: {}", n - quorum(n))
+        format!("maxUnavailable: {}", n - keep)
     }
 }
 
-fn missing(obj: &Arc<Object>, labels: &Labels, n: i32) -> Finding {
+/// Help for voters that no budget can both keep in quorum and let drain (2 voters need both up).
+fn scale_up_help(name: &str, n: i32) -> String {
+    format!(
+        "run 3 replicas of StatefulSet {name} and set maxUnavailable: 1 in its          PodDisruptionBudget: with {n} voters a quorum needs all of them, so every budget that          keeps quorum would block node drains"
+    )
+}
+
+/// A voter with one replica: one warning, whatever its budget.
+fn single_voter(obj: &Arc<Object>, pdb: Option<&Arc<Object>>) -> Finding {
+    let name = &obj.key.name;
+    let blocked = pdb.map_or(String::new(), |p| {
+        format!(
+            "; PodDisruptionBudget {} cannot keep it up through a drain, it can only block the \
+             drain",
+            p.key.name
+        )
+    });
+    let ptr = if present(obj, "/spec/replicas") {
+        "/spec/replicas"
+    } else {
+        "/metadata/name"
+    };
+    Finding::new(
+        &META,
+        obj,
+        ptr,
+        format!(
+            "StatefulSet {name} runs a single voter: it tolerates no failure, and every node \
+             drain or restart takes the service down{blocked}"
+        ),
+    )
+    .severity(Severity::Warning)
+    .help(
+        "run 3 replicas (a quorum of 2 survives one failure) with a PodDisruptionBudget \
+         maxUnavailable: 1; a single replica needs no PodDisruptionBudget",
+    )
+}
+
+fn missing(obj: &Arc<Object>, labels: &Labels, n: i32, replica: bool) -> Finding {
     let name = &obj.key.name;
     let ns = &obj.key.namespace;
     let match_labels = obj
@@ -220,35 +286,58 @@ fn missing(obj: &Arc<Object>, labels: &Labels, n: i32) -> Finding {
         "/metadata/name",
         format!(
             "no PodDisruptionBudget in namespace {ns} selects the pods of StatefulSet {name} ({}): \
-             a node drain may evict several replicas at once and break quorum",
-            describe_map(labels)
+             a node drain may evict several replicas at once and {}",
+            describe_map(labels),
+            if replica {
+                "take every copy of some data offline"
+            } else {
+                "break quorum"
+            }
         ),
     )
-    .help(format!(
-        "create a PodDisruptionBudget and apply it before the StatefulSet (within one \
+    .help(
+        format!(
+            "create a PodDisruptionBudget and apply it before the StatefulSet (within one \
          `kubectl apply -f` file, put it above the StatefulSet): {{apiVersion: policy/v1, \
          kind: PodDisruptionBudget, metadata: {{name: {}, namespace: {}}}, spec: {{{}, \
          selector: {{matchLabels: {}}}}}}}",
-        yaml_scalar(&format!("{name}-pdb")),
-        yaml_scalar(ns),
-        suggested(n),
-        yaml_map(match_labels)
-    ))
+            yaml_scalar(&format!("{name}-pdb")),
+            yaml_scalar(ns),
+            suggested(n, replica),
+            yaml_map(match_labels)
+        ) + &if n == 2 && !replica {
+            format!("; and {}", scale_up_help(name, n))
+        } else {
+            String::new()
+        },
+    )
 }
 
-fn check_budget(obj: &Arc<Object>, pdb: &Arc<Object>, n: i32, out: &mut Vec<Finding>) {
+fn check_budget(
+    obj: &Arc<Object>,
+    pdb: &Arc<Object>,
+    n: i32,
+    replica: bool,
+    out: &mut Vec<Finding>,
+) {
     let Some(spec) = pdb.pdb().and_then(|p| p.spec.as_ref()) else {
         return;
     };
     let name = &obj.key.name;
     let pdb_name = &pdb.key.name;
     let q = quorum(n);
+    // pods that must stay up: a quorum of voters, or all replicas but one
+    let keep = if replica { n - 1 } else { q };
     let replicas_note = |f: Finding| {
         if obj.origin.is_some() && present(obj, "/spec/replicas") {
             f.note(
                 obj,
                 "/spec/replicas",
-                format!("{n} replicas: quorum is {q}"),
+                if replica {
+                    format!("{n} replicas: at most 1 may be down")
+                } else {
+                    format!("{n} replicas: quorum is {q}")
+                },
             )
         } else {
             f
@@ -268,7 +357,7 @@ fn check_budget(obj: &Arc<Object>, pdb: &Arc<Object>, n: i32, out: &mut Vec<Find
                     ),
                 )
                 .on_key()
-                .help(format!("keep one of them: {}", suggested(n))),
+                .help(format!("keep one of them: {}", suggested(n, replica))),
             );
             return;
         }
@@ -286,13 +375,18 @@ fn check_budget(obj: &Arc<Object>, pdb: &Arc<Object>, n: i32, out: &mut Vec<Find
                         format!(
                             "PodDisruptionBudget {pdb_name} sets neither minAvailable nor \
                              maxUnavailable, so it allows all {n} pods of StatefulSet {name} to \
-                             be evicted; quorum needs minAvailable >= {q}"
+                             be evicted; {} needs minAvailable >= {keep}",
+                            if replica {
+                                "losing at most one replica"
+                            } else {
+                                "quorum"
+                            }
                         ),
                     )
                     .on_key()
                     .help(format!(
                         "set {} in PodDisruptionBudget {pdb_name}",
-                        suggested(n)
+                        suggested(n, replica)
                     )),
                 ));
             }
@@ -312,7 +406,7 @@ fn check_budget(obj: &Arc<Object>, pdb: &Arc<Object>, n: i32, out: &mut Vec<Find
                 )
                 .help(format!(
                     "use an integer >= 0 or a percentage from \"0%\" to \"100%\", e.g. {}",
-                    suggested(n)
+                    suggested(n, replica)
                 )),
             );
             return;
@@ -337,32 +431,49 @@ fn check_budget(obj: &Arc<Object>, pdb: &Arc<Object>, n: i32, out: &mut Vec<Find
         IntOrString::Int(i) => i.to_string(),
         IntOrString::String(s) => s.clone(),
     };
-    if available < i64::from(q) {
+    if available < i64::from(keep) {
         let need = if field == "minAvailable" {
-            format!("minAvailable >= {q}")
+            format!("minAvailable >= {keep}")
         } else {
-            format!("maxUnavailable <= {}", n - q)
+            format!("maxUnavailable <= {}", n - keep)
+        };
+        let who = if replica {
+            "a StatefulSet that keeps data without a quorum (role replica) may lose at most one \
+             pod at a time:"
+        } else {
+            "quorum needs"
+        };
+        let help = if !replica && n <= 2 {
+            scale_up_help(name, n)
+        } else if replica {
+            format!(
+                "set {} in PodDisruptionBudget {pdb_name}, so that drains take one replica at a \
+                 time",
+                same_field(field, n, replica)
+            )
+        } else {
+            format!(
+                "set {} in PodDisruptionBudget {pdb_name}, so that a majority of the {n} replicas \
+                 stays up while nodes are drained",
+                same_field(field, n, replica)
+            )
         };
         let mut f = replicas_note(
             finding(
                 ptr,
                 format!(
                     "PodDisruptionBudget {pdb_name} allows {evictable} of {n} pods of StatefulSet \
-                     {name} to be evicted ({field}: {value_text}{}){defaulted}; quorum needs {need}",
+                     {name} to be evicted ({field}: {value_text}{}){defaulted}; {who} {need}",
                     amount.explain(n)
                 ),
             )
-            .help(format!(
-                "set {} in PodDisruptionBudget {pdb_name}, so that a majority of the {n} replicas \
-                 stays up while nodes are drained",
-                same_field(field, n)
-            )),
+            .help(help),
         );
         if !present(pdb, ptr) {
             f = f.on_key();
         }
         out.push(f);
-    } else if evictable == 0 && n >= 3 {
+    } else if evictable == 0 && (n >= 3 || (replica && n >= 2)) {
         out.push(replicas_note(
             finding(
                 ptr,
@@ -374,11 +485,19 @@ fn check_budget(obj: &Arc<Object>, pdb: &Arc<Object>, n: i32, out: &mut Vec<Find
                 ),
             )
             .severity(Severity::Warning)
-            .help(format!(
-                "set {} in PodDisruptionBudget {pdb_name}: it keeps a quorum of {q} up and lets \
-                 drains proceed",
-                same_field(field, n)
-            )),
+            .help(if replica {
+                format!(
+                    "set {} in PodDisruptionBudget {pdb_name}: drains then proceed one replica at \
+                     a time",
+                    same_field(field, n, replica)
+                )
+            } else {
+                format!(
+                    "set {} in PodDisruptionBudget {pdb_name}: it keeps a quorum of {q} up and \
+                     lets drains proceed",
+                    same_field(field, n, replica)
+                )
+            }),
         ));
     }
 }
@@ -388,11 +507,16 @@ mod tests {
     use super::*;
     use crate::rules::util::testing::{lint, messages};
 
+    /// A voter StatefulSet (`kafka` by name, a KRaft controller by role).
     fn sts(replicas: &str) -> String {
+        sts_as(replicas, "voter")
+    }
+
+    fn sts_as(replicas: &str, role: &str) -> String {
         format!(
             "apiVersion: apps/v1
 kind: StatefulSet
-metadata: {{name: kafka}}
+metadata: {{name: kafka, annotations: {{statelint.io/role: {role}}}}}
 spec:
   {replicas}
   serviceName: kafka-hs
@@ -471,8 +595,6 @@ spec:
         ok("replicas: 3", &format!("{{minAvailable: 50%, {SEL}}}"));
         ok("replicas: 5", &format!("{{maxUnavailable: 40%, {SEL}}}"));
         ok("replicas: 5", &format!("{{minAvailable: 3, {SEL}}}"));
-        // replicas default to 1: quorum 1
-        ok("", &format!("{{minAvailable: 1, {SEL}}}"));
         // 2 replicas need both up: zero disruptions is what quorum demands, no warning
         ok("replicas: 2", &format!("{{minAvailable: 2, {SEL}}}"));
         // an empty policy/v1 selector selects every pod of the namespace
@@ -642,6 +764,96 @@ spec:
         let b = pdb("kafka-pdb", &format!("{{maxUnavailable: 1, {SEL}}}"));
         let yaml = sts("replicas: 3") + &b + &b;
         assert!(messages(&PdbQuorum, &yaml).is_empty());
+    }
+
+    #[test]
+    fn a_single_voter_gets_one_warning_and_no_budget_advice() {
+        for budget in [
+            String::new(),
+            pdb("kafka-pdb", &format!("{{minAvailable: 1, {SEL}}}")),
+            pdb("kafka-pdb", &format!("{{maxUnavailable: 0, {SEL}}}")),
+        ] {
+            // replicas default to 1
+            let f = lint(&PdbQuorum, &(sts("") + &budget), &Default::default());
+            assert_eq!(f.len(), 1, "{f:#?}");
+            assert_eq!(f[0].severity, Severity::Warning);
+            assert!(
+                f[0].message.contains("runs a single voter"),
+                "{}",
+                f[0].message
+            );
+            assert!(f[0].help.contains("run 3 replicas"), "{}", f[0].help);
+        }
+        // a single replica that does not vote: nothing to say
+        assert!(messages(&PdbQuorum, &sts_as("replicas: 1", "replica")).is_empty());
+    }
+
+    #[test]
+    fn two_voters_are_told_to_scale_not_to_block_drains() {
+        let f = lint(&PdbQuorum, &sts("replicas: 2"), &Default::default());
+        assert_eq!(f.len(), 1);
+        assert!(f[0].help.contains("maxUnavailable: 1"), "{}", f[0].help);
+        assert!(f[0].help.contains("run 3 replicas"), "{}", f[0].help);
+        let f = fails(
+            "replicas: 2",
+            &format!("{{maxUnavailable: 1, {SEL}}}"),
+            "quorum needs maxUnavailable <= 0",
+        );
+        assert!(f.help.contains("run 3 replicas"), "{}", f.help);
+        assert!(!f.help.contains("maxUnavailable: 0"), "{}", f.help);
+    }
+
+    #[test]
+    fn replicas_need_a_budget_that_lets_one_go_at_a_time() {
+        let check = |replicas: &str, spec: &str| {
+            let yaml = sts_as(replicas, "replica") + &pdb("kafka-pdb", spec);
+            lint(&PdbQuorum, &yaml, &Default::default())
+        };
+        assert!(check("replicas: 2", &format!("{{maxUnavailable: 1, {SEL}}}")).is_empty());
+        assert!(check("replicas: 3", &format!("{{maxUnavailable: 1, {SEL}}}")).is_empty());
+        assert!(check("replicas: 5", &format!("{{minAvailable: 4, {SEL}}}")).is_empty());
+        assert!(check("replicas: 4", &format!("{{minAvailable: 75%, {SEL}}}")).is_empty());
+        let f = check("replicas: 5", &format!("{{maxUnavailable: 2, {SEL}}}"));
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message.contains("allows 2 of 5 pods"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].message.contains("maxUnavailable <= 1"),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(
+            f[0].help,
+            "set maxUnavailable: 1 in PodDisruptionBudget kafka-pdb, so that drains take one replica at a time"
+        );
+        let f = check("replicas: 3", &format!("{{minAvailable: 1, {SEL}}}"));
+        assert!(
+            f[0].message.contains("minAvailable >= 2"),
+            "{}",
+            f[0].message
+        );
+        // zero disruptions block drains: a warning, from 2 replicas on
+        let f = check("replicas: 2", &format!("{{minAvailable: 2, {SEL}}}"));
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert!(f[0].help.contains("minAvailable: 1"), "{}", f[0].help);
+        // a missing budget is an error whose help lets drains proceed
+        let f = lint(
+            &PdbQuorum,
+            &sts_as("replicas: 3", "replica"),
+            &Default::default(),
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Error);
+        assert!(f[0].help.contains("maxUnavailable: 1"), "{}", f[0].help);
+    }
+
+    #[test]
+    fn stateless_statefulsets_need_no_budget() {
+        assert!(messages(&PdbQuorum, &sts_as("replicas: 3", "stateless")).is_empty());
     }
 
     #[test]

@@ -167,13 +167,17 @@ pub mod testing {
         assert!(errors.is_empty(), "test input does not load: {errors:?}");
         let objects: Vec<_> = objects.into_iter().map(Arc::new).collect();
         let catalog = Catalog::new(objects.iter().cloned());
-        let cx = Ctx {
-            companions: &catalog,
-            config,
-        };
         let mut out = Vec::new();
         for o in &objects {
-            rule.check(o, &cx, &mut out);
+            let role = crate::role::of(o, &catalog).map(Arc::new);
+            let cx = Ctx {
+                companions: &catalog,
+                config,
+                role: role.as_deref(),
+            };
+            let from = out.len();
+            crate::rules::check_one(rule, o, &cx, &mut out);
+            crate::rules::attach_role(&mut out[from..], o, role.as_ref());
         }
         out
     }

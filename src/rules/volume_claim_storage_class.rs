@@ -75,7 +75,10 @@ impl Rule for VolumeClaimStorageClass {
             }
         }
 
-        if templates.is_empty() {
+        // a voter that keeps no data by design (MongoDB arbiter, Redis Sentinel) needs none
+        // (unknown software without data is only assumed stateless: it still hears about it)
+        let needs_data = cx.role.is_none_or(|r| r.stores_data || r.assumed);
+        if templates.is_empty() && needs_data {
             let mut used: Vec<String> = Vec::new();
             for (.., m) in &mounts {
                 if let Some(v) = volumes.iter().find(|v| v.name == *m) {
@@ -106,8 +109,14 @@ impl Rule for VolumeClaimStorageClass {
                 .help(format!(
                     "add volumeClaimTemplates: [{{metadata: {{name: data}}, spec: {{accessModes: \
                      [ReadWriteOnce], storageClassName: {}, resources: {{requests: {{storage: \
-                     10Gi}}}}}}}}] and mount `data` at the service's data directory",
-                    allowed.and_then(|a| a.first()).map_or("<class>", String::as_str)
+                     10Gi}}}}}}}}] and mount `data` at the service's data directory{}",
+                    allowed.and_then(|a| a.first()).map_or("<class>", String::as_str),
+                    if cx.role.is_some_and(|r| r.assumed) {
+                        "; if it keeps no data, annotate the StatefulSet statelint.io/role: \
+                         stateless"
+                    } else {
+                        ""
+                    }
                 )),
             );
         }
@@ -232,11 +241,26 @@ fn check_template(
         (None, None) => (None, String::new(), ""),
     };
     match class {
-        None => out.push(
+        // charts leave the class empty on purpose, for the cluster's default class: only an
+        // error when the platform's classes are configured
+        None if allowed.is_none() => out.push(
             at_name(format!(
                 "{what} sets no storageClassName: its claims get the cluster's default \
                  StorageClass, which differs from cluster to cluster (and without one they stay \
                  Pending)"
+            ))
+            .severity(Severity::Warning)
+            .help(
+                "set spec.storageClassName to the storage class your platform provides for this \
+                 data if the cluster default is not meant; list the allowed classes under \
+                 storage-classes in .statelint.yaml to make this an error",
+            ),
+        ),
+        None => out.push(
+            at_name(format!(
+                "{what} sets no storageClassName: its claims get the cluster's default \
+                 StorageClass, not one of the allowed storage classes ({})",
+                allowed_text.clone().unwrap_or_default()
             ))
             .help(format!("set spec.storageClassName to {use_class}")),
         ),
@@ -430,6 +454,33 @@ spec:
             "volume claim template data of StatefulSet zk sets no storageClassName",
         );
         assert_eq!(f.at.pointer, "/spec/volumeClaimTemplates/0/metadata/name");
+        // charts leave the class to the cluster default on purpose: a warning while no
+        // storage-classes are configured, an error once they are
+        assert_eq!(f.severity, Severity::Warning);
+        let mut configured = Config::default();
+        configured.set_options(
+            META.code,
+            Options {
+                storage_classes: Some(StringList(vec!["gold".into()])),
+            },
+        );
+        let f = lint(
+            &VolumeClaimStorageClass,
+            &sts(
+                MOUNT,
+                "",
+                &GOOD.replace("      storageClassName: fast\n", ""),
+            ),
+            &configured,
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Error);
+        assert!(
+            f[0].message
+                .contains("not one of the allowed storage classes (gold)"),
+            "{}",
+            f[0].message
+        );
         let f = fails(
             &sts(
                 MOUNT,

@@ -24,6 +24,7 @@ use serde_json::Value;
 use crate::catalog::{Companions, Kind, Overlay};
 use crate::config::Config;
 use crate::object::Object;
+use crate::role::Applies;
 use crate::rules::{self, Ctx, Outcome, Rule, Severity};
 
 /// `--mode`.
@@ -279,16 +280,28 @@ impl Reviewer<'_> {
         let Some(gone) = gone else {
             return Ok(self.decide(req, "", Vec::new(), None));
         };
-        let cx = Ctx {
-            companions: self.companions,
-            config: self.config,
-        };
         let live = self.live_statefulsets(ns);
         let mut problems = Vec::new();
         for rule in self.readers(kind) {
             let meta = rule.meta();
             for sts in live.iter().filter(|s| !s.ignores(meta.code, meta.slug)) {
-                if let Some(f) = rule.removal_breaks(sts, &gone, &cx) {
+                // the rule applies to the StatefulSet as its role says (SPEC §2a)
+                let role = crate::role::of(sts, self.companions);
+                let applies = role
+                    .as_ref()
+                    .map_or(Applies::Fully, |r| crate::role::applies(meta.code, r));
+                if applies == Applies::Not {
+                    continue;
+                }
+                let cx = Ctx {
+                    companions: self.companions,
+                    config: self.config,
+                    role: role.as_ref(),
+                };
+                if let Some(mut f) = rule.removal_breaks(sts, &gone, &cx) {
+                    if applies == Applies::AsWarning {
+                        f.severity = Severity::Warning;
+                    }
                     problems.push(problem(&f));
                 }
             }
