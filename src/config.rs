@@ -54,6 +54,8 @@ pub struct Config {
     pub require: Require,
     /// SL005 `cluster-domain`.
     pub cluster_domain: String,
+    /// `render`: how Helm charts and Kustomize folders are rendered (plus `--values`/`--set`).
+    pub render: crate::source::render::RenderConfig,
 }
 
 impl Default for Config {
@@ -67,6 +69,7 @@ impl Default for Config {
             topology_keys: None,
             require: Require::Preferred,
             cluster_domain: "cluster.local".into(),
+            render: Default::default(),
         }
     }
 }
@@ -227,11 +230,24 @@ impl Config {
                         }
                     }
                 }
+                "render" => {
+                    let mut render = crate::source::render::RenderConfig::from_value(v)
+                        .map_err(|(p, key, m)| at(pos(&p, key), m))?;
+                    // paths in the file are relative to the file
+                    render.base = Some(
+                        Path::new(file)
+                            .parent()
+                            .filter(|p| !p.as_os_str().is_empty())
+                            .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+                    );
+                    render.validate().map_err(|(p, m)| at(pos(&p, true), m))?;
+                    config.render = render;
+                }
                 other => {
                     return fail(
                         &ptr,
                         true,
-                        format!("unknown key `{other}` (expected `rules` or `disable`)"),
+                        format!("unknown key `{other}` (expected `rules`, `disable` or `render`)"),
                     );
                 }
             }
