@@ -8,9 +8,11 @@ pub mod catalog;
 pub mod config;
 pub mod object;
 pub mod report;
+pub mod role;
 pub mod rules;
 pub mod selector;
 pub mod source;
+pub mod system;
 pub mod webhook;
 
 use std::collections::HashSet;
@@ -46,6 +48,8 @@ pub struct CheckRun {
     pub files: usize,
     /// The rules that ran (enabled by config, `--select`, `--ignore`), in code order.
     pub rules: Vec<&'static rules::RuleMeta>,
+    /// Every object read (checked and context), indexed.
+    pub catalog: Catalog,
 }
 
 impl CheckRun {
@@ -54,6 +58,11 @@ impl CheckRun {
             .iter()
             .filter(|o| o.statefulset().is_some())
             .count()
+    }
+
+    /// The role of every checked StatefulSet, in input order (`statelint roles`).
+    pub fn roles(&self) -> Vec<(Arc<Object>, role::RoleInfo)> {
+        role::all(&self.objects, &self.catalog)
     }
 
     pub fn report(&self) -> report::Report<'_> {
@@ -159,5 +168,6 @@ fn finish(
         outcome,
         files,
         rules,
+        catalog,
     }
 }
