@@ -76,6 +76,7 @@ impl CheckRun {
             self.statefulsets(),
         );
         r.objects = &self.objects;
+        r.warnings = &self.loaded.warnings;
         r.rules = self.rules.clone();
         r
     }
@@ -89,28 +90,47 @@ pub fn check(opts: &CheckOptions) -> CheckRun {
         &opts.namespace
     };
     let mut loaded = Loaded::default();
-    let objects = source::load_paths(&opts.paths, ns, &opts.limits, &mut loaded);
-    let files = loaded.sources.len();
+    let mut inputs = source::discover_inputs(&opts.paths, &mut loaded.errors);
+    let render = &opts.config.render;
+    render.claim_values_files(&mut inputs.files, &mut inputs.roots);
+    let mut objects = source::load_files(&inputs.files, ns, &opts.limits, &mut loaded);
+    objects.extend(source::load_roots(
+        &inputs.roots,
+        render,
+        ns,
+        &opts.limits,
+        &mut loaded,
+    ));
+    // a rendered chart or Kustomize folder counts as one file
+    let files = inputs.files.len() + inputs.roots.len();
     let context_objects = if opts.context.is_empty() {
         Vec::new()
     } else {
-        // files that are checked are not read twice as context
-        let checked: HashSet<PathBuf> = loaded
-            .sources
+        // files and folders that are checked are not read twice as context
+        let checked: HashSet<PathBuf> = inputs
+            .files
             .iter()
-            .filter_map(|(_, f)| std::fs::canonicalize(&f.name).ok())
+            .chain(inputs.roots.iter().map(|r| &r.dir))
+            .filter_map(|p| std::fs::canonicalize(p).ok())
             .collect();
+        let fresh = |p: &PathBuf| std::fs::canonicalize(p).map_or(true, |c| !checked.contains(&c));
         let mut errors = Vec::new();
-        let ctx_files: Vec<PathBuf> = source::discover(&opts.context, &mut errors)
-            .into_iter()
-            .filter(|p| std::fs::canonicalize(p).map_or(true, |c| !checked.contains(&c)))
-            .collect();
+        let mut ctx = source::discover_inputs(&opts.context, &mut errors);
+        ctx.files.retain(&fresh);
+        ctx.roots.retain(|r| fresh(&r.dir));
         loaded.errors.extend(errors);
-        // A context file that does not parse (a Helm template, a Kustomize patch...) only
-        // contributes no companions: it is not checked, so it is no input error. Otherwise the
-        // pre-commit hook (`--context .`) would fail in every repository holding a chart.
+        // A context file that does not parse (a Kustomize patch outside its folder...) or a
+        // context chart that does not render only contributes no companions: it is not
+        // checked, so it is no input error.
         let checked_errors = loaded.errors.len();
-        let objects = source::load_paths(&ctx_files, ns, &opts.limits, &mut loaded);
+        let mut objects = source::load_files(&ctx.files, ns, &opts.limits, &mut loaded);
+        objects.extend(source::load_roots(
+            &ctx.roots,
+            render,
+            ns,
+            &opts.limits,
+            &mut loaded,
+        ));
         loaded.errors.truncate(checked_errors);
         objects
     };
@@ -131,13 +151,68 @@ pub fn check_bytes(inputs: Vec<(String, Vec<u8>)>, opts: &CheckOptions) -> Check
     finish(loaded, objects, Vec::new(), files, &opts.config)
 }
 
+/// Each `statelint.io/ignore` entry of a checked object that names no rule: a warning at the
+/// entry, with the closest rule name (it suppresses nothing).
+fn unknown_ignores(loaded: &Loaded, objects: &[Arc<Object>]) -> Vec<source::InputError> {
+    let pointer = {
+        let mut p = "/metadata/annotations".to_string();
+        source::yaml::push_segment(&mut p, object::IGNORE_ANNOTATION);
+        p
+    };
+    let mut out = Vec::new();
+    for o in objects {
+        for entry in &o.ignore {
+            if entry == "all" || entry.is_empty() || rules::lookup(entry).is_some() {
+                continue;
+            }
+            let near = config::did_you_mean(
+                entry,
+                rules::all()
+                    .iter()
+                    .flat_map(|r| [r.meta().code, r.meta().slug]),
+            );
+            let message = format!(
+                "{} of {} names no rule `{entry}`, so that entry suppresses nothing{}",
+                object::IGNORE_ANNOTATION,
+                o.key,
+                config::suggest(near)
+            );
+            let (file, file_id, at) = match &o.origin {
+                Some(origin) => {
+                    let src = loaded.sources.get(origin.file);
+                    let at = origin.span(&pointer).map(|s| {
+                        let v = s.value;
+                        src.text
+                            .get(v.start as usize..v.end as usize)
+                            .and_then(|t| t.find(entry.as_str()))
+                            .map_or(v, |i| source::yaml::ByteSpan {
+                                start: v.start + i as u32,
+                                end: v.start + (i + entry.len()) as u32,
+                            })
+                    });
+                    (src.name.clone(), Some(origin.file), at)
+                }
+                None => (String::new(), None, None),
+            };
+            out.push(source::InputError {
+                file,
+                file_id,
+                at,
+                message,
+            });
+        }
+    }
+    out
+}
+
 fn finish(
-    loaded: Loaded,
+    mut loaded: Loaded,
     objects: Vec<Arc<Object>>,
     context_objects: Vec<Arc<Object>>,
     files: usize,
     config: &Config,
 ) -> CheckRun {
+    loaded.warnings = unknown_ignores(&loaded, &objects);
     let catalog = Catalog::new(objects.iter().chain(context_objects.iter()).cloned());
     let outcome = rules::run(&objects, &catalog, config);
     let rules = rules::all()

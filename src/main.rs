@@ -77,6 +77,13 @@ struct CheckArgs {
     /// Also list findings suppressed by `statelint.io/ignore` annotations.
     #[arg(long)]
     show_suppressed: bool,
+    /// Helm values file for every chart checked (after the chart's values in the config;
+    /// repeatable, as `helm template --values`).
+    #[arg(long, value_name = "FILE")]
+    values: Vec<PathBuf>,
+    /// Helm value for every chart checked, as `helm template --set` (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    set: Vec<String>,
     /// Colour: auto (on a terminal), always, never.
     #[arg(long, value_enum, default_value = "auto")]
     color: ColorWhen,
@@ -136,10 +143,7 @@ fn main() -> ExitCode {
                 print!("{}", m.page);
                 ExitCode::SUCCESS
             }
-            None => {
-                eprintln!("error: unknown rule `{rule}`; `statelint rules` lists them");
-                ExitCode::from(2)
-            }
+            None => usage_error(statelint::config::resolve_rule(&rule, &Registry).unwrap_err()),
         },
         Command::Serve(args) => match statelint::webhook::run(args) {
             Ok(()) => ExitCode::SUCCESS,
@@ -296,6 +300,8 @@ fn run_check(args: CheckArgs) -> ExitCode {
     if let Err(e) = config.ignore(&args.ignore, &Registry) {
         return usage_error(format!("--ignore: {e}"));
     }
+    config.render.values = args.values;
+    config.render.set = args.set;
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {

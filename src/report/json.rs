@@ -12,7 +12,7 @@ use crate::rules::Finding;
 /// `findings`; `summary.suppressed` always counts them.
 pub fn to_value(r: &Report<'_>) -> Value {
     let finding = |(f, loc): (&Finding, Option<Location>)| {
-        json!({
+        let mut v = json!({
             "code": f.rule.code,
             "rule": f.rule.slug,
             "severity": f.severity,
@@ -24,23 +24,28 @@ pub fn to_value(r: &Report<'_>) -> Value {
             "help": f.help,
             "role": f.role.as_ref().map(|r| r.role),
             "roleReason": f.role.as_ref().map(|r| r.reason.clone()),
-        })
+        });
+        add_rendered(&mut v, loc.as_ref());
+        v
     };
     let findings: Vec<Value> = r.sorted_findings().into_iter().map(finding).collect();
-    let errors: Vec<Value> = r
-        .errors
-        .iter()
-        .map(|e| {
-            let loc = r.error_location(e);
-            json!({
-                "file": e.file,
-                "line": loc.as_ref().map(|l| l.line),
-                "column": loc.as_ref().map(|l| l.column),
-                "message": e.message,
-            })
-        })
-        .collect();
+    let input = |e: &crate::source::InputError| {
+        let loc = r.error_location(e);
+        let mut v = json!({
+            "file": e.file,
+            "line": loc.as_ref().map(|l| l.line),
+            "column": loc.as_ref().map(|l| l.column),
+            "message": e.message,
+        });
+        add_rendered(&mut v, loc.as_ref());
+        v
+    };
+    let errors: Vec<Value> = r.errors.iter().map(input).collect();
     let mut v = json!({ "findings": findings, "errors": errors, "summary": r.summary });
+    if !r.warnings.is_empty() {
+        // input warnings (an unknown rule in statelint.io/ignore), in the shape of `errors`
+        v["warnings"] = r.warnings.iter().map(input).collect();
+    }
     if r.show_suppressed {
         let suppressed: Vec<Value> = r
             .sorted_suppressed()
@@ -56,6 +61,17 @@ pub fn to_value(r: &Report<'_>) -> Value {
             .insert("suppressed".into(), json!(suppressed));
     }
     v
+}
+
+/// Findings on rendered input (a Helm chart, a Kustomize folder) carry `rendered`: the tool,
+/// the folder, the command, and the line, column and text in its output (`file`, `line` and
+/// `column` are then in the template or resource file).
+fn add_rendered(v: &mut Value, loc: Option<&Location>) {
+    if let Some(at) = loc.and_then(|l| l.rendered.as_ref()) {
+        v.as_object_mut()
+            .unwrap()
+            .insert("rendered".into(), json!(at));
+    }
 }
 
 pub fn write(r: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {

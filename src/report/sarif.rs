@@ -93,12 +93,16 @@ fn location(r: &Report<'_>, loc: &Location, message: Option<&str>) -> Option<Val
     Some(l)
 }
 
-fn message_text(f: &Finding) -> String {
-    if f.help.is_empty() {
+fn message_text(f: &Finding, loc: Option<&Location>) -> String {
+    let mut text = if f.help.is_empty() {
         f.message.clone()
     } else {
         format!("{}\nhelp: {}", f.message, f.help)
+    };
+    if let Some(at) = loc.and_then(|l| l.rendered.as_ref()) {
+        text.push_str(&format!("\n{}", at.describe()));
     }
+    text
 }
 
 fn result(r: &Report<'_>, f: &Finding, loc: Option<Location>, suppressed: bool) -> Value {
@@ -107,11 +111,12 @@ fn result(r: &Report<'_>, f: &Finding, loc: Option<Location>, suppressed: bool) 
         .position(|x| x.meta().code == f.rule.code)
         .unwrap_or(0);
     let key = &f.object.key;
+    let rendered = loc.as_ref().and_then(|l| l.rendered.clone());
     let mut v = json!({
         "ruleId": f.rule.code,
         "ruleIndex": index,
         "level": level(f.severity),
-        "message": { "text": message_text(f) },
+        "message": { "text": message_text(f, loc.as_ref()) },
         "locations": loc.and_then(|l| location(r, &l, None)).into_iter().collect::<Vec<_>>(),
         "properties": {
             "rule": f.rule.slug,
@@ -134,6 +139,9 @@ fn result(r: &Report<'_>, f: &Finding, loc: Option<Location>, suppressed: bool) 
         .collect();
     if !related.is_empty() {
         v["relatedLocations"] = json!(related);
+    }
+    if let Some(at) = rendered {
+        v["properties"]["rendered"] = json!(at);
     }
     if suppressed {
         let mut s = json!({ "kind": "inSource", "status": "accepted" });
@@ -160,7 +168,9 @@ pub fn to_value(r: &Report<'_>) -> Value {
     let notifications: Vec<Value> = r
         .errors
         .iter()
-        .map(|e| {
+        .map(|e| (e, "error"))
+        .chain(r.warnings.iter().map(|e| (e, "warning")))
+        .map(|(e, level)| {
             let loc = r.error_location(e).and_then(|l| location(r, &l, None));
             let loc = loc.or_else(|| match file_ref(&e.file, &r.base()) {
                 FileRef::Relative(p) => Some(json!({ "physicalLocation": {
@@ -170,9 +180,9 @@ pub fn to_value(r: &Report<'_>) -> Value {
                 FileRef::Stdin => None,
             });
             json!({
-                "level": "error",
+                "level": level,
                 "message": { "text": format!("{}: {}", e.file, e.message) },
-                "descriptor": { "id": "input-error" },
+                "descriptor": { "id": format!("input-{level}") },
                 "locations": loc.into_iter().collect::<Vec<_>>(),
             })
         })
