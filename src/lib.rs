@@ -90,8 +90,9 @@ pub fn check(opts: &CheckOptions) -> CheckRun {
         &opts.namespace
     };
     let mut loaded = Loaded::default();
-    let inputs = source::discover_inputs(&opts.paths, &mut loaded.errors);
+    let mut inputs = source::discover_inputs(&opts.paths, &mut loaded.errors);
     let render = &opts.config.render;
+    render.claim_values_files(&mut inputs.files, &mut inputs.roots);
     let mut objects = source::load_files(&inputs.files, ns, &opts.limits, &mut loaded);
     objects.extend(source::load_roots(
         &inputs.roots,
