@@ -716,14 +716,15 @@ fn real_helm_output_maps_to_the_chart_templates() {
     let (_, v) = check_json_in(dir.path(), &path, &["zookeeper"]);
     assert!(errors(&v).is_empty(), "{v:#}");
     assert_eq!(v["summary"]["statefulsets"], 1, "{v:#}");
-    // one replica, maxUnavailable 1: the budget lets the only pod go (SL002)
-    let pdb = finding(&v, "SL002");
-    assert_eq!(pdb["file"], "zookeeper/templates/pdb.yaml", "{pdb:#}");
+    // one replica: no budget can keep it up through a drain, so SL002 asks for none; a single
+    // ZooKeeper server gets one warning at its replicas (SPEC 2a)
+    let single = finding(&v, "SL002");
+    assert_eq!(single["severity"], "warning", "{single:#}");
     assert_eq!(
-        pdb["line"], 10,
-        "the maxUnavailable line of the template: {pdb:#}"
+        single["file"], "zookeeper/templates/statefulset.yaml",
+        "{single:#}"
     );
-    assert_eq!(pdb["rendered"]["text"], "  maxUnavailable: 1");
+    assert_eq!(single["rendered"]["text"], "  replicas: 1");
     // no storage class: reported at the claim template's name
     let storage = finding(&v, "SL004");
     assert_eq!(storage["file"], "zookeeper/templates/statefulset.yaml");

@@ -465,12 +465,15 @@ mod tests {
                 base: &catalog,
                 asked: Mutex::default(),
             };
-            let cx = Ctx {
-                companions: &recorder,
-                config: &config,
-            };
             let mut out = Vec::new();
             for o in &objects {
+                // the role is computed by the engine, not by the rule
+                let role = crate::role::of(o, &catalog);
+                let cx = Ctx {
+                    companions: &recorder,
+                    config: &config,
+                    role: role.as_ref(),
+                };
                 rule.check(o, &cx, &mut out);
             }
             for k in recorder.asked.into_inner().unwrap() {
