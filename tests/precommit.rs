@@ -40,7 +40,6 @@ fn hook_passes_a_good_statefulset_with_companions_in_unchanged_files() {
 }
 
 /// A StatefulSet with no headless Service and no PDB fails with SL001 and SL002.
-/// (SL001/SL002 are written on other branches: until they are merged this test fails.)
 #[test]
 fn hook_fails_on_a_bad_statefulset() {
     scenario("bad");

@@ -279,13 +279,8 @@ def main():
         if "Passed" not in out:
             sys.exit("the hook did not report Passed on the staged StatefulSet")
     else:
-        # SL001/SL002 are implemented on other branches: on a branch where no rule fires yet,
-        # this scenario fails here, by design, until they are merged.
         if r.returncode == 0:
-            sys.exit(
-                "the hook passed a StatefulSet with no headless Service and no PDB "
-                "(expected where SL001/SL002 are not implemented yet)"
-            )
+            sys.exit("the hook passed a StatefulSet with no headless Service and no PDB")
         for code in ("SL001", "SL002"):
             if code not in out:
                 sys.exit(f"the hook's output has no {code} finding for the bad StatefulSet")

@@ -1,10 +1,9 @@
 //! The admission webhook over real HTTPS: certificates made here with rcgen, a reqwest client
 //! trusting that CA, AdmissionReviews shaped as the API server sends them.
 //!
-//! Tests marked RULE-DEPENDENT compare the webhook with `statelint check` on the same
-//! manifests: the webhook must deny with exactly the CLI's error findings. While a rule is
-//! still a stub (rules are implemented on other branches), the CLI reports nothing for its bad
-//! case and the test prints `SKIP` and returns; once the rules are merged they run for real.
+//! The per-rule tests compare the webhook with `statelint check` on the same manifests: the CLI
+//! must report the rule as an error on the bad case, and the webhook must deny with exactly the
+//! CLI's error findings.
 
 mod support;
 
@@ -27,19 +26,17 @@ fn warnings(resp: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// RULE-DEPENDENT. The webhook denies `sts` with exactly the CLI's error findings, and lists
-/// its warnings; skipped while `expected` is still a stub on this branch.
-async fn denies_like_cli(companions: Vec<Value>, sts: Value, expected: &str) -> Option<String> {
+/// The CLI reports `expected` as an error on `sts`; the webhook denies `sts` with exactly the
+/// CLI's error findings, and lists its warnings. Returns the denial message.
+async fn denies_like_cli(companions: Vec<Value>, sts: Value, expected: &str) -> String {
     let name = sts["metadata"]["name"].as_str().unwrap().to_string();
     let mut all = companions.clone();
     all.push(sts.clone());
     let cli = cli_findings(&all, &name);
-    if !cli.iter().any(|(c, s, _)| c == expected && s == "error") {
-        eprintln!(
-            "SKIP: {expected} reports nothing for its bad case (rule not implemented on this branch)"
-        );
-        return None;
-    }
+    assert!(
+        cli.iter().any(|(c, s, _)| c == expected && s == "error"),
+        "`statelint check` reports no {expected} error for its bad case: {cli:?}"
+    );
     let t = start_tls(Mode::Enforce, catalog(&companions)).await;
     let resp = admit(&t, &review("CREATE", Some(&sts), None)).await;
     assert_eq!(resp["allowed"], false, "{resp}");
@@ -62,7 +59,7 @@ async fn denies_like_cli(companions: Vec<Value>, sts: Value, expected: &str) -> 
     }
     let errors = cli.iter().filter(|(_, s, _)| s == "error").count();
     assert_eq!(msg.matches("\n- SL").count(), errors, "{msg}");
-    Some(msg)
+    msg
 }
 
 // ---------- rules through the webhook ----------
@@ -89,24 +86,20 @@ async fn good_statefulset_is_allowed() {
 
 #[tokio::test]
 async fn sl001_missing_headless_service_denies_and_says_apply_it_first() {
-    // RULE-DEPENDENT (SL001)
     let companions = vec![pdb("zk-pdb", "zk", 2)];
-    if let Some(msg) = denies_like_cli(companions, zk_sts(), "SL001").await {
-        assert!(msg.contains("apply them first"), "{msg}");
-        assert!(msg.contains("put them above the StatefulSet"), "{msg}");
-    }
+    let msg = denies_like_cli(companions, zk_sts(), "SL001").await;
+    assert!(msg.contains("apply them first"), "{msg}");
+    assert!(msg.contains("put them above the StatefulSet"), "{msg}");
 }
 
 #[tokio::test]
 async fn sl002_pdb_below_quorum_denies() {
-    // RULE-DEPENDENT (SL002)
     let companions = vec![headless("zk-hs", "zk", 2181), pdb("zk-pdb", "zk", 1)];
     denies_like_cli(companions, zk_sts(), "SL002").await;
 }
 
 #[tokio::test]
 async fn sl003_no_anti_affinity_denies() {
-    // RULE-DEPENDENT (SL003)
     let mut s = zk_sts();
     s["spec"]["template"]["spec"]
         .as_object_mut()
@@ -117,7 +110,6 @@ async fn sl003_no_anti_affinity_denies() {
 
 #[tokio::test]
 async fn sl004_no_storage_class_denies() {
-    // RULE-DEPENDENT (SL004)
     let mut s = zk_sts();
     s["spec"]["volumeClaimTemplates"][0]["spec"]
         .as_object_mut()
@@ -128,7 +120,6 @@ async fn sl004_no_storage_class_denies() {
 
 #[tokio::test]
 async fn sl005_zookeeper_connect_disagreeing_namespaces_denies() {
-    // RULE-DEPENDENT (SL005)
     let mut companions = zk_companions();
     companions.push(zk_sts());
     companions.push(headless("kafka-hs", "kafka", 9092));
@@ -140,10 +131,13 @@ async fn sl005_zookeeper_connect_disagreeing_namespaces_denies() {
 
 #[tokio::test]
 async fn warn_mode_allows_everything_with_warnings() {
-    // the denial part is RULE-DEPENDENT (SL001); allowed is checked regardless
     let mut all = vec![pdb("zk-pdb", "zk", 2)];
     all.push(zk_sts());
     let cli = cli_findings(&all, "zk");
+    assert!(
+        cli.iter().any(|(c, s, _)| c == "SL001" && s == "error"),
+        "no Service: the CLI reports SL001: {cli:?}"
+    );
     let t = start_tls(Mode::Warn, catalog(&[pdb("zk-pdb", "zk", 2)])).await;
     let resp = admit(&t, &review("CREATE", Some(&zk_sts()), None)).await;
     assert_eq!(resp["allowed"], true, "{resp}");
@@ -157,7 +151,7 @@ async fn warn_mode_allows_everything_with_warnings() {
     }
 }
 
-/// The HTTP shape of a denial, with a stand-in rule engine (independent of the rule branches).
+/// The HTTP shape of a denial, with a stand-in rule engine (independent of what the rules decide).
 #[tokio::test]
 async fn denial_shape_over_https() {
     fn always_sl001(
@@ -286,16 +280,14 @@ async fn deleting_a_companion_of_a_live_statefulset_is_denied() {
 
 #[tokio::test]
 async fn pdb_update_breaking_quorum_is_denied() {
-    // RULE-DEPENDENT (SL002 re-run with the new PDB)
+    // SL002 re-run with the new PDB: the CLI finds the same PDB below quorum
     let mut all = vec![headless("zk-hs", "zk", 2181), pdb("zk-pdb", "zk", 1)];
     all.push(zk_sts());
-    if !cli_findings(&all, "zk")
-        .iter()
-        .any(|(c, _, _)| c == "SL002")
-    {
-        eprintln!("SKIP: SL002 not implemented on this branch");
-        return;
-    }
+    let cli = cli_findings(&all, "zk");
+    assert!(
+        cli.iter().any(|(c, _, _)| c == "SL002"),
+        "the CLI reports SL002 for a PDB below quorum: {cli:?}"
+    );
     let mut cluster = zk_companions();
     cluster.push(zk_sts());
     let t = start_tls(Mode::Enforce, catalog(&cluster)).await;
