@@ -11,6 +11,8 @@ pub mod report;
 pub mod rules;
 pub mod selector;
 pub mod source;
+/// `statelint serve` (the `server` cargo feature).
+#[cfg(feature = "server")]
 pub mod webhook;
 
 use std::collections::HashSet;
