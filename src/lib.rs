@@ -48,6 +48,10 @@ pub struct CheckRun {
     pub files: usize,
     /// The rules that ran (enabled by config, `--select`, `--ignore`), in code order.
     pub rules: Vec<&'static rules::RuleMeta>,
+    /// Folders given to check in which no manifest file was found.
+    pub empty_paths: Vec<PathBuf>,
+    /// Checked files with no document in them (empty, or only comments and `---`).
+    pub empty_files: Vec<String>,
 }
 
 impl CheckRun {
@@ -69,6 +73,7 @@ impl CheckRun {
         );
         r.objects = &self.objects;
         r.rules = self.rules.clone();
+        r.summary.empty_files = self.empty_files.len();
         r
     }
 }
@@ -81,7 +86,17 @@ pub fn check(opts: &CheckOptions) -> CheckRun {
         &opts.namespace
     };
     let mut loaded = Loaded::default();
-    let objects = source::load_paths(&opts.paths, ns, &opts.limits, &mut loaded);
+    // each path on its own, to tell which folders hold no manifest
+    let mut found = Vec::new();
+    let mut empty_paths = Vec::new();
+    for p in &opts.paths {
+        let in_p = source::discover(std::slice::from_ref(p), &mut loaded.errors);
+        if in_p.is_empty() && p.is_dir() {
+            empty_paths.push(p.clone());
+        }
+        found.extend(in_p);
+    }
+    let objects = source::load_paths(&found, ns, &opts.limits, &mut loaded);
     let files = loaded.sources.len();
     let context_objects = if opts.context.is_empty() {
         Vec::new()
@@ -106,7 +121,9 @@ pub fn check(opts: &CheckOptions) -> CheckRun {
         loaded.errors.truncate(checked_errors);
         objects
     };
-    finish(loaded, objects, context_objects, files, &opts.config)
+    let mut run = finish(loaded, objects, context_objects, files, &opts.config);
+    run.empty_paths = empty_paths;
+    run
 }
 
 /// Check in-memory inputs `(name, bytes)` as if they were files: the whole pipeline without
@@ -137,11 +154,28 @@ fn finish(
         .map(|r| r.meta())
         .filter(|m| config.is_enabled(m))
         .collect();
+    let empty_files = loaded
+        .sources
+        .iter()
+        .take(files)
+        .filter(|(_, f)| has_no_document(&f.text))
+        .map(|(_, f)| f.name.clone())
+        .collect();
     CheckRun {
         loaded,
         objects,
         outcome,
         files,
         rules,
+        empty_paths: Vec::new(),
+        empty_files,
     }
+}
+
+/// Nothing but blank lines, comments and document markers (an empty file).
+fn has_no_document(text: &str) -> bool {
+    text.lines().all(|l| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#') || t == "---" || t == "..."
+    })
 }

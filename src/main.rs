@@ -231,6 +231,13 @@ fn run_check(args: CheckArgs) -> ExitCode {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return usage_error(e),
         _ => drop(out),
     }
+    for p in &run.empty_paths {
+        eprintln!(
+            "warning: no manifests found in {} (statelint reads *.yaml, *.yml and *.json files; \
+             hidden and .gitignore'd ones are skipped)",
+            p.display()
+        );
+    }
     let input_errors = !run.loaded.errors.is_empty();
     let threshold = match args.fail_on {
         FailOn::Error => Some(Severity::Error),

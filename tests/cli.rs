@@ -547,3 +547,59 @@ fn colour_only_when_asked_or_on_a_terminal() {
         .assert()
         .stdout(predicate::str::contains("\u{1b}["));
 }
+
+#[test]
+fn a_folder_without_manifests_is_a_warning_not_a_failure() {
+    let dir = tmp_with(&[
+        ("docs/README.md", "# no manifests here\n"),
+        ("k8s/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"),
+    ]);
+    statelint(dir.path())
+        .args(["check", "docs"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("warning: no manifests found in docs"))
+        .stdout(predicate::str::contains("in 0 files"));
+    // one empty folder among others: the warning names it, the rest is checked
+    statelint(dir.path())
+        .args(["check", "docs", "k8s"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("no manifests found in docs"))
+        .stderr(predicate::str::contains("k8s").not())
+        .stdout(predicate::str::contains("in 1 file,"));
+}
+
+#[test]
+fn empty_files_are_noted_in_the_summary() {
+    let dir = tmp_with(&[
+        ("empty.yaml", ""),
+        ("comments.yml", "# only a comment\n---\n"),
+        ("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"),
+    ]);
+    statelint(dir.path())
+        .args(["check", "."])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("in 3 files (2 empty),"))
+        .stderr(predicate::str::is_empty());
+    let out = statelint(dir.path())
+        .args(["check", "-f", "json", "."])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    assert_eq!(v["summary"]["files"], 3);
+    assert_eq!(v["summary"]["empty_files"], 2);
+    // no empty file: no key, no note
+    let out = statelint(dir.path())
+        .args(["check", "-f", "json", "cm.yaml"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    assert!(json_of(&out)["summary"].get("empty_files").is_none());
+}

@@ -571,46 +571,219 @@ async fn rotated_certificate_is_served_without_failed_requests() {
 
 // ---------- SIGTERM drains ----------
 
+/// `statelint serve` as a process (plain HTTP on a free port, JSON logs), its log lines read
+/// from stderr.
+struct ServeProcess {
+    child: std::process::Child,
+    logs: std::sync::mpsc::Receiver<Value>,
+    addr: std::net::SocketAddr,
+}
+
+impl ServeProcess {
+    fn start(extra: &[&str]) -> ServeProcess {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_statelint"))
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--insecure-http",
+                "--no-cluster",
+                "--log-format",
+                "json",
+            ])
+            .args(extra)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (tx, logs) = std::sync::mpsc::channel::<Value>();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                    let _ = tx.send(v);
+                }
+            }
+        });
+        let mut p = ServeProcess {
+            child,
+            logs,
+            addr: "127.0.0.1:1".parse().unwrap(),
+        };
+        let listening = p.wait_log("statelint webhook listening");
+        p.addr = listening["addr"].as_str().unwrap().parse().unwrap();
+        p
+    }
+
+    /// The next log line with this message (earlier lines are dropped).
+    fn wait_log(&self, msg: &str) -> Value {
+        self.logs_until(msg).pop().unwrap()
+    }
+
+    /// Every log line up to and including the next one with this message.
+    fn logs_until(&self, msg: &str) -> Vec<Value> {
+        let mut seen = Vec::new();
+        loop {
+            let v = self
+                .logs
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("no `{msg}` log line after {seen:?}"));
+            let done = v["message"] == msg;
+            seen.push(v);
+            if done {
+                return seen;
+            }
+        }
+    }
+
+    /// POST a raw body to /validate; the status line and body.
+    fn post(&self, content_type: &str, body: &[u8]) -> String {
+        let mut s = std::net::TcpStream::connect(self.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        write!(
+            s,
+            "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        s.write_all(body).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    }
+
+    fn admit(&self, review: &Value) -> Value {
+        let out = self.post("application/json", &serde_json::to_vec(review).unwrap());
+        assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+        let body = &out[out.find("\r\n\r\n").unwrap() + 4..];
+        serde_json::from_str::<Value>(body).unwrap()["response"].clone()
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Each bad request is logged once (it was logged twice: by the error answer and by the
+/// error counter), with its status and reason; a good one once, as its decision.
 #[test]
-fn sigterm_drains_in_flight_requests_then_exits_0() {
-    use std::io::BufRead;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_statelint"))
+fn one_log_line_per_bad_request() {
+    let serve = ServeProcess::start(&[]);
+    let out = serve.post("text/plain", b"{}");
+    assert!(out.starts_with("HTTP/1.1 415"), "{out}");
+    let out = serve.post("application/json", b"{not json");
+    assert!(out.starts_with("HTTP/1.1 400"), "{out}");
+    // a good request after them: once its decision is logged, so are theirs (one writer)
+    serve.admit(&review("CREATE", Some(&zk_sts()), None));
+    let lines = serve.logs_until("admission");
+    let bad: Vec<&Value> = lines
+        .iter()
+        .filter(|v| v["message"] == "bad admission request")
+        .collect();
+    assert_eq!(bad.len(), 2, "one line per bad request: {lines:#?}");
+    assert_eq!(bad[0]["status"], 415, "{lines:#?}");
+    assert!(bad[0]["error"].as_str().unwrap().contains("Content-Type"));
+    assert_eq!(bad[1]["status"], 400, "{lines:#?}");
+    assert!(bad[1]["error"].is_string(), "{lines:#?}");
+    assert_eq!(
+        lines.iter().filter(|v| v["message"] == "admission").count(),
+        1
+    );
+}
+
+/// `serve --no-cluster --context DIR` finds a StatefulSet's companions in files: the same
+/// StatefulSet denied without them (SL001, SL002) is allowed with them.
+#[test]
+fn serve_context_loads_companions_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml: String = zk_companions()
+        .iter()
+        .map(|v| format!("---\n{}\n", serde_json::to_string(v).unwrap()))
+        .collect();
+    std::fs::write(dir.path().join("companions.yaml"), yaml).unwrap();
+    // a Helm template beside them: not YAML, skipped with a warning, no failure
+    std::fs::create_dir(dir.path().join("templates")).unwrap();
+    std::fs::write(
+        dir.path().join("templates/svc.yaml"),
+        "metadata:\n  name: {{ .Values.name }}\n{{- end }}\n",
+    )
+    .unwrap();
+    let sts = review("CREATE", Some(&zk_sts()), None);
+
+    let bare = ServeProcess::start(&[]);
+    let resp = bare.admit(&sts);
+    assert_eq!(resp["allowed"], false, "{resp}");
+    let msg = resp["status"]["message"].as_str().unwrap();
+    assert!(msg.contains("SL001") && msg.contains("SL002"), "{msg}");
+
+    let ctx = dir.path().to_str().unwrap();
+    let with = ServeProcess::start(&["--context", ctx]);
+    let resp = with.admit(&sts);
+    assert_eq!(resp["allowed"], true, "{resp}");
+}
+
+/// `--context` needs `--no-cluster`; a --context path that does not exist stops the server.
+#[test]
+fn serve_context_errors() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_statelint"))
+        .args(["serve", "--insecure-http", "--context", "."])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--no-cluster"), "{err}");
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_statelint"))
         .args([
             "serve",
             "--addr",
             "127.0.0.1:0",
             "--insecure-http",
             "--no-cluster",
-            "--log-format",
-            "json",
+            "--context",
+            "/nonexistent/statelint-context",
         ])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
+        .output()
         .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<Value>();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                let _ = tx.send(v);
-            }
-        }
-    });
-    let wait_log = |msg: &str| -> Value {
-        loop {
-            let v = rx
-                .recv_timeout(Duration::from_secs(60))
-                .unwrap_or_else(|_| panic!("no `{msg}` log line"));
-            if v["message"] == msg {
-                return v;
-            }
-        }
-    };
-    let listening = wait_log("statelint webhook listening");
-    let addr: std::net::SocketAddr = listening["addr"].as_str().unwrap().parse().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--context /nonexistent/statelint-context: no such file or folder"),
+        "{err}"
+    );
+}
+
+/// Without TLS flags, `serve` says how to give them and names `--insecure-http`.
+#[test]
+fn serve_without_tls_names_insecure_http() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_statelint"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--no-cluster"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for flag in ["--tls-cert", "--tls-key", "--insecure-http"] {
+        assert!(err.contains(flag), "{flag} not in: {err}");
+    }
+    // only the cert: the same answer
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_statelint"))
+        .args(["serve", "--no-cluster", "--tls-cert", "x.crt"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--insecure-http"));
+}
+
+#[test]
+fn sigterm_drains_in_flight_requests_then_exits_0() {
+    let mut serve = ServeProcess::start(&[]);
+    let addr = serve.addr;
 
     // a request in flight: headers and half the body sent
     let body = serde_json::to_vec(&review("CREATE", Some(&zk_sts()), None)).unwrap();
@@ -626,12 +799,12 @@ fn sigterm_drains_in_flight_requests_then_exits_0() {
     s.write_all(&body[..half]).unwrap();
     s.flush().unwrap();
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &serve.child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    wait_log("shutting down: draining in-flight requests");
+    serve.wait_log("shutting down: draining in-flight requests");
 
     // the in-flight request completes
     s.write_all(&body[half..]).unwrap();
@@ -640,7 +813,7 @@ fn sigterm_drains_in_flight_requests_then_exits_0() {
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     assert!(out.contains(r#""uid":"uid-CREATE-zk""#), "{out}");
 
-    let code = child.wait().unwrap();
+    let code = serve.child.wait().unwrap();
     assert!(code.success(), "exit status {code:?}");
 }
 
