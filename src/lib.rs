@@ -8,9 +8,11 @@ pub mod catalog;
 pub mod config;
 pub mod object;
 pub mod report;
+pub mod role;
 pub mod rules;
 pub mod selector;
 pub mod source;
+pub mod system;
 /// `statelint serve` (the `server` cargo feature).
 #[cfg(feature = "server")]
 pub mod webhook;
@@ -52,6 +54,8 @@ pub struct CheckRun {
     pub empty_paths: Vec<PathBuf>,
     /// Checked files with no document in them (empty, or only comments and `---`).
     pub empty_files: Vec<String>,
+    /// Every object read (checked and context), indexed.
+    pub catalog: Catalog,
 }
 
 impl CheckRun {
@@ -60,6 +64,11 @@ impl CheckRun {
             .iter()
             .filter(|o| o.statefulset().is_some())
             .count()
+    }
+
+    /// The role of every checked StatefulSet, in input order (`statelint roles`).
+    pub fn roles(&self) -> Vec<(Arc<Object>, role::RoleInfo)> {
+        role::all(&self.objects, &self.catalog)
     }
 
     pub fn report(&self) -> report::Report<'_> {
@@ -169,6 +178,7 @@ fn finish(
         rules,
         empty_paths: Vec::new(),
         empty_files,
+        catalog,
     }
 }
 
