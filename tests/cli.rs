@@ -552,13 +552,18 @@ fn colour_only_when_asked_or_on_a_terminal() {
 fn a_folder_without_manifests_is_a_warning_not_a_failure() {
     let dir = tmp_with(&[
         ("docs/README.md", "# no manifests here\n"),
-        ("k8s/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"),
+        (
+            "k8s/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+        ),
     ]);
     statelint(dir.path())
         .args(["check", "docs"])
         .assert()
         .code(0)
-        .stderr(predicate::str::contains("warning: no manifests found in docs"))
+        .stderr(predicate::str::contains(
+            "warning: no manifests found in docs",
+        ))
         .stdout(predicate::str::contains("in 0 files"));
     // one empty folder among others: the warning names it, the rest is checked
     statelint(dir.path())
@@ -575,7 +580,10 @@ fn empty_files_are_noted_in_the_summary() {
     let dir = tmp_with(&[
         ("empty.yaml", ""),
         ("comments.yml", "# only a comment\n---\n"),
-        ("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"),
+        (
+            "cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+        ),
     ]);
     statelint(dir.path())
         .args(["check", "."])
