@@ -11,6 +11,7 @@ pub mod report;
 pub mod role;
 pub mod rules;
 pub mod selector;
+pub mod severity;
 pub mod source;
 pub mod system;
 /// `statelint serve` (the `server` cargo feature).
@@ -161,7 +162,7 @@ fn finish(
     let rules = rules::all()
         .iter()
         .map(|r| r.meta())
-        .filter(|m| config.is_enabled(m))
+        .filter(|m| config.is_enabled(m.code))
         .collect();
     let empty_files = loaded
         .sources

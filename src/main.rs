@@ -11,7 +11,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use statelint::config::Config;
 use statelint::report::Format;
-use statelint::rules::{self, Severity};
+use statelint::rules::{self, Registry, Severity};
 use statelint::{CheckOptions, check};
 
 #[derive(Parser)]
@@ -178,12 +178,7 @@ fn run_roles(args: RolesArgs) -> ExitCode {
     };
     let mut config = Config::default();
     // roles only: no rule needs to run
-    let _ = config.ignore(
-        &rules::all()
-            .iter()
-            .map(|r| r.meta().code.to_string())
-            .collect::<Vec<_>>(),
-    );
+    config.restrict_to(&[]);
     let run = check(&CheckOptions {
         paths,
         context: args.context,
@@ -306,18 +301,18 @@ fn run_check(args: CheckArgs) -> ExitCode {
             .and_then(|d| Config::discover(&d)),
     };
     let mut config = match config_path {
-        Some(p) => match Config::load(&p) {
+        Some(p) => match Config::load(&p, &Registry) {
             Ok(c) => c,
             Err(e) => return usage_error(e),
         },
         None => Config::default(),
     };
     if !args.select.is_empty()
-        && let Err(e) = config.select(&args.select)
+        && let Err(e) = config.select(&args.select, &Registry)
     {
         return usage_error(format!("--select: {e}"));
     }
-    if let Err(e) = config.ignore(&args.ignore) {
+    if let Err(e) = config.ignore(&args.ignore, &Registry) {
         return usage_error(format!("--ignore: {e}"));
     }
     let paths = if args.paths.is_empty() {

@@ -44,12 +44,12 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
-/// The first paragraph of a rule page after its `# CODE slug` title.
+/// The first paragraph of a rule page after its `# CODE slug` title and `> summary` line.
 fn page_summary(page: &str) -> Option<String> {
     let mut para = Vec::new();
     for line in page
         .lines()
-        .skip_while(|l| l.starts_with('#') || l.trim().is_empty())
+        .skip_while(|l| l.starts_with('#') || l.starts_with('>') || l.trim().is_empty())
     {
         if line.trim().is_empty() || line.starts_with('#') {
             break;

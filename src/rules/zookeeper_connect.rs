@@ -1,30 +1,17 @@
-//! SL005 `zookeeper-connect`: Kafka's zookeeper.connect names a real ZooKeeper ensemble,
-//! namespace, host and port.
+//! SL005 `zookeeper-connect`. The rule's documentation is its page, `rules/SL005-zookeeper-connect.md` (what it
+//! checks, why, examples, options); keep it there, not here.
 //!
-//! What it checks: every container of a StatefulSet that sets `zookeeper.connect` — in
-//! `command`/`args` (`--override zookeeper.connect=...`, `zookeeper.connect=...`, also inside
-//! `sh -c` scripts), in the env (`KAFKA_ZOOKEEPER_CONNECT`, `KAFKA_CFG_ZOOKEEPER_CONNECT`,
-//! `ZOOKEEPER_CONNECT`, with Kubernetes `$(VAR)` expansion), or in the `server.properties` key of
-//! a ConfigMap volume the container mounts. The connect string (`host:port,...[/chroot]`) must:
-//! hold no template placeholder; name one namespace and one Service; point at the namespace where
-//! the ZooKeeper ensemble lives (a ZooKeeper StatefulSet whose `serviceName`, or a Service that
-//! selects its pods, matches the hosts; else the StatefulSet's own namespace); and, when that
-//! ensemble is known, name only pods that exist (`zk-<ordinal>` with ordinal < replicas, under
-//! its `serviceName`) or a Service selecting its pods, on a port that is served (a Service port
-//! for a ClusterIP Service, a containerPort for pod names and headless Services).
+//! Implementation notes: settings are read from command/args (also inside `sh -c` scripts),
+//! env (with `$(VAR)` expansion) and the `server.properties` of mounted ConfigMaps
+//! ([`Companions::config_map`]); each connect string is scanned byte-wise (linear, no regex).
+//! The ensemble a host names is found through [`Companions::statefulset`],
+//! [`Companions::service`] and [`Companions::statefulsets`]. The cluster domain is the
+//! `cluster-domain` option ([`Options`]).
 //!
-//! Why it matters: a wrong namespace, a leftover `<NAMESPACE>` or an ordinal past the last
-//! replica does not fail at apply time; brokers start, cannot reach ZooKeeper, and crash-loop
-//! (or, with one good host left, run without failover).
-//!
-//! Example (fails, the seed's placeholder was never replaced):
-//!
-//! ```text
-//! --override zookeeper.connect=zk-0.zk-svc.<NAMESPACE>.svc.cluster.local:2181,...
-//! ```
-//!
-//! Use instead: `zk-0.zk-svc.data.svc.cluster.local:2181,zk-1...,zk-2...` with `data` the
-//! namespace of the ZooKeeper StatefulSet `zk` (3 replicas, headless Service `zk-svc`).
+//! [`Companions::config_map`]: crate::catalog::Companions::config_map
+//! [`Companions::statefulset`]: crate::catalog::Companions::statefulset
+//! [`Companions::service`]: crate::catalog::Companions::service
+//! [`Companions::statefulsets`]: crate::catalog::Companions::statefulsets
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -33,6 +20,8 @@ use k8s_openapi::api::core::v1::{Container, EnvVar, PodSpec};
 
 use super::util::{containers, image_name, join_and};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
+use crate::catalog::Kind;
+use crate::config::{self, OptionError, Options as RawOptions};
 use crate::object::{Object, placeholder_in};
 use crate::selector;
 
@@ -56,9 +45,49 @@ const ENV_NAMES: &[&str] = &[
 
 pub struct ZookeeperConnect;
 
+/// `.statelint.yaml` options (see the rule's page).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Options {
+    /// The cluster's DNS domain (`cluster.local` when not set).
+    #[serde(default)]
+    pub cluster_domain: Option<ClusterDomain>,
+}
+
+/// A DNS domain such as `cluster.local` (leading and trailing dots dropped).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
+pub struct ClusterDomain(pub String);
+
+impl TryFrom<String> for ClusterDomain {
+    type Error = &'static str;
+    fn try_from(d: String) -> Result<Self, Self::Error> {
+        if d.is_empty() || d.contains(['/', ':', ' ']) {
+            return Err("expected a DNS domain such as cluster.local");
+        }
+        Ok(ClusterDomain(d.trim_matches('.').to_string()))
+    }
+}
+
+impl Options {
+    fn cluster_domain(&self) -> &str {
+        self.cluster_domain
+            .as_ref()
+            .map_or("cluster.local", |d| d.0.as_str())
+    }
+}
+
 impl Rule for ZookeeperConnect {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    fn options(&self, raw: &serde_json::Value) -> Result<Option<RawOptions>, Vec<OptionError>> {
+        config::boxed_options::<Options>(raw)
+    }
+
+    fn reads(&self) -> &'static [Kind] {
+        &[Kind::Service, Kind::StatefulSet, Kind::ConfigMap]
     }
 
     fn check(&self, object: &Arc<Object>, cx: &Ctx<'_>, out: &mut Vec<Finding>) {
@@ -746,10 +775,7 @@ struct Ensemble {
 }
 
 fn service_name(sts: &Object) -> &str {
-    sts.statefulset()
-        .and_then(|s| s.spec.as_ref())
-        .and_then(|s| s.service_name.as_deref())
-        .unwrap_or("")
+    sts.service_name().unwrap_or("")
 }
 
 /// containerPorts of the ZooKeeper pods; 2181 when they declare none.
@@ -789,22 +815,7 @@ fn client_port(sts: &Object) -> i32 {
 }
 
 fn selects(service: &Object, sts: &Object) -> bool {
-    let sel = service
-        .service()
-        .and_then(|s| s.spec.as_ref())
-        .and_then(|s| s.selector.as_ref());
-    match (sel, sts.pod_labels()) {
-        (Some(sel), Some(labels)) if !sel.is_empty() => selector::map_matches(sel, labels),
-        _ => false,
-    }
-}
-
-fn is_headless(service: &Object) -> bool {
-    service
-        .service()
-        .and_then(|s| s.spec.as_ref())
-        .and_then(|s| s.cluster_ip.as_deref())
-        == Some("None")
+    sts.pod_labels().is_some_and(|l| service.service_selects(l))
 }
 
 fn service_ports(service: &Object) -> Vec<i32> {
@@ -896,7 +907,10 @@ fn ports_text(ports: &[i32]) -> String {
 const MAX_HOST_FINDINGS: usize = 10;
 
 fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<Finding>) {
-    let domain = cx.config.cluster_domain.trim_matches('.');
+    let domain = cx
+        .options::<Options>(&META)
+        .map_or("cluster.local", Options::cluster_domain)
+        .trim_matches('.');
     let kns = kafka.key.namespace.as_str();
     let (written_hosts, _) = parse_connect(&s.written);
     let finding = |host_text: &str, msg: String| {
@@ -1028,7 +1042,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
         let t = resolve(&h.host.to_ascii_lowercase(), kns, domain, |ns, pod, svc| {
             cx.companions
                 .service(ns, svc)
-                .is_some_and(|s| is_headless(&s))
+                .is_some_and(|s| s.is_headless_service())
                 || split_ordinal(pod)
                     .and_then(|(name, _)| cx.companions.statefulset(ns, name))
                     .is_some_and(|z| service_name(&z) == svc)
@@ -1322,7 +1336,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                     );
                     continue;
                 };
-                let headless = is_headless(svc);
+                let headless = svc.is_headless_service();
                 let served = if headless {
                     pods_ports.clone()
                 } else {
@@ -1420,7 +1434,7 @@ fn suggestion(e: &Ensemble, hosts: &[HostPort], domain: &str, chroot: Option<&st
     let zk = &e.sts;
     match &e.service {
         Some(svc) if hosts.len() == 1 => {
-            let port = if is_headless(svc) {
+            let port = if svc.is_headless_service() {
                 client_port(zk)
             } else {
                 service_client_port(&service_ports(svc))

@@ -390,7 +390,7 @@ pub fn parse_file(
     default_namespace: &str,
     limits: &Limits,
 ) -> (Vec<Object>, Vec<(Option<ByteSpan>, String)>) {
-    let (docs, load_err) = yaml::load_documents(text, limits);
+    let (docs, load_errors) = yaml::load_all_documents(text, limits);
     let mut objects = Vec::new();
     let mut errors = Vec::new();
     for doc in docs {
@@ -443,7 +443,7 @@ pub fn parse_file(
             break;
         }
     }
-    if let Some(e) = load_err {
+    for e in load_errors {
         errors.push((Some(e.at), e.message));
     }
     (objects, errors)
