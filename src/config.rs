@@ -12,6 +12,9 @@
 //!   SL008:
 //!     severity: error                  # error | warning
 //! disable: [odd-replicas]
+//! render:                              # Helm charts and Kustomize folders (source::render)
+//!   charts:
+//!     deploy/zookeeper: {release: zk, namespace: data, values: [prod.yaml]}
 //! ```
 //!
 //! The configuration knows no rule. It keeps severities, `disable` and `--select`/`--ignore`,
@@ -85,6 +88,9 @@ pub struct Config {
     selected: Option<HashSet<&'static str>>,
     /// Parsed options by rule code.
     options: HashMap<&'static str, Options>,
+    /// `render`: how Helm charts and Kustomize folders are rendered (not a rule option; with
+    /// `--values`/`--set` from the command line).
+    pub render: crate::source::render::RenderConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -95,6 +101,7 @@ impl std::fmt::Debug for Config {
             .field("disabled", &self.disabled)
             .field("selected", &self.selected)
             .field("options", &self.options.keys().collect::<Vec<_>>())
+            .field("render", &self.render)
             .finish()
     }
 }
@@ -253,7 +260,7 @@ impl Config {
             fail(
                 "",
                 false,
-                "the config must be a mapping with `rules` and `disable`".into(),
+                "the config must be a mapping with `rules`, `disable` and `render`".into(),
             );
             return Err(config_errors(errors, at));
         };
@@ -290,12 +297,28 @@ impl Config {
                     }
                     Err(m) => fail(&ptr, false, format!("`disable`: {m}")),
                 },
+                "render" => match crate::source::render::RenderConfig::from_value(v) {
+                    Ok(mut render) => {
+                        // paths in the file are relative to the file
+                        render.base = Some(
+                            Path::new(file)
+                                .parent()
+                                .filter(|p| !p.as_os_str().is_empty())
+                                .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+                        );
+                        match render.validate() {
+                            Ok(()) => config.render = render,
+                            Err((p, m)) => fail(&p, true, m),
+                        }
+                    }
+                    Err((p, key, m)) => fail(&p, key, m),
+                },
                 other => fail(
                     &ptr,
                     true,
                     format!(
-                        "unknown key `{other}`{} (expected `rules` or `disable`)",
-                        suggest(did_you_mean(other, ["rules", "disable"]))
+                        "unknown key `{other}`{} (expected `rules`, `disable` or `render`)",
+                        suggest(did_you_mean(other, ["rules", "disable", "render"]))
                     ),
                 ),
             }
@@ -695,7 +718,7 @@ mod tests {
         let e = first("rulez: {}\n");
         assert_eq!(
             e.message,
-            "unknown key `rulez`; did you mean `rules`? (expected `rules` or `disable`)"
+            "unknown key `rulez`; did you mean `rules`? (expected `rules`, `disable` or `render`)"
         );
         let e = first("rules:\n  with-option: {}\n");
         assert!(e.message.contains("did you mean `with-options`?"), "{e}");

@@ -97,42 +97,76 @@ pub fn check(opts: &CheckOptions) -> CheckRun {
     };
     let mut loaded = Loaded::default();
     // each path on its own, to tell which folders hold no manifest
-    let mut found = Vec::new();
+    let mut inputs = source::Inputs::default();
+    let mut seen_roots = HashSet::new();
     let mut empty_paths = Vec::new();
     for p in &opts.paths {
-        let in_p = source::discover(std::slice::from_ref(p), &mut loaded.errors);
-        if in_p.is_empty() && p.is_dir() {
+        let found = source::discover_inputs(std::slice::from_ref(p), &mut loaded.errors);
+        if found.files.is_empty() && found.roots.is_empty() && p.is_dir() {
             empty_paths.push(p.clone());
         }
-        found.extend(in_p);
+        inputs.files.extend(found.files);
+        for root in found.roots {
+            let key = std::fs::canonicalize(&root.dir).unwrap_or_else(|_| root.dir.clone());
+            if seen_roots.insert(key) {
+                inputs.roots.push(root);
+            }
+        }
     }
-    let objects = source::load_paths(&found, ns, &opts.limits, &mut loaded);
-    let files = loaded.sources.len();
+    let render = &opts.config.render;
+    let mut objects = source::load_files(&inputs.files, ns, &opts.limits, &mut loaded);
+    // plain files only (a chart that renders nothing is no empty file), and readable ones (a
+    // file that could not be read is an input error, not an empty file)
+    let unreadable: HashSet<&str> = loaded.errors.iter().map(|e| e.file.as_str()).collect();
+    let empty_files = loaded
+        .sources
+        .iter()
+        .filter(|(_, f)| !unreadable.contains(f.name.as_str()) && has_no_document(&f.text))
+        .map(|(_, f)| f.name.clone())
+        .collect();
+    objects.extend(source::load_roots(
+        &inputs.roots,
+        render,
+        ns,
+        &opts.limits,
+        &mut loaded,
+    ));
+    // a rendered chart or Kustomize folder counts as one file
+    let files = inputs.files.len() + inputs.roots.len();
     let context_objects = if opts.context.is_empty() {
         Vec::new()
     } else {
-        // files that are checked are not read twice as context
-        let checked: HashSet<PathBuf> = loaded
-            .sources
+        // files and folders that are checked are not read twice as context
+        let checked: HashSet<PathBuf> = inputs
+            .files
             .iter()
-            .filter_map(|(_, f)| std::fs::canonicalize(&f.name).ok())
+            .chain(inputs.roots.iter().map(|r| &r.dir))
+            .filter_map(|p| std::fs::canonicalize(p).ok())
             .collect();
+        let fresh = |p: &PathBuf| std::fs::canonicalize(p).map_or(true, |c| !checked.contains(&c));
         let mut errors = Vec::new();
-        let ctx_files: Vec<PathBuf> = source::discover(&opts.context, &mut errors)
-            .into_iter()
-            .filter(|p| std::fs::canonicalize(p).map_or(true, |c| !checked.contains(&c)))
-            .collect();
+        let mut ctx = source::discover_inputs(&opts.context, &mut errors);
+        ctx.files.retain(&fresh);
+        ctx.roots.retain(|r| fresh(&r.dir));
         loaded.errors.extend(errors);
-        // A context file that does not parse (a Helm template, a Kustomize patch...) only
-        // contributes no companions: it is not checked, so it is no input error. Otherwise the
-        // pre-commit hook (`--context .`) would fail in every repository holding a chart.
+        // A context file that does not parse (a Kustomize patch outside its folder...) or a
+        // context chart that does not render only contributes no companions: it is not
+        // checked, so it is no input error.
         let checked_errors = loaded.errors.len();
-        let objects = source::load_paths(&ctx_files, ns, &opts.limits, &mut loaded);
+        let mut objects = source::load_files(&ctx.files, ns, &opts.limits, &mut loaded);
+        objects.extend(source::load_roots(
+            &ctx.roots,
+            render,
+            ns,
+            &opts.limits,
+            &mut loaded,
+        ));
         loaded.errors.truncate(checked_errors);
         objects
     };
     let mut run = finish(loaded, objects, context_objects, files, &opts.config);
     run.empty_paths = empty_paths;
+    run.empty_files = empty_files;
     run
 }
 
@@ -164,13 +198,6 @@ fn finish(
         .map(|r| r.meta())
         .filter(|m| config.is_enabled(m.code))
         .collect();
-    let empty_files = loaded
-        .sources
-        .iter()
-        .take(files)
-        .filter(|(_, f)| has_no_document(&f.text))
-        .map(|(_, f)| f.name.clone())
-        .collect();
     CheckRun {
         loaded,
         objects,
@@ -178,7 +205,7 @@ fn finish(
         files,
         rules,
         empty_paths: Vec::new(),
-        empty_files,
+        empty_files: Vec::new(),
         catalog,
     }
 }

@@ -93,6 +93,13 @@ struct CheckArgs {
     /// Also list findings suppressed by `statelint.io/ignore` annotations.
     #[arg(long)]
     show_suppressed: bool,
+    /// Helm values file for every chart checked (after the chart's values in the config;
+    /// repeatable, as `helm template --values`).
+    #[arg(long, value_name = "FILE")]
+    values: Vec<PathBuf>,
+    /// Helm value for every chart checked, as `helm template --set` (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    set: Vec<String>,
     /// Colour: auto (on a terminal), always, never.
     #[arg(long, value_enum, default_value = "auto")]
     color: ColorWhen,
@@ -315,6 +322,8 @@ fn run_check(args: CheckArgs) -> ExitCode {
     if let Err(e) = config.ignore(&args.ignore, &Registry) {
         return usage_error(format!("--ignore: {e}"));
     }
+    config.render.values = args.values;
+    config.render.set = args.set;
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
