@@ -187,6 +187,9 @@ pub struct Loaded {
     pub sources: Sources,
     pub objects: Vec<Arc<Object>>,
     pub errors: Vec<InputError>,
+    /// Problems in the input that check nothing wrong in it and change no exit code (an
+    /// unknown rule in `statelint.io/ignore`); every format shows them.
+    pub warnings: Vec<InputError>,
 }
 
 /// What to read: plain files, and chart or Kustomize folders to render.

@@ -805,7 +805,7 @@ fn render_helm(
             "`helm` is not on PATH".into()
         };
         return Err(RenderError::new(format!(
-            "{shown} is a Helm chart, and rendering it needs Helm: {how}. Install Helm \
+            "a Helm chart, and rendering it needs Helm: {how}. Install Helm \
              (https://helm.sh/docs/intro/install/) or name it in .statelint.yaml \
              (`render: {{helm: /path/to/helm}}`), or render the chart yourself and pipe it in: \
              `{command} | statelint check -`"
@@ -987,10 +987,10 @@ fn render_kustomize(
             _ => "neither `kustomize` nor `kubectl` is on PATH".into(),
         };
         return Err(RenderError::new(format!(
-            "{shown} is a Kustomize folder, and rendering it needs kustomize or kubectl: {how}. \
-             Install kubectl (https://kubernetes.io/docs/tasks/tools/) or kustomize, or name \
-             one in .statelint.yaml (`render: {{kubectl: /path/to/kubectl}}`), or render the \
-             folder yourself and pipe it in: `kubectl kustomize {shown} | statelint check -`"
+            "a Kustomize folder, and rendering it needs kustomize or kubectl: {how}. Install \
+             kubectl (https://kubernetes.io/docs/tasks/tools/) or kustomize, or name one in \
+             .statelint.yaml (`render: {{kubectl: /path/to/kubectl}}`), or render the folder \
+             yourself and pipe it in: `kubectl kustomize {shown} | statelint check -`"
         )));
     };
     let tool: &'static str = if sub == "build" {
