@@ -115,6 +115,7 @@ pub fn check(opts: &CheckOptions) -> CheckRun {
         }
     }
     let render = &opts.config.render;
+    render.claim_values_files(&mut inputs.files, &mut inputs.roots);
     let mut objects = source::load_files(&inputs.files, ns, &opts.limits, &mut loaded);
     // plain files only (a chart that renders nothing is no empty file), and readable ones (a
     // file that could not be read is an input error, not an empty file)

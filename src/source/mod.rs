@@ -278,11 +278,11 @@ pub fn discover_inputs(paths: &[PathBuf], errors: &mut Vec<InputError>) -> Input
         inputs.files.extend(found);
         let mut roots = std::mem::take(&mut *roots.lock().unwrap_or_else(|e| e.into_inner()));
         roots.sort_by(|a, b| a.dir.cmp(&b.dir));
-        render::drop_bases(&mut roots);
         for r in roots {
             add_root(&mut inputs, r);
         }
     }
+    render::drop_bases(&mut inputs.roots);
     inputs
 }
 
