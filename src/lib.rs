@@ -97,23 +97,8 @@ pub fn check(opts: &CheckOptions) -> CheckRun {
         &opts.namespace
     };
     let mut loaded = Loaded::default();
-    // each path on its own, to tell which folders hold no manifest
-    let mut inputs = source::Inputs::default();
-    let mut seen_roots = HashSet::new();
-    let mut empty_paths = Vec::new();
-    for p in &opts.paths {
-        let found = source::discover_inputs(std::slice::from_ref(p), &mut loaded.errors);
-        if found.files.is_empty() && found.roots.is_empty() && p.is_dir() {
-            empty_paths.push(p.clone());
-        }
-        inputs.files.extend(found.files);
-        for root in found.roots {
-            let key = std::fs::canonicalize(&root.dir).unwrap_or_else(|_| root.dir.clone());
-            if seen_roots.insert(key) {
-                inputs.roots.push(root);
-            }
-        }
-    }
+    let mut inputs = source::discover_inputs(&opts.paths, &mut loaded.errors);
+    let empty_paths = folders_without_manifests(&opts.paths, &inputs);
     let render = &opts.config.render;
     render.claim_values_files(&mut inputs.files, &mut inputs.roots);
     let mut objects = source::load_files(&inputs.files, ns, &opts.limits, &mut loaded);
@@ -264,6 +249,28 @@ fn finish(
         empty_paths: Vec::new(),
         empty_files: Vec::new(),
         catalog,
+    }
+}
+
+/// The folders among `paths` in which nothing to check was found. One path: from what was
+/// found; several: each folder is looked at again on its own (paths that are files, as the
+/// pre-commit hook passes them, cost nothing).
+fn folders_without_manifests(paths: &[PathBuf], found: &source::Inputs) -> Vec<PathBuf> {
+    let empty = |i: &source::Inputs| i.files.is_empty() && i.roots.is_empty();
+    match paths {
+        [p] if p.is_dir() && empty(found) => vec![p.clone()],
+        [_] => Vec::new(),
+        _ => paths
+            .iter()
+            .filter(|p| p.is_dir())
+            .filter(|p| {
+                empty(&source::discover_inputs(
+                    std::slice::from_ref(*p),
+                    &mut Vec::new(),
+                ))
+            })
+            .cloned()
+            .collect(),
     }
 }
 
