@@ -116,7 +116,7 @@ spec:
   selector: {matchLabels: {app: a}}
   template:
     metadata: {labels: {app: a}}
-    spec: {containers: [{name: a, image: a}]}
+    spec: {containers: [{name: a, image: zookeeper}]}
 ";
 
 fn rows() -> Vec<Row> {
@@ -300,7 +300,7 @@ fn rows() -> Vec<Row> {
         "a number where serviceName belongs",
         "service-name-number.yaml",
         Text(
-            statefulset("a", "3", "      - {name: a, image: a}\n")
+            statefulset("a", "3", "      - {name: a, image: zookeeper}\n")
                 .replace("serviceName: a", "serviceName: 5"),
         ),
         InputError {
@@ -314,7 +314,7 @@ fn rows() -> Vec<Row> {
         Text(statefulset(
             "a",
             "\"three\"",
-            "      - {name: a, image: a}\n",
+            "      - {name: a, image: zookeeper}\n",
         )),
         InputError {
             msg: "spec.replicas: invalid type: string \"three\", expected i32",
@@ -324,7 +324,7 @@ fn rows() -> Vec<Row> {
     row(
         "replicas: -1",
         "replicas-negative.yaml",
-        Text(statefulset("a", "-1", "      - {name: a, image: a}\n")),
+        Text(statefulset("a", "-1", "      - {name: a, image: zookeeper}\n")),
         InputError {
             msg: "spec.replicas: -1 is negative; the API server rejects it",
             at: Some((6, 13)),
@@ -362,7 +362,7 @@ fn rows() -> Vec<Row> {
         "pdb-150.yaml",
         Text(
             "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: a-pdb}\nspec:\n  minAvailable: 150%\n  selector: {matchLabels: {app: a}}\n---\n".to_string()
-                + &statefulset("a", "3", "      - {name: a, image: a}\n"),
+                + &statefulset("a", "3", "      - {name: a, image: zookeeper}\n"),
         ),
         Findings(vec![(
             "SL002",
@@ -618,7 +618,7 @@ spec:
     metadata: {labels: *labels}
     spec:
       containers:
-      - &c {name: a, image: a, resources: {limits: {cpu: 1}}}
+      - &c {name: a, image: zookeeper, resources: {limits: {cpu: 1}}}
       - <<: *c
         name: b
 "

@@ -109,12 +109,11 @@ async fn sl003_no_anti_affinity_denies() {
 }
 
 #[tokio::test]
-async fn sl004_no_storage_class_denies() {
+async fn sl004_empty_storage_class_denies() {
+    // (no storageClassName at all is only a warning while no storage-classes are configured:
+    // charts leave it to the cluster default on purpose; `""` turns provisioning off)
     let mut s = zk_sts();
-    s["spec"]["volumeClaimTemplates"][0]["spec"]
-        .as_object_mut()
-        .unwrap()
-        .remove("storageClassName");
+    s["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"] = "".into();
     denies_like_cli(zk_companions(), s, "SL004").await;
 }
 
