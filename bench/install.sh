@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Cold `cargo install` of statelint from a source tree: wall time, peak RSS of the build (the
-# largest single process, rustc or the linker), crates compiled, installed binary size.
+# Cold `cargo install` of statelint from a source tree: wall time, CPU time (user + system, all
+# processes: the number to compare on a shared machine), peak RSS of the build (the largest
+# single process, rustc or the linker), crates compiled, installed binary size.
 #
 #   bench/install.sh [SRC_DIR] [cli|server|both]    (default: this repository, both)
 #
@@ -24,17 +25,18 @@ measure() {
   CARGO_TARGET_DIR="$target" /usr/bin/time -v \
     cargo install --locked --offline --path "$src" --root "$root" "$@" >"$log" 2>&1 || {
     tail -30 "$log" >&2; exit 1; }
-  local wall rss crates size
+  local wall cpu rss crates size
   wall="$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$log")"
+  cpu="$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {printf "%d s", u+s}' "$log")"
   rss="$(awk -F': ' '/Maximum resident set size/ {printf "%d MB", $2/1024}' "$log")"
   crates="$(grep -c '^ *Compiling ' "$log" || true)"
   size="$(stat -c %s "$root/bin/statelint" | awk '{printf "%.1f MB", $1/1e6}')"
-  echo "| \`cargo install --path .$( [ $# -gt 0 ] && printf ' %s' "$@")\` | $wall | $rss | $crates | $size |"
+  echo "| \`cargo install --path .$( [ $# -gt 0 ] && printf ' %s' "$@")\` | $wall | $cpu | $rss | $crates | $size |"
   rm -rf "$target" "$root" "$log"
 }
 
-echo "| build | wall (m:ss) | peak RSS | crates compiled | binary |"
-echo "|---|---|---|---|---|"
+echo "| build | wall (m:ss) | CPU (user+sys) | peak RSS | crates compiled | binary |"
+echo "|---|---|---|---|---|---|"
 case "$which" in
   cli) measure cli ;;
   server) measure server --features server ;;
