@@ -24,10 +24,7 @@ fn scenario(name: &str) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     eprintln!("{stdout}{stderr}");
-    eprintln!(
-        "pre-commit {name}: {:.1}s",
-        started.elapsed().as_secs_f64()
-    );
+    eprintln!("pre-commit {name}: {:.1}s", started.elapsed().as_secs_f64());
     assert!(
         out.status.success(),
         "pre-commit chart test `{name}` failed:\n{stdout}{stderr}"
