@@ -100,6 +100,9 @@ pub fn enclosing_root(path: &Path) -> Option<Root> {
         dir = d.parent();
     }
     let (dir, kind) = found?;
+    if kind == Kind::Helm && !in_chart(&dir, &abs) {
+        return None;
+    }
     let dir = if kind == Kind::Helm {
         outermost_chart(dir)
     } else {
@@ -120,6 +123,28 @@ pub fn enclosing_root(path: &Path) -> Option<Root> {
         })
         .unwrap_or_else(|| dir.clone());
     Some(Root::new(kind, &shown))
+}
+
+/// Whether `path` (a file or folder under the chart folder `chart`) is part of what Helm
+/// renders: `templates/`, `charts/`, `crds/`, `Chart.yaml`, `Chart.lock`, `requirements.yaml`,
+/// `values*.yaml`, `values.schema.json`, or the chart folder itself. Other files in a chart
+/// folder (`examples/*.yaml` of a repository whose root is a chart) stay plain manifests.
+fn in_chart(chart: &Path, path: &Path) -> bool {
+    let Ok(rel) = path.strip_prefix(chart) else {
+        return false;
+    };
+    let mut parts = rel.components();
+    let Some(first) = parts.next() else {
+        return true;
+    };
+    let first = first.as_os_str().to_string_lossy();
+    let is_file = parts.next().is_none() && !path.is_dir();
+    matches!(first.as_ref(), "templates" | "charts" | "crds")
+        || (is_file
+            && (matches!(
+                first.as_ref(),
+                "Chart.yaml" | "Chart.lock" | "requirements.yaml" | "values.schema.json"
+            ) || (first.starts_with("values") && first.ends_with(".yaml"))))
 }
 
 /// `parent/charts/sub` is rendered as part of `parent`.
@@ -1334,6 +1359,29 @@ spec:
             text.find("apiVersion: v1\nkind: Service\nmetadata:\n  annotations")
                 .unwrap()
         );
+    }
+
+    #[test]
+    fn what_belongs_to_a_chart() {
+        let c = Path::new("/r/chart");
+        for p in [
+            "/r/chart",
+            "/r/chart/templates/x.yaml",
+            "/r/chart/templates/_helpers.tpl",
+            "/r/chart/charts/sub/values.yaml",
+            "/r/chart/Chart.yaml",
+            "/r/chart/values.yaml",
+            "/r/chart/values-prod.yaml",
+        ] {
+            assert!(in_chart(c, Path::new(p)), "{p}");
+        }
+        for p in [
+            "/r/chart/examples/zk.yaml",
+            "/r/chart/ci/values.yaml",
+            "/r/other/x.yaml",
+        ] {
+            assert!(!in_chart(c, Path::new(p)), "{p}");
+        }
     }
 
     #[test]
