@@ -13,6 +13,7 @@ use crate::object::Object;
 
 mod dangling_pod_affinity;
 mod deprecated_api;
+mod ensemble_members;
 mod headless_service;
 mod odd_replicas;
 mod pdb_quorum;
@@ -207,6 +208,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &security_context::SecurityContext,
         &odd_replicas::OddReplicas,
         &dangling_pod_affinity::DanglingPodAffinity,
+        &ensemble_members::EnsembleMembers,
     ];
     ALL
 }

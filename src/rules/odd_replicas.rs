@@ -15,9 +15,9 @@
 
 use std::sync::Arc;
 
-use super::util::{containers, image_name, join_and, quorum};
-use super::zookeeper_connect::is_zookeeper;
+use super::util::{join_and, quorum};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
+use crate::ensemble::system::{is_etcd, is_zookeeper};
 use crate::object::Object;
 use crate::selector;
 
@@ -30,38 +30,6 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 pub struct OddReplicas;
-
-/// True when a workload runs etcd: a container image named `etcd` (not an etcd operator,
-/// backup or client tool), a container that runs the `etcd` binary, or a name with an `etcd`
-/// word.
-pub(crate) fn is_etcd(obj: &Object) -> bool {
-    let Some(spec) = obj.pod_template().and_then(|t| t.spec.as_ref()) else {
-        return false;
-    };
-    let tools = [
-        "operator", "backup", "restore", "client", "defrag", "proxy", "exporter",
-    ];
-    let is_tool = |s: &str| tools.iter().any(|t| s.contains(t));
-    let mut other_image = false;
-    for (_, c) in containers(spec).filter(|(p, _)| p.starts_with("/containers")) {
-        let img = c.image.as_deref().map(image_name).unwrap_or_default();
-        if img.contains("etcd") && !is_tool(&img) {
-            return true;
-        }
-        let runs_etcd = c
-            .command
-            .iter()
-            .flatten()
-            .next()
-            .is_some_and(|cmd| cmd.rsplit('/').next() == Some("etcd"));
-        if runs_etcd {
-            return true;
-        }
-        other_image |= !img.is_empty();
-    }
-    let named = obj.key.name.split(['-', '_', '.']).any(|w| w == "etcd");
-    named && !is_tool(&obj.key.name) && (other_image || spec.containers.is_empty())
-}
 
 fn product(obj: &Object) -> Option<&'static str> {
     if is_zookeeper(obj) {
