@@ -10,11 +10,59 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use crate::object::{Body, Labels, Object};
 use crate::selector;
 
+mod overlay;
+pub use overlay::Overlay;
+
 static NO_LABELS: Labels = Labels::new();
 
 /// The pod template labels of a workload (none when it has none).
 fn pod_labels_of(w: &Object) -> &Labels {
     w.pod_labels().unwrap_or(&NO_LABELS)
+}
+
+/// A kind of companion: what a rule may read through [`Companions`] besides the object it
+/// checks. Rules declare theirs ([`crate::rules::Rule::reads`]); the webhook re-checks the rules
+/// that read a kind when an object of that kind changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Service,
+    PodDisruptionBudget,
+    StatefulSet,
+    ConfigMap,
+    /// Anything with a pod template (StatefulSets included): Deployments, DaemonSets, Jobs...
+    Workload,
+}
+
+impl Kind {
+    /// The companion kind of an API kind (`group`, `kind`), if it is one. A StatefulSet is
+    /// [`Kind::StatefulSet`] (it is also a workload: see [`Kind::covers`]).
+    pub fn of(group: &str, kind: &str) -> Option<Kind> {
+        Some(match (group, kind) {
+            ("", "Service") => Kind::Service,
+            ("policy", "PodDisruptionBudget") => Kind::PodDisruptionBudget,
+            ("apps", "StatefulSet") => Kind::StatefulSet,
+            ("", "ConfigMap") => Kind::ConfigMap,
+            ("apps", "Deployment" | "DaemonSet" | "ReplicaSet")
+            | ("batch", "Job" | "CronJob")
+            | ("", "Pod" | "ReplicationController" | "PodTemplate") => Kind::Workload,
+            _ => return None,
+        })
+    }
+
+    /// Does a rule that reads `self` see objects of kind `changed`?
+    pub fn covers(self, changed: Kind) -> bool {
+        self == changed || (self == Kind::Workload && changed == Kind::StatefulSet)
+    }
+
+    /// The object `name` of this kind in `namespace`, for kinds [`Companions`] looks up by name.
+    pub fn lookup(self, c: &dyn Companions, namespace: &str, name: &str) -> Option<Arc<Object>> {
+        match self {
+            Kind::Service => c.service(namespace, name),
+            Kind::StatefulSet => c.statefulset(namespace, name),
+            Kind::ConfigMap => c.config_map(namespace, name),
+            Kind::PodDisruptionBudget | Kind::Workload => None,
+        }
+    }
 }
 
 /// What a rule may ask about the world around a StatefulSet. Implementations must answer from
@@ -262,21 +310,12 @@ impl Companions for Catalog {
 
     fn services_selecting(&self, namespace: &str, labels: &Labels) -> Vec<Arc<Object>> {
         self.select(self.services.get(namespace), labels, |o| {
-            o.service()
-                .and_then(|s| s.spec.as_ref())
-                .and_then(|s| s.selector.as_ref())
-                .is_some_and(|sel| selector::map_matches(sel, labels))
+            o.service_selects(labels)
         })
     }
 
     fn pdbs_selecting(&self, namespace: &str, labels: &Labels) -> Vec<Arc<Object>> {
-        self.select(self.pdbs.get(namespace), labels, |o| {
-            let sel = o
-                .pdb()
-                .and_then(|p| p.spec.as_ref())
-                .and_then(|s| s.selector.as_ref());
-            selector::pdb_matches(sel, o.is_legacy_pdb(), labels)
-        })
+        self.select(self.pdbs.get(namespace), labels, |o| o.pdb_selects(labels))
     }
 
     fn statefulset(&self, namespace: &str, name: &str) -> Option<Arc<Object>> {

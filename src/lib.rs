@@ -9,9 +9,12 @@ pub mod config;
 pub mod ensemble;
 pub mod object;
 pub mod report;
+pub mod role;
 pub mod rules;
 pub mod selector;
+pub mod severity;
 pub mod source;
+pub mod system;
 pub mod webhook;
 
 use std::collections::HashSet;
@@ -47,6 +50,8 @@ pub struct CheckRun {
     pub files: usize,
     /// The rules that ran (enabled by config, `--select`, `--ignore`), in code order.
     pub rules: Vec<&'static rules::RuleMeta>,
+    /// Every object read (checked and context), indexed.
+    pub catalog: Catalog,
 }
 
 impl CheckRun {
@@ -55,6 +60,11 @@ impl CheckRun {
             .iter()
             .filter(|o| o.statefulset().is_some())
             .count()
+    }
+
+    /// The role of every checked StatefulSet, in input order (`statelint roles`).
+    pub fn roles(&self) -> Vec<(Arc<Object>, role::RoleInfo)> {
+        role::all(&self.objects, &self.catalog)
     }
 
     pub fn report(&self) -> report::Report<'_> {
@@ -80,28 +90,46 @@ pub fn check(opts: &CheckOptions) -> CheckRun {
         &opts.namespace
     };
     let mut loaded = Loaded::default();
-    let objects = source::load_paths(&opts.paths, ns, &opts.limits, &mut loaded);
-    let files = loaded.sources.len();
+    let inputs = source::discover_inputs(&opts.paths, &mut loaded.errors);
+    let render = &opts.config.render;
+    let mut objects = source::load_files(&inputs.files, ns, &opts.limits, &mut loaded);
+    objects.extend(source::load_roots(
+        &inputs.roots,
+        render,
+        ns,
+        &opts.limits,
+        &mut loaded,
+    ));
+    // a rendered chart or Kustomize folder counts as one file
+    let files = inputs.files.len() + inputs.roots.len();
     let context_objects = if opts.context.is_empty() {
         Vec::new()
     } else {
-        // files that are checked are not read twice as context
-        let checked: HashSet<PathBuf> = loaded
-            .sources
+        // files and folders that are checked are not read twice as context
+        let checked: HashSet<PathBuf> = inputs
+            .files
             .iter()
-            .filter_map(|(_, f)| std::fs::canonicalize(&f.name).ok())
+            .chain(inputs.roots.iter().map(|r| &r.dir))
+            .filter_map(|p| std::fs::canonicalize(p).ok())
             .collect();
+        let fresh = |p: &PathBuf| std::fs::canonicalize(p).map_or(true, |c| !checked.contains(&c));
         let mut errors = Vec::new();
-        let ctx_files: Vec<PathBuf> = source::discover(&opts.context, &mut errors)
-            .into_iter()
-            .filter(|p| std::fs::canonicalize(p).map_or(true, |c| !checked.contains(&c)))
-            .collect();
+        let mut ctx = source::discover_inputs(&opts.context, &mut errors);
+        ctx.files.retain(&fresh);
+        ctx.roots.retain(|r| fresh(&r.dir));
         loaded.errors.extend(errors);
-        // A context file that does not parse (a Helm template, a Kustomize patch...) only
-        // contributes no companions: it is not checked, so it is no input error. Otherwise the
-        // pre-commit hook (`--context .`) would fail in every repository holding a chart.
+        // A context file that does not parse (a Kustomize patch outside its folder...) or a
+        // context chart that does not render only contributes no companions: it is not
+        // checked, so it is no input error.
         let checked_errors = loaded.errors.len();
-        let objects = source::load_paths(&ctx_files, ns, &opts.limits, &mut loaded);
+        let mut objects = source::load_files(&ctx.files, ns, &opts.limits, &mut loaded);
+        objects.extend(source::load_roots(
+            &ctx.roots,
+            render,
+            ns,
+            &opts.limits,
+            &mut loaded,
+        ));
         loaded.errors.truncate(checked_errors);
         objects
     };
@@ -134,7 +162,7 @@ fn finish(
     let rules = rules::all()
         .iter()
         .map(|r| r.meta())
-        .filter(|m| config.is_enabled(m))
+        .filter(|m| config.is_enabled(m.code))
         .collect();
     CheckRun {
         loaded,
@@ -142,5 +170,6 @@ fn finish(
         outcome,
         files,
         rules,
+        catalog,
     }
 }

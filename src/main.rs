@@ -11,7 +11,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use statelint::config::Config;
 use statelint::report::Format;
-use statelint::rules::{self, Severity};
+use statelint::rules::{self, Registry, Severity};
 use statelint::{CheckOptions, check};
 
 #[derive(Parser)]
@@ -31,6 +31,8 @@ enum Command {
     Check(CheckArgs),
     /// List the rules.
     Rules,
+    /// Print the role inferred for each StatefulSet (voter, replica, stateless) and why.
+    Roles(RolesArgs),
     /// Print a rule's page.
     Explain {
         /// Rule code (SL002) or slug (pdb-quorum).
@@ -75,9 +77,37 @@ struct CheckArgs {
     /// Also list findings suppressed by `statelint.io/ignore` annotations.
     #[arg(long)]
     show_suppressed: bool,
+    /// Helm values file for every chart checked (after the chart's values in the config;
+    /// repeatable, as `helm template --values`).
+    #[arg(long, value_name = "FILE")]
+    values: Vec<PathBuf>,
+    /// Helm value for every chart checked, as `helm template --set` (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    set: Vec<String>,
     /// Colour: auto (on a terminal), always, never.
     #[arg(long, value_enum, default_value = "auto")]
     color: ColorWhen,
+}
+
+#[derive(clap::Args)]
+struct RolesArgs {
+    /// Files or folders to read; `-` reads stdin. Default: `.`
+    paths: Vec<PathBuf>,
+    /// Output format: a line per StatefulSet, or JSON.
+    #[arg(long, short = 'f', value_enum, default_value = "human")]
+    format: RolesFormat,
+    /// Namespace for objects that set none.
+    #[arg(long, short = 'n', default_value = "default")]
+    namespace: String,
+    /// Read companions (mounted ConfigMaps...) from here without listing them.
+    #[arg(long, value_name = "PATH")]
+    context: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RolesFormat {
+    Human,
+    Json,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -91,6 +121,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => run_check(args),
+        Command::Roles(args) => run_roles(args),
         Command::Rules => {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{:<6} {:<27} {:<8} SUMMARY", "CODE", "SLUG", "DEFAULT");
@@ -124,6 +155,97 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+    }
+}
+
+fn run_roles(args: RolesArgs) -> ExitCode {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths
+    };
+    let mut config = Config::default();
+    // roles only: no rule needs to run
+    config.restrict_to(&[]);
+    let run = check(&CheckOptions {
+        paths,
+        context: args.context,
+        namespace: args.namespace,
+        config,
+        limits: Default::default(),
+    });
+    let report = run.report();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut rows = Vec::new();
+    for (o, r) in run.roles() {
+        let loc = o.origin.as_ref().and_then(|origin| {
+            let span = origin.span("/metadata/name")?;
+            let f = run.loaded.sources.get(origin.file);
+            let (line, column) = f.line_col(span.value.start);
+            Some((f.name.clone(), line, column))
+        });
+        rows.push((o, r, loc));
+    }
+    let written = match args.format {
+        RolesFormat::Json => {
+            let v: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|(o, r, loc)| {
+                    serde_json::json!({
+                        "object": o.key,
+                        "file": loc.as_ref().map(|l| l.0.clone()),
+                        "line": loc.as_ref().map(|l| l.1),
+                        "column": loc.as_ref().map(|l| l.2),
+                        "replicas": o.replicas(),
+                        "role": r.role,
+                        "system": r.system().map(|s| s.name()),
+                        "component": r.detection.as_ref().and_then(|d| d.component.clone()),
+                        "keepsData": r.data.kept(),
+                        "fromAnnotation": r.from_annotation,
+                        "reason": r.reason,
+                    })
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "statefulsets": v }))
+                .map_err(std::io::Error::from)
+                .and_then(|()| writeln!(out))
+        }
+        RolesFormat::Human => {
+            let mut res = Ok(());
+            for (o, r, loc) in &rows {
+                let at = loc
+                    .as_ref()
+                    .map_or(String::new(), |(f, l, c)| format!("{f}:{l}:{c}: "));
+                res = res.and_then(|()| {
+                    writeln!(
+                        out,
+                        "{at}StatefulSet {}/{} ({} replica{}): {}",
+                        o.key.namespace,
+                        o.key.name,
+                        o.replicas(),
+                        if o.replicas() == 1 { "" } else { "s" },
+                        r.describe()
+                    )
+                });
+            }
+            res
+        }
+    };
+    // input errors still go to stderr, with positions
+    for e in &run.loaded.errors {
+        match report.error_location(e) {
+            Some(l) => eprintln!("error: {}:{}:{}: {}", e.file, l.line, l.column, e.message),
+            None => eprintln!("error: {}: {}", e.file, e.message),
+        }
+    }
+    match written.and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return usage_error(e),
+        _ => {}
+    }
+    if run.loaded.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
     }
 }
 
@@ -167,20 +289,22 @@ fn run_check(args: CheckArgs) -> ExitCode {
             .and_then(|d| Config::discover(&d)),
     };
     let mut config = match config_path {
-        Some(p) => match Config::load(&p) {
+        Some(p) => match Config::load(&p, &Registry) {
             Ok(c) => c,
             Err(e) => return usage_error(e),
         },
         None => Config::default(),
     };
     if !args.select.is_empty()
-        && let Err(e) = config.select(&args.select)
+        && let Err(e) = config.select(&args.select, &Registry)
     {
         return usage_error(format!("--select: {e}"));
     }
-    if let Err(e) = config.ignore(&args.ignore) {
+    if let Err(e) = config.ignore(&args.ignore, &Registry) {
         return usage_error(format!("--ignore: {e}"));
     }
+    config.render.values = args.values;
+    config.render.set = args.set;
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {

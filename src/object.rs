@@ -5,11 +5,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{ConfigMap, PodTemplateSpec, Service};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, PodAffinityTerm, PodTemplateSpec, Service, WeightedPodAffinityTerm,
+};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::selector;
 use crate::source::yaml::{NodeSpan, SpanMap, push_segment};
 
 pub type Labels = BTreeMap<String, String>;
@@ -281,6 +284,111 @@ impl Object {
             .unwrap_or(1)
     }
 
+    /// `spec.serviceName` of a StatefulSet, when set and not empty.
+    pub fn service_name(&self) -> Option<&str> {
+        self.statefulset()?
+            .spec
+            .as_ref()?
+            .service_name
+            .as_deref()
+            .filter(|s| !s.is_empty())
+    }
+
+    /// A Service with `clusterIP: None`.
+    pub fn is_headless_service(&self) -> bool {
+        self.service()
+            .and_then(|s| s.spec.as_ref())
+            .and_then(|s| s.cluster_ip.as_deref())
+            == Some("None")
+    }
+
+    /// A Service's `spec.selector`.
+    pub fn service_selector(&self) -> Option<&BTreeMap<String, String>> {
+        self.service()?.spec.as_ref()?.selector.as_ref()
+    }
+
+    /// A Service whose selector selects pods carrying `labels` (an empty or missing selector
+    /// selects none).
+    pub fn service_selects(&self, labels: &Labels) -> bool {
+        self.service_selector()
+            .is_some_and(|sel| selector::map_matches(sel, labels))
+    }
+
+    /// A PodDisruptionBudget whose selector selects pods carrying `labels` (an empty `policy/v1`
+    /// selector selects every pod, an empty `policy/v1beta1` one none).
+    pub fn pdb_selects(&self, labels: &Labels) -> bool {
+        let Some(pdb) = self.pdb() else {
+            return false;
+        };
+        let sel = pdb.spec.as_ref().and_then(|s| s.selector.as_ref());
+        selector::pdb_matches(sel, self.is_legacy_pdb(), labels)
+    }
+
+    /// The `podAffinity` or `podAntiAffinity` terms of the pod template: required ones first,
+    /// then preferred ones, each with its pointer.
+    pub fn affinity_terms(&self, which: Affinity) -> Vec<AffinityTerm<'_>> {
+        let affinity = self
+            .pod_template()
+            .and_then(|t| t.spec.as_ref())
+            .and_then(|p| p.affinity.as_ref());
+        let (field, required, preferred): (
+            _,
+            Option<&Vec<PodAffinityTerm>>,
+            Option<&Vec<WeightedPodAffinityTerm>>,
+        ) = match which {
+            Affinity::Pod => {
+                let a = affinity.and_then(|a| a.pod_affinity.as_ref());
+                (
+                    "podAffinity",
+                    a.and_then(|a| {
+                        a.required_during_scheduling_ignored_during_execution
+                            .as_ref()
+                    }),
+                    a.and_then(|a| {
+                        a.preferred_during_scheduling_ignored_during_execution
+                            .as_ref()
+                    }),
+                )
+            }
+            Affinity::PodAnti => {
+                let a = affinity.and_then(|a| a.pod_anti_affinity.as_ref());
+                (
+                    "podAntiAffinity",
+                    a.and_then(|a| {
+                        a.required_during_scheduling_ignored_during_execution
+                            .as_ref()
+                    }),
+                    a.and_then(|a| {
+                        a.preferred_during_scheduling_ignored_during_execution
+                            .as_ref()
+                    }),
+                )
+            }
+        };
+        let base = format!("{}/spec/affinity/{field}", self.pod_template_pointer());
+        let required = required
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, term)| AffinityTerm {
+                term,
+                required: true,
+                pointer: format!("{base}/requiredDuringSchedulingIgnoredDuringExecution/{i}"),
+            });
+        let preferred = preferred
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, w)| AffinityTerm {
+                term: &w.pod_affinity_term,
+                required: false,
+                pointer: format!(
+                    "{base}/preferredDuringSchedulingIgnoredDuringExecution/{i}/podAffinityTerm"
+                ),
+            });
+        required.chain(preferred).collect()
+    }
+
     /// `policy/v1beta1` PDB (an empty selector selects nothing there).
     pub fn is_legacy_pdb(&self) -> bool {
         self.key.kind == "PodDisruptionBudget" && self.key.api_version == "policy/v1beta1"
@@ -292,6 +400,23 @@ impl Object {
             .iter()
             .any(|i| i.eq_ignore_ascii_case(code) || i == slug || i == "all")
     }
+}
+
+/// Which affinity of a pod template: `podAffinity` or `podAntiAffinity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Affinity {
+    Pod,
+    PodAnti,
+}
+
+/// One (anti-)affinity term of a pod template.
+#[derive(Debug, Clone)]
+pub struct AffinityTerm<'a> {
+    pub term: &'a PodAffinityTerm,
+    /// `requiredDuringScheduling...` (else preferred).
+    pub required: bool,
+    /// Pointer of the term (of the `podAffinityTerm` inside a preferred one).
+    pub pointer: String,
 }
 
 fn type_name(v: &Value) -> &'static str {

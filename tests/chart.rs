@@ -1,7 +1,7 @@
 //! The Helm chart (charts/statelint): lint, render, Kubernetes schema, checkov, bad values.
 //! The checks live in tests/chart_test.py (Helm v4 through helm-python-sdk, kubernetes-validate,
 //! checkov); this runs it under `cargo test`. A missing Python package fails the test and says
-//! what to install (.ci/run installs them).
+//! to run `bash scripts/test.sh`, which installs tests/requirements.txt into target/venv.
 
 use std::path::Path;
 use std::process::Command;
@@ -16,7 +16,7 @@ fn helm_chart() {
         .current_dir(root)
         .env("STATELINT_BIN", env!("CARGO_BIN_EXE_statelint"))
         .output()
-        .expect("python3 is needed for the chart tests (run .ci/run)");
+        .expect("python3 is needed for the chart tests: run `bash scripts/test.sh`");
     let stderr = String::from_utf8_lossy(&out.stderr);
     eprintln!("{stderr}");
     eprintln!("chart tests took {:.1}s", started.elapsed().as_secs_f64());

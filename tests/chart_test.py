@@ -11,7 +11,8 @@
 - checkov finds no failed check; every skip is annotated with a reason in the chart;
 - bad values (mode: bogus, replicaCount: "two", ...) fail rendering through values.schema.json.
 
-Needs: pip install helm-python-sdk kubernetes-validate checkov pyyaml (see .ci/run).
+Needs the pinned tools of tests/requirements.txt: run it through `bash scripts/test.sh`, which
+installs them into target/venv and puts target/venv/bin first on PATH.
 """
 
 import json
@@ -52,7 +53,8 @@ if MISSING:
     sys.exit(
         "chart tests need Python packages that are not installed: "
         + ", ".join(MISSING)
-        + "\nrun .ci/run, or: pip install helm-python-sdk checkov kubernetes-validate pre-commit"
+        + "\nrun the tests with `bash scripts/test.sh`: it installs tests/requirements.txt into"
+        + " target/venv and puts target/venv/bin first on PATH"
     )
 
 SCENARIOS = {

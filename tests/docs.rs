@@ -141,3 +141,41 @@ fn example_extraction() {
         None
     );
 }
+
+/// The page is the rule's documentation; `META.summary` (shown by `statelint rules`, SARIF and
+/// JUnit) is the page's summary line, `> ...` right under the title `# <CODE> <slug>`, word for
+/// word, and the page is the one `explain` prints.
+#[test]
+fn rule_summaries_match_their_pages() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let mut problems = Vec::new();
+    for rule in statelint::rules::all() {
+        let meta = rule.meta();
+        let file = root.join(format!("{}-{}.md", meta.code, meta.slug));
+        let Ok(page) = std::fs::read_to_string(&file) else {
+            problems.push(format!("{}: no page {}", meta.code, file.display()));
+            continue;
+        };
+        let mut lines = page.lines().filter(|l| !l.trim().is_empty());
+        let title = format!("# {} {}", meta.code, meta.slug);
+        if lines.next() != Some(title.as_str()) {
+            problems.push(format!("{}: the page must start with `{title}`", meta.code));
+        }
+        let want = format!("> {}", meta.summary);
+        match lines.next() {
+            Some(l) if l == want => {}
+            other => problems.push(format!(
+                "{}: the line under the title must be the summary `{want}`, found {other:?}",
+                meta.code
+            )),
+        }
+        if meta.page != page {
+            problems.push(format!(
+                "{}: META.page is not {}",
+                meta.code,
+                file.display()
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

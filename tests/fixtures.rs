@@ -15,7 +15,7 @@ use statelint::{CheckOptions, check};
 fn lint(path: &Path, format: Format) -> (String, statelint::CheckRun) {
     let dir = path.parent().unwrap();
     let config = match Config::discover(dir).filter(|p| p.starts_with("fixtures")) {
-        Some(p) => Config::load(&p).unwrap(),
+        Some(p) => Config::load(&p, &statelint::rules::Registry).unwrap(),
         None => Config::default(),
     };
     let opts = CheckOptions {

@@ -1,8 +1,9 @@
 //! The pre-commit hook (.pre-commit-hooks.yaml), built as pre-commit builds it (`cargo install`
 //! of this working tree, release) and run on staged files of scratch git repositories. The checks
-//! live in tests/precommit_test.py; a missing `pre-commit` package fails the test and says what to
-//! install (.ci/run installs it). The first run after a change builds the hook (about 1.5 min
-//! with release dependencies already in target/), later runs reuse it.
+//! live in tests/precommit_test.py; a missing `pre-commit` package fails the test and says to run
+//! `bash scripts/test.sh` (which installs tests/requirements.txt into target/venv). The first run
+//! after a change builds the hook (about 1.5 min with release dependencies already in target/),
+//! later runs reuse it.
 
 use std::path::Path;
 use std::process::Command;
@@ -21,7 +22,7 @@ fn scenario(name: &str) {
         .arg(name)
         .current_dir(root)
         .output()
-        .expect("python3 is needed for the pre-commit test (run .ci/run)");
+        .expect("python3 is needed for the pre-commit test: run `bash scripts/test.sh`");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     eprintln!("{stdout}{stderr}");

@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if shutil.which("pre-commit") is None:
     sys.exit(
         "the pre-commit test needs the `pre-commit` Python package, which is not installed\n"
-        "run .ci/run, or: pip install pre-commit"
+        "run the tests with `bash scripts/test.sh`: it installs tests/requirements.txt into"
+        " target/venv and puts target/venv/bin first on PATH"
     )
 
 COMPANIONS = """\

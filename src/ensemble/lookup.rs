@@ -203,7 +203,7 @@ spec: {selector: {app: nothing}, ports: [{port: 2181}]}
     #[test]
     fn finds_ensembles_by_service_in_any_namespace() {
         let c = catalog(INPUT);
-        let zk = |o: &Object| is_zookeeper(o);
+        let zk = |o: &Object| is_zookeeper(o, &c);
         let e = find("data", "zk-hs", Some("zk-0"), &c, &zk).unwrap();
         assert_eq!(e.sts.key.name, "zk");
         assert!(e.service.is_none());

@@ -9,7 +9,7 @@ use super::settings::{Setting, Want};
 
 /// What a list says about the ensemble.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub enum ListKind {
     /// Every voter, once, nothing else.
     Voters,
     /// Entries that must exist; need not list all.
@@ -18,23 +18,7 @@ pub enum Kind {
     Count,
 }
 
-/// The systems SL011 knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum System {
-    ZooKeeper,
-    Etcd,
-    Kafka,
-}
-
-impl System {
-    pub fn name(self) -> &'static str {
-        match self {
-            System::ZooKeeper => "ZooKeeper",
-            System::Etcd => "etcd",
-            System::Kafka => "KRaft controller",
-        }
-    }
-}
+pub use crate::system::System;
 
 /// How a list is written, which says how to split it into members.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +46,7 @@ pub enum Format {
 #[derive(Debug, Clone, Copy)]
 pub struct ListSpec {
     pub system: System,
-    pub kind: Kind,
+    pub kind: ListKind,
     pub format: Format,
     pub want: Want<'static>,
 }
@@ -80,7 +64,7 @@ const KRAFT_BOOTSTRAP_ENV: &[&str] = &[
 pub const LISTS: &[ListSpec] = &[
     ListSpec {
         system: System::ZooKeeper,
-        kind: Kind::Voters,
+        kind: ListKind::Voters,
         format: Format::ZooCfgServer,
         want: Want {
             properties: &["server.*"],
@@ -91,7 +75,7 @@ pub const LISTS: &[ListSpec] = &[
     },
     ListSpec {
         system: System::ZooKeeper,
-        kind: Kind::Voters,
+        kind: ListKind::Voters,
         format: Format::ZooServers,
         want: Want {
             properties: &[],
@@ -102,7 +86,7 @@ pub const LISTS: &[ListSpec] = &[
     },
     ListSpec {
         system: System::ZooKeeper,
-        kind: Kind::Voters,
+        kind: ListKind::Voters,
         format: Format::ZookeeperServers,
         want: Want {
             properties: &[],
@@ -113,7 +97,7 @@ pub const LISTS: &[ListSpec] = &[
     },
     ListSpec {
         system: System::Etcd,
-        kind: Kind::Voters,
+        kind: ListKind::Voters,
         format: Format::EtcdInitialCluster,
         want: Want {
             properties: &[],
@@ -124,7 +108,7 @@ pub const LISTS: &[ListSpec] = &[
     },
     ListSpec {
         system: System::Kafka,
-        kind: Kind::Voters,
+        kind: ListKind::Voters,
         format: Format::KraftVoters,
         want: Want {
             properties: &["controller.quorum.voters"],
@@ -135,7 +119,7 @@ pub const LISTS: &[ListSpec] = &[
     },
     ListSpec {
         system: System::Kafka,
-        kind: Kind::Seeds,
+        kind: ListKind::Seeds,
         format: Format::HostList,
         want: Want {
             properties: &["controller.quorum.bootstrap.servers"],
@@ -148,7 +132,7 @@ pub const LISTS: &[ListSpec] = &[
     // (`ZK_REPLICAS`) and `kubernetes-zookeeper` (`start-zookeeper --servers=N`)
     ListSpec {
         system: System::ZooKeeper,
-        kind: Kind::Count,
+        kind: ListKind::Count,
         format: Format::Count,
         want: Want {
             properties: &[],
@@ -160,7 +144,7 @@ pub const LISTS: &[ListSpec] = &[
     // helm/charts' etcd builds `--initial-cluster` from `INITIAL_CLUSTER_SIZE`
     ListSpec {
         system: System::Etcd,
-        kind: Kind::Count,
+        kind: ListKind::Count,
         format: Format::Count,
         want: Want {
             properties: &[],

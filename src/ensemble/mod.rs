@@ -47,6 +47,7 @@ pub fn config_file_matters(key: &str, text: &str) -> bool {
 /// (`members`) read on `object`, so that SL007 leaves placeholders in them to those rules.
 pub fn owned_settings(
     object: &crate::object::Object,
+    companions: &dyn crate::catalog::Companions,
     zookeeper_connect: bool,
     members: bool,
 ) -> (Vec<&'static str>, Vec<&'static str>) {
@@ -58,11 +59,7 @@ pub fn owned_settings(
     }
     if members {
         for l in members::LISTS {
-            let runs = match l.system {
-                members::System::ZooKeeper => system::is_zookeeper(object),
-                members::System::Etcd => system::is_etcd(object),
-                members::System::Kafka => system::is_kafka(object),
-            };
+            let runs = system::runs(object, l.system, companions);
             if runs {
                 env.extend_from_slice(l.want.env);
                 keys.extend(l.want.properties.iter().filter(|k| !k.ends_with('*')));
@@ -91,13 +88,14 @@ mod tests {
 
     #[test]
     fn placeholders_in_read_settings_belong_to_their_rules() {
+        let c = crate::catalog::Catalog::default();
         let zk = sts("zk", "zookeeper:3.9", &[]);
-        let (env, _) = owned_settings(&zk, true, true);
+        let (env, _) = owned_settings(&zk, &c, true, true);
         assert!(env.contains(&"ZOO_SERVERS") && env.contains(&"KAFKA_ZOOKEEPER_CONNECT"));
-        let (env, _) = owned_settings(&zk, true, false);
+        let (env, _) = owned_settings(&zk, &c, true, false);
         assert!(!env.contains(&"ZOO_SERVERS"));
         let etcd = sts("store", "quay.io/coreos/etcd:v3.5", &[]);
-        let (env, keys) = owned_settings(&etcd, false, true);
+        let (env, keys) = owned_settings(&etcd, &c, false, true);
         assert_eq!(env, ["ETCD_INITIAL_CLUSTER", "INITIAL_CLUSTER_SIZE"]);
         assert_eq!(keys, ["--initial-cluster"]);
     }

@@ -256,6 +256,22 @@ pub fn script_vars(script: &str, env: &Env, ns: &str) -> Env {
     vars
 }
 
+/// Whether a script defines variables statelint cannot see: `source FILE`, `. FILE`, `eval`,
+/// `export $(...)`.
+pub fn sources_files(script: &str) -> bool {
+    script
+        .split(['\n', ';'])
+        .flat_map(|l| l.split("&&"))
+        .any(|stmt| {
+            let t = stmt.trim_start();
+            t.starts_with("source ")
+                || t.starts_with(". ")
+                || t.starts_with("eval ")
+                || t.starts_with("export $(")
+                || t.starts_with("set -a")
+        })
+}
+
 /// The first shell word of `s` (quotes removed) and what follows it.
 fn shell_word(s: &str) -> (String, &str) {
     let mut out = String::new();
@@ -633,6 +649,10 @@ pub fn read(
                         if script {
                             let vars = vars.get_or_insert_with(|| script_vars(item, &env, ns));
                             shell_expand(&v, vars, ns)
+                                // a script that sources files or evals text may define any
+                                // variable: one it does not visibly define is unknown, not a
+                                // placeholder
+                                .filter(|v| !(v.contains("${") && sources_files(item)))
                         } else {
                             Some(v)
                         }
@@ -915,6 +935,15 @@ mod tests {
         );
         assert_eq!(shell_expand("a.$UNSET", &e, "data"), None);
         assert_eq!(shell_expand("a.${HOSTNAME}", &e, "data"), None);
+    }
+
+    #[test]
+    fn sourced_variables_are_unknown() {
+        assert!(sources_files("x=1\nsource /var/run/etcd/envs\nexec etcd"));
+        assert!(sources_files("set -e; . /env.sh && exec etcd"));
+        assert!(!sources_files(
+            "exec etcd --name ${HOSTNAME} # source of truth"
+        ));
     }
 
     #[test]

@@ -1,9 +1,47 @@
-//! Which quorum system a workload runs, from its image, start command and name. (The roles
-//! catalogue, `src/role.rs`, decides voter/replica/stateless; these predicates say which
-//! StatefulSets an ensemble's member list may name.)
+//! Which quorum system a workload runs, for the rules that read peer and client lists: the
+//! catalogue of known systems ([`crate::system::detect`]) decides; when it recognises nothing,
+//! the image/command/name heuristics SL005 and SL009 have always used still apply (a
+//! `my-zk` StatefulSet on a private base image), so their verdicts do not change.
 
+use crate::catalog::Companions;
 use crate::object::Object;
 use crate::rules::util::{containers, image_name};
+use crate::system::{Duty, System, detect};
+
+/// Does `obj` run `system`?
+pub fn runs(obj: &Object, system: System, companions: &dyn Companions) -> bool {
+    match detect(obj, companions) {
+        Some(d) => d.system == system,
+        None => match system {
+            System::ZooKeeper => named_zookeeper(obj),
+            System::Etcd => named_etcd(obj),
+            System::Kafka => named_kafka(obj),
+            _ => false,
+        },
+    }
+}
+
+/// True when `obj` runs a ZooKeeper server.
+pub fn is_zookeeper(obj: &Object, companions: &dyn Companions) -> bool {
+    runs(obj, System::ZooKeeper, companions)
+}
+
+/// True when `obj` runs etcd.
+pub fn is_etcd(obj: &Object, companions: &dyn Companions) -> bool {
+    runs(obj, System::Etcd, companions)
+}
+
+/// True when `obj` runs Kafka (brokers or KRaft controllers).
+pub fn is_kafka(obj: &Object, companions: &dyn Companions) -> bool {
+    runs(obj, System::Kafka, companions)
+}
+
+/// Whether `obj` votes in its system's quorum (a KRaft controller, not a broker-only node);
+/// unknown: yes.
+pub fn votes(obj: &Object, companions: &dyn Companions) -> bool {
+    detect(obj, companions)
+        .is_none_or(|d| matches!(d.duty, Duty::Votes | Duty::VotesWithoutData | Duty::ByData))
+}
 
 /// Commands that start a ZooKeeper server.
 const ZK_COMMANDS: &[&str] = &[
@@ -21,7 +59,7 @@ const KAFKA_COMMANDS: &[&str] = &["kafka-server-start", "kafka.Kafka"];
 /// scripts, so yolean's `zoo`/`pzoo` run ZooKeeper from `solsson/kafka`), or a name that says
 /// so (`zk`, `zookeeper`, `zoo`, `pzoo` as a dash-separated word) while no container starts a
 /// Kafka broker.
-pub fn is_zookeeper(obj: &Object) -> bool {
+fn named_zookeeper(obj: &Object) -> bool {
     let Some(spec) = obj.pod_template().and_then(|t| t.spec.as_ref()) else {
         return false;
     };
@@ -66,7 +104,7 @@ pub fn is_zookeeper(obj: &Object) -> bool {
 /// True when a workload runs etcd: a container image named `etcd` (not an etcd operator,
 /// backup or client tool), a container that runs the `etcd` binary, or a name with an `etcd`
 /// word.
-pub fn is_etcd(obj: &Object) -> bool {
+fn named_etcd(obj: &Object) -> bool {
     let Some(spec) = obj.pod_template().and_then(|t| t.spec.as_ref()) else {
         return false;
     };
@@ -97,8 +135,8 @@ pub fn is_etcd(obj: &Object) -> bool {
 
 /// True when a workload runs Kafka (brokers or KRaft controllers): a Kafka image (not a
 /// ZooKeeper run from a Kafka image, not an exporter or UI) or a container that starts Kafka.
-pub fn is_kafka(obj: &Object) -> bool {
-    if is_zookeeper(obj) {
+fn named_kafka(obj: &Object) -> bool {
+    if named_zookeeper(obj) {
         return false;
     }
     let Some(spec) = obj.pod_template().and_then(|t| t.spec.as_ref()) else {
@@ -125,7 +163,16 @@ pub fn is_kafka(obj: &Object) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::Catalog;
     use crate::rules::util::testing::one_container_statefulset as sts;
+
+    fn is_zookeeper(o: &Object) -> bool {
+        super::is_zookeeper(o, &Catalog::default())
+    }
+
+    fn is_kafka(o: &Object) -> bool {
+        super::is_kafka(o, &Catalog::default())
+    }
 
     #[test]
     fn detects_zookeeper() {

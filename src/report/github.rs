@@ -70,6 +70,10 @@ fn finding(
         message.push_str("\nhelp: ");
         message.push_str(&f.help);
     }
+    if let Some(at) = loc.as_ref().and_then(|l| l.rendered.as_ref()) {
+        message.push('\n');
+        message.push_str(&at.describe());
+    }
     if suppressed {
         let why = suppression_reason(f).unwrap_or("no reason given");
         message.push_str(&format!("\nsuppressed by statelint.io/ignore: {why}"));

@@ -179,6 +179,7 @@ fn render(r: &Report<'_>, w: &mut dyn WriteColor) -> std::io::Result<()> {
             if let Some(range) = view.place(file, start..end) {
                 d = d.with_labels(vec![Label::primary(file, range)]);
             }
+            d.notes.extend(rendered_from(&loc));
         }
         emit(w, &view, &d)?;
     }
@@ -191,8 +192,10 @@ fn render(r: &Report<'_>, w: &mut dyn WriteColor) -> std::io::Result<()> {
         .with_code(format!("{}/{}", f.rule.code, f.rule.slug))
         .with_message(f.message.clone());
         let mut labels = Vec::new();
+        let mut rendered_note = None;
         match r.locate(&f.at) {
             Some(loc) => {
+                rendered_note = rendered_from(&loc);
                 // the node may sit in a companion (a Service's clusterIP): name both objects
                 let text = if f.at.object.key == f.object.key {
                     format!("in {}", f.object.key)
@@ -230,6 +233,7 @@ fn render(r: &Report<'_>, w: &mut dyn WriteColor) -> std::io::Result<()> {
         if !f.help.is_empty() {
             d.notes.push(format!("help: {}", f.help));
         }
+        d.notes.extend(rendered_note);
         if suppressed {
             let why = f
                 .object
@@ -267,6 +271,16 @@ fn render(r: &Report<'_>, w: &mut dyn WriteColor) -> std::io::Result<()> {
         plural(s.objects, "object"),
         plural(s.statefulsets, "StatefulSet"),
     )
+}
+
+/// The note under a diagnostic on rendered input: the repository file and line it came from,
+/// and the command that rendered what the snippet shows.
+fn rendered_from(loc: &super::Location) -> Option<String> {
+    let at = loc.rendered.as_ref()?;
+    Some(format!(
+        "note: rendered from {}:{}:{} by `{}` (the snippet shows the rendered manifest)",
+        loc.file, loc.line, loc.column, at.command
+    ))
 }
 
 fn span_range(loc: &super::Location) -> std::ops::Range<usize> {

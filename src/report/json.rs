@@ -12,7 +12,7 @@ use crate::rules::Finding;
 /// `findings`; `summary.suppressed` always counts them.
 pub fn to_value(r: &Report<'_>) -> Value {
     let finding = |(f, loc): (&Finding, Option<Location>)| {
-        json!({
+        let mut v = json!({
             "code": f.rule.code,
             "rule": f.rule.slug,
             "severity": f.severity,
@@ -22,7 +22,9 @@ pub fn to_value(r: &Report<'_>) -> Value {
             "column": loc.as_ref().map(|l| l.column),
             "message": f.message,
             "help": f.help,
-        })
+        });
+        add_rendered(&mut v, loc.as_ref());
+        v
     };
     let findings: Vec<Value> = r.sorted_findings().into_iter().map(finding).collect();
     let errors: Vec<Value> = r
@@ -30,12 +32,14 @@ pub fn to_value(r: &Report<'_>) -> Value {
         .iter()
         .map(|e| {
             let loc = r.error_location(e);
-            json!({
+            let mut v = json!({
                 "file": e.file,
                 "line": loc.as_ref().map(|l| l.line),
                 "column": loc.as_ref().map(|l| l.column),
                 "message": e.message,
-            })
+            });
+            add_rendered(&mut v, loc.as_ref());
+            v
         })
         .collect();
     let mut v = json!({ "findings": findings, "errors": errors, "summary": r.summary });
@@ -54,6 +58,17 @@ pub fn to_value(r: &Report<'_>) -> Value {
             .insert("suppressed".into(), json!(suppressed));
     }
     v
+}
+
+/// Findings on rendered input (a Helm chart, a Kustomize folder) carry `rendered`: the tool,
+/// the folder, the command, and the line, column and text in its output (`file`, `line` and
+/// `column` are then in the template or resource file).
+fn add_rendered(v: &mut Value, loc: Option<&Location>) {
+    if let Some(at) = loc.and_then(|l| l.rendered.as_ref()) {
+        v.as_object_mut()
+            .unwrap()
+            .insert("rendered".into(), json!(at));
+    }
 }
 
 pub fn write(r: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {

@@ -52,7 +52,10 @@ fn case_name(key: &ObjectKey) -> String {
 
 fn position(loc: &Option<Location>) -> String {
     match loc {
-        Some(l) => format!("{}:{}:{}", l.file, l.line, l.column),
+        Some(l) => match &l.rendered {
+            Some(at) => format!("{}:{}:{} ({})", l.file, l.line, l.column, at.describe()),
+            None => format!("{}:{}:{}", l.file, l.line, l.column),
+        },
         None => "(no position)".into(),
     }
 }

@@ -54,6 +54,11 @@ pub struct Summary {
 }
 
 /// A resolved position: file name, byte span, 1-based line and column.
+///
+/// For rendered input (a Helm chart, a Kustomize folder) `file`, `line` and `column` are in the
+/// repository file the node came from (the template, the resource file) so that editors and
+/// code scanning annotate a file that exists; `file_id` and `span` are in the rendered text,
+/// and `rendered` says where.
 #[derive(Debug, Clone)]
 pub struct Location {
     pub file: String,
@@ -63,6 +68,35 @@ pub struct Location {
     pub column: usize,
     pub end_line: usize,
     pub end_column: usize,
+    pub rendered: Option<RenderedAt>,
+}
+
+/// Where a finding on rendered input sits in the rendered manifests.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RenderedAt {
+    /// `helm template`, `kustomize build` or `kubectl kustomize`.
+    pub tool: &'static str,
+    /// The chart or Kustomize folder.
+    pub from: String,
+    /// The command that renders it.
+    pub command: String,
+    /// 1-based line and column in the rendered output.
+    pub line: usize,
+    pub column: usize,
+    /// That rendered line.
+    pub text: String,
+}
+
+impl RenderedAt {
+    /// One line for messages: `rendered by `helm template ...`, line 48: serviceName: zk-hs`.
+    pub fn describe(&self) -> String {
+        format!(
+            "rendered by `{}`, line {}: {}",
+            self.command,
+            self.line,
+            self.text.trim()
+        )
+    }
 }
 
 impl Report<'_> {
@@ -110,7 +144,8 @@ impl Report<'_> {
     /// Where an anchor is in the source, if it came from a file.
     pub fn locate(&self, a: &Anchor) -> Option<Location> {
         let origin = a.object.origin.as_ref()?;
-        let ns = origin.span(&a.pointer)?;
+        let full = format!("{}{}", origin.prefix, a.pointer);
+        let (shown, ns) = origin.spans.nearest(&full)?;
         let span = if a.on_key {
             ns.key.unwrap_or(ns.value)
         } else {
@@ -134,14 +169,31 @@ impl Report<'_> {
             }
             _ => span,
         };
-        Some(self.location(origin.file, span))
+        let keys: Vec<String> = shown
+            .split('/')
+            .skip(1)
+            .filter(|s| !s.is_empty() && !s.bytes().all(|b| b.is_ascii_digit()))
+            .map(|s| s.replace("~1", "/").replace("~0", "~"))
+            .collect();
+        Some(self.located(origin.file, span, Some((&keys, &a.object.key.kind))))
     }
 
     pub fn location(&self, file_id: crate::object::FileId, span: ByteSpan) -> Location {
+        self.located(file_id, span, None)
+    }
+
+    /// `keys`: the key path of the node and its object's kind, to find it in the template of
+    /// rendered input (else it is read from the rendered text).
+    fn located(
+        &self,
+        file_id: crate::object::FileId,
+        span: ByteSpan,
+        keys: Option<(&[String], &str)>,
+    ) -> Location {
         let file = self.sources.get(file_id);
         let (line, column) = file.line_col(span.start);
         let (end_line, end_column) = file.line_col(span.end.max(span.start));
-        Location {
+        let mut loc = Location {
             file: file.name.clone(),
             file_id,
             span,
@@ -149,7 +201,37 @@ impl Report<'_> {
             column,
             end_line,
             end_column,
+            rendered: None,
+        };
+        if let Some(info) = &file.rendered {
+            let found;
+            let (keys, kind): (Vec<&str>, Option<&str>) = match keys {
+                Some((k, kind)) => (k.iter().map(String::as_str).collect(), Some(kind)),
+                None => {
+                    found = crate::source::render::keys_at(&file.text, span.start as usize);
+                    (found.iter().map(String::as_str).collect(), None)
+                }
+            };
+            let pos = info.position(span.start, &keys, kind);
+            let text = file
+                .line_range(line - 1)
+                .map(|r| file.text[r].trim_end_matches(['\n', '\r']).to_string())
+                .unwrap_or_default();
+            loc.rendered = Some(RenderedAt {
+                tool: info.tool,
+                from: info.root.clone(),
+                command: info.command.clone(),
+                line,
+                column,
+                text,
+            });
+            loc.file = pos.file;
+            loc.line = pos.line;
+            loc.column = pos.column;
+            loc.end_line = pos.end_line;
+            loc.end_column = pos.end_column;
         }
+        loc
     }
 
     /// Position of an input error.

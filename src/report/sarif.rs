@@ -44,12 +44,12 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
-/// The first paragraph of a rule page after its `# CODE slug` title.
+/// The first paragraph of a rule page after its `# CODE slug` title and `> summary` line.
 fn page_summary(page: &str) -> Option<String> {
     let mut para = Vec::new();
     for line in page
         .lines()
-        .skip_while(|l| l.starts_with('#') || l.trim().is_empty())
+        .skip_while(|l| l.starts_with('#') || l.starts_with('>') || l.trim().is_empty())
     {
         if line.trim().is_empty() || line.starts_with('#') {
             break;
@@ -93,12 +93,16 @@ fn location(r: &Report<'_>, loc: &Location, message: Option<&str>) -> Option<Val
     Some(l)
 }
 
-fn message_text(f: &Finding) -> String {
-    if f.help.is_empty() {
+fn message_text(f: &Finding, loc: Option<&Location>) -> String {
+    let mut text = if f.help.is_empty() {
         f.message.clone()
     } else {
         format!("{}\nhelp: {}", f.message, f.help)
+    };
+    if let Some(at) = loc.and_then(|l| l.rendered.as_ref()) {
+        text.push_str(&format!("\n{}", at.describe()));
     }
+    text
 }
 
 fn result(r: &Report<'_>, f: &Finding, loc: Option<Location>, suppressed: bool) -> Value {
@@ -107,11 +111,12 @@ fn result(r: &Report<'_>, f: &Finding, loc: Option<Location>, suppressed: bool) 
         .position(|x| x.meta().code == f.rule.code)
         .unwrap_or(0);
     let key = &f.object.key;
+    let rendered = loc.as_ref().and_then(|l| l.rendered.clone());
     let mut v = json!({
         "ruleId": f.rule.code,
         "ruleIndex": index,
         "level": level(f.severity),
-        "message": { "text": message_text(f) },
+        "message": { "text": message_text(f, loc.as_ref()) },
         "locations": loc.and_then(|l| location(r, &l, None)).into_iter().collect::<Vec<_>>(),
         "properties": {
             "rule": f.rule.slug,
@@ -130,6 +135,9 @@ fn result(r: &Report<'_>, f: &Finding, loc: Option<Location>, suppressed: bool) 
         .collect();
     if !related.is_empty() {
         v["relatedLocations"] = json!(related);
+    }
+    if let Some(at) = rendered {
+        v["properties"]["rendered"] = json!(at);
     }
     if suppressed {
         let mut s = json!({ "kind": "inSource", "status": "accepted" });

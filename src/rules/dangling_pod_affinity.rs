@@ -1,31 +1,16 @@
-//! SL010 `dangling-pod-affinity`: podAffinity terms select pods of some workload.
+//! SL010 `dangling-pod-affinity`. The rule's documentation is its page, `rules/SL010-dangling-pod-affinity.md` (what it
+//! checks, why, examples, options); keep it there, not here.
 //!
-//! A `podAffinity` term asks the scheduler to place a StatefulSet's pods next to (same node,
-//! same zone...) pods matching its `labelSelector`, in the namespaces it names. When no workload
-//! in the input (StatefulSet, Deployment, DaemonSet, ReplicaSet, Job, CronJob, Pod...) has pods
-//! matching it, a **required** term can never be satisfied: the pods stay `Pending` forever. A
-//! **preferred** term silently does nothing. Both usually come from a typo in a label, a label
-//! that changed on the other side, or a missing `namespaces` entry.
+//! Implementation notes: every `podAffinity` term ([`Object::affinity_terms`]) is resolved
+//! against [`Companions::workloads_selecting`] in the namespaces it names (`namespaces`, else the
+//! StatefulSet's own; `namespaceSelector: {}` = all). Terms that cannot be resolved from files
+//! (a non-empty `namespaceSelector`, controller-added labels) are skipped; a term selecting the
+//! StatefulSet's own pods passes. The help lists near-miss label values from
+//! [`Companions::pod_label_values`].
 //!
-//! Which namespaces a term looks in, as the scheduler does it: `namespaces` if set, else the
-//! StatefulSet's own; an empty `namespaceSelector: {}` means all namespaces. A term with a
-//! non-empty `namespaceSelector` cannot be resolved from files (namespace labels live in the
-//! cluster) and is skipped, as is one whose selector uses labels that controllers add to pods
-//! (`pod-template-hash`, `statefulset.kubernetes.io/pod-name`, `job-name`...). A term that selects
-//! the StatefulSet's own pods is satisfied by them (the scheduler lets the first pod of a
-//! self-affine group in). `matchLabelKeys` / `mismatchLabelKeys` are applied with the
-//! StatefulSet's own pod labels.
-//!
-//! ```yaml
-//! affinity:
-//!   podAffinity:
-//!     requiredDuringSchedulingIgnoredDuringExecution:
-//!     - labelSelector: {matchLabels: {app: zookeper}}   # SL010: typo, no such pods
-//!       topologyKey: topology.kubernetes.io/zone
-//! ```
-//!
-//! Use instead a selector that matches the pods to co-locate with (`app: zookeeper`), with
-//! `namespaces: [data]` when they live in another namespace.
+//! [`Object::affinity_terms`]: crate::object::Object::affinity_terms
+//! [`Companions::workloads_selecting`]: crate::catalog::Companions::workloads_selecting
+//! [`Companions::pod_label_values`]: crate::catalog::Companions::pod_label_values
 
 use std::sync::Arc;
 
@@ -34,7 +19,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelecto
 
 use super::util::join_and;
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
-use crate::object::{Labels, Object};
+use crate::catalog::Kind;
+use crate::object::{Affinity, Labels, Object};
 use crate::selector;
 
 pub static META: RuleMeta = RuleMeta {
@@ -62,8 +48,6 @@ const CONTROLLER_LABELS: &[&str] = &[
 /// How many near-miss label values a help names, per label.
 const NEAR_MISSES: usize = 3;
 
-const AFFINITY: &str = "/spec/template/spec/affinity/podAffinity";
-
 pub struct DanglingPodAffinity;
 
 impl Rule for DanglingPodAffinity {
@@ -71,44 +55,16 @@ impl Rule for DanglingPodAffinity {
         &META
     }
 
+    fn reads(&self) -> &'static [Kind] {
+        &[Kind::Workload]
+    }
+
     fn check(&self, object: &Arc<Object>, cx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let Some(affinity) = object
-            .statefulset()
-            .and_then(|s| s.spec.as_ref())
-            .and_then(|s| s.template.spec.as_ref())
-            .and_then(|p| p.affinity.as_ref())
-            .and_then(|a| a.pod_affinity.as_ref())
-        else {
+        if object.statefulset().is_none() {
             return;
-        };
-        let required = affinity
-            .required_during_scheduling_ignored_during_execution
-            .iter()
-            .flatten()
-            .enumerate()
-            .map(|(i, t)| {
-                (
-                    t,
-                    true,
-                    format!("{AFFINITY}/requiredDuringSchedulingIgnoredDuringExecution/{i}"),
-                )
-            });
-        let preferred = affinity
-            .preferred_during_scheduling_ignored_during_execution
-            .iter()
-            .flatten()
-            .enumerate()
-            .map(|(i, w)| {
-                (
-                    &w.pod_affinity_term,
-                    false,
-                    format!(
-                        "{AFFINITY}/preferredDuringSchedulingIgnoredDuringExecution/{i}/podAffinityTerm"
-                    ),
-                )
-            });
-        for (term, is_required, pointer) in required.chain(preferred) {
-            if let Some(f) = check_term(object, cx, term, is_required, &pointer) {
+        }
+        for t in object.affinity_terms(Affinity::Pod) {
+            if let Some(f) = check_term(object, cx, t.term, t.required, &t.pointer) {
                 out.push(f);
             }
         }

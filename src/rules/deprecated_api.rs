@@ -1,24 +1,9 @@
-//! SL006 `deprecated-api`: apps/v1beta1, apps/v1beta2 and policy/v1beta1 are removed APIs.
+//! SL006 `deprecated-api`. The rule's documentation is its page, `rules/SL006-deprecated-api.md` (what it
+//! checks, why, examples, options); keep it there, not here.
 //!
-//! A StatefulSet written as `apps/v1beta1` or `apps/v1beta2` (removed in Kubernetes 1.16), or a
-//! PodDisruptionBudget written as `policy/v1beta1` (removed in 1.25), is rejected by every
-//! supported API server: `kubectl apply` fails with "no matches for kind". The finding is on the
-//! object itself, at its `apiVersion` value, and the help says what else changes with the new
-//! version, because a plain search-and-replace of the apiVersion is not always enough:
-//!
-//! - `apps/v1` requires `spec.selector`, and it must select the pod template labels (the beta
-//!   versions defaulted it from the template labels);
-//! - `apps/v1beta1` defaulted `updateStrategy` to `OnDelete`, `apps/v1` to `RollingUpdate`;
-//! - under `policy/v1` an empty PDB selector (`{}`) selects every pod of the namespace, under
-//!   `policy/v1beta1` it selected none.
-//!
-//! ```yaml
-//! apiVersion: apps/v1beta1      # SL006
-//! kind: StatefulSet
-//! ```
-//!
-//! Use instead `apiVersion: apps/v1` (with `spec.selector.matchLabels` equal to the template
-//! labels) and `apiVersion: policy/v1`.
+//! Implementation notes: needs no companion; the finding points at the object's own
+//! `apiVersion`, and the help lists what else changes with the new version (read from the
+//! object: a missing `spec.selector`, the `updateStrategy` default, an empty PDB selector).
 
 use std::sync::Arc;
 

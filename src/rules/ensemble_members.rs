@@ -14,12 +14,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::util::{containers, join_and};
+use super::zookeeper_connect::{self, ClusterDomain};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
+use crate::catalog::Kind;
+use crate::config::{self, OptionError, Options as RawOptions};
 use crate::ensemble::hosts::{Target, resolve, split_ordinal};
 use crate::ensemble::lookup::{self, Ensemble, is_headless, service_name};
-use crate::ensemble::members::{Format, Kind, LISTS, ListSpec, Member, PeerList, System};
-use crate::ensemble::settings::{self, EnvVal, Setting, Want, kafka_env_names};
-use crate::ensemble::system::{is_etcd, is_kafka, is_zookeeper};
+use crate::ensemble::members::{Format, LISTS, ListKind, ListSpec, Member, PeerList, System};
+use crate::ensemble::settings::{self, EnvVal, Setting};
+use crate::ensemble::system::{runs, votes};
 use crate::object::{Object, ObjectKey, placeholder_in, shell_placeholder_in};
 
 pub static META: RuleMeta = RuleMeta {
@@ -32,17 +35,51 @@ pub static META: RuleMeta = RuleMeta {
 
 pub struct EnsembleMembers;
 
-fn member_of(system: System) -> fn(&Object) -> bool {
+/// `.statelint.yaml` options (see the rule's page).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Options {
+    /// The cluster's DNS domain; when not set, zookeeper-connect's, else `cluster.local`.
+    #[serde(default)]
+    pub cluster_domain: Option<ClusterDomain>,
+}
+
+/// The cluster domain: this rule's option, else zookeeper-connect's, else `cluster.local`.
+fn cluster_domain<'a>(cx: &'a Ctx<'_>) -> &'a str {
+    cx.options::<Options>(&META)
+        .and_then(|o| o.cluster_domain.as_ref())
+        .or_else(|| {
+            cx.options::<zookeeper_connect::Options>(&zookeeper_connect::META)
+                .and_then(|o| o.cluster_domain.as_ref())
+        })
+        .map_or("cluster.local", |d| d.0.as_str())
+}
+
+/// How a system's members are called in messages.
+fn member_word(system: System) -> &'static str {
     match system {
-        System::ZooKeeper => is_zookeeper,
-        System::Etcd => is_etcd,
-        System::Kafka => is_kafka,
+        System::Kafka => "KRaft controller",
+        s => s.name(),
     }
 }
 
 impl Rule for EnsembleMembers {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    fn options(&self, raw: &serde_json::Value) -> Result<Option<RawOptions>, Vec<OptionError>> {
+        config::boxed_options::<Options>(raw)
+    }
+
+    fn reads(&self) -> &'static [Kind] {
+        &[Kind::Service, Kind::StatefulSet, Kind::ConfigMap]
+    }
+
+    fn concerns(&self, sts: &Object, companion: &Object) -> bool {
+        // a ConfigMap matters to the StatefulSets that mount it; Services and StatefulSets
+        // may be members of any ensemble of the namespace
+        companion.config_map().is_none() || mounts_config_map(sts, &companion.key.name)
     }
 
     fn check(&self, object: &Arc<Object>, cx: &Ctx<'_>, out: &mut Vec<Finding>) {
@@ -54,7 +91,7 @@ impl Rule for EnsembleMembers {
         };
         let systems: Vec<System> = [System::ZooKeeper, System::Etcd, System::Kafka]
             .into_iter()
-            .filter(|s| member_of(*s)(object))
+            .filter(|s| runs(object, *s, cx.companions))
             .collect();
         if systems.is_empty() {
             return;
@@ -97,32 +134,10 @@ enum Resolved {
     Done,
 }
 
-/// Is `sts` a voter of its system? KRaft: `process.roles` holds `controller` (unknown: yes).
+/// Is `sts` a voter of its system (the roles catalogue: a KRaft controller votes, a
+/// broker-only node does not)?
 fn is_voter(sts: &Object, system: System, cx: &Ctx<'_>) -> bool {
-    if system != System::Kafka {
-        return true;
-    }
-    let Some(spec) = sts.pod_template().and_then(|t| t.spec.as_ref()) else {
-        return false;
-    };
-    let env = kafka_env_names("process.roles");
-    let env: Vec<&str> = env.iter().map(String::as_str).collect();
-    let want = Want {
-        properties: &["process.roles"],
-        flags: &[],
-        env: &env,
-        files: &["server.properties"],
-    };
-    let ns = &sts.key.namespace;
-    let mut roles = None;
-    for (cptr, c) in containers(spec) {
-        for s in settings::read(c, &cptr, spec, ns, cx.companions, &want) {
-            if let Some(v) = s.value {
-                roles = Some(v);
-            }
-        }
-    }
-    roles.is_none_or(|r| r.split(',').any(|r| r.trim() == "controller"))
+    system != System::Kafka || votes(sts, cx.companions)
 }
 
 /// The id of pod `ordinal` of `sts` when the settings say how ids are derived: Bitnami Kafka's
@@ -135,7 +150,7 @@ fn id_offset(sts: &Object, system: System) -> Option<i64> {
         let var = match system {
             System::Kafka => "KAFKA_MIN_ID",
             System::ZooKeeper => "ID_OFFSET",
-            System::Etcd => return None,
+            _ => return None,
         };
         if let Some(EnvVal::Lit(v)) = env.get(var)
             && let Ok(n) = v.trim().parse()
@@ -168,6 +183,17 @@ fn id_offset(sts: &Object, system: System) -> Option<i64> {
         }
     }
     None
+}
+
+/// Whether `sts`'s pods mount ConfigMap `name` (as a volume).
+fn mounts_config_map(sts: &Object, name: &str) -> bool {
+    sts.pod_template()
+        .and_then(|t| t.spec.as_ref())
+        .and_then(|s| s.volumes.as_ref())
+        .is_some_and(|vols| {
+            vols.iter()
+                .any(|v| v.config_map.as_ref().is_some_and(|c| c.name == name))
+        })
 }
 
 /// Whether the object's namespace is written in its source (not the `--namespace` default).
@@ -270,11 +296,10 @@ fn check_list(object: &Arc<Object>, list: &PeerList, cx: &Ctx<'_>, out: &mut Vec
     }
     let spec: ListSpec = list.spec;
     let system = spec.system;
-    let is_member = member_of(system);
-    let is_member = |o: &Object| is_member(o);
-    let domain = cx.config.cluster_domain.trim_matches('.');
+    let is_member = |o: &Object| runs(o, system, cx.companions);
+    let domain = cluster_domain(cx);
     let ns = object.key.namespace.as_str();
-    let what = system.name();
+    let what = member_word(system);
     let first = &list.settings[0];
     let source = if spec.format == Format::ZooCfgServer {
         first
@@ -296,7 +321,7 @@ fn check_list(object: &Arc<Object>, list: &PeerList, cx: &Ctx<'_>, out: &mut Vec
         f.needle(needle.to_string())
     };
     // members found, by StatefulSet: ordinal -> (member index, id)
-    if spec.kind == Kind::Count {
+    if spec.kind == ListKind::Count {
         let (si, needle, m) = &list.members[0];
         let n = object.replicas() as i64;
         if let Some(count) = m.id
@@ -404,7 +429,7 @@ fn check_list(object: &Arc<Object>, list: &PeerList, cx: &Ctx<'_>, out: &mut Vec
             }
         }
     }
-    if spec.kind != Kind::Voters {
+    if spec.kind != ListKind::Voters {
         return;
     }
     // the ensemble: the StatefulSets the list names, and this one when it votes
@@ -595,7 +620,7 @@ fn check_list(object: &Arc<Object>, list: &PeerList, cx: &Ctx<'_>, out: &mut Vec
                 match system {
                     System::ZooKeeper => "the missing servers never join the quorum",
                     System::Etcd => "etcd refuses to bootstrap the missing members",
-                    System::Kafka => "the missing controllers never vote, and the quorum tolerates fewer failures than its size suggests",
+                    _ => "the missing controllers never vote, and the quorum tolerates fewer failures than its size suggests",
                 }
             ),
         )
@@ -625,7 +650,7 @@ fn resolve_member(
 ) -> Resolved {
     let mut report = |msg: String, help: String| problems.push((msg, help, Severity::Error));
     let spec = list.spec;
-    let what = spec.system.name();
+    let what = member_word(spec.system);
     let ns = object.key.namespace.as_str();
     let c = cx.companions;
     // a bare pod name (Pulsar's ZOOKEEPER_SERVERS): a pod of a StatefulSet of this namespace
@@ -682,7 +707,7 @@ fn resolve_member(
                         plural(sts.replicas() as i64, "replica"),
                         pod_range(sts)
                     ),
-                    if spec.kind == Kind::Voters {
+                    if spec.kind == ListKind::Voters {
                         format!(
                             "remove `{}` (or scale {} to {} replicas and list all of them)",
                             m.text,
@@ -822,11 +847,11 @@ fn resolve_member(
         Target::Service { service, ns: hns } => {
             let found = lookup::find(&hns, &service, None, c, is_member);
             match (spec.kind, found) {
-                (Kind::Seeds, Some(e)) => match e.service {
+                (ListKind::Seeds, Some(e)) => match e.service {
                     Some(_) => Resolved::Service,
                     None => Resolved::Done,
                 },
-                (Kind::Voters | Kind::Count, Some(e)) => {
+                (ListKind::Voters | ListKind::Count, Some(e)) => {
                     let n = e.sts.replicas() as i64;
                     report(
                         format!(
@@ -857,7 +882,7 @@ fn resolve_member(
                                 ),
                             );
                         }
-                        None if spec.kind == Kind::Voters
+                        None if spec.kind == ListKind::Voters
                             || hns == ns && service_name(object) == service =>
                         {
                             report(

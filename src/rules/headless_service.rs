@@ -1,26 +1,14 @@
-//! SL001 `headless-service`: a StatefulSet's `spec.serviceName` names a headless Service
-//! (`clusterIP: None`, type ClusterIP) in its namespace whose selector selects its pods.
+//! SL001 `headless-service`. The rule's documentation is its page, `rules/SL001-headless-service.md` (what it
+//! checks, why, examples, options); keep it there, not here.
 //!
-//! Why: the StatefulSet controller gives each pod a stable DNS name
-//! `<pod>.<serviceName>.<namespace>.svc` only through that governing Service, and only when it
-//! is headless. Kafka brokers, ZooKeeper and Cassandra peers find each other by those names; a
-//! missing, non-headless or mis-selecting Service leaves them unable to form a cluster.
+//! Implementation notes: reads the Service named by `spec.serviceName`
+//! ([`Companions::service`]); findings about the Service point into it, with a note on
+//! `serviceName`. When the Service is missing, a headless Service already selecting the pods
+//! ([`Companions::services_selecting`]) is suggested. The webhook asks this rule what a Service
+//! UPDATE or DELETE breaks ([`Rule::concerns`], [`Rule::removal_breaks`]).
 //!
-//! Fails when:
-//! - `spec.serviceName` is missing or empty;
-//! - no Service of that name exists in the StatefulSet's namespace;
-//! - that Service's `clusterIP` is not `None`;
-//! - its selector is empty, or not a subset of the pod template labels;
-//! - its type is not ClusterIP.
-//!
-//! ```yaml
-//! # fails: the Service gets a virtual IP, pods get no per-pod DNS records
-//! kind: Service
-//! metadata: {name: zk-hs}
-//! spec: {selector: {app: zk}}
-//! ```
-//!
-//! Use instead `spec: {clusterIP: None, selector: {app: zk}}`, applied before the StatefulSet.
+//! [`Companions::service`]: crate::catalog::Companions::service
+//! [`Companions::services_selecting`]: crate::catalog::Companions::services_selecting
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -29,6 +17,7 @@ use k8s_openapi::api::core::v1::ServiceSpec;
 
 use super::util::{present, yaml_map, yaml_scalar};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
+use crate::catalog::{Companions, Kind};
 use crate::object::{Labels, Object};
 use crate::selector::describe_map;
 use crate::source::yaml::push_segment;
@@ -48,6 +37,48 @@ const SERVICE_NAME: &str = "/spec/serviceName";
 impl Rule for HeadlessService {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    fn reads(&self) -> &'static [Kind] {
+        &[Kind::Service]
+    }
+
+    fn concerns(&self, sts: &Object, service: &Object) -> bool {
+        sts.service_name() == Some(service.key.name.as_str())
+    }
+
+    /// Deleting the headless Service a StatefulSet names removes its pods' DNS names.
+    fn removal_breaks(
+        &self,
+        sts: &Arc<Object>,
+        service: &Arc<Object>,
+        _cx: &Ctx<'_>,
+    ) -> Option<Finding> {
+        if !service.is_headless_service() || !self.concerns(sts, service) {
+            return None;
+        }
+        let (name, sts_name, ns) = (&service.key.name, &sts.key.name, &sts.key.namespace);
+        Some(
+            Finding::new(
+                &META,
+                sts,
+                SERVICE_NAME,
+                format!(
+                    "Service {name} is the headless Service of StatefulSet {sts_name} \
+                     (spec.serviceName); deleting it removes the DNS names of its {} pods",
+                    sts.replicas()
+                ),
+            )
+            .help(format!(
+                "delete StatefulSet {sts_name} first (kubectl delete statefulset {sts_name} -n \
+                 {ns}), or point its serviceName at another headless Service"
+            )),
+        )
+    }
+
+    fn companion_missing(&self, sts: &Object, view: &dyn Companions) -> bool {
+        sts.service_name()
+            .is_some_and(|n| view.service(&sts.key.namespace, n).is_none())
     }
 
     fn check(&self, obj: &Arc<Object>, cx: &Ctx<'_>, out: &mut Vec<Finding>) {
@@ -263,11 +294,7 @@ fn headless_selecting(cx: &Ctx<'_>, ns: &str, labels: &Labels) -> Option<Arc<Obj
     cx.companions
         .services_selecting(ns, labels)
         .into_iter()
-        .find(|s| {
-            s.service()
-                .and_then(|s| s.spec.as_ref())
-                .is_some_and(|s| s.cluster_ip.as_deref() == Some("None"))
-        })
+        .find(|s| s.is_headless_service())
 }
 
 /// How to create the missing Service: a minimal manifest and the order to apply it in.

@@ -1,14 +1,15 @@
 //! The rule registry, findings, and the engine that runs rules over objects.
 //!
-//! Each rule lives in its own file with a doc comment (what it checks, why, an example, what
-//! to write instead) and a page under `rules/` that `statelint explain` prints.
+//! Each rule lives in its own file (implementation notes in its `//!` comment, its options
+//! struct, the companion kinds it reads) and is documented by its page under `rules/`, which
+//! `statelint explain` prints. See CONTRIBUTING.md, "Adding a rule".
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde_json::Value;
 
-use crate::catalog::Companions;
-use crate::config::Config;
+use crate::catalog::{Companions, Kind};
+use crate::config::{self, Config, OptionError, Options, RuleName, RuleSet};
 use crate::object::Object;
 
 mod dangling_pod_affinity;
@@ -25,33 +26,7 @@ mod zookeeper_connect;
 
 pub mod util;
 
-/// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Warning,
-    Error,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
-}
-
-impl std::str::FromStr for Severity {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "error" => Ok(Severity::Error),
-            "warning" => Ok(Severity::Warning),
-            other => Err(format!("unknown severity `{other}` (use error or warning)")),
-        }
-    }
-}
+pub use crate::severity::Severity;
 
 /// A rule's identity and documentation.
 #[derive(Debug)]
@@ -189,10 +164,58 @@ pub struct Ctx<'a> {
     pub config: &'a Config,
 }
 
+impl Ctx<'_> {
+    /// The options the config gives rule `meta` (`None`: the rule's defaults).
+    pub fn options<T: std::any::Any>(&self, meta: &RuleMeta) -> Option<&T> {
+        self.config.options(meta.code)
+    }
+}
+
+/// A rule with no options: any key is an unknown option.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoOptions {}
+
 /// A rule. `check` is called for every reported object; rules skip kinds they do not handle.
 pub trait Rule: Send + Sync {
     fn meta(&self) -> &'static RuleMeta;
     fn check(&self, object: &Arc<Object>, cx: &Ctx<'_>, out: &mut Vec<Finding>);
+
+    /// Parse this rule's options from `.statelint.yaml` (its mapping without `severity`),
+    /// usually [`config::boxed_options`] with the rule's own options struct. The default: no
+    /// options.
+    fn options(&self, raw: &Value) -> Result<Option<Options>, Vec<OptionError>> {
+        config::parse_options::<NoOptions>(raw).map(|_| None)
+    }
+
+    /// The companion kinds `check` reads through [`Companions`]. The webhook re-checks this
+    /// rule on the StatefulSets of a namespace when an object of one of these kinds changes.
+    fn reads(&self) -> &'static [Kind] {
+        &[]
+    }
+
+    /// Whether a change to `companion` (of a kind this rule reads) can change this rule's
+    /// verdict on `sts`. The default: any StatefulSet of the namespace.
+    fn concerns(&self, _sts: &Object, _companion: &Object) -> bool {
+        true
+    }
+
+    /// What deleting `companion` (of a kind this rule reads) breaks for `sts`, which depends on
+    /// it: a finding to deny the DELETE with. `cx` is the world before the deletion.
+    fn removal_breaks(
+        &self,
+        _sts: &Arc<Object>,
+        _companion: &Arc<Object>,
+        _cx: &Ctx<'_>,
+    ) -> Option<Finding> {
+        None
+    }
+
+    /// Whether a companion this rule needs for `sts` is absent from `view` (the webhook then
+    /// tells the user to apply companions before the StatefulSet).
+    fn companion_missing(&self, _sts: &Object, _view: &dyn Companions) -> bool {
+        false
+    }
 }
 
 /// Every rule, in code order.
@@ -218,6 +241,44 @@ pub fn lookup(name: &str) -> Option<&'static RuleMeta> {
     all().iter().map(|r| r.meta()).find(|m| m.is(name))
 }
 
+/// The rule with this code.
+pub fn by_code(code: &str) -> Option<&'static dyn Rule> {
+    all().iter().copied().find(|r| r.meta().code == code)
+}
+
+/// The rules, as the configuration sees them: names to resolve, options to parse.
+pub struct Registry;
+
+impl RuleSet for Registry {
+    fn resolve(&self, name: &str) -> Option<RuleName> {
+        lookup(name).map(|m| RuleName {
+            code: m.code,
+            slug: m.slug,
+        })
+    }
+
+    fn names(&self) -> Vec<RuleName> {
+        all()
+            .iter()
+            .map(|r| RuleName {
+                code: r.meta().code,
+                slug: r.meta().slug,
+            })
+            .collect()
+    }
+
+    fn parse_options(
+        &self,
+        code: &'static str,
+        raw: &Value,
+    ) -> Result<Option<Options>, Vec<OptionError>> {
+        match by_code(code) {
+            Some(r) => r.options(raw),
+            None => Ok(None),
+        }
+    }
+}
+
 /// Findings of a run, split into reported and suppressed (by annotation).
 #[derive(Debug, Default)]
 pub struct Outcome {
@@ -233,7 +294,7 @@ pub fn run(objects: &[Arc<Object>], companions: &dyn Companions, config: &Config
     let rules: Vec<&dyn Rule> = all()
         .iter()
         .copied()
-        .filter(|r| config.is_enabled(r.meta()))
+        .filter(|r| config.is_enabled(r.meta().code))
         .collect();
     let mut findings: Vec<Finding> = objects
         .par_iter()
@@ -247,7 +308,7 @@ pub fn run(objects: &[Arc<Object>], companions: &dyn Companions, config: &Config
         })
         .collect();
     for f in &mut findings {
-        if let Some(s) = config.severity_override(f.rule) {
+        if let Some(s) = config.severity_override(f.rule.code) {
             f.severity = s;
         }
     }

@@ -1,25 +1,21 @@
-//! SL009 `odd-replicas`: ZooKeeper and etcd ensembles have an odd number of replicas.
+//! SL009 `odd-replicas`. The rule's documentation is its page, `rules/SL009-odd-replicas.md` (what it
+//! checks, why, examples, options); keep it there, not here.
 //!
-//! What it checks: a StatefulSet that runs ZooKeeper or etcd (its image, its start command or
-//! its name says so; see [`is_zookeeper`] and [`is_etcd`]) with an even `spec.replicas`. When
-//! several ZooKeeper StatefulSets of one namespace form one ensemble — a Service selects the pods
-//! of all of them, as Yolean's `pzoo` (3) + `zoo` (2) behind Service `zookeeper` do — their
-//! replicas are added up and the total must be odd. `replicas: 0` (scaled down) is not reported.
+//! Implementation notes: the product comes from image, command or name ([`is_zookeeper`],
+//! [`is_etcd`]). StatefulSets of one product that a Service (broader than the StatefulSet's own
+//! selector) selects together are one ensemble ([`Companions::services_selecting`],
+//! [`Companions::statefulsets`]): their replicas are summed, and each member reports the total.
 //!
-//! Why it matters: a quorum needs a majority, floor(n/2)+1. Four members need three up, so they
-//! survive one failure — exactly what three members survive — while adding one more server to
-//! lose, to keep in sync and to wait for on every write.
-//!
-//! Example (warns): `replicas: 4` on a ZooKeeper StatefulSet. Use instead: `replicas: 3` (one
-//! failure tolerated) or `replicas: 5` (two).
+//! [`Companions::services_selecting`]: crate::catalog::Companions::services_selecting
+//! [`Companions::statefulsets`]: crate::catalog::Companions::statefulsets
 
 use std::sync::Arc;
 
 use super::util::{join_and, quorum};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
+use crate::catalog::Kind;
 use crate::ensemble::system::{is_etcd, is_zookeeper};
 use crate::object::Object;
-use crate::selector;
 
 pub static META: RuleMeta = RuleMeta {
     code: "SL009",
@@ -31,10 +27,10 @@ pub static META: RuleMeta = RuleMeta {
 
 pub struct OddReplicas;
 
-fn product(obj: &Object) -> Option<&'static str> {
-    if is_zookeeper(obj) {
+fn product(obj: &Object, companions: &dyn crate::catalog::Companions) -> Option<&'static str> {
+    if is_zookeeper(obj, companions) {
         Some("ZooKeeper")
-    } else if is_etcd(obj) {
+    } else if is_etcd(obj, companions) {
         Some("etcd")
     } else {
         None
@@ -59,33 +55,22 @@ fn ensemble(obj: &Arc<Object>, kind: &str, cx: &Ctx<'_>) -> Vec<Arc<Object>> {
         .companions
         .services_selecting(ns, labels)
         .into_iter()
-        .filter(|s| {
-            let sel = s
-                .service()
-                .and_then(|s| s.spec.as_ref())
-                .and_then(|s| s.selector.as_ref());
-            match (sel, own) {
-                (Some(sel), Some(own)) => !own.iter().all(|(k, v)| sel.get(k) == Some(v)),
-                _ => true,
-            }
+        .filter(|s| match (s.service_selector(), own) {
+            (Some(sel), Some(own)) => !own.iter().all(|(k, v)| sel.get(k) == Some(v)),
+            _ => true,
         })
         .collect();
     if services.is_empty() {
         return members;
     }
     for other in cx.companions.statefulsets(ns) {
-        if other.key == obj.key || product(&other) != Some(kind) {
+        if other.key == obj.key || product(&other, cx.companions) != Some(kind) {
             continue;
         }
         let Some(ol) = other.pod_labels() else {
             continue;
         };
-        let shared = services.iter().any(|s| {
-            s.service()
-                .and_then(|s| s.spec.as_ref())
-                .and_then(|s| s.selector.as_ref())
-                .is_some_and(|sel| !sel.is_empty() && selector::map_matches(sel, ol))
-        });
+        let shared = services.iter().any(|s| s.service_selects(ol));
         if shared {
             members.push(other);
         }
@@ -99,11 +84,15 @@ impl Rule for OddReplicas {
         &META
     }
 
+    fn reads(&self) -> &'static [Kind] {
+        &[Kind::Service, Kind::StatefulSet]
+    }
+
     fn check(&self, object: &Arc<Object>, cx: &Ctx<'_>, out: &mut Vec<Finding>) {
         if object.statefulset().is_none() {
             return;
         }
-        let Some(kind) = product(object) else {
+        let Some(kind) = product(object, cx.companions) else {
             return;
         };
         let own = object.replicas();
@@ -177,6 +166,10 @@ mod tests {
     use super::*;
 
     use crate::rules::util::testing::one_container_statefulset as sts;
+
+    fn is_etcd(o: &Object) -> bool {
+        super::is_etcd(o, &crate::catalog::Catalog::default())
+    }
 
     #[test]
     fn detects_etcd() {

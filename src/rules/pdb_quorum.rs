@@ -1,27 +1,14 @@
-//! SL002 `pdb-quorum`: exactly one PodDisruptionBudget selects a StatefulSet's pods, and it
-//! keeps a quorum (floor(replicas/2)+1) of them available.
+//! SL002 `pdb-quorum`. The rule's documentation is its page, `rules/SL002-pdb-quorum.md` (what it
+//! checks, why, examples, options); keep it there, not here.
 //!
-//! Why: node drains and cluster upgrades evict pods through the eviction API, which only
-//! respects PodDisruptionBudgets. Without one, a drain can take down several replicas of a
-//! quorum service at once; with two, the eviction API refuses every eviction and drains fail;
-//! with a loose one, the service loses its majority. A budget that allows no disruption at all
-//! blocks drains forever (reported as a warning).
+//! Implementation notes: reads the PDBs selecting the pod template labels
+//! ([`Companions::pdbs_selecting`], which applies the `policy/v1beta1` empty-selector rule); the
+//! same budget written twice counts once. `minAvailable`/`maxUnavailable` are validated as the
+//! API server does before quorum (floor(n/2)+1, [`super::util::quorum`]) is compared. The
+//! webhook asks this rule what a PDB change or DELETE breaks ([`Rule::concerns`],
+//! [`Rule::removal_breaks`]).
 //!
-//! Fails when:
-//! - no PDB in the StatefulSet's namespace selects its pods (an empty `policy/v1` selector
-//!   selects every pod of the namespace, an empty `policy/v1beta1` one selects none);
-//! - more than one does;
-//! - `minAvailable` (an integer, or a percentage of replicas rounded up) is below quorum;
-//! - `replicas - maxUnavailable` (percentage rounded up) is below quorum;
-//! - the values are invalid (`150%`, negative, `"2"` as a string, both fields set);
-//! - warning: replicas >= 3 and the PDB allows no disruption at all.
-//!
-//! ```yaml
-//! # fails for 3 replicas: 2 of 3 pods may be evicted at once
-//! spec: {minAvailable: 1, selector: {matchLabels: {app: zk}}}
-//! ```
-//!
-//! Use instead `maxUnavailable: 1` (or `minAvailable: 2`).
+//! [`Companions::pdbs_selecting`]: crate::catalog::Companions::pdbs_selecting
 
 use std::sync::Arc;
 
@@ -29,6 +16,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::util::{join_and, percent_of_round_up, present, quorum, yaml_map, yaml_scalar};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
+use crate::catalog::{Companions, Kind};
 use crate::object::{Labels, Object};
 use crate::selector::describe_map;
 
@@ -100,6 +88,55 @@ impl Amount {
 impl Rule for PdbQuorum {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    fn reads(&self) -> &'static [Kind] {
+        &[Kind::PodDisruptionBudget]
+    }
+
+    fn concerns(&self, sts: &Object, pdb: &Object) -> bool {
+        sts.pod_labels().is_some_and(|l| pdb.pdb_selects(l))
+    }
+
+    /// Deleting the only PDB of a StatefulSet leaves drains free to evict its quorum.
+    fn removal_breaks(
+        &self,
+        sts: &Arc<Object>,
+        pdb: &Arc<Object>,
+        cx: &Ctx<'_>,
+    ) -> Option<Finding> {
+        let labels = sts.pod_labels()?;
+        if !pdb.pdb_selects(labels) {
+            return None;
+        }
+        let name = &pdb.key.name;
+        let all = cx.companions.pdbs_selecting(&sts.key.namespace, labels);
+        if !all.iter().all(|p| &p.key.name == name) {
+            return None;
+        }
+        let n = sts.replicas();
+        Some(
+            Finding::new(
+                &META,
+                sts,
+                "",
+                format!(
+                    "PodDisruptionBudget {name} is the only PodDisruptionBudget of StatefulSet {}; \
+                     without it a node drain may evict {n} of its {n} pods at once and lose quorum",
+                    sts.key.name
+                ),
+            )
+            .help(format!(
+                "delete StatefulSet {} first, or create its replacement PodDisruptionBudget before \
+                 deleting this one",
+                sts.key.name
+            )),
+        )
+    }
+
+    fn companion_missing(&self, sts: &Object, view: &dyn Companions) -> bool {
+        sts.pod_labels()
+            .is_some_and(|l| view.pdbs_selecting(&sts.key.namespace, l).is_empty())
     }
 
     fn check(&self, obj: &Arc<Object>, cx: &Ctx<'_>, out: &mut Vec<Finding>) {

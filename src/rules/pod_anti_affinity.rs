@@ -1,32 +1,12 @@
-//! SL003 `pod-anti-affinity`: a StatefulSet with 2 or more replicas keeps them on different
-//! nodes, through a `podAntiAffinity` term (or a hard topology spread constraint) on its own
-//! pod labels.
+//! SL003 `pod-anti-affinity`. The rule's documentation is its page, `rules/SL003-pod-anti-affinity.md` (what it
+//! checks, why, examples, options); keep it there, not here.
 //!
-//! Why: the scheduler places pods wherever they fit. Without anti-affinity, two or three
-//! replicas of a quorum service can land on one node, and losing that node loses the majority.
+//! Implementation notes: no companion is read. Every anti-affinity term
+//! ([`Object::affinity_terms`]) and topology spread constraint is tried; the first that keeps
+//! the replicas apart passes the rule, otherwise each one that comes close is reported with its
+//! own [`Miss`]. Options (`require`, `topology-keys`) are [`Options`].
 //!
-//! Passes when one of these selects its own pods (its template labels, in its own
-//! namespace) on an allowed topology key:
-//! - a `podAntiAffinity` term, required or preferred (`require: required` in the config counts
-//!   only required terms). Allowed keys by default: `kubernetes.io/hostname` for any term,
-//!   `topology.kubernetes.io/zone` and `topology.kubernetes.io/region` for required terms only
-//!   (one replica per zone implies one per node; a preferred zone term may still stack replicas
-//!   on one node). `topology-keys` in the config replaces the list, for any term;
-//! - a `topologySpreadConstraint` with `maxSkew: 1` and `whenUnsatisfiable: DoNotSchedule`
-//!   (a hard constraint, so it is held to the keys of required terms).
-//!
-//! When none does, each term that comes close is reported with what is wrong with it: a
-//! selector that misses its own pods, another namespace, a disallowed key, a
-//! preferred term where required ones are demanded, a soft or skewed spread constraint.
-//!
-//! ```yaml
-//! # fails: the term keeps kafka away from zookeeper, not from other kafka brokers
-//! podAntiAffinity:
-//!   requiredDuringSchedulingIgnoredDuringExecution:
-//!   - {labelSelector: {matchLabels: {app: zookeeper}}, topologyKey: kubernetes.io/hostname}
-//! ```
-//!
-//! Use instead a term whose labelSelector matches the pod template's own labels (`app: kafka`).
+//! [`Object::affinity_terms`]: crate::object::Object::affinity_terms
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -36,9 +16,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use super::util::{present, yaml_map};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
-use crate::config::{Config, Require};
-use crate::object::{Labels, Object};
+use crate::config::{self, OptionError, Options as RawOptions, StringList};
+use crate::object::{Affinity, Labels, Object};
 use crate::selector;
+use serde::Deserialize;
 
 pub static META: RuleMeta = RuleMeta {
     code: "SL003",
@@ -49,6 +30,43 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 pub struct PodAntiAffinity;
+
+/// Which anti-affinity terms count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Require {
+    /// Preferred or required terms both pass.
+    #[default]
+    Preferred,
+    /// Only required terms (or a DoNotSchedule spread constraint) pass.
+    Required,
+}
+
+/// `.statelint.yaml` options (see the rule's page).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Options {
+    #[serde(default)]
+    pub require: Require,
+    /// Replaces the default allowed keys.
+    #[serde(default, deserialize_with = "non_empty")]
+    pub topology_keys: Option<Vec<String>>,
+}
+
+impl Options {
+    const DEFAULT: Options = Options {
+        require: Require::Preferred,
+        topology_keys: None,
+    };
+}
+
+fn non_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    let keys = StringList::deserialize(d)?.0;
+    if keys.is_empty() {
+        return Err(serde::de::Error::custom("give at least one topology key"));
+    }
+    Ok(Some(keys))
+}
 
 const HOSTNAME: &str = "kubernetes.io/hostname";
 const ZONE: &str = "topology.kubernetes.io/zone";
@@ -69,10 +87,15 @@ impl Rule for PodAntiAffinity {
         &META
     }
 
+    fn options(&self, raw: &serde_json::Value) -> Result<Option<RawOptions>, Vec<OptionError>> {
+        config::boxed_options::<Options>(raw)
+    }
+
     fn check(&self, obj: &Arc<Object>, cx: &Ctx<'_>, out: &mut Vec<Finding>) {
         if obj.statefulset().is_none() {
             return;
         }
+        let config = cx.options::<Options>(&META).unwrap_or(&Options::DEFAULT);
         let n = obj.replicas();
         if n < 2 {
             return;
@@ -82,50 +105,15 @@ impl Rule for PodAntiAffinity {
         let ns = &obj.key.namespace;
         let name = &obj.key.name;
         let Some(pod) = obj.pod_template().and_then(|t| t.spec.as_ref()) else {
-            out.push(none(obj, labels, n, cx.config));
+            out.push(none(obj, labels, n, config));
             return;
         };
         let base = format!("{}/spec", obj.pod_template_pointer());
-        let anti = pod
-            .affinity
-            .as_ref()
-            .and_then(|a| a.pod_anti_affinity.as_ref());
-        let anti_ptr = format!("{base}/affinity/podAntiAffinity");
-
         let mut misses = Vec::new();
         let mut considered = 0;
-        let required = anti
-            .and_then(|a| {
-                a.required_during_scheduling_ignored_during_execution
-                    .as_ref()
-            })
-            .into_iter()
-            .flatten()
-            .enumerate()
-            .map(|(i, t)| {
-                (
-                    t,
-                    true,
-                    format!("{anti_ptr}/requiredDuringSchedulingIgnoredDuringExecution/{i}"),
-                )
-            });
-        let preferred = anti
-            .and_then(|a| a.preferred_during_scheduling_ignored_during_execution.as_ref())
-            .into_iter()
-            .flatten()
-            .enumerate()
-            .map(|(i, w)| {
-                (
-                    &w.pod_affinity_term,
-                    false,
-                    format!(
-                        "{anti_ptr}/preferredDuringSchedulingIgnoredDuringExecution/{i}/podAffinityTerm"
-                    ),
-                )
-            });
-        for (term, is_required, ptr) in required.chain(preferred) {
+        for t in obj.affinity_terms(Affinity::PodAnti) {
             considered += 1;
-            match check_term(term, is_required, &ptr, labels, ns, name, cx.config) {
+            match check_term(t.term, t.required, &t.pointer, labels, ns, name, config) {
                 None => return,
                 Some(m) => misses.push(m),
             }
@@ -133,13 +121,13 @@ impl Rule for PodAntiAffinity {
         for (i, c) in pod.topology_spread_constraints.iter().flatten().enumerate() {
             let ptr = format!("{base}/topologySpreadConstraints/{i}");
             considered += 1;
-            match check_spread(c, &ptr, labels, name, cx.config) {
+            match check_spread(c, &ptr, labels, name, config) {
                 None => return,
                 Some(m) => misses.push(m),
             }
         }
         if considered == 0 {
-            out.push(none(obj, labels, n, cx.config));
+            out.push(none(obj, labels, n, config));
             return;
         }
         let count = misses.len();
@@ -168,7 +156,7 @@ impl Rule for PodAntiAffinity {
 }
 
 /// The keys allowed for a term (`required`: a required term or a hard spread constraint).
-fn allowed_keys(config: &Config, required: bool) -> Vec<&str> {
+fn allowed_keys(config: &Options, required: bool) -> Vec<&str> {
     match &config.topology_keys {
         Some(keys) => keys.iter().map(String::as_str).collect(),
         None if required => vec![HOSTNAME, ZONE, REGION],
@@ -177,7 +165,7 @@ fn allowed_keys(config: &Config, required: bool) -> Vec<&str> {
 }
 
 /// The first key to suggest.
-fn suggested_key(config: &Config) -> &str {
+fn suggested_key(config: &Options) -> &str {
     config
         .topology_keys
         .as_ref()
@@ -185,7 +173,7 @@ fn suggested_key(config: &Config) -> &str {
         .map_or(HOSTNAME, String::as_str)
 }
 
-fn none(obj: &Arc<Object>, labels: &Labels, n: i32, config: &Config) -> Finding {
+fn none(obj: &Arc<Object>, labels: &Labels, n: i32, config: &Options) -> Finding {
     let name = &obj.key.name;
     let ptr = if present(obj, "/spec/replicas") {
         "/spec/replicas"
@@ -204,7 +192,7 @@ fn none(obj: &Arc<Object>, labels: &Labels, n: i32, config: &Config) -> Finding 
     .help(snippet(labels, config))
 }
 
-fn snippet(labels: &Labels, config: &Config) -> String {
+fn snippet(labels: &Labels, config: &Options) -> String {
     let sel = if labels.is_empty() {
         "{}".to_string()
     } else {
@@ -264,7 +252,7 @@ fn check_term(
     labels: &Labels,
     ns: &str,
     name: &str,
-    config: &Config,
+    config: &Options,
 ) -> Option<Miss> {
     let kind = if required { "required" } else { "preferred" };
     let what = format!(
@@ -413,7 +401,7 @@ fn check_spread(
     ptr: &str,
     labels: &Labels,
     name: &str,
-    config: &Config,
+    config: &Options,
 ) -> Option<Miss> {
     let what = format!(
         "the topologySpreadConstraint on {}",
@@ -473,6 +461,7 @@ fn check_spread(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use crate::rules::util::testing::lint;
 
     fn sts(replicas: i32, pod_spec_extra: &str) -> String {
@@ -778,7 +767,13 @@ spec:
     #[test]
     fn config_require_required() {
         let mut config = Config::default();
-        config.require = Require::Required;
+        config.set_options(
+            META.code,
+            Options {
+                require: Require::Required,
+                ..Options::default()
+            },
+        );
         let f = fails_with(
             &sts(
                 3,
@@ -803,7 +798,13 @@ spec:
     #[test]
     fn config_topology_keys_replace_the_list() {
         let mut config = Config::default();
-        config.topology_keys = Some(vec!["rack".into()]);
+        config.set_options(
+            META.code,
+            Options {
+                topology_keys: Some(vec!["rack".into()]),
+                ..Options::default()
+            },
+        );
         ok_with(
             &sts(3, &preferred(&format!("{{{OWN}, topologyKey: rack}}"))),
             &config,

@@ -1,28 +1,9 @@
-//! SL008 `security-context`: pods with volumes set fsGroup and a non-root runAsUser.
+//! SL008 `security-context`. The rule's documentation is its page, `rules/SL008-security-context.md` (what it
+//! checks, why, examples, options); keep it there, not here.
 //!
-//! A StatefulSet with `volumeClaimTemplates` writes to persistent volumes. Freshly provisioned
-//! volumes are usually owned by root; without a pod `securityContext.fsGroup` the kubelet does
-//! not hand them to the pod's group, so a non-root process cannot write its data (and people
-//! "fix" it with a root init container running `chown -R`). Running the data service itself as
-//! root (`runAsUser: 0`) gives any exploit of it the whole volume and the node's root user.
-//!
-//! It fails (warning) when the StatefulSet has volume claim templates and:
-//! - the pod `securityContext` has no `fsGroup`;
-//! - or a container (init containers included) gets no `runAsUser`, from its own
-//!   `securityContext` or the pod's. `runAsNonRoot: true` is accepted in its place: the image's
-//!   `USER` then decides the uid and the kubelet refuses to start it as root;
-//! - or a container runs as root: its effective `runAsUser` (its own, else the pod's) is 0.
-//!
-//! ```yaml
-//! spec:
-//!   template:
-//!     spec:
-//!       containers: [{name: zk, image: zookeeper:3.8}]   # SL008: no securityContext
-//!   volumeClaimTemplates: [{metadata: {name: data}, ...}]
-//! ```
-//!
-//! Use instead `securityContext: {runAsUser: 1000, runAsNonRoot: true, fsGroup: 1000}` in the
-//! pod template spec (with the uid the image runs as).
+//! Implementation notes: only StatefulSets with `volumeClaimTemplates`; every container (init
+//! containers included) is checked with its effective `runAsUser` (its own, else the pod's),
+//! and `runAsNonRoot: true` stands in for a uid.
 
 use std::sync::Arc;
 

@@ -1,24 +1,10 @@
-//! SL007 `unreplaced-placeholder`: no template placeholder such as <NAMESPACE> is left in a StatefulSet, Service or PDB.
+//! SL007 `unreplaced-placeholder`. The rule's documentation is its page, `rules/SL007-unreplaced-placeholder.md` (what it
+//! checks, why, examples, options); keep it there, not here.
 //!
-//! Manifests copied from a guide or a template often carry placeholders the reader was meant to
-//! fill in: `<NAMESPACE>`, `<IMAGE>`, `<YOUR_CLUSTER_NAME>`, or an unrendered Helm/Go template
-//! expression `{{ .Values.image }}`. Applied as they are, they either fail validation or, worse,
-//! pass it and break at run time (an image that cannot be pulled, a DNS name that does not
-//! resolve). Every string of a StatefulSet, Service or PodDisruptionBudget is searched (the loader
-//! collects them, see [`crate::object::placeholder_in`]); one finding per string, pointing at the
-//! placeholder itself.
-//!
-//! Not placeholders: shell variables (`${POD_NAME}`, `$(HOSTNAME)`) in scripts and env values,
-//! which the shell or the kubelet expand, and comparisons such as `a < b` in scripts (only
-//! `<UPPER_CASE>` words count). Placeholders inside a `zookeeper.connect` setting are reported by
-//! SL005 `zookeeper-connect`, with the right host to write, unless that rule is disabled.
-//!
-//! ```yaml
-//! image: <IMAGE>                                  # SL007
-//! ```
-//!
-//! Use instead the real value (`image: registry.example.com/zookeeper:3.8.4`), or render the
-//! template (`helm template`, `envsubst`, `kustomize build`) and lint its output.
+//! Implementation notes: the loader collects placeholder strings once per object
+//! ([`crate::object::placeholder_in`]); this rule reports one finding per string, narrowed to the
+//! placeholder. Placeholders inside a `zookeeper.connect` setting are left to SL005 while that
+//! rule is enabled (it names the right host).
 
 use std::sync::Arc;
 
@@ -45,9 +31,10 @@ impl Rule for UnreplacedPlaceholder {
         if object.placeholders.is_empty() {
             return;
         }
-        let on = |code: &str| super::lookup(code).is_some_and(|m| cx.config.is_enabled(m));
+        let on = |code: &str| cx.config.is_enabled(code);
         // placeholders in settings SL005 or SL011 read are theirs to report
-        let (env_names, keys) = crate::ensemble::owned_settings(object, on("SL005"), on("SL011"));
+        let (env_names, keys) =
+            crate::ensemble::owned_settings(object, cx.companions, on("SL005"), on("SL011"));
         let owned_env = owned_env_pointers(object, &env_names);
         for (pointer, text) in &object.placeholders {
             if owned_env.contains(pointer) {
@@ -241,7 +228,9 @@ spec:
 
         // with SL005 disabled, this rule reports them
         let mut config = Config::default();
-        config.ignore(&["SL005".into()]).unwrap();
+        config
+            .ignore(&["SL005".into()], &crate::rules::Registry)
+            .unwrap();
         let f = run_with(&yaml, &config);
         let needles: Vec<_> = f.iter().filter_map(|f| f.at.needle.clone()).collect();
         assert_eq!(

@@ -1,31 +1,10 @@
-//! SL004 `volume-claim-storage-class`: a StatefulSet keeps its data on volume claim templates
-//! that name an allowed storage class, request a size and access modes, and are mounted.
+//! SL004 `volume-claim-storage-class`. The rule's documentation is its page, `rules/SL004-volume-claim-storage-class.md` (what it
+//! checks, why, examples, options); keep it there, not here.
 //!
-//! Why: each replica of a quorum service needs its own persistent volume that follows it when
-//! it is rescheduled. Without a template, data sits on the container filesystem (lost on
-//! restart) or a shared volume. A template without `storageClassName` takes whatever default
-//! class the cluster has (or none), `""` disables dynamic provisioning, and a class outside the
-//! platform's list may be slow, non-replicated or missing. A template no container mounts is
-//! provisioned for nothing while the data lands on the ephemeral container filesystem; a
-//! mount naming neither a template nor a pod volume makes the API server reject every pod.
-//!
-//! Fails when:
-//! - there are no `volumeClaimTemplates`;
-//! - a template has no `storageClassName` (nor the legacy
-//!   `volume.beta.kubernetes.io/storage-class` annotation, which wins when both are set), or
-//!   `""`, or a class outside `storage-classes` (when configured);
-//! - a template has no `resources.requests.storage` or no `accessModes`;
-//! - no container (init containers included, `volumeMounts` or `volumeDevices`) mounts a
-//!   template;
-//! - a container mounts a name that is neither a template nor a pod volume.
-//!
-//! ```yaml
-//! volumeClaimTemplates:
-//! - metadata: {name: data}        # fails: no storageClassName
-//!   spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 10Gi}}}
-//! ```
-//!
-//! Use instead `storageClassName: fast-ssd` (a class your platform provides).
+//! Implementation notes: no companion is read. Mounts are collected from every container (init
+//! containers included; `volumeMounts` and `volumeDevices`) and matched against the templates
+//! and pod volumes; the legacy `volume.beta.kubernetes.io/storage-class` annotation wins over
+//! `storageClassName`. The allowed classes are the `storage-classes` option ([`Options`]).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -34,6 +13,7 @@ use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PersistentVolumeClaimSpe
 
 use super::util::{containers, join_and, present};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
+use crate::config::{self, OptionError, Options as RawOptions, StringList};
 use crate::object::Object;
 use crate::source::yaml::push_segment;
 
@@ -47,12 +27,25 @@ pub static META: RuleMeta = RuleMeta {
 
 pub struct VolumeClaimStorageClass;
 
+/// `.statelint.yaml` options (see the rule's page).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Options {
+    /// The allowed classes; `None` allows any non-empty class.
+    #[serde(default)]
+    pub storage_classes: Option<StringList>,
+}
+
 /// The pre-`storageClassName` way to name a class; it wins over the field when both are set.
 const BETA_CLASS_ANNOTATION: &str = "volume.beta.kubernetes.io/storage-class";
 
 impl Rule for VolumeClaimStorageClass {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    fn options(&self, raw: &serde_json::Value) -> Result<Option<RawOptions>, Vec<OptionError>> {
+        config::boxed_options::<Options>(raw)
     }
 
     fn check(&self, obj: &Arc<Object>, cx: &Ctx<'_>, out: &mut Vec<Finding>) {
@@ -64,7 +57,10 @@ impl Rule for VolumeClaimStorageClass {
         let pod = spec.template.spec.as_ref();
         let volumes: &[Volume] = pod.and_then(|p| p.volumes.as_deref()).unwrap_or(&[]);
         let pod_ptr = format!("{}/spec", obj.pod_template_pointer());
-        let allowed = cx.config.storage_classes.as_deref();
+        let allowed = cx
+            .options::<Options>(&META)
+            .and_then(|o| o.storage_classes.as_ref())
+            .map(|l| l.0.as_slice());
 
         // (container name, pointer of the container, field, index, mounted name)
         let mut mounts: Vec<(&str, String, &str, usize, &str)> = Vec::new();
@@ -447,7 +443,12 @@ spec:
             "/spec/volumeClaimTemplates/0/spec/storageClassName"
         );
         let mut config = Config::default();
-        config.storage_classes = Some(vec!["gold".into(), "silver".into()]);
+        config.set_options(
+            META.code,
+            Options {
+                storage_classes: Some(StringList(vec!["gold".into(), "silver".into()])),
+            },
+        );
         let f = lint(&VolumeClaimStorageClass, &sts(MOUNT, "", GOOD), &config);
         assert_eq!(f.len(), 1);
         assert!(

@@ -1,30 +1,17 @@
-//! SL005 `zookeeper-connect`: Kafka's zookeeper.connect names a real ZooKeeper ensemble,
-//! namespace, host and port.
+//! SL005 `zookeeper-connect`. The rule's documentation is its page, `rules/SL005-zookeeper-connect.md` (what it
+//! checks, why, examples, options); keep it there, not here.
 //!
-//! What it checks: every container of a StatefulSet that sets `zookeeper.connect` — in
-//! `command`/`args` (`--override zookeeper.connect=...`, `zookeeper.connect=...`, also inside
-//! `sh -c` scripts), in the env (`KAFKA_ZOOKEEPER_CONNECT`, `KAFKA_CFG_ZOOKEEPER_CONNECT`,
-//! `ZOOKEEPER_CONNECT`, with Kubernetes `$(VAR)` expansion), or in the `server.properties` key of
-//! a ConfigMap volume the container mounts. The connect string (`host:port,...[/chroot]`) must:
-//! hold no template placeholder; name one namespace and one Service; point at the namespace where
-//! the ZooKeeper ensemble lives (a ZooKeeper StatefulSet whose `serviceName`, or a Service that
-//! selects its pods, matches the hosts; else the StatefulSet's own namespace); and, when that
-//! ensemble is known, name only pods that exist (`zk-<ordinal>` with ordinal < replicas, under
-//! its `serviceName`) or a Service selecting its pods, on a port that is served (a Service port
-//! for a ClusterIP Service, a containerPort for pod names and headless Services).
+//! Implementation notes: settings are read from command/args (also inside `sh -c` scripts),
+//! env (with `$(VAR)` expansion) and the `server.properties` of mounted ConfigMaps
+//! ([`Companions::config_map`]); each connect string is scanned byte-wise (linear, no regex).
+//! The ensemble a host names is found through [`Companions::statefulset`],
+//! [`Companions::service`] and [`Companions::statefulsets`]. The cluster domain is the
+//! `cluster-domain` option ([`Options`]).
 //!
-//! Why it matters: a wrong namespace, a leftover `<NAMESPACE>` or an ordinal past the last
-//! replica does not fail at apply time; brokers start, cannot reach ZooKeeper, and crash-loop
-//! (or, with one good host left, run without failover).
-//!
-//! Example (fails, the seed's placeholder was never replaced):
-//!
-//! ```text
-//! --override zookeeper.connect=zk-0.zk-svc.<NAMESPACE>.svc.cluster.local:2181,...
-//! ```
-//!
-//! Use instead: `zk-0.zk-svc.data.svc.cluster.local:2181,zk-1...,zk-2...` with `data` the
-//! namespace of the ZooKeeper StatefulSet `zk` (3 replicas, headless Service `zk-svc`).
+//! [`Companions::config_map`]: crate::catalog::Companions::config_map
+//! [`Companions::statefulset`]: crate::catalog::Companions::statefulset
+//! [`Companions::service`]: crate::catalog::Companions::service
+//! [`Companions::statefulsets`]: crate::catalog::Companions::statefulsets
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -33,8 +20,10 @@ use k8s_openapi::api::core::v1::Container;
 
 use super::util::{containers, join_and};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
+use crate::catalog::Kind;
+use crate::config::{self, OptionError, Options as RawOptions};
 use crate::ensemble::hosts::{HostPort, Target, parse_connect, resolve, split_ordinal};
-use crate::ensemble::lookup::{self, Ensemble, is_headless, service_name, service_ports};
+use crate::ensemble::lookup::{self, Ensemble, service_name, service_ports};
 use crate::ensemble::settings::{self, Setting};
 use crate::ensemble::system::is_zookeeper;
 use crate::object::{Object, placeholder_in};
@@ -53,9 +42,49 @@ const DEFAULT_PORT: i32 = 2181;
 
 pub struct ZookeeperConnect;
 
+/// `.statelint.yaml` options (see the rule's page).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Options {
+    /// The cluster's DNS domain (`cluster.local` when not set).
+    #[serde(default)]
+    pub cluster_domain: Option<ClusterDomain>,
+}
+
+/// A DNS domain such as `cluster.local` (leading and trailing dots dropped).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
+pub struct ClusterDomain(pub String);
+
+impl TryFrom<String> for ClusterDomain {
+    type Error = &'static str;
+    fn try_from(d: String) -> Result<Self, Self::Error> {
+        if d.is_empty() || d.contains(['/', ':', ' ']) {
+            return Err("expected a DNS domain such as cluster.local");
+        }
+        Ok(ClusterDomain(d.trim_matches('.').to_string()))
+    }
+}
+
+impl Options {
+    fn cluster_domain(&self) -> &str {
+        self.cluster_domain
+            .as_ref()
+            .map_or("cluster.local", |d| d.0.as_str())
+    }
+}
+
 impl Rule for ZookeeperConnect {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    fn options(&self, raw: &serde_json::Value) -> Result<Option<RawOptions>, Vec<OptionError>> {
+        config::boxed_options::<Options>(raw)
+    }
+
+    fn reads(&self) -> &'static [Kind] {
+        &[Kind::Service, Kind::StatefulSet, Kind::ConfigMap]
     }
 
     fn check(&self, object: &Arc<Object>, cx: &Ctx<'_>, out: &mut Vec<Finding>) {
@@ -109,13 +138,11 @@ fn client_port(sts: &Object) -> i32 {
         .map_or(ports[0], |p| p.container_port)
 }
 
-fn is_zk(o: &Object) -> bool {
-    is_zookeeper(o)
-}
-
 /// The ZooKeeper StatefulSet in `ns` that Service name `svc` leads to.
 fn find_ensemble(ns: &str, svc: &str, pod: Option<&str>, cx: &Ctx<'_>) -> Option<Ensemble> {
-    lookup::find(ns, svc, pod, cx.companions, &is_zk)
+    lookup::find(ns, svc, pod, cx.companions, &|o| {
+        is_zookeeper(o, cx.companions)
+    })
 }
 
 /// The ZooKeeper StatefulSets of a namespace (for messages, when the hosts name none of them).
@@ -123,7 +150,7 @@ fn zookeepers(ns: &str, cx: &Ctx<'_>) -> Vec<Arc<Object>> {
     cx.companions
         .statefulsets(ns)
         .into_iter()
-        .filter(|o| is_zookeeper(o))
+        .filter(|o| is_zookeeper(o, cx.companions))
         .collect()
 }
 
@@ -170,7 +197,10 @@ fn ports_text(ports: &[i32]) -> String {
 const MAX_HOST_FINDINGS: usize = 10;
 
 fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<Finding>) {
-    let domain = cx.config.cluster_domain.trim_matches('.');
+    let domain = cx
+        .options::<Options>(&META)
+        .map_or("cluster.local", Options::cluster_domain)
+        .trim_matches('.');
     let kns = kafka.key.namespace.as_str();
     let (written_hosts, _) = parse_connect(&s.written);
     let finding = |host_text: &str, msg: String| {
@@ -302,7 +332,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
         let t = resolve(&h.host.to_ascii_lowercase(), kns, domain, |ns, pod, svc| {
             cx.companions
                 .service(ns, svc)
-                .is_some_and(|s| is_headless(&s))
+                .is_some_and(|s| s.is_headless_service())
                 || split_ordinal(pod)
                     .and_then(|(name, _)| cx.companions.statefulset(ns, name))
                     .is_some_and(|z| service_name(&z) == svc)
@@ -378,7 +408,9 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
     // the input, context or cluster, not by a scan)
     let mut ens = find_ensemble(hns, hsvc, first_pod, cx);
     if ens.is_none() {
-        let mut elsewhere = lookup::find_anywhere(hsvc, first_pod, cx.companions, &is_zk);
+        let mut elsewhere = lookup::find_anywhere(hsvc, first_pod, cx.companions, &|o| {
+            is_zookeeper(o, cx.companions)
+        });
         // the client's own namespace first
         elsewhere.sort_by_key(|e| e.sts.key.namespace != kns);
         if let Some(e) = elsewhere.first() {
@@ -594,7 +626,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                     );
                     continue;
                 };
-                let headless = is_headless(svc);
+                let headless = svc.is_headless_service();
                 let served = if headless {
                     pods_ports.clone()
                 } else {
@@ -692,7 +724,7 @@ fn suggestion(e: &Ensemble, hosts: &[HostPort], domain: &str, chroot: Option<&st
     let zk = &e.sts;
     match &e.service {
         Some(svc) if hosts.len() == 1 => {
-            let port = if is_headless(svc) {
+            let port = if svc.is_headless_service() {
                 client_port(zk)
             } else {
                 service_client_port(&service_ports(svc))

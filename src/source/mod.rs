@@ -2,6 +2,7 @@
 //! `kind: List`, and turn documents into [`Object`]s.
 
 pub mod limits;
+pub mod render;
 pub mod yaml;
 
 use std::io::Read;
@@ -22,6 +23,9 @@ pub struct SourceFile {
     /// The path as given or found (`-` for stdin).
     pub name: String,
     pub text: String,
+    /// Set when the text is the output of `helm template` or Kustomize: where its documents
+    /// came from.
+    pub rendered: Option<Arc<render::RenderInfo>>,
     index: OnceLock<LineIndex>,
 }
 
@@ -86,6 +90,7 @@ impl SourceFile {
         SourceFile {
             name,
             text,
+            rendered: None,
             index: OnceLock::new(),
         }
     }
@@ -184,14 +189,30 @@ pub struct Loaded {
     pub errors: Vec<InputError>,
 }
 
+/// What to read: plain files, and chart or Kustomize folders to render.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    pub files: Vec<PathBuf>,
+    pub roots: Vec<render::Root>,
+}
+
 /// Find the manifest files under `paths` (files are taken as given; folders are walked
 /// recursively for `*.yaml`, `*.yml`, `*.json`, honouring `.gitignore` and skipping hidden
-/// entries). `-` is stdin and is returned as is.
-pub fn discover(paths: &[PathBuf], errors: &mut Vec<InputError>) -> Vec<PathBuf> {
-    let mut out = Vec::new();
+/// entries). `-` is stdin and is returned as is. Helm charts and Kustomize folders are not
+/// walked: they are returned as roots to render, and a path inside one (a template, a values
+/// file, a patch) stands for the folder that encloses it.
+pub fn discover_inputs(paths: &[PathBuf], errors: &mut Vec<InputError>) -> Inputs {
+    let mut inputs = Inputs::default();
+    let mut seen_roots = std::collections::HashSet::new();
+    let mut add_root = |inputs: &mut Inputs, root: render::Root| {
+        let key = std::fs::canonicalize(&root.dir).unwrap_or_else(|_| root.dir.clone());
+        if seen_roots.insert(key) {
+            inputs.roots.push(root);
+        }
+    };
     for p in paths {
-        if p.as_os_str() == "-" || p.is_file() {
-            out.push(p.clone());
+        if p.as_os_str() == "-" {
+            inputs.files.push(p.clone());
             continue;
         }
         if !p.exists() {
@@ -203,7 +224,17 @@ pub fn discover(paths: &[PathBuf], errors: &mut Vec<InputError>) -> Vec<PathBuf>
             });
             continue;
         }
+        if let Some(root) = render::enclosing_root(p) {
+            add_root(&mut inputs, root);
+            continue;
+        }
+        if p.is_file() {
+            inputs.files.push(p.clone());
+            continue;
+        }
         let mut found = Vec::new();
+        let roots = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = roots.clone();
         let walk = ignore::WalkBuilder::new(p)
             .hidden(true)
             .git_ignore(true)
@@ -211,6 +242,18 @@ pub fn discover(paths: &[PathBuf], errors: &mut Vec<InputError>) -> Vec<PathBuf>
             .git_exclude(true)
             .require_git(false)
             .parents(true)
+            .filter_entry(move |e| {
+                if e.depth() > 0
+                    && e.file_type().is_some_and(|t| t.is_dir())
+                    && let Some(kind) = render::root_kind(e.path())
+                {
+                    seen.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(render::Root::new(kind, e.path()));
+                    return false;
+                }
+                true
+            })
             .build();
         for entry in walk {
             match entry {
@@ -229,9 +272,20 @@ pub fn discover(paths: &[PathBuf], errors: &mut Vec<InputError>) -> Vec<PathBuf>
             }
         }
         found.sort();
-        out.extend(found);
+        inputs.files.extend(found);
+        let mut roots = std::mem::take(&mut *roots.lock().unwrap_or_else(|e| e.into_inner()));
+        roots.sort_by(|a, b| a.dir.cmp(&b.dir));
+        render::drop_bases(&mut roots);
+        for r in roots {
+            add_root(&mut inputs, r);
+        }
     }
-    out
+    inputs
+}
+
+/// The plain manifest files under `paths` ([`discover_inputs`] without the folders to render).
+pub fn discover(paths: &[PathBuf], errors: &mut Vec<InputError>) -> Vec<PathBuf> {
+    discover_inputs(paths, errors).files
 }
 
 fn is_manifest(p: &Path) -> bool {
@@ -390,7 +444,7 @@ pub fn parse_file(
     default_namespace: &str,
     limits: &Limits,
 ) -> (Vec<Object>, Vec<(Option<ByteSpan>, String)>) {
-    let (docs, load_err) = yaml::load_documents(text, limits);
+    let (docs, load_errors) = yaml::load_all_documents(text, limits);
     let mut objects = Vec::new();
     let mut errors = Vec::new();
     for doc in docs {
@@ -443,14 +497,14 @@ pub fn parse_file(
             break;
         }
     }
-    if let Some(e) = load_err {
+    for e in load_errors {
         errors.push((Some(e.at), e.message));
     }
     (objects, errors)
 }
 
-/// Read and parse `paths` (in parallel), appending to `loaded`. Objects from `context` paths
-/// are returned in `context_objects` instead of `loaded.objects`.
+/// Read and parse the plain files under `paths` (in parallel), appending to `loaded`; charts
+/// and Kustomize folders among them are not read (see [`discover_inputs`], [`load_roots`]).
 pub fn load_paths(
     paths: &[PathBuf],
     default_namespace: &str,
@@ -458,6 +512,16 @@ pub fn load_paths(
     loaded: &mut Loaded,
 ) -> Vec<Arc<Object>> {
     let files = discover(paths, &mut loaded.errors);
+    load_files(&files, default_namespace, limits, loaded)
+}
+
+/// Read and parse `files` (in parallel), appending to `loaded`.
+pub fn load_files(
+    files: &[PathBuf],
+    default_namespace: &str,
+    limits: &Limits,
+    loaded: &mut Loaded,
+) -> Vec<Arc<Object>> {
     let base = loaded.sources.len();
     let results: Vec<_> = files
         .par_iter()
@@ -473,6 +537,80 @@ pub fn load_paths(
         })
         .collect();
     collect(results, loaded)
+}
+
+/// Render chart and Kustomize folders (in parallel) and parse what they print, appending to
+/// `loaded`. A folder that cannot be rendered (no tool, a broken template, a missing
+/// dependency) is one input error; the other folders and files are still checked.
+pub fn load_roots(
+    roots: &[render::Root],
+    config: &render::RenderConfig,
+    default_namespace: &str,
+    limits: &Limits,
+    loaded: &mut Loaded,
+) -> Vec<Arc<Object>> {
+    let results: Vec<_> = roots
+        .par_iter()
+        .map(|r| render::render(r, config, default_namespace, limits))
+        .collect();
+    let mut objects = Vec::new();
+    for (root, result) in roots.iter().zip(results) {
+        match result {
+            Ok(rendered) => {
+                let id = FileId(loaded.sources.len());
+                let (objs, errs) = parse_file(id, &rendered.text, default_namespace, limits);
+                let info = Arc::new(rendered.info);
+                let mut file = SourceFile::new(
+                    format!("{} (rendered by {})", info.root, info.tool),
+                    rendered.text,
+                );
+                file.rendered = Some(info.clone());
+                for (at, message) in errs {
+                    let keys = at.map(|s| render::keys_at(&file.text, s.start as usize));
+                    let keys: Vec<&str> = keys.iter().flatten().map(String::as_str).collect();
+                    let pos = info.position(at.map_or(0, |s| s.start), &keys, None);
+                    loaded.errors.push(InputError {
+                        file: pos.file,
+                        file_id: Some(id),
+                        at,
+                        message: format!("in the output of `{}`: {message}", info.command),
+                    });
+                }
+                loaded.sources.add(file);
+                objects.extend(objs.into_iter().map(Arc::new));
+            }
+            Err(e) => match e.at {
+                Some((name, text, line, column)) => {
+                    let file = SourceFile::new(name.clone(), text);
+                    let at = file.line_range(line.saturating_sub(1)).map(|r| {
+                        let line_text = &file.text[r.clone()];
+                        let byte = line_text
+                            .char_indices()
+                            .nth(column.saturating_sub(1))
+                            .map_or(r.start, |(i, _)| r.start + i);
+                        yaml::ByteSpan {
+                            start: byte as u32,
+                            end: byte as u32,
+                        }
+                    });
+                    let id = loaded.sources.add(file);
+                    loaded.errors.push(InputError {
+                        file: name,
+                        file_id: Some(id),
+                        at,
+                        message: e.message,
+                    });
+                }
+                None => loaded.errors.push(InputError {
+                    file: render::show(&root.dir),
+                    file_id: None,
+                    at: None,
+                    message: e.message,
+                }),
+            },
+        }
+    }
+    objects
 }
 
 /// Load in-memory inputs `(name, bytes)` as if they were files (fuzzing, tests, webhook).

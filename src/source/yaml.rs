@@ -207,24 +207,45 @@ pub fn push_segment(ptr: &mut String, seg: &str) {
     }
 }
 
-/// Converts saphyr's character indexes into byte offsets.
+/// Converts saphyr's character indexes into byte offsets of the original text.
 ///
 /// For non-ASCII text it keeps the byte offset of every [`MARK_EVERY`]th character (1/16 byte
 /// per character; a table of every character would take 4 bytes per character, 4x the input)
 /// and walks from the last lookup or the nearest mark: events move forward, so the walks add up
 /// to one pass over the text.
+///
+/// The parser may run on a suffix of the text (after a syntax error, from the next document)
+/// and on a text with spaces inserted (re-indented quoted scalars, see [`reindent_quoted`]):
+/// `base_chars` is the character index where the parser started, `insertions` maps positions
+/// of the parsed text back to the original.
 struct Offsets<'t> {
     text: &'t str,
     /// `None` when the text is ASCII (index == byte).
     marks: Option<Vec<u32>>,
     /// The last lookup: (character index, byte offset).
     cursor: std::cell::Cell<(usize, usize)>,
+    base_chars: usize,
+    insertions: &'t [Insertion],
+}
+
+/// Spaces inserted into the text at `at` (a byte offset of the new text); `total` counts
+/// every space inserted up to and including these.
+#[derive(Debug, Clone, Copy)]
+struct Insertion {
+    at: u32,
+    count: u32,
+    total: u32,
 }
 
 const MARK_EVERY: usize = 64;
 
 impl<'t> Offsets<'t> {
+    #[cfg(test)]
     fn new(text: &'t str) -> Self {
+        Self::with_insertions(text, &[])
+    }
+
+    fn with_insertions(text: &'t str, insertions: &'t [Insertion]) -> Self {
         let marks = (!text.is_ascii()).then(|| {
             text.char_indices()
                 .step_by(MARK_EVERY)
@@ -235,12 +256,34 @@ impl<'t> Offsets<'t> {
             text,
             marks,
             cursor: std::cell::Cell::new((0, 0)),
+            base_chars: 0,
+            insertions,
         }
     }
 
-    fn byte(&self, char_index: usize) -> u32 {
+    /// Parser indexes count from byte `base` of the text from now on.
+    fn rebase(&mut self, base: usize) {
+        self.base_chars = 0;
+        self.base_chars = self.char_index(base);
+    }
+
+    /// Character index of byte `byte` (a character boundary).
+    fn char_index(&self, byte: usize) -> usize {
         let Some(marks) = &self.marks else {
-            return char_index as u32;
+            return byte;
+        };
+        let k = marks
+            .partition_point(|&m| m as usize <= byte)
+            .saturating_sub(1);
+        let start = marks.get(k).map_or(0, |&m| m as usize);
+        k * MARK_EVERY + self.text[start..byte].chars().count()
+    }
+
+    /// Byte offset in the parsed text of parser character index `char_index`.
+    fn parsed_byte(&self, char_index: usize) -> usize {
+        let char_index = char_index + self.base_chars;
+        let Some(marks) = &self.marks else {
+            return char_index.min(self.text.len());
         };
         let (c0, b0) = self.cursor.get();
         let (mut c, mut b) = if char_index >= c0 && char_index - c0 < 2 * MARK_EVERY {
@@ -254,7 +297,22 @@ impl<'t> Offsets<'t> {
             c += 1;
         }
         self.cursor.set((c, b));
-        b as u32
+        b
+    }
+
+    /// Byte offset in the original text of a byte of the parsed text.
+    fn original(&self, b: usize) -> u32 {
+        let b = b as u32;
+        let i = self.insertions.partition_point(|x| x.at <= b);
+        match i.checked_sub(1).map(|i| self.insertions[i]) {
+            None => b,
+            Some(x) if b < x.at + x.count => x.at - (x.total - x.count),
+            Some(x) => b - x.total,
+        }
+    }
+
+    fn byte(&self, char_index: usize) -> u32 {
+        self.original(self.parsed_byte(char_index))
     }
 
     fn span(&self, s: &Span) -> ByteSpan {
@@ -307,14 +365,274 @@ fn err(at: ByteSpan, message: impl Into<String>) -> LoadError {
     }
 }
 
-/// Parse every document of `text`. Documents that fail end the file (the YAML stream cannot
-/// be resynchronised after a syntax error), but documents before the error are returned.
+/// Parse every document of `text`; the first error, if any (see [`load_all_documents`]).
 pub fn load_documents(text: &str, limits: &Limits) -> (Vec<Document>, Option<LoadError>) {
-    let mut parser = Parser::new_from_str(text);
-    let offsets = Offsets::new(text);
+    let (docs, errors) = load_all_documents(text, limits);
+    (docs, errors.into_iter().next())
+}
+
+/// At most this many quoted scalars of one file are re-indented (each costs a parse of the
+/// rest of the file).
+const MAX_REINDENTS: usize = 64;
+
+/// Parse every document of `text`. An error belongs to its document: the documents before and
+/// after it are still returned, as kubectl reads them (it splits the stream at `---` lines and
+/// parses each document on its own). After a syntax error, parsing resumes at the next `---`
+/// line.
+///
+/// Read as go-yaml and libyaml read it: a multi-line quoted scalar whose continuation lines
+/// are not indented past their key (Kubernetes e2e style: the closing `]'` at the key's
+/// indentation) is accepted. Leading white space of continuation lines is not part of a
+/// quoted scalar's value, so those lines are re-indented and parsed again; positions still
+/// point into `text`.
+pub fn load_all_documents(text: &str, limits: &Limits) -> (Vec<Document>, Vec<LoadError>) {
     let mut docs = Vec::new();
+    let mut errors = Vec::new();
+    // the text the parser reads: `text`, or a copy with re-indented quoted scalars
+    let mut owned: Option<String> = None;
+    let mut insertions: Vec<Insertion> = Vec::new();
+    let mut base = 0usize;
+    let mut reindents = 0;
+    loop {
+        let current: &str = owned.as_deref().unwrap_or(text);
+        let mut offsets = Offsets::with_insertions(current, &insertions);
+        offsets.rebase(base);
+        let end = parse_from(
+            &current[base..],
+            base,
+            &offsets,
+            limits,
+            &mut docs,
+            &mut errors,
+        );
+        match end {
+            SegmentEnd::Done => break,
+            SegmentEnd::Syntax {
+                error,
+                at,
+                doc_start,
+                fix,
+            } => {
+                if reindents < MAX_REINDENTS {
+                    let fixed = match fix {
+                        Fix::QuotedIndent => reindent_quoted(current, at)
+                            .map(|ins| apply_insertions(current, &ins, &insertions)),
+                        Fix::FlowIndent => reindent_flow_line(current, at)
+                            .map(|ins| apply_insertions(current, &ins, &insertions)),
+                        Fix::TabAfterColon => {
+                            untab_after_colon(current, at).map(|t| (t, insertions.clone()))
+                        }
+                        Fix::None => None,
+                    };
+                    if let Some((text, table)) = fixed {
+                        reindents += 1;
+                        owned = Some(text);
+                        insertions = table;
+                        base = doc_start;
+                        continue;
+                    }
+                }
+                errors.push(error);
+                match next_document(current, at.max(base + 1)) {
+                    Some(next) => base = next,
+                    None => break,
+                }
+            }
+        }
+    }
+    (docs, errors)
+}
+
+/// The byte offset of the first `---` document marker line starting at or after `from`.
+fn next_document(text: &str, from: usize) -> Option<usize> {
+    let mut i = from.min(text.len());
+    // go to the start of the next line unless `from` already starts one
+    if i > 0 && text.as_bytes()[i - 1] != b'\n' {
+        i += text[i..].find('\n')? + 1;
+    }
+    loop {
+        let rest = &text[i..];
+        if rest.starts_with("---")
+            && rest[3..]
+                .chars()
+                .next()
+                .is_none_or(|c| c == ' ' || c == '\t' || c == '\n' || c == '\r')
+        {
+            return Some(i);
+        }
+        i += rest.find('\n')? + 1;
+    }
+}
+
+/// Where to insert spaces (byte offset of the parsed text, count) so that the continuation
+/// lines of the quoted scalar opening at byte `quote` are indented one column past the quote.
+/// `None` when there is no quoted scalar to fix there.
+fn reindent_quoted(text: &str, quote: usize) -> Option<Vec<(usize, u32)>> {
+    let b = text.as_bytes();
+    let q = *b.get(quote)?;
+    if q != b'\'' && q != b'"' {
+        return None;
+    }
+    let line_start = text[..quote].rfind('\n').map_or(0, |i| i + 1);
+    let need = text[line_start..quote].chars().count() + 1;
+    // find the closing quote
+    let mut i = quote + 1;
+    let mut breaks = Vec::new();
+    loop {
+        let c = *b.get(i)?;
+        match c {
+            b'\\' if q == b'"' => {
+                // an escaped character; an escaped line break still starts a line
+                i += 1;
+                match b.get(i) {
+                    Some(b'\n') => breaks.push(i + 1),
+                    Some(b'\r') if b.get(i + 1) == Some(&b'\n') => {
+                        i += 1;
+                        breaks.push(i + 1);
+                    }
+                    _ => {}
+                }
+            }
+            b'\'' if q == b'\'' && b.get(i + 1) == Some(&b'\'') => i += 1,
+            c if c == q => break,
+            b'\n' => breaks.push(i + 1),
+            _ => {}
+        }
+        i += 1;
+    }
+    let inserts: Vec<(usize, u32)> = breaks
+        .into_iter()
+        .filter_map(|start| {
+            let indent = b[start..]
+                .iter()
+                .take_while(|&&c| c == b' ' || c == b'\t')
+                .count();
+            (indent < need).then(|| (start, (need - indent) as u32))
+        })
+        .collect();
+    (!inserts.is_empty()).then_some(inserts)
+}
+
+/// Spaces to insert before the first character of the line holding byte `at` (a token of a
+/// flow collection left of its block's indentation) to indent it one column past the line
+/// before it. `None` when something other than spaces precedes `at` on its line.
+fn reindent_flow_line(text: &str, at: usize) -> Option<Vec<(usize, u32)>> {
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    if !text[start..at].bytes().all(|c| c == b' ') || start == 0 {
+        return None;
+    }
+    let indent = at - start;
+    let prev = text[..start - 1]
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())?;
+    let prev_indent = prev.len() - prev.trim_start_matches(' ').len();
+    (prev_indent + 1 > indent).then(|| vec![(start, (prev_indent + 1 - indent) as u32)])
+}
+
+/// `text` with `inserts` (byte offset of `text`, number of spaces) applied, and the insertion
+/// table (offsets of the new text) updated from `prior` (offsets of `text`).
+fn apply_insertions(
+    text: &str,
+    inserts: &[(usize, u32)],
+    prior: &[Insertion],
+) -> (String, Vec<Insertion>) {
+    let added: u32 = inserts.iter().map(|(_, n)| n).sum();
+    let mut out = String::with_capacity(text.len() + added as usize);
+    let mut from = 0;
+    for &(at, n) in inserts {
+        out.push_str(&text[from..at]);
+        out.extend(std::iter::repeat_n(' ', n as usize));
+        from = at;
+    }
+    out.push_str(&text[from..]);
+    // every insertion in new-text offsets, in order, with running totals
+    let shift = |pos: u32| -> u32 {
+        pos + inserts
+            .iter()
+            .filter(|(at, _)| (*at as u32) <= pos)
+            .map(|(_, n)| n)
+            .sum::<u32>()
+    };
+    let mut all: Vec<(u32, u32)> = prior.iter().map(|x| (shift(x.at), x.count)).collect();
+    let mut before = 0u32;
+    for &(at, n) in inserts {
+        // inserted spaces of this batch before `at` shift it
+        all.push((at as u32 + before, n));
+        before += n;
+    }
+    all.sort_unstable();
+    let mut total = 0;
+    let table = all
+        .into_iter()
+        .map(|(at, count)| {
+            total += count;
+            Insertion { at, count, total }
+        })
+        .collect();
+    (out, table)
+}
+
+/// A copy of `text` with the tabs that separate a `:` from its value (right before `at`)
+/// turned into spaces: YAML allows them, the parser does not.
+fn untab_after_colon(text: &str, at: usize) -> Option<String> {
+    let b = text.as_bytes();
+    let mut i = at.min(b.len());
+    let mut tabs = false;
+    while i > 0 && (b[i - 1] == b' ' || b[i - 1] == b'\t') {
+        tabs |= b[i - 1] == b'\t';
+        i -= 1;
+    }
+    if !tabs || i == 0 || b[i - 1] != b':' {
+        return None;
+    }
+    let mut out = text.as_bytes().to_vec();
+    for c in &mut out[i..at] {
+        *c = b' ';
+    }
+    String::from_utf8(out).ok()
+}
+
+/// How parsing a stretch of text ended.
+enum SegmentEnd {
+    Done,
+    /// A syntax error: `at` and `doc_start` are byte offsets of the parsed text; `error`
+    /// points into the original text.
+    Syntax {
+        error: LoadError,
+        at: usize,
+        doc_start: usize,
+        fix: Fix,
+    },
+}
+
+/// Syntax errors of the parser where go-yaml reads on, and how the text is adjusted for it
+/// without changing what it means.
+enum Fix {
+    /// A continuation line of a quoted scalar not indented past its block: re-indent the
+    /// scalar's lines (their leading white space is not part of the value).
+    QuotedIndent,
+    /// A line of a flow collection left of its block's indentation: re-indent it.
+    FlowIndent,
+    /// A tab between `:` and its value.
+    TabAfterColon,
+    None,
+}
+
+/// Parse `text` (the parsed text from byte `base` on), appending documents and the errors of
+/// documents that fail without breaking the stream (duplicate keys, limits).
+fn parse_from(
+    text: &str,
+    base: usize,
+    offsets: &Offsets<'_>,
+    limits: &Limits,
+    docs: &mut Vec<Document>,
+    errors: &mut Vec<LoadError>,
+) -> SegmentEnd {
+    let mut parser = Parser::new_from_str(text);
     let mut loader: Option<Loader> = None;
     let mut doc_start = ByteSpan::default();
+    let mut doc_start_parsed = base;
     let mut spans = SpanBuilder::default();
     loop {
         let (ev, span) = match parser.next_event() {
@@ -322,7 +640,8 @@ pub fn load_documents(text: &str, limits: &Limits) -> (Vec<Document>, Option<Loa
             Some(Ok(x)) => x,
             Some(Err(e)) => {
                 let m = e.marker();
-                let at = offsets.byte(m.index());
+                let parsed_at = offsets.parsed_byte(m.index());
+                let at = offsets.original(parsed_at);
                 let message = if e.info().contains("recursion limit") {
                     format!(
                         "nesting deeper than {} levels (limit max-depth)",
@@ -331,7 +650,18 @@ pub fn load_documents(text: &str, limits: &Limits) -> (Vec<Document>, Option<Loa
                 } else {
                     format!("YAML syntax error: {}", e.info())
                 };
-                return (docs, Some(err(ByteSpan { start: at, end: at }, message)));
+                let fix = match e.info() {
+                    "invalid indentation in quoted scalar" => Fix::QuotedIndent,
+                    "invalid indentation" => Fix::FlowIndent,
+                    "':' must be followed by a valid YAML whitespace" => Fix::TabAfterColon,
+                    _ => Fix::None,
+                };
+                return SegmentEnd::Syntax {
+                    fix,
+                    error: err(ByteSpan { start: at, end: at }, message),
+                    at: parsed_at,
+                    doc_start: doc_start_parsed,
+                };
             }
         };
         let bspan = offsets.span(&span);
@@ -340,18 +670,17 @@ pub fn load_documents(text: &str, limits: &Limits) -> (Vec<Document>, Option<Loa
             Event::StreamEnd => break,
             Event::DocumentStart(_) => {
                 if docs.len() >= limits.max_documents_per_file {
-                    return (
-                        docs,
-                        Some(err(
-                            bspan,
-                            format!(
-                                "more than {} documents in one file (limit max-documents-per-file)",
-                                limits.max_documents_per_file
-                            ),
-                        )),
-                    );
+                    errors.push(err(
+                        bspan,
+                        format!(
+                            "more than {} documents in one file (limit max-documents-per-file)",
+                            limits.max_documents_per_file
+                        ),
+                    ));
+                    return SegmentEnd::Done;
                 }
                 doc_start = bspan;
+                doc_start_parsed = offsets.parsed_byte(span.start.index());
                 loader = Some(Loader {
                     limits,
                     stack: Vec::new(),
@@ -379,12 +708,14 @@ pub fn load_documents(text: &str, limits: &Limits) -> (Vec<Document>, Option<Loa
             ev => {
                 let Some(l) = loader.as_mut() else { continue };
                 if let Err(e) = l.event(ev, bspan) {
-                    return (docs, Some(e));
+                    // this document is lost; the stream goes on
+                    errors.push(e);
+                    loader = None;
                 }
             }
         }
     }
-    (docs, None)
+    SegmentEnd::Done
 }
 
 impl Loader<'_> {
@@ -943,6 +1274,82 @@ mod tests {
         );
         assert_eq!(e.at.start, 1);
         load(&format!("? {}\n: 1\n", "k".repeat(4096)));
+    }
+
+    #[test]
+    fn an_error_belongs_to_its_document() {
+        // a duplicate key (helm/charts etcd's Service repeats `metadata`): the other documents
+        // of the file are still read
+        let text =
+            "a: 1\n---\nkind: Service\nmetadata: {name: x}\nmetadata: {name: y}\n---\nb: 2\n";
+        let (docs, errors) = load_all_documents(text, &Limits::default());
+        assert_eq!(docs.len(), 2, "{docs:?}");
+        assert_eq!(docs[1].value["b"], 2);
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0]
+                .message
+                .contains("duplicate mapping key `metadata`")
+        );
+        assert_eq!(&text[errors[0].at.start as usize..][..8], "metadata");
+        // a syntax error: parsing resumes at the next `---` line
+        let text = "a: 1\n---\nb: [1, 2\nc: 3\n---\nd: 4\n---\ne: 'open\n---\nf: 6\n";
+        let (docs, errors) = load_all_documents(text, &Limits::default());
+        let values: Vec<String> = docs.iter().map(|d| d.value.to_string()).collect();
+        assert_eq!(values, [r#"{"a":1}"#, r#"{"d":4}"#, r#"{"f":6}"#]);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        // positions still point into the text
+        let d = docs[2].spans.get("/f").unwrap().value;
+        assert_eq!(&text[d.start as usize..d.end as usize], "6");
+    }
+
+    #[test]
+    fn quoted_scalars_dedented_to_their_key_are_read_as_go_yaml_reads_them() {
+        // Kubernetes e2e style: the closing `]'` at the key's indentation
+        let text = "metadata:\n  annotations:\n    init: '[\n        {\"a\": 1}\n    ]'\n    after: \"x\n  y\"\n  name: z\n";
+        let d = load(text);
+        assert_eq!(
+            d[0].value["metadata"]["annotations"]["init"],
+            "[ {\"a\": 1} ]"
+        );
+        assert_eq!(d[0].value["metadata"]["annotations"]["after"], "x y");
+        // spans after the re-indented lines are positions of the original text
+        let s = d[0].spans.get("/metadata/name").unwrap().value;
+        assert_eq!(&text[s.start as usize..s.end as usize], "z");
+        let s = d[0].spans.get("/metadata/annotations/after").unwrap();
+        assert_eq!(
+            &text[s.key.unwrap().start as usize..s.key.unwrap().end as usize],
+            "after"
+        );
+        // an escaped line break in a double-quoted scalar, a continuation at column 0
+        let d = load("a:\n  k: \"x \\\n  y\n\"\n  l: 'p\nq'\n");
+        assert_eq!(d[0].value["a"]["k"], "x y ");
+        assert_eq!(d[0].value["a"]["l"], "p q");
+    }
+
+    #[test]
+    fn flow_lines_left_of_the_block_and_tabs_after_colons_are_read() {
+        let text = "a:\n  b: [1,\n 2]\n  c:\tvalue\n  d: x\n";
+        let d = load(text);
+        assert_eq!(d[0].value["a"]["b"], serde_json::json!([1, 2]));
+        assert_eq!(d[0].value["a"]["c"], "value");
+        let s = d[0].spans.get("/a/d").unwrap().value;
+        assert_eq!(&text[s.start as usize..s.end as usize], "x");
+    }
+
+    #[test]
+    fn insertions_map_back_to_the_original_text() {
+        let (text, table) = apply_insertions("ab\ncd\nef", &[(3, 2), (6, 1)], &[]);
+        assert_eq!(text, "ab\n  cd\n ef");
+        let (text2, table2) = apply_insertions(&text, &[(0, 1)], &table);
+        assert_eq!(text2, " ab\n  cd\n ef");
+        let o = Offsets::with_insertions(&text2, &table2);
+        // `c` is at 6 in the new text, 3 in the original; `e` 10 -> 6; inside inserted spaces:
+        // the line start
+        assert_eq!(o.original(6), 3);
+        assert_eq!(o.original(10), 6);
+        assert_eq!(o.original(4), 3);
+        assert_eq!(o.original(1), 0);
     }
 
     #[test]

@@ -4,11 +4,14 @@
 //! - StatefulSet CREATE/UPDATE: every enabled rule runs on the new object; the object under
 //!   admission replaces its own old version in the companion view (an UPDATE of the ZooKeeper
 //!   StatefulSet `zk` sees the new `zk`).
-//! - Service / PodDisruptionBudget DELETE: denied when a live StatefulSet depends on it (the
-//!   headless Service it names in `serviceName`; its only PDB).
-//! - PodDisruptionBudget CREATE/UPDATE and Service UPDATE: SL002 / SL001 re-run on the
-//!   StatefulSets the object concerns, with the new object replacing the old in the companion
-//!   view; denied when a StatefulSet that passed before fails after.
+//! - A companion (an object of a [`Kind`] some enabled rule [reads](crate::rules::Rule::reads):
+//!   Services, PodDisruptionBudgets...):
+//!   - DELETE: each rule that reads the kind says what the removal breaks for each live
+//!     StatefulSet of the namespace ([`crate::rules::Rule::removal_breaks`]: SL001 protects the
+//!     headless Service a StatefulSet names, SL002 its only PDB); denied when something breaks.
+//!   - CREATE/UPDATE: those rules re-run on the StatefulSets the object
+//!     [concerns](crate::rules::Rule::concerns), with the new object replacing the old in the
+//!     companion view; denied when a rule that passed on a StatefulSet before fails after.
 //! - Everything else is allowed untouched.
 
 use std::sync::Arc;
@@ -18,12 +21,10 @@ use kube::core::admission::{AdmissionRequest, AdmissionResponse, Operation};
 use kube::core::response::StatusSummary;
 use serde_json::Value;
 
-use crate::catalog::Companions;
+use crate::catalog::{Companions, Kind, Overlay};
 use crate::config::Config;
-use crate::object::{Labels, Object};
-use crate::rules::{self, Outcome, Severity};
-
-use super::cluster::{pdb_selects, service_selects};
+use crate::object::Object;
+use crate::rules::{self, Ctx, Outcome, Rule, Severity};
 
 /// `--mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -159,19 +160,16 @@ impl Reviewer<'_> {
                 Operation::Create | Operation::Update => self.statefulset(req, object),
                 _ => return allow(),
             },
-            ("", "Service") => match req.operation {
-                Operation::Delete => self.service_delete(req, old_object),
-                Operation::Update => self.companion_change(req, "Service", object, old_object),
+            (group, kind) => match Kind::of(group, kind) {
+                Some(kind) if !self.readers(kind).is_empty() => match req.operation {
+                    Operation::Delete => self.companion_delete(req, kind, old_object),
+                    Operation::Create | Operation::Update => {
+                        self.companion_change(req, kind, object, old_object)
+                    }
+                    _ => return allow(),
+                },
                 _ => return allow(),
             },
-            ("policy", "PodDisruptionBudget") => match req.operation {
-                Operation::Delete => self.pdb_delete(req, old_object),
-                Operation::Create | Operation::Update => {
-                    self.companion_change(req, "PodDisruptionBudget", object, old_object)
-                }
-                _ => return allow(),
-            },
-            _ => return allow(),
         };
         match result {
             Ok(d) => d,
@@ -246,112 +244,64 @@ impl Reviewer<'_> {
         Ok(self.decide(req, &obj.key.to_string(), problems, hint))
     }
 
-    /// A StatefulSet that depends on companions and is not being deleted.
-    fn live_statefulsets(&self, ns: &str, code: &str) -> Vec<Arc<Object>> {
-        let Some(meta) = rules::lookup(code) else {
-            return Vec::new();
-        };
-        if !self.config.is_enabled(meta) {
-            return Vec::new();
-        }
-        self.companions
-            .statefulsets(ns)
-            .into_iter()
-            .filter(|s| !is_terminating(s) && !s.ignores(meta.code, meta.slug))
+    /// The enabled rules that read companions of `kind`.
+    fn readers(&self, kind: Kind) -> Vec<&'static dyn Rule> {
+        rules::all()
+            .iter()
+            .copied()
+            .filter(|r| self.config.is_enabled(r.meta().code))
+            .filter(|r| r.reads().iter().any(|k| k.covers(kind)))
             .collect()
     }
 
-    fn service_delete(
+    /// The StatefulSets of `ns` that are not being deleted.
+    fn live_statefulsets(&self, ns: &str) -> Vec<Arc<Object>> {
+        self.companions
+            .statefulsets(ns)
+            .into_iter()
+            .filter(|s| !is_terminating(s))
+            .collect()
+    }
+
+    /// DELETE of a companion: what each rule reading its kind says the removal breaks.
+    fn companion_delete(
         &self,
         req: &AdmissionRequest<DynamicObject>,
+        kind: Kind,
         old_object: Option<Value>,
     ) -> Result<Decision, String> {
         let ns = self.namespace(req);
-        let svc = match self.object(req, old_object, "oldObject")? {
+        // the API server always sends oldObject on DELETE (1.15+); look it up by name otherwise
+        let gone = match self.object(req, old_object, "oldObject")? {
             Some(o) => Some(o),
-            None => self.companions.service(ns, &req.name),
+            None => kind.lookup(self.companions, ns, &req.name),
         };
-        let Some(svc) = svc else {
+        let Some(gone) = gone else {
             return Ok(self.decide(req, "", Vec::new(), None));
         };
-        let headless = svc
-            .service()
-            .and_then(|s| s.spec.as_ref())
-            .and_then(|s| s.cluster_ip.as_deref())
-            == Some("None");
-        let name = &svc.key.name;
+        let cx = Ctx {
+            companions: self.companions,
+            config: self.config,
+        };
+        let live = self.live_statefulsets(ns);
         let mut problems = Vec::new();
-        if headless {
-            for sts in self.live_statefulsets(ns, "SL001") {
-                if service_name(&sts) == Some(name.as_str()) {
-                    problems.push(Problem {
-                        code: "SL001",
-                        slug: "headless-service",
-                        severity: Severity::Error,
-                        message: format!(
-                            "Service {name} is the headless Service of StatefulSet {} (spec.serviceName); deleting it removes the DNS names of its {} pods",
-                            sts.key.name,
-                            sts.replicas()
-                        ),
-                        help: format!(
-                            "delete StatefulSet {} first (kubectl delete statefulset {} -n {ns}), or point its serviceName at another headless Service",
-                            sts.key.name, sts.key.name
-                        ),
-                    });
+        for rule in self.readers(kind) {
+            let meta = rule.meta();
+            for sts in live.iter().filter(|s| !s.ignores(meta.code, meta.slug)) {
+                if let Some(f) = rule.removal_breaks(sts, &gone, &cx) {
+                    problems.push(problem(&f));
                 }
             }
         }
-        Ok(self.decide(req, &svc.key.to_string(), problems, None))
+        Ok(self.decide(req, &gone.key.to_string(), problems, None))
     }
 
-    fn pdb_delete(
-        &self,
-        req: &AdmissionRequest<DynamicObject>,
-        old_object: Option<Value>,
-    ) -> Result<Decision, String> {
-        let ns = self.namespace(req);
-        // the API server always sends oldObject on DELETE (1.15+); PDBs have no lookup by name
-        let pdb = self.object(req, old_object, "oldObject")?;
-        let Some(pdb) = pdb else {
-            return Ok(self.decide(req, "", Vec::new(), None));
-        };
-        let name = &pdb.key.name;
-        let mut problems = Vec::new();
-        for sts in self.live_statefulsets(ns, "SL002") {
-            let Some(labels) = sts.pod_labels() else {
-                continue;
-            };
-            if !pdb_selects(&pdb, labels) {
-                continue;
-            }
-            let all = self.companions.pdbs_selecting(ns, labels);
-            if all.iter().all(|p| &p.key.name == name) {
-                problems.push(Problem {
-                    code: "SL002",
-                    slug: "pdb-quorum",
-                    severity: Severity::Error,
-                    message: format!(
-                        "PodDisruptionBudget {name} is the only PodDisruptionBudget of StatefulSet {}; without it a node drain may evict {} of its {} pods at once and lose quorum",
-                        sts.key.name,
-                        sts.replicas(),
-                        sts.replicas()
-                    ),
-                    help: format!(
-                        "delete StatefulSet {} first, or create its replacement PodDisruptionBudget before deleting this one",
-                        sts.key.name
-                    ),
-                });
-            }
-        }
-        Ok(self.decide(req, &pdb.key.to_string(), problems, None))
-    }
-
-    /// Service UPDATE / PDB CREATE or UPDATE: re-run the companion's rule on the StatefulSets
-    /// it concerns, with the new object in place of the old.
+    /// CREATE or UPDATE of a companion: re-run the rules that read its kind on the
+    /// StatefulSets it concerns, with the new object in place of the old.
     fn companion_change(
         &self,
         req: &AdmissionRequest<DynamicObject>,
-        kind: &str,
+        kind: Kind,
         object: Option<Value>,
         old_object: Option<Value>,
     ) -> Result<Decision, String> {
@@ -361,28 +311,27 @@ impl Reviewer<'_> {
         };
         let old = match self.object(req, old_object, "oldObject")? {
             Some(o) => Some(o),
-            None if kind == "Service" => self.companions.service(ns, &new.key.name),
-            None => None,
+            None => kind.lookup(self.companions, ns, &new.key.name),
         };
-        let code = if kind == "Service" { "SL001" } else { "SL002" };
-        let concerns = |sts: &Object, o: &Object| -> bool {
-            if kind == "Service" {
-                service_name(sts) == Some(o.key.name.as_str())
-            } else {
-                sts.pod_labels().is_some_and(|l| pdb_selects(o, l))
-            }
+        let readers = self.readers(kind);
+        let concerns = |sts: &Object| {
+            readers.iter().any(|r| {
+                r.concerns(sts, &new) || old.as_deref().is_some_and(|o| r.concerns(sts, o))
+            })
         };
         let affected: Vec<Arc<Object>> = self
-            .live_statefulsets(ns, code)
+            .live_statefulsets(ns)
             .into_iter()
-            .filter(|s| concerns(s, &new) || old.as_deref().is_some_and(|o| concerns(s, o)))
+            .filter(|s| concerns(s))
             .collect();
         if affected.is_empty() {
             return Ok(self.decide(req, &new.key.to_string(), Vec::new(), None));
         }
+        let codes: Vec<&'static str> = readers.iter().map(|r| r.meta().code).collect();
         let mut only = self.config.clone();
-        let _ = only.select(&[code.to_string()]);
-        let after_view = Overlay::new(self.companions).with(kind, &new, Some(new.clone()));
+        only.restrict_to(&codes);
+        let after_view = Overlay::new(self.companions).with(&new.key.kind, &new, Some(new.clone()));
+        let what = &req.kind.kind;
         let mut problems = Vec::new();
         for sts in &affected {
             let errors = |o: &Outcome| -> Vec<Problem> {
@@ -405,14 +354,13 @@ impl Reviewer<'_> {
                 self.companions,
                 &only,
             ));
-            let broken_now = before.is_empty();
             for mut p in after {
                 p.message = format!(
-                    "with this {kind}, StatefulSet {}: {}",
+                    "with this {what}, StatefulSet {}: {}",
                     sts.key.name, p.message
                 );
-                if !broken_now {
-                    // already failing before this change: do not block a repair attempt
+                if before.iter().any(|b| b.code == p.code) {
+                    // the rule already failed before this change: do not block a repair attempt
                     p.severity = Severity::Warning;
                 }
                 problems.push(p);
@@ -495,182 +443,19 @@ fn problem(f: &rules::Finding) -> Problem {
     }
 }
 
-fn service_name(sts: &Object) -> Option<&str> {
-    sts.statefulset()?
-        .spec
-        .as_ref()?
-        .service_name
-        .as_deref()
-        .filter(|s| !s.is_empty())
-}
-
 fn is_terminating(o: &Object) -> bool {
     o.statefulset()
         .is_some_and(|s| s.metadata.deletion_timestamp.is_some())
 }
 
-/// SL001/SL002 fired and the Service or every PDB is absent from the view.
+/// An error fired whose rule says a companion it needs is not in the view yet (applied after
+/// the StatefulSet, or not at all).
 fn missing_companion(obj: &Object, view: &dyn Companions, problems: &[Problem]) -> bool {
-    let fired = |code: &str| {
-        problems
-            .iter()
-            .any(|p| p.code == code && p.severity == Severity::Error)
-    };
-    let ns = &obj.key.namespace;
-    let svc_missing = service_name(obj).is_some_and(|n| view.service(ns, n).is_none());
-    let pdb_missing = obj
-        .pod_labels()
-        .is_some_and(|l| view.pdbs_selecting(ns, l).is_empty());
-    (fired("SL001") && svc_missing) || (fired("SL002") && pdb_missing)
-}
-
-/// The companion view with some objects replaced, added (`Some`) or removed (`None`).
-pub struct Overlay<'a> {
-    base: &'a dyn Companions,
-    changes: Vec<(String, String, String, Option<Arc<Object>>)>,
-}
-
-impl<'a> Overlay<'a> {
-    pub fn new(base: &'a dyn Companions) -> Self {
-        Overlay {
-            base,
-            changes: Vec::new(),
-        }
-    }
-
-    /// Replace `kind` `at.namespace`/`at.name` with `with` (None removes it).
-    pub fn with(mut self, kind: &str, at: &Object, with: Option<Arc<Object>>) -> Self {
-        self.changes.push((
-            kind.to_string(),
-            at.key.namespace.clone(),
-            at.key.name.clone(),
-            with,
-        ));
-        self
-    }
-
-    fn changed(&self, kind: &str, ns: &str, name: &str) -> Option<&Option<Arc<Object>>> {
-        self.changes
-            .iter()
-            .find(|(k, n, m, _)| k == kind && n == ns && m == name)
-            .map(|(_, _, _, o)| o)
-    }
-
-    fn get(
-        &self,
-        kind: &str,
-        ns: &str,
-        name: &str,
-        base: impl FnOnce() -> Option<Arc<Object>>,
-    ) -> Option<Arc<Object>> {
-        match self.changed(kind, ns, name) {
-            Some(o) => o.clone(),
-            None => base(),
-        }
-    }
-
-    /// Base answers minus replaced objects, plus the replacements that `keep`.
-    fn merge(
-        &self,
-        kinds: &[&str],
-        ns: Option<&str>,
-        base: Vec<Arc<Object>>,
-        keep: impl Fn(&Object) -> bool,
-    ) -> Vec<Arc<Object>> {
-        let mut out: Vec<Arc<Object>> = base
-            .into_iter()
-            .filter(|o| {
-                self.changed(&o.key.kind, &o.key.namespace, &o.key.name)
-                    .is_none()
-            })
-            .collect();
-        for (k, n, _, o) in &self.changes {
-            if let Some(o) = o
-                && kinds.contains(&k.as_str())
-                && ns.is_none_or(|ns| ns == n)
-                && keep(o)
-            {
-                out.push(o.clone());
-            }
-        }
-        out
-    }
-}
-
-impl Companions for Overlay<'_> {
-    fn service(&self, namespace: &str, name: &str) -> Option<Arc<Object>> {
-        self.get("Service", namespace, name, || {
-            self.base.service(namespace, name)
-        })
-    }
-
-    fn services_selecting(&self, namespace: &str, labels: &Labels) -> Vec<Arc<Object>> {
-        self.merge(
-            &["Service"],
-            Some(namespace),
-            self.base.services_selecting(namespace, labels),
-            |o| service_selects(o, labels),
-        )
-    }
-
-    fn pdbs_selecting(&self, namespace: &str, labels: &Labels) -> Vec<Arc<Object>> {
-        self.merge(
-            &["PodDisruptionBudget"],
-            Some(namespace),
-            self.base.pdbs_selecting(namespace, labels),
-            |o| pdb_selects(o, labels),
-        )
-    }
-
-    fn statefulset(&self, namespace: &str, name: &str) -> Option<Arc<Object>> {
-        self.get("StatefulSet", namespace, name, || {
-            self.base.statefulset(namespace, name)
-        })
-    }
-
-    fn statefulsets(&self, namespace: &str) -> Vec<Arc<Object>> {
-        self.merge(
-            &["StatefulSet"],
-            Some(namespace),
-            self.base.statefulsets(namespace),
-            |_| true,
-        )
-    }
-
-    fn config_map(&self, namespace: &str, name: &str) -> Option<Arc<Object>> {
-        self.get("ConfigMap", namespace, name, || {
-            self.base.config_map(namespace, name)
-        })
-    }
-
-    fn workloads(&self, namespace: Option<&str>) -> Vec<Arc<Object>> {
-        self.merge(
-            &["StatefulSet"],
-            namespace,
-            self.base.workloads(namespace),
-            |o| o.pod_template().is_some(),
-        )
-    }
-
-    fn statefulsets_by_service(&self, service_name: &str) -> Vec<Arc<Object>> {
-        self.merge(
-            &["StatefulSet"],
-            None,
-            self.base.statefulsets_by_service(service_name),
-            |o| {
-                o.statefulset()
-                    .and_then(|s| s.spec.as_ref())
-                    .and_then(|s| s.service_name.as_deref())
-                    == Some(service_name)
-            },
-        )
-    }
-
-    fn services_named(&self, name: &str) -> Vec<Arc<Object>> {
-        self.merge(&["Service"], None, self.base.services_named(name), |o| {
-            o.key.name == name
-        })
-    }
+    problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .filter_map(|p| rules::by_code(p.code))
+        .any(|r| r.companion_missing(obj, view))
 }
 
 #[cfg(test)]
@@ -693,8 +478,8 @@ mod tests {
                 continue;
             }
             let ns = &o.key.namespace;
-            if config.is_enabled(sl001)
-                && let Some(sn) = service_name(o)
+            if config.is_enabled(sl001.code)
+                && let Some(sn) = o.service_name()
                 && c.service(ns, sn).is_none()
             {
                 out.push(
@@ -707,7 +492,7 @@ mod tests {
                     .help("create the headless Service"),
                 );
             }
-            if config.is_enabled(sl002) {
+            if config.is_enabled(sl002.code) {
                 let pdbs = c.pdbs_selecting(ns, o.pod_labels().unwrap());
                 if pdbs.is_empty() {
                     out.push(Finding::new(sl002, o, "", "no PodDisruptionBudget"));
@@ -730,7 +515,7 @@ mod tests {
                     }
                 }
             }
-            if config.is_enabled(sl008) && o.labels.contains_key("warn") {
+            if config.is_enabled(sl008.code) && o.labels.contains_key("warn") {
                 out.push(Finding::new(sl008, o, "", "no fsGroup"));
             }
         }

@@ -34,7 +34,6 @@ use serde_json::Value;
 
 use crate::catalog::Companions;
 use crate::object::{Labels, Object};
-use crate::selector;
 
 /// Objects of one kind: namespace -> name -> object (sorted, for stable answers), and a
 /// secondary index across namespaces: Services by name, StatefulSets by `serviceName` (to find
@@ -305,7 +304,7 @@ impl Companions for ClusterCache {
         self.services
             .read()
             .in_ns(namespace)
-            .filter(|o| service_selects(o, labels))
+            .filter(|o| o.service_selects(labels))
             .cloned()
             .collect()
     }
@@ -314,7 +313,7 @@ impl Companions for ClusterCache {
         self.pdbs
             .read()
             .in_ns(namespace)
-            .filter(|o| pdb_selects(o, labels))
+            .filter(|o| o.pdb_selects(labels))
             .cloned()
             .collect()
     }
@@ -346,21 +345,6 @@ impl Companions for ClusterCache {
             None => s.by_ns.values().flat_map(|m| m.values()).cloned().collect(),
         }
     }
-}
-
-pub(crate) fn service_selects(o: &Object, labels: &Labels) -> bool {
-    o.service()
-        .and_then(|s| s.spec.as_ref())
-        .and_then(|s| s.selector.as_ref())
-        .is_some_and(|sel| selector::map_matches(sel, labels))
-}
-
-pub(crate) fn pdb_selects(o: &Object, labels: &Labels) -> bool {
-    let sel = o
-        .pdb()
-        .and_then(|p| p.spec.as_ref())
-        .and_then(|s| s.selector.as_ref());
-    o.pdb().is_some() && selector::pdb_matches(sel, o.is_legacy_pdb(), labels)
 }
 
 #[cfg(test)]

@@ -183,7 +183,7 @@ pub async fn start_with_runner(
 ) -> anyhow::Result<Running> {
     tls::install_default_provider();
     let config = match &args.config {
-        Some(p) => Config::load(p).map_err(|e| anyhow::anyhow!("{e}"))?,
+        Some(p) => Config::load(p, &crate::rules::Registry).map_err(|e| anyhow::anyhow!("{e}"))?,
         None => Config::default(),
     };
     let timeout = Duration::from_millis(args.request_timeout_ms.max(1));

@@ -1,0 +1,940 @@
+//! The catalogue of known systems: which software a StatefulSet's pods run, and in which mode
+//! (a Kafka KRaft controller or broker, an Elasticsearch node with its `node.roles`, a NATS
+//! server with or without JetStream, a MongoDB arbiter...).
+//!
+//! Detection reads what the pods run — the main containers' command and args (also inside
+//! `sh -c` scripts), their image, their env, and the ConfigMaps they mount — never the names
+//! of objects or files. [`crate::role`] turns a [`Detection`] into a role (voter, replica,
+//! stateless); other modules (ensembles, peer lists) use [`detect`] to find, e.g., the
+//! ZooKeeper or etcd StatefulSets of an input.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{Container, PodSpec};
+use serde::Serialize;
+
+use crate::catalog::Companions;
+use crate::object::Object;
+
+/// A known piece of software.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum System {
+    ZooKeeper,
+    Etcd,
+    Kafka,
+    Consul,
+    Vault,
+    Nats,
+    Elasticsearch,
+    OpenSearch,
+    MongoDB,
+    RabbitMQ,
+    Redis,
+    Cassandra,
+    BookKeeper,
+    Pulsar,
+    ClickHouse,
+    ClickHouseKeeper,
+    Redpanda,
+    CockroachDB,
+    YugabyteDB,
+    Dapr,
+}
+
+impl System {
+    /// The name people use for it: `ZooKeeper`, `etcd`, `Kafka`...
+    pub fn name(self) -> &'static str {
+        match self {
+            System::ZooKeeper => "ZooKeeper",
+            System::Etcd => "etcd",
+            System::Kafka => "Kafka",
+            System::Consul => "Consul",
+            System::Vault => "Vault",
+            System::Nats => "NATS",
+            System::Elasticsearch => "Elasticsearch",
+            System::OpenSearch => "OpenSearch",
+            System::MongoDB => "MongoDB",
+            System::RabbitMQ => "RabbitMQ",
+            System::Redis => "Redis",
+            System::Cassandra => "Cassandra",
+            System::BookKeeper => "BookKeeper",
+            System::Pulsar => "Pulsar",
+            System::ClickHouse => "ClickHouse",
+            System::ClickHouseKeeper => "ClickHouse Keeper",
+            System::Redpanda => "Redpanda",
+            System::CockroachDB => "CockroachDB",
+            System::YugabyteDB => "YugabyteDB",
+            System::Dapr => "Dapr",
+        }
+    }
+}
+
+impl std::fmt::Display for System {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a detected process does in its system, as far as quorum and data go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Duty {
+    /// Votes in a majority quorum and keeps data (ZooKeeper, etcd, KRaft controllers...).
+    Votes,
+    /// Votes but keeps no data by design (a MongoDB arbiter, a Redis Sentinel).
+    VotesWithoutData,
+    /// Keeps data, does not vote (Kafka brokers, Cassandra, Elasticsearch data nodes...).
+    KeepsData,
+    /// Neither (Pulsar brokers and proxies, Elasticsearch coordinating nodes, NATS without
+    /// JetStream, mongos...).
+    Neither,
+    /// The mode depends on settings statelint could not see: decided by whether the
+    /// StatefulSet keeps data (the role then says so).
+    ByData,
+}
+
+/// Where a fact was read: a node of the StatefulSet, or of a ConfigMap it mounts.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    /// The ConfigMap holding it; `None` for the StatefulSet itself.
+    pub config_map: Option<Arc<Object>>,
+    /// JSON pointer of the node (relative to the object).
+    pub pointer: String,
+}
+
+/// A system found in one container of a pod template.
+#[derive(Debug, Clone)]
+pub struct Detection {
+    pub system: System,
+    /// The mode in words: `KRaft controller`, `data node`, `arbiter`... (`None`: plain server).
+    pub component: Option<String>,
+    pub duty: Duty,
+    /// Why, in words: `image bitnami/elasticsearch, ELASTICSEARCH_NODE_ROLES=ingest`.
+    pub reason: String,
+    /// The container's name and its pointer in the object (`/spec/template/spec/containers/1`).
+    pub container: String,
+    pub container_pointer: String,
+    /// The node that decided the mode (or the system).
+    pub evidence: Evidence,
+}
+
+impl Detection {
+    /// `Kafka KRaft controller`, `ZooKeeper`.
+    pub fn label(&self) -> String {
+        match &self.component {
+            Some(c) => format!("{} {c}", self.system),
+            None => self.system.to_string(),
+        }
+    }
+}
+
+/// The system a StatefulSet (or another workload) runs, if it is a known one: the strongest
+/// detection among its main containers (one that votes over one that keeps data over one that
+/// does neither; sidecars such as exporters are skipped; init containers are not looked at).
+pub fn detect(obj: &Object, companions: &dyn Companions) -> Option<Detection> {
+    let spec = obj.pod_template()?.spec.as_ref()?;
+    let base = format!("{}/spec/containers", obj.pod_template_pointer());
+    let mut best: Option<Detection> = None;
+    for (i, c) in spec.containers.iter().enumerate() {
+        let cx = ContainerView::new(obj, spec, c, format!("{base}/{i}"), companions);
+        let Some(d) = detect_container(&cx) else {
+            continue;
+        };
+        if best.as_ref().is_none_or(|b| rank(d.duty) > rank(b.duty)) {
+            best = Some(d);
+        }
+    }
+    best
+}
+
+fn rank(d: Duty) -> u8 {
+    match d {
+        Duty::Votes => 4,
+        Duty::VotesWithoutData => 3,
+        Duty::KeepsData => 2,
+        Duty::ByData => 1,
+        Duty::Neither => 0,
+    }
+}
+
+/// True when `obj` runs a ZooKeeper server (by what its containers run).
+pub fn is_zookeeper(obj: &Object, companions: &dyn Companions) -> bool {
+    detect(obj, companions).is_some_and(|d| d.system == System::ZooKeeper)
+}
+
+/// True when `obj` runs etcd (also embedded, e.g. `--etcd-initial-cluster`).
+pub fn is_etcd(obj: &Object, companions: &dyn Companions) -> bool {
+    detect(obj, companions).is_some_and(|d| d.system == System::Etcd)
+}
+
+// ---------------------------------------------------------------------------------------------
+// One container
+
+/// A container with what detection reads: its words (command and args split like a shell
+/// would), its env, and the text of the ConfigMaps it mounts.
+pub struct ContainerView<'a> {
+    pub object: &'a Object,
+    pub container: &'a Container,
+    /// Pointer of the container in the object.
+    pub pointer: String,
+    /// Words of command + args: (index into command++args, word).
+    words: Vec<(usize, String)>,
+    /// ConfigMaps mounted into the container, with (key, text) of their data.
+    mounted: Vec<Arc<Object>>,
+}
+
+impl<'a> ContainerView<'a> {
+    pub fn new(
+        object: &'a Object,
+        spec: &'a PodSpec,
+        container: &'a Container,
+        pointer: String,
+        companions: &dyn Companions,
+    ) -> Self {
+        let words = command_words(container);
+        let mounted = mounted_config_maps(object, spec, container, companions);
+        ContainerView {
+            object,
+            container,
+            pointer,
+            words,
+            mounted,
+        }
+    }
+
+    /// Pointer of the `i`th item of command ++ args.
+    fn arg_pointer(&self, i: usize) -> String {
+        let n = self.container.command.as_ref().map_or(0, Vec::len);
+        if i < n {
+            format!("{}/command/{i}", self.pointer)
+        } else {
+            format!("{}/args/{}", self.pointer, i - n)
+        }
+    }
+
+    fn here(&self, pointer: String) -> Evidence {
+        Evidence {
+            config_map: None,
+            pointer,
+        }
+    }
+
+    /// The value of env var `name` (literal values only) and its evidence.
+    pub fn env(&self, name: &str) -> Option<(&'a str, Evidence)> {
+        let env = self.container.env.as_ref()?;
+        let (i, e) = env.iter().enumerate().find(|(_, e)| e.name == name)?;
+        let v = e.value.as_deref().unwrap_or("");
+        if e.value_from.is_some() {
+            return None;
+        }
+        Some((v, self.here(format!("{}/env/{i}/value", self.pointer))))
+    }
+
+    /// A setting `key` (e.g. `process.roles`): from the env under any of `env_names`, from
+    /// `key=value` / `--key=value` / `-Ekey=value` words of the command, or from a `key=value`
+    /// / `key: value` line of a mounted ConfigMap. Returns the value, where it came from (in
+    /// words) and the evidence.
+    pub fn setting(&self, key: &str, env_names: &[&str]) -> Option<(String, String, Evidence)> {
+        for name in env_names.iter().copied().chain(std::iter::once(key)) {
+            if let Some((v, ev)) = self.env(name) {
+                return Some((v.to_string(), name.to_string(), ev));
+            }
+        }
+        for (i, w) in &self.words {
+            let w = w.trim_start_matches('-');
+            let w = w
+                .strip_prefix('E')
+                .filter(|r| r.starts_with(key))
+                .unwrap_or(w);
+            if let Some(v) = w.strip_prefix(key).and_then(|r| r.strip_prefix('=')) {
+                return Some((
+                    v.to_string(),
+                    key.to_string(),
+                    self.here(self.arg_pointer(*i)),
+                ));
+            }
+        }
+        for cm in &self.mounted {
+            let Some(data) = cm.config_map().and_then(|c| c.data.as_ref()) else {
+                continue;
+            };
+            for (file, text) in data {
+                for line in text.lines() {
+                    let t = line.trim();
+                    let Some(rest) = t.strip_prefix(key) else {
+                        continue;
+                    };
+                    let rest = rest.trim_start();
+                    let Some(v) = rest.strip_prefix('=').or_else(|| rest.strip_prefix(':')) else {
+                        continue;
+                    };
+                    let mut p = String::from("/data");
+                    crate::source::yaml::push_segment(&mut p, file);
+                    return Some((
+                        v.trim().trim_matches('"').to_string(),
+                        format!("{key} in ConfigMap {} ({file})", cm.key.name),
+                        Evidence {
+                            config_map: Some(cm.clone()),
+                            pointer: p,
+                        },
+                    ));
+                }
+            }
+        }
+        None
+    }
+
+    /// Whether a word of the command is exactly `flag` (or `flag=...`).
+    fn has_flag(&self, flags: &[&str]) -> Option<(String, Evidence)> {
+        self.words.iter().find_map(|(i, w)| {
+            flags
+                .iter()
+                .find(|f| w == *f || w.strip_prefix(*f).is_some_and(|r| r.starts_with('=')))
+                .map(|f| (f.to_string(), self.here(self.arg_pointer(*i))))
+        })
+    }
+
+    /// A mounted ConfigMap line (trimmed) starting with `prefix`, with its evidence.
+    fn config_line(&self, pred: impl Fn(&str) -> bool) -> Option<(String, Evidence)> {
+        for cm in &self.mounted {
+            let Some(data) = cm.config_map().and_then(|c| c.data.as_ref()) else {
+                continue;
+            };
+            for (file, text) in data {
+                if let Some(line) = text.lines().map(str::trim).find(|l| pred(l)) {
+                    let mut p = String::from("/data");
+                    crate::source::yaml::push_segment(&mut p, file);
+                    return Some((
+                        format!("`{line}` in ConfigMap {} ({file})", cm.key.name),
+                        Evidence {
+                            config_map: Some(cm.clone()),
+                            pointer: p,
+                        },
+                    ));
+                }
+            }
+        }
+        None
+    }
+
+    fn image(&self) -> &str {
+        self.container.image.as_deref().unwrap_or("")
+    }
+}
+
+/// The repository of an image without registry, tag or digest, lower-cased:
+/// `docker.io/bitnami/kafka:4.0` -> `bitnami/kafka`.
+pub fn image_repo(image: &str) -> String {
+    let no_digest = image.split('@').next().unwrap_or(image);
+    let mut parts: Vec<&str> = no_digest.split('/').collect();
+    if parts.len() > 1 {
+        let first = parts[0];
+        if first.contains('.') || first.contains(':') || first == "localhost" {
+            parts.remove(0);
+        }
+    }
+    let mut repo = parts.join("/");
+    if let Some((r, tag)) = repo.rsplit_once(':')
+        && !tag.contains('/')
+    {
+        repo = r.to_string();
+    }
+    repo.to_ascii_lowercase()
+}
+
+/// The last segment of an image repository: `bitnami/kafka` -> `kafka`.
+fn image_base(image: &str) -> String {
+    let repo = image_repo(image);
+    repo.rsplit('/').next().unwrap_or(&repo).to_string()
+}
+
+/// Command and args split into words as a shell would see them (scripts of `sh -c` too),
+/// each with the index of the command/args item it came from.
+fn command_words(c: &Container) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (i, item) in c
+        .command
+        .iter()
+        .flatten()
+        .chain(c.args.iter().flatten())
+        .enumerate()
+    {
+        for w in item.split(|ch: char| {
+            ch.is_whitespace() || matches!(ch, ';' | '|' | '&' | '(' | ')' | '`' | '"' | '\'')
+        }) {
+            if !w.is_empty() {
+                out.push((i, w.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// ConfigMaps mounted into `c` (configMap volumes and projected configMap sources) that the
+/// input or cluster holds.
+pub fn mounted_config_maps(
+    object: &Object,
+    spec: &PodSpec,
+    c: &Container,
+    companions: &dyn Companions,
+) -> Vec<Arc<Object>> {
+    let mut out: Vec<Arc<Object>> = Vec::new();
+    let ns = &object.key.namespace;
+    for m in c.volume_mounts.iter().flatten() {
+        let Some(v) = spec.volumes.iter().flatten().find(|v| v.name == m.name) else {
+            continue;
+        };
+        let mut names: Vec<&str> = Vec::new();
+        if let Some(cm) = &v.config_map {
+            names.push(&cm.name);
+        }
+        if let Some(p) = &v.projected {
+            for s in p.sources.iter().flatten() {
+                if let Some(cm) = &s.config_map {
+                    names.push(&cm.name);
+                }
+            }
+        }
+        for n in names {
+            if let Some(o) = companions.config_map(ns, n)
+                && !out.iter().any(|x| x.key == o.key)
+            {
+                out.push(o);
+            }
+        }
+    }
+    out
+}
+
+/// Image names of sidecars that say nothing about what the pod runs.
+fn is_sidecar_image(base: &str) -> bool {
+    const SIDECARS: &[&str] = &[
+        "exporter",
+        "jmx",
+        "envoy",
+        "istio",
+        "linkerd",
+        "fluent",
+        "filebeat",
+        "promtail",
+        "reloader",
+        "os-shell",
+        "busybox",
+        "kubectl",
+        "nats-box",
+        "metrics",
+        "oauth2-proxy",
+    ];
+    SIDECARS.iter().any(|s| base.contains(s))
+}
+
+/// A program the command starts, with the word that follows it (a subcommand).
+struct Launch {
+    word: String,
+    program: String,
+    next: String,
+    index: usize,
+}
+
+fn basename(w: &str) -> &str {
+    w.rsplit('/').next().unwrap_or(w)
+}
+
+fn launches(words: &[(usize, String)]) -> Vec<Launch> {
+    words
+        .iter()
+        .enumerate()
+        .map(|(k, (i, w))| Launch {
+            word: w.clone(),
+            program: basename(w).to_string(),
+            next: words.get(k + 1).map(|(_, n)| n.clone()).unwrap_or_default(),
+            index: *i,
+        })
+        .collect()
+}
+
+/// What a command starts: (system, subcommand or mode hint, index of the command/args item,
+/// the words as written).
+fn from_command(cx: &ContainerView<'_>) -> Option<(System, Option<&'static str>, usize, String)> {
+    let mut found = None;
+    for l in launches(&cx.words) {
+        let p = l.program.as_str();
+        let n = l.next.as_str();
+        let hit: Option<(System, Option<&'static str>)> = match p {
+            "zookeeper-server-start.sh"
+            | "zookeeper-server-start"
+            | "zkServer.sh"
+            | "start-zookeeper" => Some((System::ZooKeeper, None)),
+            _ if p.contains("QuorumPeerMain") => Some((System::ZooKeeper, None)),
+            "kafka-server-start.sh" | "kafka-server-start" => Some((System::Kafka, None)),
+            "kafka.Kafka" => Some((System::Kafka, None)),
+            "pulsar" => match n {
+                "zookeeper" => Some((System::ZooKeeper, None)),
+                "bookie" => Some((System::BookKeeper, Some("bookie"))),
+                "autorecovery" => Some((System::BookKeeper, Some("autorecovery"))),
+                "broker" => Some((System::Pulsar, Some("broker"))),
+                "proxy" => Some((System::Pulsar, Some("proxy"))),
+                "functions-worker" => Some((System::Pulsar, Some("functions-worker"))),
+                "standalone" => Some((System::Pulsar, Some("standalone"))),
+                _ => None,
+            },
+            "bookkeeper" => match n {
+                "bookie" => Some((System::BookKeeper, Some("bookie"))),
+                "autorecovery" => Some((System::BookKeeper, Some("autorecovery"))),
+                _ => None,
+            },
+            "etcd" => Some((System::Etcd, None)),
+            "consul" if n == "agent" => Some((System::Consul, None)),
+            "vault" if n == "server" => Some((System::Vault, None)),
+            "nats-server" | "gnatsd" => Some((System::Nats, None)),
+            "redis-sentinel" => Some((System::Redis, Some("sentinel"))),
+            "redis-server" | "valkey-server" => Some((System::Redis, None)),
+            "mongod" => Some((System::MongoDB, None)),
+            "mongos" => Some((System::MongoDB, Some("mongos"))),
+            "cockroach" if n.starts_with("start") => Some((System::CockroachDB, None)),
+            "yb-master" => Some((System::YugabyteDB, Some("master"))),
+            "yb-tserver" => Some((System::YugabyteDB, Some("tserver"))),
+            "clickhouse-keeper" => Some((System::ClickHouseKeeper, None)),
+            "clickhouse" if n == "keeper" => Some((System::ClickHouseKeeper, None)),
+            "clickhouse-server" => Some((System::ClickHouse, None)),
+            "clickhouse" if n == "server" => Some((System::ClickHouse, None)),
+            "redpanda" => Some((System::Redpanda, None)),
+            "rpk" if n == "redpanda" => Some((System::Redpanda, None)),
+            "rabbitmq-server" => Some((System::RabbitMQ, None)),
+            "cassandra" | "scylla" => Some((System::Cassandra, None)),
+            "elasticsearch" => Some((System::Elasticsearch, None)),
+            "opensearch" => Some((System::OpenSearch, None)),
+            _ if l.word.starts_with("--etcd-initial-cluster") => {
+                Some((System::Etcd, Some("embedded")))
+            }
+            _ => None,
+        };
+        if let Some((s, m)) = hit {
+            // the last program a script starts is the server (`exec bin/pulsar broker` after
+            // `bin/pulsar zookeeper-shell ...` checks)
+            let shown = match p {
+                "pulsar" | "bookkeeper" | "consul" | "vault" | "cockroach" | "rpk" => {
+                    format!("{} {n}", l.word)
+                }
+                "clickhouse" => format!("{} {n}", l.word),
+                _ if l.word.starts_with("--etcd-initial-cluster") => {
+                    "--etcd-initial-cluster".to_string()
+                }
+                _ => l.word.clone(),
+            };
+            found = Some((s, m, l.index, shown));
+        }
+    }
+    found
+}
+
+/// What an image is, from its name (the repository's last segment, or the whole repository).
+fn from_image(image: &str) -> Option<System> {
+    let base = image_base(image);
+    let repo = image_repo(image);
+    let b = base.as_str();
+    let tool = |s: &str| {
+        [
+            "operator",
+            "backup",
+            "restore",
+            "client",
+            "defrag",
+            "proxy",
+            "exporter",
+            "dashboards",
+            "express",
+            "template",
+            "k8s",
+            "csi",
+            "injector",
+            "control-plane",
+            "dataplane",
+            "ui",
+            "kibana",
+            "connect",
+            "schema",
+            "rest",
+            "ksql",
+            "manager",
+            "cli",
+            "shell",
+            "box",
+        ]
+        .iter()
+        .any(|t| s.split(['-', '_', '.']).any(|w| w == *t))
+    };
+    if tool(b) {
+        return None;
+    }
+    let has = |s: &str| b.contains(s);
+    Some(if has("zookeeper") || b == "k8szk" {
+        System::ZooKeeper
+    } else if has("clickhouse-keeper") {
+        System::ClickHouseKeeper
+    } else if has("clickhouse") {
+        System::ClickHouse
+    } else if has("etcd") {
+        System::Etcd
+    } else if has("redpanda") {
+        System::Redpanda
+    } else if has("kafka") || b == "cp-server" {
+        System::Kafka
+    } else if has("consul") {
+        System::Consul
+    } else if b == "vault" || b == "vault-enterprise" {
+        System::Vault
+    } else if b == "nats" || b == "nats-server" || b == "gnatsd" {
+        System::Nats
+    } else if has("opensearch") {
+        System::OpenSearch
+    } else if has("elasticsearch") {
+        System::Elasticsearch
+    } else if has("mongo") {
+        System::MongoDB
+    } else if has("rabbitmq") {
+        System::RabbitMQ
+    } else if has("redis") || has("valkey") || has("keydb") {
+        System::Redis
+    } else if has("cassandra") || has("scylla") {
+        System::Cassandra
+    } else if has("bookkeeper") {
+        System::BookKeeper
+    } else if has("pulsar") {
+        System::Pulsar
+    } else if has("cockroach") {
+        System::CockroachDB
+    } else if has("yugabyte") {
+        System::YugabyteDB
+    } else if repo.starts_with("daprio/") || b == "dapr" {
+        System::Dapr
+    } else {
+        return None;
+    })
+}
+
+fn detect_container(cx: &ContainerView<'_>) -> Option<Detection> {
+    let image = cx.image();
+    let base = image_base(image);
+    if is_sidecar_image(&base) {
+        return None;
+    }
+    let by_command = from_command(cx);
+    let by_image = from_image(image);
+    let (system, hint, mut why, evidence) = match (by_command, by_image) {
+        (Some((s, hint, i, shown)), img) => {
+            let mut why = format!("command `{shown}`");
+            if img == Some(s) {
+                why = format!("image {}, {why}", image_repo(image));
+            }
+            (s, hint, why, cx.here(cx.arg_pointer(i)))
+        }
+        (None, Some(s)) => (
+            s,
+            None,
+            format!("image {}", image_repo(image)),
+            cx.here(format!("{}/image", cx.pointer)),
+        ),
+        (None, None) => return None,
+    };
+    let mut d = Detection {
+        system,
+        component: None,
+        duty: Duty::Votes,
+        reason: String::new(),
+        container: cx.container.name.clone(),
+        container_pointer: cx.pointer.clone(),
+        evidence,
+    };
+    let set = |d: &mut Detection, component: Option<&str>, duty: Duty| {
+        d.component = component.map(String::from);
+        d.duty = duty;
+    };
+    match system {
+        System::ZooKeeper
+        | System::Etcd
+        | System::Redpanda
+        | System::CockroachDB
+        | System::ClickHouseKeeper => {
+            if hint == Some("embedded") {
+                set(&mut d, Some("(embedded)"), Duty::Votes);
+            }
+        }
+        System::Kafka => {
+            if let Some((v, src, ev)) = cx.setting(
+                "process.roles",
+                &["KAFKA_CFG_PROCESS_ROLES", "KAFKA_PROCESS_ROLES"],
+            ) {
+                let roles = list(&v);
+                let controller = roles.iter().any(|r| r == "controller");
+                let broker = roles.iter().any(|r| r == "broker");
+                why.push_str(&format!(", {src}={v}"));
+                d.evidence = ev;
+                match (controller, broker) {
+                    (true, true) => set(&mut d, Some("KRaft controller+broker"), Duty::Votes),
+                    (true, false) => set(&mut d, Some("KRaft controller"), Duty::Votes),
+                    _ => set(&mut d, Some("KRaft broker"), Duty::KeepsData),
+                }
+            } else if let Some((_, src, _)) = cx.setting(
+                "zookeeper.connect",
+                &[
+                    "KAFKA_ZOOKEEPER_CONNECT",
+                    "KAFKA_CFG_ZOOKEEPER_CONNECT",
+                    "ZOOKEEPER_CONNECT",
+                ],
+            ) {
+                why.push_str(&format!(", {src} set"));
+                set(&mut d, Some("broker (ZooKeeper mode)"), Duty::KeepsData);
+            } else {
+                why.push_str(", no process.roles found");
+                set(&mut d, Some("broker"), Duty::KeepsData);
+            }
+        }
+        System::Elasticsearch | System::OpenSearch => {
+            es_mode(cx, &mut d, &mut why);
+        }
+        System::Nats => {
+            if let Some((flag, ev)) = cx.has_flag(&["--jetstream", "-js"]) {
+                why.push_str(&format!(", {flag}"));
+                d.evidence = ev;
+                set(&mut d, Some("with JetStream"), Duty::Votes);
+            } else if let Some((line, ev)) = cx.config_line(|l| {
+                l.strip_prefix("jetstream").is_some_and(|r| {
+                    let r = r.trim_start();
+                    (r.starts_with('{') || r.starts_with(':') || r.starts_with('='))
+                        && !r.contains("false")
+                        && !r.contains("disabled")
+                })
+            }) {
+                why.push_str(&format!(", {line}"));
+                d.evidence = ev;
+                set(&mut d, Some("with JetStream"), Duty::Votes);
+            } else {
+                why.push_str(", JetStream not enabled");
+                set(&mut d, Some("without JetStream"), Duty::ByData);
+            }
+        }
+        System::Consul => {
+            if let Some((flag, ev)) = cx.has_flag(&["-server", "--server", "-bootstrap-expect"]) {
+                why.push_str(&format!(", {flag}"));
+                d.evidence = ev;
+                set(&mut d, Some("server"), Duty::Votes);
+            } else if let Some((line, ev)) = cx.config_line(|l| {
+                let l = l.replace([' ', '"'], "");
+                l.starts_with("server=true") || l.starts_with("server:true")
+            }) {
+                why.push_str(&format!(", {line}"));
+                d.evidence = ev;
+                set(&mut d, Some("server"), Duty::Votes);
+            } else {
+                why.push_str(", no -server flag found");
+                set(&mut d, None, Duty::ByData);
+            }
+        }
+        System::Vault => {
+            let storage = |kind: &'static str| {
+                move |l: &str| {
+                    let l = l.replace([' ', '"'], "");
+                    l.starts_with(&format!("storage{kind}{{"))
+                }
+            };
+            if let Some((line, ev)) = cx.config_line(storage("raft")) {
+                why.push_str(&format!(", {line}"));
+                d.evidence = ev;
+                set(&mut d, Some("integrated storage (raft)"), Duty::Votes);
+            } else if let Some((flag, ev)) = cx.has_flag(&["-dev", "--dev"]) {
+                why.push_str(&format!(", {flag}"));
+                d.evidence = ev;
+                set(&mut d, Some("dev server"), Duty::Neither);
+            } else if let Some((line, ev)) = cx.config_line(|l| {
+                let l = l.replace([' ', '"'], "");
+                l.starts_with("storage") && l.ends_with('{') && !l.starts_with("storageraft")
+            }) {
+                why.push_str(&format!(", {line}"));
+                d.evidence = ev;
+                set(&mut d, Some("external storage"), Duty::ByData);
+            } else {
+                why.push_str(", storage backend not found");
+                set(&mut d, None, Duty::ByData);
+            }
+        }
+        System::MongoDB => {
+            if hint == Some("mongos") {
+                set(&mut d, Some("router (mongos)"), Duty::Neither);
+            } else if let Some((v, src, ev)) = cx
+                .setting("MONGODB_REPLICA_SET_MODE", &[])
+                .filter(|(v, _, _)| v == "arbiter")
+            {
+                why.push_str(&format!(", {src}={v}"));
+                d.evidence = ev;
+                set(&mut d, Some("arbiter"), Duty::VotesWithoutData);
+            } else {
+                set(&mut d, Some("data member"), Duty::Votes);
+            }
+        }
+        System::Redis => {
+            let sentinel = hint == Some("sentinel") || cx.has_flag(&["--sentinel"]).is_some();
+            if sentinel {
+                set(&mut d, Some("Sentinel"), Duty::VotesWithoutData);
+            } else {
+                set(&mut d, None, Duty::KeepsData);
+            }
+        }
+        System::RabbitMQ | System::Cassandra | System::ClickHouse => {
+            set(&mut d, None, Duty::KeepsData);
+        }
+        System::BookKeeper => match hint {
+            Some("autorecovery") => set(&mut d, Some("autorecovery"), Duty::Neither),
+            _ => set(&mut d, Some("bookie"), Duty::KeepsData),
+        },
+        System::Pulsar => match hint {
+            Some("broker") => set(&mut d, Some("broker"), Duty::Neither),
+            Some("proxy") => set(&mut d, Some("proxy"), Duty::Neither),
+            Some("functions-worker") => set(&mut d, Some("functions worker"), Duty::Neither),
+            Some("standalone") => set(&mut d, Some("standalone"), Duty::KeepsData),
+            _ => set(&mut d, None, Duty::ByData),
+        },
+        System::YugabyteDB => match hint {
+            Some("master") => set(&mut d, Some("master"), Duty::Votes),
+            Some("tserver") => set(&mut d, Some("tserver"), Duty::KeepsData),
+            _ => set(&mut d, None, Duty::ByData),
+        },
+        System::Dapr => {
+            let runs = |name: &str| {
+                cx.words
+                    .iter()
+                    .any(|(_, w)| basename(w) == name || w.starts_with(&format!("{name}-")))
+            };
+            if runs("placement") {
+                set(&mut d, Some("placement (raft)"), Duty::Votes);
+            } else if runs("scheduler") {
+                set(&mut d, Some("scheduler (embedded etcd)"), Duty::Votes);
+            } else {
+                set(&mut d, None, Duty::ByData);
+            }
+        }
+    }
+    d.reason = why;
+    Some(d)
+}
+
+/// A role list as written: `[master, data]`, `master,data`, `master data`, `""`.
+fn list(v: &str) -> Vec<String> {
+    v.trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .split([',', ' '])
+        .map(|s| {
+            s.trim()
+                .trim_matches('"')
+                .trim_matches('\'')
+                .to_ascii_lowercase()
+        })
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Elasticsearch / OpenSearch node roles: master-eligible nodes vote, data nodes keep shards,
+/// the others (coordinating-only, ingest, ml...) neither.
+fn es_mode(cx: &ContainerView<'_>, d: &mut Detection, why: &mut String) {
+    let found = cx.setting(
+        "node.roles",
+        &[
+            "ELASTICSEARCH_NODE_ROLES",
+            "OPENSEARCH_NODE_ROLES",
+            "node_roles",
+        ],
+    );
+    if let Some((v, src, ev)) = found {
+        let roles = list(&v);
+        why.push_str(&format!(", {src}=[{}]", roles.join(",")));
+        d.evidence = ev;
+        let master = roles
+            .iter()
+            .any(|r| r == "master" || r == "cluster_manager");
+        let data = roles.iter().any(|r| r.starts_with("data"));
+        let (c, duty) = if master {
+            ("master-eligible node", Duty::Votes)
+        } else if data {
+            ("data node", Duty::KeepsData)
+        } else if roles.is_empty() {
+            ("coordinating-only node", Duty::Neither)
+        } else {
+            ("node without master or data role", Duty::Neither)
+        };
+        d.component = Some(c.to_string());
+        d.duty = duty;
+        return;
+    }
+    // Bitnami's older ELASTICSEARCH_NODE_TYPE, and the legacy node.master / node.data
+    if let Some((v, src, ev)) = cx.setting("ELASTICSEARCH_NODE_TYPE", &[]) {
+        why.push_str(&format!(", {src}={v}"));
+        d.evidence = ev;
+        let (c, duty) = match v.as_str() {
+            "master" => ("master-eligible node", Duty::Votes),
+            "data" => ("data node", Duty::KeepsData),
+            other => (
+                if other == "coordinating" {
+                    "coordinating-only node"
+                } else {
+                    "ingest node"
+                },
+                Duty::Neither,
+            ),
+        };
+        d.component = Some(c.to_string());
+        d.duty = duty;
+        return;
+    }
+    let master = cx.setting("node.master", &[]);
+    let data = cx.setting("node.data", &[]);
+    if master.is_some() || data.is_some() {
+        let is_true = |s: &Option<(String, String, Evidence)>| {
+            s.as_ref().is_none_or(|(v, _, _)| v.trim() == "true")
+        };
+        for (v, src, _) in [&master, &data].into_iter().flatten() {
+            why.push_str(&format!(", {src}={v}"));
+        }
+        if let Some((_, _, ev)) = master.as_ref().or(data.as_ref()) {
+            d.evidence = ev.clone();
+        }
+        let (c, duty) = if is_true(&master) {
+            ("master-eligible node", Duty::Votes)
+        } else if is_true(&data) {
+            ("data node", Duty::KeepsData)
+        } else {
+            ("coordinating-only node", Duty::Neither)
+        };
+        d.component = Some(c.to_string());
+        d.duty = duty;
+        return;
+    }
+    why.push_str(", node.roles not set (every role, master-eligible)");
+    d.component = Some("master-eligible node".into());
+    d.duty = Duty::Votes;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_repos() {
+        assert_eq!(image_repo("docker.io/bitnami/kafka:4.0.0"), "bitnami/kafka");
+        assert_eq!(image_repo("zookeeper"), "zookeeper");
+        assert_eq!(image_repo("reg:5000/x/Kafka@sha256:abc"), "x/kafka");
+        assert_eq!(image_repo("localhost/etcd:3"), "etcd");
+        assert_eq!(
+            image_repo("docker.elastic.co/elasticsearch/elasticsearch:8.5.1"),
+            "elasticsearch/elasticsearch"
+        );
+    }
+
+    #[test]
+    fn role_lists() {
+        assert_eq!(list("[master, data]"), ["master", "data"]);
+        assert_eq!(list("master,data,"), ["master", "data"]);
+        assert!(list("").is_empty());
+        assert!(list("[]").is_empty());
+    }
+}
