@@ -77,6 +77,7 @@ impl CheckRun {
             self.statefulsets(),
         );
         r.objects = &self.objects;
+        r.warnings = &self.loaded.warnings;
         r.rules = self.rules.clone();
         r
     }
@@ -90,8 +91,9 @@ pub fn check(opts: &CheckOptions) -> CheckRun {
         &opts.namespace
     };
     let mut loaded = Loaded::default();
-    let inputs = source::discover_inputs(&opts.paths, &mut loaded.errors);
+    let mut inputs = source::discover_inputs(&opts.paths, &mut loaded.errors);
     let render = &opts.config.render;
+    render.claim_values_files(&mut inputs.files, &mut inputs.roots);
     let mut objects = source::load_files(&inputs.files, ns, &opts.limits, &mut loaded);
     objects.extend(source::load_roots(
         &inputs.roots,
@@ -150,13 +152,68 @@ pub fn check_bytes(inputs: Vec<(String, Vec<u8>)>, opts: &CheckOptions) -> Check
     finish(loaded, objects, Vec::new(), files, &opts.config)
 }
 
+/// Each `statelint.io/ignore` entry of a checked object that names no rule: a warning at the
+/// entry, with the closest rule name (it suppresses nothing).
+fn unknown_ignores(loaded: &Loaded, objects: &[Arc<Object>]) -> Vec<source::InputError> {
+    let pointer = {
+        let mut p = "/metadata/annotations".to_string();
+        source::yaml::push_segment(&mut p, object::IGNORE_ANNOTATION);
+        p
+    };
+    let mut out = Vec::new();
+    for o in objects {
+        for entry in &o.ignore {
+            if entry == "all" || entry.is_empty() || rules::lookup(entry).is_some() {
+                continue;
+            }
+            let near = config::did_you_mean(
+                entry,
+                rules::all()
+                    .iter()
+                    .flat_map(|r| [r.meta().code, r.meta().slug]),
+            );
+            let message = format!(
+                "{} of {} names no rule `{entry}`, so that entry suppresses nothing{}",
+                object::IGNORE_ANNOTATION,
+                o.key,
+                config::suggest(near)
+            );
+            let (file, file_id, at) = match &o.origin {
+                Some(origin) => {
+                    let src = loaded.sources.get(origin.file);
+                    let at = origin.span(&pointer).map(|s| {
+                        let v = s.value;
+                        src.text
+                            .get(v.start as usize..v.end as usize)
+                            .and_then(|t| t.find(entry.as_str()))
+                            .map_or(v, |i| source::yaml::ByteSpan {
+                                start: v.start + i as u32,
+                                end: v.start + (i + entry.len()) as u32,
+                            })
+                    });
+                    (src.name.clone(), Some(origin.file), at)
+                }
+                None => (String::new(), None, None),
+            };
+            out.push(source::InputError {
+                file,
+                file_id,
+                at,
+                message,
+            });
+        }
+    }
+    out
+}
+
 fn finish(
-    loaded: Loaded,
+    mut loaded: Loaded,
     objects: Vec<Arc<Object>>,
     context_objects: Vec<Arc<Object>>,
     files: usize,
     config: &Config,
 ) -> CheckRun {
+    loaded.warnings = unknown_ignores(&loaded, &objects);
     let catalog = Catalog::new(objects.iter().chain(context_objects.iter()).cloned());
     let outcome = rules::run(&objects, &catalog, config);
     let rules = rules::all()

@@ -143,10 +143,7 @@ fn main() -> ExitCode {
                 print!("{}", m.page);
                 ExitCode::SUCCESS
             }
-            None => {
-                eprintln!("error: unknown rule `{rule}`; `statelint rules` lists them");
-                ExitCode::from(2)
-            }
+            None => usage_error(statelint::config::resolve_rule(&rule, &Registry).unwrap_err()),
         },
         Command::Serve(args) => match statelint::webhook::run(args) {
             Ok(()) => ExitCode::SUCCESS,

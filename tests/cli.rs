@@ -448,6 +448,13 @@ fn explain_prints_the_page() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("unknown rule `quorum`"));
+    statelint(dir.path())
+        .args(["explain", "headless-servce"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "unknown rule `headless-servce`; did you mean `headless-service`?",
+        ));
 }
 
 #[test]
@@ -586,4 +593,169 @@ fn colour_only_when_asked_or_on_a_terminal() {
         .args(["check", "--color", "always", "sts.yaml"])
         .assert()
         .stdout(predicate::str::contains("\u{1b}["));
+}
+
+#[test]
+fn every_config_error_in_file_order_with_did_you_mean() {
+    // errors on lines 2 and 5 (a misspelt slug, a misspelt option), 6 (a misspelt top-level
+    // key) and 7 (a misspelt code): all reported, in file order, each with its guess
+    let dir = tmp_with(&[(
+        ".statelint.yaml",
+        "rules:\n  pod-antiaffinity: {}\n  pdb-quorum: {severity: warning}\n  volume-claim-storage-class:\n    storage-class: [fast]\ndisabel: [SL001]\nrule: []\n",
+    )]);
+    let out = statelint(dir.path())
+        .args(["check"])
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 4, "{err}");
+    assert!(
+        lines[0].starts_with("error: ")
+            && lines[0].contains(".statelint.yaml:2:3: unknown rule `pod-antiaffinity`; did you mean `pod-anti-affinity`?"),
+        "{err}"
+    );
+    assert!(
+        lines[1].contains(".statelint.yaml:5:5: unknown option `storage-class` for rule SL004 volume-claim-storage-class; did you mean `storage-classes`?"),
+        "{err}"
+    );
+    assert!(
+        lines[2].contains(".statelint.yaml:6:1: unknown key `disabel`; did you mean `disable`?"),
+        "{err}"
+    );
+    assert!(
+        lines[3].contains(".statelint.yaml:7:1: unknown key `rule`; did you mean `rules`?"),
+        "{err}"
+    );
+    // a misspelt code in `disable`
+    let dir = tmp_with(&[(".statelint.yaml", "disable: [SL099]\n")]);
+    statelint(dir.path())
+        .args(["check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            ".statelint.yaml:1:11: unknown rule `SL099`; did you mean `SL009`?",
+        ));
+}
+
+#[test]
+fn select_and_ignore_unknown_rules_exit_2_with_did_you_mean() {
+    let dir = tmp_with(&[("sts.yaml", OLD_STS)]);
+    statelint(dir.path())
+        .args(["check", "--select", "SL001,pdb-qorum", "sts.yaml"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "--select: unknown rule `pdb-qorum`; did you mean `pdb-quorum`?",
+        ));
+    statelint(dir.path())
+        .args(["check", "--ignore", "SL10", "sts.yaml"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "--ignore: unknown rule `SL10`; did you mean `SL010`?",
+        ));
+}
+
+/// An unknown rule in `statelint.io/ignore` suppresses nothing: a warning at the entry, in every
+/// format, that changes no exit code (not even with `--fail-on warning`).
+#[test]
+fn unknown_rule_in_ignore_annotation_is_a_warning_in_every_format() {
+    let sts = OLD_STS.replacen(
+        "metadata:\n",
+        "metadata:\n  annotations:\n    statelint.io/ignore: \"SL006, pod-antiaffinity\"\n",
+        1,
+    );
+    assert!(sts.contains("pod-antiaffinity"), "{sts}");
+    let dir = tmp_with(&[("sts.yaml", &sts)]);
+    let line = sts
+        .lines()
+        .position(|l| l.contains("statelint.io/ignore"))
+        .unwrap()
+        + 1;
+    let col = sts
+        .lines()
+        .nth(line - 1)
+        .unwrap()
+        .find("pod-antiaffinity")
+        .unwrap()
+        + 1;
+    let text = "names no rule `pod-antiaffinity`, so that entry suppresses nothing; did you mean `pod-anti-affinity`?";
+    let run = |format: &str, fail_on: &str| {
+        let out = statelint(dir.path())
+            .args([
+                "check",
+                "-f",
+                format,
+                "--fail-on",
+                fail_on,
+                "--select",
+                "SL006",
+                "sts.yaml",
+            ])
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap())
+    };
+    // SL006 is suppressed, so nothing else fires: exit 0 whatever --fail-on says
+    for fail_on in ["error", "warning"] {
+        let (code, human) = run("human", fail_on);
+        assert_eq!(code, Some(0), "{human}");
+        assert!(
+            human.contains(&format!(
+                "warning: statelint.io/ignore of StatefulSet default/kafka {text}"
+            )),
+            "{human}"
+        );
+        assert!(human.contains(&format!("sts.yaml:{line}:{col}")), "{human}");
+    }
+    let (code, json) = run("json", "warning");
+    assert_eq!(code, Some(0));
+    let v = json_of(json.as_bytes());
+    let w = &v["warnings"][0];
+    assert!(w["message"].as_str().unwrap().contains(text), "{v}");
+    assert_eq!(
+        (w["line"].as_u64(), w["column"].as_u64()),
+        (Some(line as u64), Some(col as u64))
+    );
+    assert_eq!(v["errors"].as_array().unwrap().len(), 0);
+    assert_eq!(v["summary"]["suppressed"], 1);
+    let (code, github) = run("github", "warning");
+    assert_eq!(code, Some(0));
+    assert!(
+        github.contains(&format!("::warning file=sts.yaml,line={line},col={col},"))
+            && github.contains(text),
+        "{github}"
+    );
+    let (code, sarif) = run("sarif", "warning");
+    assert_eq!(code, Some(0));
+    let v = json_of(sarif.as_bytes());
+    let n = &v["runs"][0]["invocations"][0]["toolExecutionNotifications"][0];
+    assert_eq!(n["level"], "warning", "{v}");
+    assert!(n["message"]["text"].as_str().unwrap().contains(text));
+    assert_eq!(
+        n["locations"][0]["physicalLocation"]["region"]["startLine"],
+        line
+    );
+    assert_eq!(v["runs"][0]["invocations"][0]["executionSuccessful"], true);
+    let (code, junit) = run("junit", "warning");
+    assert_eq!(code, Some(0));
+    let doc = roxmltree::Document::parse(&junit).unwrap();
+    let out = doc
+        .descendants()
+        .find(|n| n.has_tag_name("system-out"))
+        .and_then(|n| n.text())
+        .unwrap_or_else(|| panic!("no system-out: {junit}"));
+    assert!(
+        out.contains(text) && out.contains(&format!("sts.yaml:{line}:{col}")),
+        "{junit}"
+    );
+    let root = doc.root_element();
+    assert_eq!(root.attribute("failures"), Some("0"));
+    assert_eq!(root.attribute("errors"), Some("0"));
 }

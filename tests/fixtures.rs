@@ -2,9 +2,13 @@
 //! - `fail-*.yaml` must produce at least one finding of that rule (so weakening a rule fails);
 //! - `pass-*.yaml` must produce none of it;
 //!
-//! and every report format of every fixture is snapshot-tested (insta: human, JSON, GitHub
-//! annotations, JUnit, SARIF results), so any change in
+//! and the human and JSON reports of every fixture are snapshot-tested (insta), so any change in
 //! wording, position or verdict is reviewed. A `.statelint.yaml` in the rule's folder applies.
+//!
+//! The other formats (GitHub annotations, JUnit, SARIF) render the same findings; like ruff, they
+//! are snapshot-tested on a few representative inputs only, one per output feature (the seed in
+//! tests/seed.rs; here a companion note, a suppressed finding with an input warning, an input
+//! error), so that a new rule or a reworded message does not rewrite hundreds of files.
 
 use std::path::{Path, PathBuf};
 
@@ -51,8 +55,8 @@ fn fixtures_fire_their_rule_and_match_snapshots() {
         if name.starts_with('.') {
             return; // the folder's .statelint.yaml, not a fixture
         }
-        if slug == "seed" {
-            return; // checked as a whole folder in tests/seed.rs
+        if slug == "seed" || slug == "formats" {
+            return; // the seed: tests/seed.rs; formats: below
         }
         let (human, result) = lint(&path, Format::Human);
         let fired: Vec<_> = result
@@ -86,15 +90,37 @@ fn fixtures_fire_their_rule_and_match_snapshots() {
         insta::assert_snapshot!("human", human);
         let (json, _) = lint(&path, Format::Json);
         insta::assert_snapshot!("json", json);
-        let (github, _) = lint(&path, Format::Github);
-        insta::assert_snapshot!("github", github);
-        let (junit, _) = lint(&path, Format::Junit);
-        insta::assert_snapshot!("junit", junit);
-        // SARIF: the results (rule metadata, the same in every log, is pinned by the seed's
-        // snapshot in tests/seed.rs and validated against the schema in the report tests)
-        let (sarif, _) = lint(&path, Format::Sarif);
-        let sarif: serde_json::Value = serde_json::from_str(&sarif).unwrap();
-        let results = serde_json::to_string_pretty(&sarif["runs"][0]["results"]).unwrap();
-        insta::assert_snapshot!("sarif-results", results);
     });
+}
+
+/// GitHub, JUnit and SARIF output on representative inputs: a finding on a companion with a note
+/// on the StatefulSet, a suppressed finding next to a reported one and an input warning (an
+/// unknown rule in `statelint.io/ignore`), an input error. SARIF: results and invocations (the
+/// rule metadata, the same in every log, is pinned by the seed's snapshot).
+#[test]
+fn other_formats_on_representative_inputs() {
+    for (name, file) in [
+        (
+            "companion-note",
+            "fixtures/headless-service/fail-not-headless.yaml",
+        ),
+        ("suppressed", "fixtures/formats/suppressed.yaml"),
+        ("input-error", "fixtures/formats/input-error.yaml"),
+    ] {
+        let path = Path::new(file);
+        let (github, _) = lint(path, Format::Github);
+        insta::assert_snapshot!(format!("formats_{name}_github"), github);
+        let (junit, _) = lint(path, Format::Junit);
+        roxmltree::Document::parse(&junit).unwrap_or_else(|e| panic!("{name}: {e}\n{junit}"));
+        insta::assert_snapshot!(format!("formats_{name}_junit"), junit);
+        let (sarif, _) = lint(path, Format::Sarif);
+        let sarif: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+        let run = &sarif["runs"][0];
+        let part =
+            serde_json::json!({"results": run["results"], "invocations": run["invocations"]});
+        insta::assert_snapshot!(
+            format!("formats_{name}_sarif"),
+            serde_json::to_string_pretty(&part).unwrap()
+        );
+    }
 }

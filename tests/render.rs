@@ -579,3 +579,81 @@ fn templates_are_never_read_as_yaml() {
     assert!(errors(&v).is_empty(), "{v:#}");
     assert_eq!(v["summary"]["files"], 1);
 }
+
+#[test]
+fn rendered_output_that_is_not_yaml_is_one_error_at_the_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("badyaml");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: badyaml\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/configmap.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n",
+    )
+    .unwrap();
+    // renders to a mis-indented key
+    std::fs::write(
+        chart.join("templates/svc.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  ports:\n  - port: 1\n   name: {{ \"bad\" }}\n",
+    )
+    .unwrap();
+    let (code, v) = check_json_in(dir.path(), &tools_path(), &["badyaml"]);
+    assert_eq!(code, 2, "{v:#}");
+    let errs = errors(&v);
+    assert_eq!(errs.len(), 1, "{v:#}");
+    assert_eq!(errs[0]["file"], "badyaml/templates/svc.yaml");
+    assert_eq!(errs[0]["line"], 8);
+    assert_eq!(errs[0]["rendered"]["text"], "   name: bad");
+    assert!(
+        errs[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("in the output of `helm template release-name badyaml --namespace default`: YAML syntax error"),
+        "{v:#}"
+    );
+    // the documents before it are still checked
+    assert_eq!(v["summary"]["objects"], 1, "{v:#}");
+}
+
+/// A values file named in the config stands for its chart: the pre-commit hook passes a changed
+/// `values-prod.yaml` that lives beside the chart, and the chart is re-checked with it.
+#[test]
+fn a_configured_values_file_stands_for_its_chart() {
+    let chart = root().join("fixtures/charts/zookeeper");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("values-prod.yaml"), "replicas: 4\n").unwrap();
+    std::fs::write(
+        dir.path().join(".statelint.yaml"),
+        format!(
+            "render:\n  charts:\n    {}:\n      values: [values-prod.yaml]\n",
+            chart.display()
+        ),
+    )
+    .unwrap();
+    let (code, v) = check_json_in(dir.path(), &tools_path(), &["values-prod.yaml"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["summary"]["files"], 1, "{v:#}");
+    let even = finding(&v, "SL009");
+    assert_eq!(even["rendered"]["text"], "  replicas: 4");
+    assert_eq!(
+        even["file"],
+        format!("{}/templates/statefulset.yaml", chart.display())
+    );
+}
+
+/// An overlay and its base named together (the hook passes a changed file of each): the base
+/// is checked through the overlay, once.
+#[test]
+fn a_base_named_with_its_overlay_is_checked_through_it() {
+    let (_, v) = check_json(&[
+        "fixtures/kustomize/base/pdb.yaml",
+        "fixtures/kustomize/overlays/staging/statefulset-patch.yaml",
+    ]);
+    assert_eq!(v["summary"]["files"], 1, "{v:#}");
+    assert_eq!(v["summary"]["statefulsets"], 1, "{v:#}");
+    assert_eq!(finding(&v, "SL009")["object"]["namespace"], "staging");
+}

@@ -104,6 +104,15 @@ pub fn write(r: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
             escape_data(&format!("{}: {}", e.file, e.message))
         )?;
     }
+    for e in r.warnings {
+        let loc = r.error_location(e);
+        let props = properties(r, &e.file, loc.as_ref(), "statelint input warning");
+        writeln!(
+            out,
+            "::warning {props}::{}",
+            escape_data(&format!("{}: {}", e.file, e.message))
+        )?;
+    }
     for (f, loc) in r.sorted_findings() {
         finding(r, f, loc, false, out)?;
     }

@@ -168,9 +168,14 @@ fn render(r: &Report<'_>, w: &mut dyn WriteColor) -> std::io::Result<()> {
     let emit = |w: &mut dyn WriteColor, view: &View<'_>, d: &Diagnostic<usize>| {
         term::emit_to_write_style(w, &config, view, d).map_err(std::io::Error::other)
     };
-    for e in r.errors {
+    let inputs = r
+        .errors
+        .iter()
+        .map(|e| (e, Diagnostic::error()))
+        .chain(r.warnings.iter().map(|e| (e, Diagnostic::warning())));
+    for (e, d) in inputs {
         let mut view = View::new(r.sources);
-        let mut d = Diagnostic::error().with_message(format!("{}: {}", e.file, e.message));
+        let mut d = d.with_message(format!("{}: {}", e.file, e.message));
         if let Some(loc) = r.error_location(e) {
             let file = loc.file_id.0;
             let start = loc.span.start as usize;

@@ -27,22 +27,23 @@ pub fn to_value(r: &Report<'_>) -> Value {
         v
     };
     let findings: Vec<Value> = r.sorted_findings().into_iter().map(finding).collect();
-    let errors: Vec<Value> = r
-        .errors
-        .iter()
-        .map(|e| {
-            let loc = r.error_location(e);
-            let mut v = json!({
-                "file": e.file,
-                "line": loc.as_ref().map(|l| l.line),
-                "column": loc.as_ref().map(|l| l.column),
-                "message": e.message,
-            });
-            add_rendered(&mut v, loc.as_ref());
-            v
-        })
-        .collect();
+    let input = |e: &crate::source::InputError| {
+        let loc = r.error_location(e);
+        let mut v = json!({
+            "file": e.file,
+            "line": loc.as_ref().map(|l| l.line),
+            "column": loc.as_ref().map(|l| l.column),
+            "message": e.message,
+        });
+        add_rendered(&mut v, loc.as_ref());
+        v
+    };
+    let errors: Vec<Value> = r.errors.iter().map(input).collect();
     let mut v = json!({ "findings": findings, "errors": errors, "summary": r.summary });
+    if !r.warnings.is_empty() {
+        // input warnings (an unknown rule in statelint.io/ignore), in the shape of `errors`
+        v["warnings"] = r.warnings.iter().map(input).collect();
+    }
     if r.show_suppressed {
         let suppressed: Vec<Value> = r
             .sorted_suppressed()

@@ -5,42 +5,18 @@
 //! `<code> <slug>`. A case with findings has one `<failure>` (message: the findings'
 //! messages; body: `file:line:col`, message and help of each); a case whose findings are all
 //! suppressed by `statelint.io/ignore` is `<skipped>`. Input errors are errored test cases in a
-//! last suite named `input`.
+//! last suite named `input`; input warnings are passing cases there carrying the warning in
+//! `<system-out>`. Written with `quick-junit`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
 
+use quick_junit as junit;
+
 use super::{Location, Report, suppression_reason};
 use crate::object::ObjectKey;
 use crate::rules::{Finding, RuleMeta};
-
-/// Escape text for XML content and attribute values; characters XML 1.0 cannot carry
-/// (most C0 controls) become U+FFFD.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // keep line breaks in attributes as line breaks (not normalized to spaces)
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' => out.push_str("&#9;"),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Escape body text: like [`escape`] but newlines stay literal (more readable).
-fn escape_text(s: &str) -> String {
-    escape(s).replace("&#10;", "\n")
-}
 
 fn case_name(key: &ObjectKey) -> String {
     if key.kind == "StatefulSet" {
@@ -116,31 +92,12 @@ pub fn to_string(r: &Report<'_>) -> String {
     }
     suites.sort_by_key(|s| s.rule.code);
 
-    let mut body = String::new();
-    let (mut tests, mut failures, mut skipped) = (0, 0, 0);
+    let mut report = junit::Report::new("statelint");
     for s in &suites {
-        let classname = escape(&format!("{} {}", s.rule.code, s.rule.slug));
-        let n = s.cases.len();
-        let f = s.cases.values().filter(|c| !c.findings.is_empty()).count();
-        let k = s
-            .cases
-            .values()
-            .filter(|c| c.findings.is_empty() && !c.suppressed.is_empty())
-            .count();
-        tests += n;
-        failures += f;
-        skipped += k;
-        let _ = writeln!(
-            body,
-            r#"  <testsuite name="{classname}" tests="{n}" failures="{f}" errors="0" skipped="{k}">"#
-        );
+        let classname = format!("{} {}", s.rule.code, s.rule.slug);
+        let mut suite = junit::TestSuite::new(classname.as_str());
         for (key, case) in &s.cases {
-            let _ = write!(
-                body,
-                r#"    <testcase name="{}" classname="{classname}""#,
-                escape(&case_name(key))
-            );
-            if !case.findings.is_empty() {
+            let status = if !case.findings.is_empty() {
                 let message = case
                     .findings
                     .iter()
@@ -168,50 +125,58 @@ pub fn to_string(r: &Report<'_>) -> String {
                         let _ = writeln!(text, "  help: {}", f.help);
                     }
                 }
-                let _ = writeln!(
-                    body,
-                    ">\n      <failure message=\"{}\" type=\"{severity}\">{}</failure>\n    </testcase>",
-                    escape(&message),
-                    escape_text(&text)
-                );
+                let mut st = junit::TestCaseStatus::non_success(junit::NonSuccessKind::Failure);
+                st.set_message(message)
+                    .set_type(severity)
+                    .set_description(text);
+                st
             } else if let Some(f) = case.suppressed.first() {
                 let why = suppression_reason(f).unwrap_or("no reason given");
-                let _ = writeln!(
-                    body,
-                    ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                    escape(&format!("suppressed by statelint.io/ignore: {why}"))
-                );
+                let mut st = junit::TestCaseStatus::skipped();
+                st.set_message(format!("suppressed by statelint.io/ignore: {why}"));
+                st
             } else {
-                let _ = writeln!(body, "/>");
-            }
-        }
-        let _ = writeln!(body, "  </testsuite>");
-    }
-    let errors = r.errors.len();
-    if errors > 0 {
-        tests += errors;
-        let _ = writeln!(
-            body,
-            r#"  <testsuite name="input" tests="{errors}" failures="0" errors="{errors}" skipped="0">"#
-        );
-        for e in r.errors {
-            let pos = match r.error_location(e) {
-                Some(l) => format!("{}:{}:{}", e.file, l.line, l.column),
-                None => e.file.clone(),
+                junit::TestCaseStatus::success()
             };
-            let _ = writeln!(
-                body,
-                "    <testcase name=\"{}\" classname=\"input\">\n      <error message=\"{}\" type=\"input-error\">{}</error>\n    </testcase>",
-                escape(&e.file),
-                escape(&e.message),
-                escape_text(&format!("{pos}: {}", e.message))
-            );
+            let mut tc = junit::TestCase::new(case_name(key), status);
+            tc.set_classname(classname.as_str());
+            suite.add_test_case(tc);
         }
-        let _ = writeln!(body, "  </testsuite>");
+        report.add_test_suite(suite);
     }
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"statelint\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">\n{body}</testsuites>\n"
-    )
+    if !r.errors.is_empty() || !r.warnings.is_empty() {
+        let mut suite = junit::TestSuite::new("input");
+        for e in r.errors {
+            let pos = input_position(r, e);
+            let mut st = junit::TestCaseStatus::non_success(junit::NonSuccessKind::Error);
+            st.set_message(e.message.as_str())
+                .set_type("input-error")
+                .set_description(format!("{pos}: {}", e.message));
+            let mut tc = junit::TestCase::new(e.file.as_str(), st);
+            tc.set_classname("input");
+            suite.add_test_case(tc);
+        }
+        // a warning checks nothing that failed: a passing case that carries it
+        for e in r.warnings {
+            let pos = input_position(r, e);
+            let mut tc =
+                junit::TestCase::new(format!("warning {pos}"), junit::TestCaseStatus::success());
+            tc.set_classname("input")
+                .set_system_out(format!("{pos}: warning: {}", e.message));
+            suite.add_test_case(tc);
+        }
+        report.add_test_suite(suite);
+    }
+    report
+        .to_string()
+        .expect("a JUnit report of strings serializes")
+}
+
+fn input_position(r: &Report<'_>, e: &crate::source::InputError) -> String {
+    match r.error_location(e) {
+        Some(l) => format!("{}:{}:{}", e.file, l.line, l.column),
+        None => e.file.clone(),
+    }
 }
 
 pub fn write(r: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
@@ -225,14 +190,6 @@ mod tests {
 
     fn attr<'a>(n: roxmltree::Node<'a, '_>, name: &str) -> &'a str {
         n.attribute(name).unwrap_or_else(|| panic!("no {name}"))
-    }
-
-    #[test]
-    fn escaping() {
-        assert_eq!(
-            escape("a<b>&\"c\" 'd'\n\u{1}"),
-            "a&lt;b&gt;&amp;&quot;c&quot; &apos;d&apos;&#10;\u{FFFD}"
-        );
     }
 
     #[test]

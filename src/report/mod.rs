@@ -31,6 +31,8 @@ pub struct Report<'a> {
     pub sources: &'a Sources,
     pub outcome: &'a Outcome,
     pub errors: &'a [InputError],
+    /// Input warnings (an unknown rule in `statelint.io/ignore`): shown, never counted.
+    pub warnings: &'a [InputError],
     pub summary: Summary,
     /// List suppressed findings too (human, json and github formats; sarif and junit always
     /// carry them, marked as suppressed / skipped).
@@ -113,6 +115,7 @@ impl Report<'_> {
             sources,
             outcome,
             errors,
+            warnings: &[],
             summary: Summary {
                 files,
                 objects,

@@ -164,7 +164,9 @@ pub fn to_value(r: &Report<'_>) -> Value {
     let notifications: Vec<Value> = r
         .errors
         .iter()
-        .map(|e| {
+        .map(|e| (e, "error"))
+        .chain(r.warnings.iter().map(|e| (e, "warning")))
+        .map(|(e, level)| {
             let loc = r.error_location(e).and_then(|l| location(r, &l, None));
             let loc = loc.or_else(|| match file_ref(&e.file, &r.base()) {
                 FileRef::Relative(p) => Some(json!({ "physicalLocation": {
@@ -174,9 +176,9 @@ pub fn to_value(r: &Report<'_>) -> Value {
                 FileRef::Stdin => None,
             });
             json!({
-                "level": "error",
+                "level": level,
                 "message": { "text": format!("{}: {}", e.file, e.message) },
-                "descriptor": { "id": "input-error" },
+                "descriptor": { "id": format!("input-{level}") },
                 "locations": loc.into_iter().collect::<Vec<_>>(),
             })
         })

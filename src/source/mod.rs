@@ -187,6 +187,9 @@ pub struct Loaded {
     pub sources: Sources,
     pub objects: Vec<Arc<Object>>,
     pub errors: Vec<InputError>,
+    /// Problems in the input that check nothing wrong in it and change no exit code (an
+    /// unknown rule in `statelint.io/ignore`); every format shows them.
+    pub warnings: Vec<InputError>,
 }
 
 /// What to read: plain files, and chart or Kustomize folders to render.
@@ -275,11 +278,11 @@ pub fn discover_inputs(paths: &[PathBuf], errors: &mut Vec<InputError>) -> Input
         inputs.files.extend(found);
         let mut roots = std::mem::take(&mut *roots.lock().unwrap_or_else(|e| e.into_inner()));
         roots.sort_by(|a, b| a.dir.cmp(&b.dir));
-        render::drop_bases(&mut roots);
         for r in roots {
             add_root(&mut inputs, r);
         }
     }
+    render::drop_bases(&mut inputs.roots);
     inputs
 }
 

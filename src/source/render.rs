@@ -301,6 +301,38 @@ impl RenderConfig {
         Ok(())
     }
 
+    /// Values files named in `render.charts` stand for their chart: a changed
+    /// `deploy/values-prod.yaml` (the pre-commit hook passes it) re-checks the chart it
+    /// configures instead of being read as a manifest.
+    pub fn claim_values_files(&self, files: &mut Vec<PathBuf>, roots: &mut Vec<Root>) {
+        if self.charts.iter().all(|c| c.values.is_empty()) {
+            return;
+        }
+        let mut owners: HashMap<PathBuf, PathBuf> = HashMap::new();
+        for c in &self.charts {
+            for v in &c.values {
+                if let Ok(v) = std::fs::canonicalize(self.resolve(v)) {
+                    owners.insert(v, self.resolve(&c.dir));
+                }
+            }
+        }
+        let mut have: std::collections::HashSet<PathBuf> = roots
+            .iter()
+            .filter_map(|r| std::fs::canonicalize(&r.dir).ok())
+            .collect();
+        files.retain(|f| {
+            let Some(chart) = std::fs::canonicalize(f).ok().and_then(|c| owners.get(&c)) else {
+                return true;
+            };
+            if let Ok(c) = std::fs::canonicalize(chart)
+                && have.insert(c.clone())
+            {
+                roots.push(Root::new(Kind::Helm, &relative_to_cwd(&c)));
+            }
+            false
+        });
+    }
+
     fn resolve(&self, p: &Path) -> PathBuf {
         match &self.base {
             Some(b) if p.is_relative() => tidy(&b.join(p)),
@@ -805,7 +837,7 @@ fn render_helm(
             "`helm` is not on PATH".into()
         };
         return Err(RenderError::new(format!(
-            "{shown} is a Helm chart, and rendering it needs Helm: {how}. Install Helm \
+            "a Helm chart, and rendering it needs Helm: {how}. Install Helm \
              (https://helm.sh/docs/intro/install/) or name it in .statelint.yaml \
              (`render: {{helm: /path/to/helm}}`), or render the chart yourself and pipe it in: \
              `{command} | statelint check -`"
@@ -987,10 +1019,10 @@ fn render_kustomize(
             _ => "neither `kustomize` nor `kubectl` is on PATH".into(),
         };
         return Err(RenderError::new(format!(
-            "{shown} is a Kustomize folder, and rendering it needs kustomize or kubectl: {how}. \
-             Install kubectl (https://kubernetes.io/docs/tasks/tools/) or kustomize, or name \
-             one in .statelint.yaml (`render: {{kubectl: /path/to/kubectl}}`), or render the \
-             folder yourself and pipe it in: `kubectl kustomize {shown} | statelint check -`"
+            "a Kustomize folder, and rendering it needs kustomize or kubectl: {how}. Install \
+             kubectl (https://kubernetes.io/docs/tasks/tools/) or kustomize, or name one in \
+             .statelint.yaml (`render: {{kubectl: /path/to/kubectl}}`), or render the folder \
+             yourself and pipe it in: `kubectl kustomize {shown} | statelint check -`"
         )));
     };
     let tool: &'static str = if sub == "build" {
