@@ -229,11 +229,9 @@ impl Catalog {
             .or_default()
             .push(i);
         match &o.body {
-            Body::Service(s) => {
-                let pair = s
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.selector.as_ref())
+            Body::Service(_) => {
+                let pair = o
+                    .service_selector()
                     .and_then(|m| m.iter().next())
                     .map(|(k, v)| (k.as_str(), v.as_str()));
                 self.services.entry(ns).or_default().add(pair, i);

@@ -50,8 +50,8 @@ pub struct RuleName {
     pub slug: &'static str,
 }
 
-/// What the configuration needs to know about rules, supplied by the rule registry
-/// (`statelint::rules::Registry`).
+/// What the configuration needs to know about rules, supplied by the rule registry (`Registry`
+/// in the rules module, which this module does not import).
 pub trait RuleSet {
     /// The rule called `name`: its code (any case) or its slug.
     fn resolve(&self, name: &str) -> Option<RuleName>;

@@ -331,40 +331,33 @@ impl Object {
             .pod_template()
             .and_then(|t| t.spec.as_ref())
             .and_then(|p| p.affinity.as_ref());
-        let (field, required, preferred): (
-            _,
+        // PodAffinity and PodAntiAffinity are two types with the same two fields
+        let (field, terms) = match which {
+            Affinity::Pod => (
+                "podAffinity",
+                affinity.and_then(|a| a.pod_affinity.as_ref()).map(|a| {
+                    (
+                        &a.required_during_scheduling_ignored_during_execution,
+                        &a.preferred_during_scheduling_ignored_during_execution,
+                    )
+                }),
+            ),
+            Affinity::PodAnti => (
+                "podAntiAffinity",
+                affinity
+                    .and_then(|a| a.pod_anti_affinity.as_ref())
+                    .map(|a| {
+                        (
+                            &a.required_during_scheduling_ignored_during_execution,
+                            &a.preferred_during_scheduling_ignored_during_execution,
+                        )
+                    }),
+            ),
+        };
+        let (required, preferred): (
             Option<&Vec<PodAffinityTerm>>,
             Option<&Vec<WeightedPodAffinityTerm>>,
-        ) = match which {
-            Affinity::Pod => {
-                let a = affinity.and_then(|a| a.pod_affinity.as_ref());
-                (
-                    "podAffinity",
-                    a.and_then(|a| {
-                        a.required_during_scheduling_ignored_during_execution
-                            .as_ref()
-                    }),
-                    a.and_then(|a| {
-                        a.preferred_during_scheduling_ignored_during_execution
-                            .as_ref()
-                    }),
-                )
-            }
-            Affinity::PodAnti => {
-                let a = affinity.and_then(|a| a.pod_anti_affinity.as_ref());
-                (
-                    "podAntiAffinity",
-                    a.and_then(|a| {
-                        a.required_during_scheduling_ignored_during_execution
-                            .as_ref()
-                    }),
-                    a.and_then(|a| {
-                        a.preferred_during_scheduling_ignored_during_execution
-                            .as_ref()
-                    }),
-                )
-            }
-        };
+        ) = terms.map_or((None, None), |(r, p)| (r.as_ref(), p.as_ref()));
         let base = format!("{}/spec/affinity/{field}", self.pod_template_pointer());
         let required = required
             .into_iter()

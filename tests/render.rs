@@ -657,3 +657,76 @@ fn a_base_named_with_its_overlay_is_checked_through_it() {
     assert_eq!(v["summary"]["statefulsets"], 1, "{v:#}");
     assert_eq!(finding(&v, "SL009")["object"]["namespace"], "staging");
 }
+
+/// Real Helm v4 output, not the stand-in's: `helm` here is a script that prints the corpus's
+/// render of bitnami/zookeeper (`../shared/corpus/bitnami-zookeeper/default.yaml`, read in
+/// place; SOURCES.txt: release zk, namespace data, chart defaults) for a chart folder named
+/// like the real one, whose templates are minimal files of our own. Findings must map from the
+/// real `# Source:` comments to those files, at the lines that hold the keys. The corpus is
+/// `../shared/corpus` or STATELINT_CORPUS; where it is absent the test fails, unless
+/// STATELINT_NO_CORPUS=1 opts out explicitly (as for tests/corpus.rs).
+#[test]
+fn real_helm_output_maps_to_the_chart_templates() {
+    let corpus = std::env::var_os("STATELINT_CORPUS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/corpus"));
+    let render = corpus.join("bitnami-zookeeper/default.yaml");
+    if !render.is_file() {
+        assert!(
+            std::env::var("STATELINT_NO_CORPUS").is_ok_and(|v| v == "1"),
+            "no corpus render at {}: put the shared folder beside this repository, point \
+             STATELINT_CORPUS at the corpus, or opt out explicitly with STATELINT_NO_CORPUS=1",
+            render.display()
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helm = bin.join("helm");
+    std::fs::write(
+        &helm,
+        format!("#!/bin/sh\nexec cat '{}'\n", render.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let chart = dir.path().join("zookeeper");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: zookeeper\nversion: 13.8.8\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/pdb.yaml"),
+        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: {{ template \"common.names.fullname\" . }}\nspec:\n  {{- if .Values.pdb.minAvailable }}\n  minAvailable: {{ .Values.pdb.minAvailable }}\n  {{- end }}\n  {{- if .Values.pdb.maxUnavailable }}\n  maxUnavailable: {{ .Values.pdb.maxUnavailable }}\n  {{- end }}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/statefulset.yaml"),
+        "apiVersion: {{ include \"common.capabilities.statefulset.apiVersion\" . }}\nkind: StatefulSet\nspec:\n  volumeClaimTemplates:\n    - metadata:\n        name: data\n      spec:\n        {{- include \"common.storage.class\" . | nindent 8 }}\n",
+    )
+    .unwrap();
+    let mut dirs = vec![bin];
+    dirs.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    let path = std::env::join_paths(dirs).unwrap();
+    let (_, v) = check_json_in(dir.path(), &path, &["zookeeper"]);
+    assert!(errors(&v).is_empty(), "{v:#}");
+    assert_eq!(v["summary"]["statefulsets"], 1, "{v:#}");
+    // one replica, maxUnavailable 1: the budget lets the only pod go (SL002)
+    let pdb = finding(&v, "SL002");
+    assert_eq!(pdb["file"], "zookeeper/templates/pdb.yaml", "{pdb:#}");
+    assert_eq!(
+        pdb["line"], 10,
+        "the maxUnavailable line of the template: {pdb:#}"
+    );
+    assert_eq!(pdb["rendered"]["text"], "  maxUnavailable: 1");
+    // no storage class: reported at the claim template's name
+    let storage = finding(&v, "SL004");
+    assert_eq!(storage["file"], "zookeeper/templates/statefulset.yaml");
+    assert_eq!(storage["line"], 6, "{storage:#}");
+    assert_eq!(storage["rendered"]["text"], "        name: data");
+}

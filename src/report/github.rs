@@ -95,21 +95,15 @@ fn finding(
 }
 
 pub fn write(r: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
-    for e in r.errors {
+    let inputs =
+        (r.errors.iter().map(|e| (e, "error"))).chain(r.warnings.iter().map(|e| (e, "warning")));
+    for (e, level) in inputs {
         let loc = r.error_location(e);
-        let props = properties(r, &e.file, loc.as_ref(), "statelint input error");
+        let title = format!("statelint input {level}");
+        let props = properties(r, &e.file, loc.as_ref(), &title);
         writeln!(
             out,
-            "::error {props}::{}",
-            escape_data(&format!("{}: {}", e.file, e.message))
-        )?;
-    }
-    for e in r.warnings {
-        let loc = r.error_location(e);
-        let props = properties(r, &e.file, loc.as_ref(), "statelint input warning");
-        writeln!(
-            out,
-            "::warning {props}::{}",
+            "::{level} {props}::{}",
             escape_data(&format!("{}: {}", e.file, e.message))
         )?;
     }

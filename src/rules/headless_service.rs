@@ -94,7 +94,7 @@ impl Rule for HeadlessService {
             .and_then(|s| s.selector.match_labels.as_ref())
             .filter(|m| !m.is_empty())
             .unwrap_or(pod_labels);
-        let service_name = spec.and_then(|s| s.service_name.as_deref()).unwrap_or("");
+        let service_name = obj.service_name().unwrap_or("");
 
         if service_name.is_empty() {
             let what = if spec.is_some_and(|s| s.service_name.is_some()) {

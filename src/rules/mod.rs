@@ -320,3 +320,113 @@ pub fn run(objects: &[Arc<Object>], companions: &dyn Companions, config: &Config
         suppressed,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::path::PathBuf;
+    use std::sync::Mutex;
+
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::object::Labels;
+
+    /// Companions that record which kinds a rule asked about.
+    struct Recorder<'a> {
+        base: &'a Catalog,
+        asked: Mutex<HashSet<Kind>>,
+    }
+
+    impl Recorder<'_> {
+        fn ask(&self, k: Kind) {
+            self.asked.lock().unwrap().insert(k);
+        }
+    }
+
+    impl Companions for Recorder<'_> {
+        fn service(&self, ns: &str, name: &str) -> Option<Arc<Object>> {
+            self.ask(Kind::Service);
+            self.base.service(ns, name)
+        }
+        fn services_selecting(&self, ns: &str, labels: &Labels) -> Vec<Arc<Object>> {
+            self.ask(Kind::Service);
+            self.base.services_selecting(ns, labels)
+        }
+        fn pdbs_selecting(&self, ns: &str, labels: &Labels) -> Vec<Arc<Object>> {
+            self.ask(Kind::PodDisruptionBudget);
+            self.base.pdbs_selecting(ns, labels)
+        }
+        fn statefulset(&self, ns: &str, name: &str) -> Option<Arc<Object>> {
+            self.ask(Kind::StatefulSet);
+            self.base.statefulset(ns, name)
+        }
+        fn statefulsets(&self, ns: &str) -> Vec<Arc<Object>> {
+            self.ask(Kind::StatefulSet);
+            self.base.statefulsets(ns)
+        }
+        fn config_map(&self, ns: &str, name: &str) -> Option<Arc<Object>> {
+            self.ask(Kind::ConfigMap);
+            self.base.config_map(ns, name)
+        }
+        fn workloads(&self, ns: Option<&str>) -> Vec<Arc<Object>> {
+            self.ask(Kind::Workload);
+            self.base.workloads(ns)
+        }
+        fn workloads_selecting(&self, ns: Option<&str>, sel: &LabelSelector) -> Vec<Arc<Object>> {
+            self.ask(Kind::Workload);
+            self.base.workloads_selecting(ns, sel)
+        }
+        fn pod_label_values(
+            &self,
+            ns: &str,
+            key: &str,
+            limit: usize,
+        ) -> Vec<(String, Arc<Object>)> {
+            self.ask(Kind::Workload);
+            self.base.pod_label_values(ns, key, limit)
+        }
+    }
+
+    /// A rule's `reads` is what the webhook trusts to re-check it: every kind a rule asks
+    /// `Companions` about over every fixture must be declared.
+    #[test]
+    fn rules_declare_every_companion_kind_they_read() {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut loaded = crate::source::Loaded::default();
+        let objects = crate::source::load_paths(
+            &[root],
+            "default",
+            &crate::source::Limits::default(),
+            &mut loaded,
+        );
+        assert!(objects.len() > 100, "fixtures not found");
+        let catalog = Catalog::new(objects.iter().cloned());
+        let config = Config::default();
+        let mut problems = Vec::new();
+        for rule in all() {
+            let recorder = Recorder {
+                base: &catalog,
+                asked: Mutex::default(),
+            };
+            let cx = Ctx {
+                companions: &recorder,
+                config: &config,
+            };
+            let mut out = Vec::new();
+            for o in &objects {
+                rule.check(o, &cx, &mut out);
+            }
+            for k in recorder.asked.into_inner().unwrap() {
+                if !rule.reads().iter().any(|r| r.covers(k)) {
+                    problems.push(format!(
+                        "{} reads {k:?} but does not declare it in reads()",
+                        rule.meta().code
+                    ));
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+}

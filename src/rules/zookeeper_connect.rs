@@ -481,9 +481,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
             let why = match &svc_obj {
                 Some(svc) => {
                     let sel = svc
-                        .service()
-                        .and_then(|s| s.spec.as_ref())
-                        .and_then(|s| s.selector.as_ref())
+                        .service_selector()
                         .filter(|m| !m.is_empty())
                         .map_or("nothing".to_string(), selector::describe_map);
                     format!(

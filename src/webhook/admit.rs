@@ -831,6 +831,84 @@ mod tests {
         assert_eq!(d.verdict, Verdict::Warned, "{:?}", d.response);
     }
 
+    /// A companion change re-runs exactly the enabled rules that read its kind (from each rule's
+    /// `reads`), not a hand-written kind -> code table.
+    #[test]
+    fn companion_change_re_checks_the_rules_that_read_its_kind() {
+        fn enabled(objs: &[Arc<Object>], _: &dyn Companions, config: &Config) -> Outcome {
+            let on: Vec<&str> = rules::all()
+                .iter()
+                .map(|r| r.meta().code)
+                .filter(|c| config.is_enabled(c))
+                .collect();
+            let meta = rules::lookup(on.first().copied().unwrap_or("SL001")).unwrap();
+            Outcome {
+                findings: vec![Finding::new(meta, &objs[0], "", on.join(","))],
+                suppressed: vec![],
+            }
+        }
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "zk-conf", "namespace": "data"}, "data": {"a": "1"}});
+        let c = catalog(&[sts("zk", json!({})), svc("zk-hs", "zk", true), cm.clone()]);
+        let config = Config::default();
+        let reviewer = Reviewer {
+            companions: &c,
+            config: &config,
+            mode: Mode::Enforce,
+            runner: enabled,
+        };
+        let readers = |kind: Kind| -> String {
+            rules::all()
+                .iter()
+                .filter(|r| r.reads().iter().any(|k| k.covers(kind)))
+                .map(|r| r.meta().code)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let d = reviewer.review(request("UPDATE", Some(cm.clone()), Some(cm)));
+        // failing before and after: a warning, never a denial
+        assert_eq!(d.verdict, Verdict::Warned, "{:?}", d.response);
+        let w = d.response.warnings.unwrap();
+        assert!(
+            w[0].ends_with(&format!(
+                "with this ConfigMap, StatefulSet zk: {}",
+                readers(Kind::ConfigMap)
+            )),
+            "{w:?}"
+        );
+        assert!(readers(Kind::ConfigMap).contains("SL005"));
+        let d = reviewer.review(request(
+            "UPDATE",
+            Some(svc("zk-hs", "zk", true)),
+            Some(svc("zk-hs", "zk", true)),
+        ));
+        let w = d.response.warnings.unwrap();
+        assert!(
+            w[0].ends_with(&format!(
+                "with this Service, StatefulSet zk: {}",
+                readers(Kind::Service)
+            )),
+            "{w:?}"
+        );
+        assert!(readers(Kind::Service).starts_with("SL001,"));
+        // a disabled reader is not re-run
+        let mut config = Config::default();
+        config.ignore(&["SL001".into()], &rules::Registry).unwrap();
+        let d = Reviewer {
+            companions: &c,
+            config: &config,
+            mode: Mode::Enforce,
+            runner: enabled,
+        }
+        .review(request(
+            "UPDATE",
+            Some(svc("zk-hs", "zk", true)),
+            Some(svc("zk-hs", "zk", true)),
+        ));
+        let w = d.response.warnings.unwrap();
+        assert!(!w[0].contains("SL001"), "{w:?}");
+    }
+
     #[test]
     fn unreadable_object_is_a_400_answer() {
         let c = catalog(&[]);
