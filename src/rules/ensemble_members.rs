@@ -73,7 +73,12 @@ impl Rule for EnsembleMembers {
     }
 
     fn reads(&self) -> &'static [Kind] {
-        &[Kind::Service, Kind::StatefulSet, Kind::ConfigMap]
+        &[
+            Kind::Service,
+            Kind::StatefulSet,
+            Kind::ConfigMap,
+            Kind::Workload,
+        ]
     }
 
     fn concerns(&self, sts: &Object, companion: &Object) -> bool {

@@ -374,6 +374,14 @@ mod tests {
             self.ask(Kind::Workload);
             self.base.workloads(ns)
         }
+        fn statefulsets_by_service(&self, service_name: &str) -> Vec<Arc<Object>> {
+            self.ask(Kind::StatefulSet);
+            self.base.statefulsets_by_service(service_name)
+        }
+        fn services_named(&self, name: &str) -> Vec<Arc<Object>> {
+            self.ask(Kind::Service);
+            self.base.services_named(name)
+        }
         fn workloads_selecting(&self, ns: Option<&str>, sel: &LabelSelector) -> Vec<Arc<Object>> {
             self.ask(Kind::Workload);
             self.base.workloads_selecting(ns, sel)

@@ -85,7 +85,7 @@ impl Rule for OddReplicas {
     }
 
     fn reads(&self) -> &'static [Kind] {
-        &[Kind::Service, Kind::StatefulSet]
+        &[Kind::Service, Kind::StatefulSet, Kind::ConfigMap]
     }
 
     fn check(&self, object: &Arc<Object>, cx: &Ctx<'_>, out: &mut Vec<Finding>) {

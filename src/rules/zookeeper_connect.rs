@@ -84,7 +84,12 @@ impl Rule for ZookeeperConnect {
     }
 
     fn reads(&self) -> &'static [Kind] {
-        &[Kind::Service, Kind::StatefulSet, Kind::ConfigMap]
+        &[
+            Kind::Service,
+            Kind::StatefulSet,
+            Kind::ConfigMap,
+            Kind::Workload,
+        ]
     }
 
     fn check(&self, object: &Arc<Object>, cx: &Ctx<'_>, out: &mut Vec<Finding>) {
