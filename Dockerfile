@@ -7,7 +7,8 @@
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked --bin statelint \
+# --features server: the image runs the admission webhook (the Helm chart's image)
+RUN cargo build --release --locked --features server --bin statelint \
  && cp target/release/statelint /statelint
 
 # Runtime: glibc + libgcc only (bookworm's, the builder's), no shell, non-root.

@@ -12,7 +12,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 secs=${SECS:-10}
 conns=${CONNS:-16}
 cd "$root"
-cargo build --release --quiet --bin statelint --example webhook_load
+cargo build --release --quiet --features server --bin statelint --example webhook_load
 tmp=$(mktemp -d)
 trap 'pkill -f "statelint serve --addr 127.0.0.1:18443" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 

@@ -3,7 +3,7 @@
 //! known companions) for a while; prints admissions/s and latency percentiles.
 //!
 //! ```sh
-//! cargo run --release --example webhook_load -- [CONNECTIONS=16] [SECONDS=10] [check|bare]
+//! cargo run --release --features server --example webhook_load -- [CONNECTIONS=16] [SECONDS=10] [check|bare]
 //! ```
 //!
 //! `bare` answers `allowed: true` after decoding, without running the rules (the baseline).

@@ -15,6 +15,8 @@ pub mod selector;
 pub mod severity;
 pub mod source;
 pub mod system;
+/// `statelint serve` (the `server` cargo feature).
+#[cfg(feature = "server")]
 pub mod webhook;
 
 use std::collections::HashSet;
@@ -50,6 +52,10 @@ pub struct CheckRun {
     pub files: usize,
     /// The rules that ran (enabled by config, `--select`, `--ignore`), in code order.
     pub rules: Vec<&'static rules::RuleMeta>,
+    /// Folders given to check in which no manifest file was found.
+    pub empty_paths: Vec<PathBuf>,
+    /// Checked files with no document in them (empty, or only comments and `---`).
+    pub empty_files: Vec<String>,
     /// Every object read (checked and context), indexed.
     pub catalog: Catalog,
 }
@@ -79,6 +85,7 @@ impl CheckRun {
         r.objects = &self.objects;
         r.warnings = &self.loaded.warnings;
         r.rules = self.rules.clone();
+        r.summary.empty_files = self.empty_files.len();
         r
     }
 }
@@ -92,9 +99,19 @@ pub fn check(opts: &CheckOptions) -> CheckRun {
     };
     let mut loaded = Loaded::default();
     let mut inputs = source::discover_inputs(&opts.paths, &mut loaded.errors);
+    let empty_paths = folders_without_manifests(&opts.paths, &inputs);
     let render = &opts.config.render;
     render.claim_values_files(&mut inputs.files, &mut inputs.roots);
     let mut objects = source::load_files(&inputs.files, ns, &opts.limits, &mut loaded);
+    // plain files only (a chart that renders nothing is no empty file), and readable ones (a
+    // file that could not be read is an input error, not an empty file)
+    let unreadable: HashSet<&str> = loaded.errors.iter().map(|e| e.file.as_str()).collect();
+    let empty_files = loaded
+        .sources
+        .iter()
+        .filter(|(_, f)| !unreadable.contains(f.name.as_str()) && has_no_document(&f.text))
+        .map(|(_, f)| f.name.clone())
+        .collect();
     objects.extend(source::load_roots(
         &inputs.roots,
         render,
@@ -135,7 +152,10 @@ pub fn check(opts: &CheckOptions) -> CheckRun {
         loaded.errors.truncate(checked_errors);
         objects
     };
-    finish(loaded, objects, context_objects, files, &opts.config)
+    let mut run = finish(loaded, objects, context_objects, files, &opts.config);
+    run.empty_paths = empty_paths;
+    run.empty_files = empty_files;
+    run
 }
 
 /// Check in-memory inputs `(name, bytes)` as if they were files: the whole pipeline without
@@ -227,6 +247,38 @@ fn finish(
         outcome,
         files,
         rules,
+        empty_paths: Vec::new(),
+        empty_files: Vec::new(),
         catalog,
     }
+}
+
+/// The folders among `paths` in which nothing to check was found. One path: from what was
+/// found; several: each folder is looked at again on its own (paths that are files, as the
+/// pre-commit hook passes them, cost nothing).
+fn folders_without_manifests(paths: &[PathBuf], found: &source::Inputs) -> Vec<PathBuf> {
+    let empty = |i: &source::Inputs| i.files.is_empty() && i.roots.is_empty();
+    match paths {
+        [p] if p.is_dir() && empty(found) => vec![p.clone()],
+        [_] => Vec::new(),
+        _ => paths
+            .iter()
+            .filter(|p| p.is_dir())
+            .filter(|p| {
+                empty(&source::discover_inputs(
+                    std::slice::from_ref(*p),
+                    &mut Vec::new(),
+                ))
+            })
+            .cloned()
+            .collect(),
+    }
+}
+
+/// Nothing but blank lines, comments and document markers (an empty file).
+fn has_no_document(text: &str) -> bool {
+    text.lines().all(|l| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#') || t == "---" || t == "..."
+    })
 }

@@ -39,8 +39,24 @@ enum Command {
         rule: String,
     },
     /// Run the validating admission webhook.
+    #[cfg(feature = "server")]
     Serve(statelint::webhook::ServeArgs),
+    /// Run the validating admission webhook (needs a build with the `server` feature).
+    #[cfg(not(feature = "server"))]
+    #[command(disable_help_flag = true)]
+    Serve {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<String>,
+    },
 }
+
+/// What `statelint serve` says in a build without the webhook.
+#[cfg(not(feature = "server"))]
+const NO_SERVER: &str = "`statelint serve` (the admission webhook) is not in this build: \
+it was built without the `server` cargo feature, which keeps the CLI and the pre-commit hook \
+small.
+Build it with `cargo install --path . --features server` (or `cargo build --release --features \
+server`), or run the container image built from the Dockerfile, which has it.";
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum FailOn {
@@ -145,6 +161,7 @@ fn main() -> ExitCode {
             }
             None => usage_error(statelint::config::resolve_rule(&rule, &Registry).unwrap_err()),
         },
+        #[cfg(feature = "server")]
         Command::Serve(args) => match statelint::webhook::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -152,6 +169,8 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        #[cfg(not(feature = "server"))]
+        Command::Serve { .. } => usage_error(NO_SERVER),
     }
 }
 
@@ -332,6 +351,13 @@ fn run_check(args: CheckArgs) -> ExitCode {
     {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return usage_error(e),
         _ => drop(out),
+    }
+    for p in &run.empty_paths {
+        eprintln!(
+            "warning: no manifests found in {} (statelint reads *.yaml, *.yml and *.json files; \
+             hidden and .gitignore'd ones are skipped)",
+            p.display()
+        );
     }
     let input_errors = !run.loaded.errors.is_empty();
     let threshold = match args.fail_on {

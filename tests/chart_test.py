@@ -61,6 +61,8 @@ SCENARIOS = {
     "default": {},
     "cert-manager": {"tls": {"mode": "certManager"}},
     "warn": {"mode": "warn"},
+    # warn mode with the StatefulSet webhook's failurePolicy set explicitly: the value wins
+    "warn-fail": {"mode": "warn", "webhook": {"statefulsets": {"failurePolicy": "Fail"}}},
     "everything": {
         "replicaCount": 3,
         "mode": "enforce",
@@ -309,7 +311,9 @@ class ChartTest(unittest.TestCase):
                  {"apiGroups": ["policy"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE", "DELETE"],
                   "resources": ["poddisruptionbudgets"], "scope": "Namespaced"}],
             )
-            self.assertEqual(sts["failurePolicy"], "Fail")
+            # warn mode: a StatefulSet write is admitted unchecked while the webhook is down,
+            # so a roll-out in warn mode never blocks; enforce: rejected
+            self.assertEqual(sts["failurePolicy"], "Ignore" if name == "warn" else "Fail", name)
             self.assertEqual(comp["failurePolicy"], "Ignore")
             for w in (sts, comp):
                 self.assertEqual(w["sideEffects"], "None")
@@ -326,6 +330,11 @@ class ChartTest(unittest.TestCase):
                                            "values": [NAMESPACE, "kube-system"]}]},
                 )
 
+        # an explicit failurePolicy overrides the mode's default, both ways
+        vwc = one(flat(self.rendered["warn-fail"][1]), "ValidatingWebhookConfiguration")
+        hooks = {w["name"]: w for w in vwc["webhooks"]}
+        self.assertEqual(hooks["statefulsets.statelint.io"]["failurePolicy"], "Fail")
+
         vwc = one(flat(self.rendered["everything"][1]), "ValidatingWebhookConfiguration")
         hooks = {w["name"]: w for w in vwc["webhooks"]}
         self.assertEqual(hooks["statefulsets.statelint.io"]["failurePolicy"], "Ignore")
@@ -341,6 +350,22 @@ class ChartTest(unittest.TestCase):
                  {"key": "tier", "operator": "In", "values": ["data"]}],
             )
             self.assertEqual(w["objectSelector"], {"matchLabels": {"app.kubernetes.io/part-of": "kafka"}})
+
+    def test_notes(self):
+        def notes(name):
+            out = self.rendered[name][0]
+            return next(text for path, text in out.items() if path.endswith("NOTES.txt"))
+
+        enforce, warn, warn_fail = notes("default"), notes("warn"), notes("warn-fail")
+        for text in (enforce, warn, warn_fail):
+            # what the ValidatingWebhookConfiguration really sends (PDB CREATE included)
+            self.assertIn("Services (UPDATE/DELETE) and PodDisruptionBudgets (CREATE/UPDATE/DELETE)", text)
+        self.assertIn("StatefulSets (CREATE/UPDATE, failurePolicy Fail)", enforce)
+        self.assertIn("StatefulSets (CREATE/UPDATE, failurePolicy Ignore)", warn)
+        self.assertIn("admitted unchecked", warn)
+        self.assertIn("--set mode=enforce", warn)
+        self.assertIn("StatefulSets (CREATE/UPDATE, failurePolicy Fail)", warn_fail)
+        self.assertNotIn("admitted unchecked", warn_fail)
 
     def test_generated_tls(self):
         objs = flat(self.rendered["default"][1])

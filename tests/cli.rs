@@ -27,18 +27,6 @@ spec:
           image: kafka:3.7
 ";
 
-/// Tests that need rule findings skip (saying so) while the rules they rely on are still the
-/// skeleton's stubs; once the rules are merged they always run.
-fn rules_implemented() -> bool {
-    let stub = |src: &str| src.contains("(Not implemented yet.)");
-    let ok = !stub(include_str!("../src/rules/deprecated_api.rs"))
-        && !stub(include_str!("../src/rules/headless_service.rs"));
-    if !ok {
-        eprintln!("SKIPPED: deprecated-api / headless-service are stubs on this branch");
-    }
-    ok
-}
-
 fn statelint(dir: &Path) -> Command {
     let mut c = Command::cargo_bin("statelint").unwrap();
     c.current_dir(dir).env("NO_COLOR", "1");
@@ -107,9 +95,6 @@ fn no_path_means_the_working_folder() {
 
 #[test]
 fn findings_exit_1_and_fail_on_controls_it() {
-    if !rules_implemented() {
-        return;
-    }
     let dir = tmp_with(&[("sts.yaml", OLD_STS)]);
     statelint(dir.path())
         .args(["check", "sts.yaml"])
@@ -153,9 +138,7 @@ fn input_error_exits_2_even_with_findings() {
     assert_eq!(e["line"], 2);
     assert_eq!(e["column"], 1);
     assert!(e["message"].as_str().unwrap().contains("YAML"));
-    if rules_implemented() {
-        assert!(!codes(&v).is_empty(), "the other file is still checked");
-    }
+    assert!(!codes(&v).is_empty(), "the other file is still checked");
     statelint(dir.path())
         .args(["check", ".", "--fail-on", "never"])
         .assert()
@@ -227,11 +210,13 @@ fn stdin_and_namespace() {
     let v = json_of(&out);
     assert_eq!(v["summary"]["files"], 1);
     assert_eq!(v["summary"]["statefulsets"], 1);
-    if rules_implemented() {
-        let f = &v["findings"][0];
-        assert_eq!(f["file"], "-");
-        assert_eq!(f["object"]["namespace"], "default");
-    }
+    assert!(
+        !codes(&v).is_empty(),
+        "findings for the StatefulSet read from stdin"
+    );
+    let f = &v["findings"][0];
+    assert_eq!(f["file"], "-");
+    assert_eq!(f["object"]["namespace"], "default");
 }
 
 #[test]
@@ -252,9 +237,6 @@ fn metadata_namespace_wins_over_the_flag() {
 
 #[test]
 fn select_and_ignore_take_codes_and_slugs() {
-    if !rules_implemented() {
-        return;
-    }
     let dir = tmp_with(&[("sts.yaml", OLD_STS)]);
     let run = |args: &[&str]| {
         let out = statelint(dir.path())
@@ -282,9 +264,6 @@ fn select_and_ignore_take_codes_and_slugs() {
 
 #[test]
 fn suppression_annotation_is_counted() {
-    if !rules_implemented() {
-        return;
-    }
     let text = OLD_STS.replace(
         "  name: kafka\n",
         "  name: kafka\n  annotations:\n    statelint.io/ignore: \"deprecated-api,SL001\"\n    statelint.io/ignore-reason: migrating next sprint\n",
@@ -485,19 +464,17 @@ fn json_has_the_spec_shape() {
     for k in ["file", "line", "column", "message"] {
         assert!(v["errors"][0].get(k).is_some(), "errors[].{k}");
     }
-    if rules_implemented() {
-        let f = &v["findings"][0];
-        for k in [
-            "code", "rule", "severity", "object", "file", "line", "column", "message", "help",
-        ] {
-            assert!(f.get(k).is_some(), "findings[].{k}");
-        }
-        for k in ["apiVersion", "kind", "namespace", "name"] {
-            assert!(f["object"][k].is_string(), "findings[].object.{k}");
-        }
-        assert!(f["line"].as_u64().unwrap() >= 1);
-        assert!(f["column"].as_u64().unwrap() >= 1);
+    let f = &v["findings"][0];
+    for k in [
+        "code", "rule", "severity", "object", "file", "line", "column", "message", "help",
+    ] {
+        assert!(f.get(k).is_some(), "findings[].{k}");
     }
+    for k in ["apiVersion", "kind", "namespace", "name"] {
+        assert!(f["object"][k].is_string(), "findings[].object.{k}");
+    }
+    assert!(f["line"].as_u64().unwrap() >= 1);
+    assert!(f["column"].as_u64().unwrap() >= 1);
 }
 
 /// Validate against the OASIS SARIF 2.1.0 schema shipped in tests/schemas.
@@ -538,7 +515,7 @@ fn sarif_from_stdin_and_suppressed_findings_validates() {
             .clone();
         let v = json_of(&out);
         validate_sarif(&v);
-        if rules_implemented() && args[3] == "sts.yaml" {
+        if args[3] == "sts.yaml" {
             let results = v["runs"][0]["results"].as_array().unwrap();
             assert!(!results.is_empty());
             assert!(
@@ -579,9 +556,6 @@ fn sarif_and_github_formats_run() {
 
 #[test]
 fn colour_only_when_asked_or_on_a_terminal() {
-    if !rules_implemented() {
-        return;
-    }
     let dir = tmp_with(&[("sts.yaml", OLD_STS)]);
     // not a terminal: no escape codes
     statelint(dir.path())
@@ -593,6 +567,70 @@ fn colour_only_when_asked_or_on_a_terminal() {
         .args(["check", "--color", "always", "sts.yaml"])
         .assert()
         .stdout(predicate::str::contains("\u{1b}["));
+}
+
+#[test]
+fn a_folder_without_manifests_is_a_warning_not_a_failure() {
+    let dir = tmp_with(&[
+        ("docs/README.md", "# no manifests here\n"),
+        (
+            "k8s/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+        ),
+    ]);
+    statelint(dir.path())
+        .args(["check", "docs"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(
+            "warning: no manifests found in docs",
+        ))
+        .stdout(predicate::str::contains("in 0 files"));
+    // one empty folder among others: the warning names it, the rest is checked
+    statelint(dir.path())
+        .args(["check", "docs", "k8s"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("no manifests found in docs"))
+        .stderr(predicate::str::contains("k8s").not())
+        .stdout(predicate::str::contains("in 1 file,"));
+}
+
+#[test]
+fn empty_files_are_noted_in_the_summary() {
+    let dir = tmp_with(&[
+        ("empty.yaml", ""),
+        ("comments.yml", "# only a comment\n---\n"),
+        (
+            "cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+        ),
+    ]);
+    statelint(dir.path())
+        .args(["check", "."])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("in 3 files (2 empty),"))
+        .stderr(predicate::str::is_empty());
+    let out = statelint(dir.path())
+        .args(["check", "-f", "json", "."])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    assert_eq!(v["summary"]["files"], 3);
+    assert_eq!(v["summary"]["empty_files"], 2);
+    // no empty file: no key, no note
+    let out = statelint(dir.path())
+        .args(["check", "-f", "json", "cm.yaml"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    assert!(json_of(&out)["summary"].get("empty_files").is_none());
 }
 
 #[test]

@@ -1,22 +1,29 @@
 #!/usr/bin/env python3
-"""The pre-commit hook (.pre-commit-hooks.yaml), run by `cargo test --test precommit`.
+"""The pre-commit hook, with the real pre-commit, run by `cargo test --test precommit`.
 
-Usage: precommit_test.py SCENARIO   (good | bad; tests/precommit.rs runs each)
+Usage: precommit_test.py FORM SCENARIO
+  FORM:     remote | local   (tests/precommit.rs runs each pair)
+  SCENARIO: good | bad
 
-Like `pre-commit try-repo`, the hook is taken from this working tree, uncommitted changes
-included: the tree (less files that cannot change the build) is committed into a shadow repository under target/ with a fixed author and
-date, so the same content always gives the same revision, and pre-commit's store (also under
-target/, PRE_COMMIT_HOME) builds the hook once per content (`cargo install --path .`, release).
-CARGO_TARGET_DIR points at this repository's target/ so dependencies already compiled in
-release are reused; the first build after a change recompiles only the statelint crate.
+- remote: the hook as a repository that ships `.pre-commit-hooks.yaml` is used. A scratch git
+  repository holding this repository's real `.pre-commit-hooks.yaml` is the hook repository
+  (`repo:` path, `rev:` its commit SHA), so pre-commit reads the real hook definition (id, entry,
+  files, types, pass_filenames, require_serial). The config overrides only `language: system`:
+  instead of `cargo install`-ing the hook (a release build, minutes) on every change, the
+  already-built test binary (STATELINT_BIN, put first on PATH as `statelint`) runs the real
+  entry. The cost of the `language: rust` build itself is measured in bench/install.sh.
+- local: the `repo: local`, `language: system` configuration documented in docs/install.md
+  (taken from the page, so the docs cannot drift), with `statelint` on PATH.
 
 Each scenario is a scratch git repository: a headless Service and a PDB are committed (they do
-not change) beside a Helm template (not YAML: context files that do not parse are no error), then a StatefulSet file is added and staged, and `pre-commit run` checks the staged
-files, as a commit would. The hook runs `statelint check --context .`, so the Service in the
-unchanged file is found.
+not change) beside a Helm template (not YAML: context files that do not parse are no error),
+then a StatefulSet file is added and staged, and `pre-commit run` checks the staged files, as a
+commit would. The hook runs `statelint check --context .`, so the Service in the unchanged file
+is found.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,6 +36,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if shutil.which("pre-commit") is None:
     sys.exit(
         "the pre-commit test needs the `pre-commit` Python package, which is not installed\n"
+        "run the tests with `bash scripts/test.sh`: it installs tests/requirements.txt into"
+        " target/venv and puts target/venv/bin first on PATH"
+    )
+try:
+    import yaml
+except ImportError:
+    sys.exit(
+        "the pre-commit test needs PyYAML, which is not installed\n"
         "run the tests with `bash scripts/test.sh`: it installs tests/requirements.txt into"
         " target/venv and puts target/venv/bin first on PATH"
     )
@@ -172,7 +187,6 @@ GIT_ID = {
     "GIT_AUTHOR_EMAIL": "tests@statelint.invalid",
     "GIT_COMMITTER_NAME": "statelint tests",
     "GIT_COMMITTER_EMAIL": "tests@statelint.invalid",
-    # fixed: the same tree always gives the same commit, so pre-commit's store is reused
     "GIT_AUTHOR_DATE": "2000-01-01T00:00:00Z",
     "GIT_COMMITTER_DATE": "2000-01-01T00:00:00Z",
 }
@@ -188,40 +202,44 @@ def git(*args, cwd, env=None):
     return r.stdout.strip()
 
 
-def target_dir():
-    return Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target").resolve()
 
-
-# Left out of the shadow commit: they cannot change the hook's build, and any change to the
-# commit means a new `cargo install`. (tests/*.rs stay: Cargo.toml may name test targets.)
-NOT_IN_BUILD = ["docs", "charts", "fixtures", "tests/snapshots", "tests/*.py", ".ci", "README.md"]
-
-
-def shadow_revision():
-    """Commit this working tree (as `git add -A` sees it, less NOT_IN_BUILD) into
-    target/pre-commit/shadow."""
-    shadow = target_dir() / "pre-commit" / "shadow"
+def hook_repository(folder):
+    """A git repository holding only this repository's `.pre-commit-hooks.yaml`; its SHA."""
     env = dict(os.environ, **GIT_ID)
-    if not (shadow / "HEAD").exists():
-        shadow.mkdir(parents=True, exist_ok=True)
-        git("init", "--bare", "-q", str(shadow), cwd=ROOT, env=env)
-    env["GIT_DIR"] = str(shadow)
-    env["GIT_WORK_TREE"] = str(ROOT)
-    env["GIT_INDEX_FILE"] = str(shadow / "index")
-    (shadow / "index").unlink(missing_ok=True)
-    git("add", "-A", "--", ".", *(f":(exclude){p}" for p in NOT_IN_BUILD), cwd=ROOT, env=env)
-    tree = git("write-tree", cwd=ROOT, env=env)
-    rev = git("commit-tree", tree, "-m", "statelint working tree", cwd=ROOT, env=env)
-    git("update-ref", "refs/heads/main", rev, cwd=ROOT, env=env)
-    return shadow, rev
-
-
-def scratch_repo(folder, hook_repo, rev, staged_name, staged_text):
-    env = dict(os.environ, **GIT_ID)
+    folder.mkdir()
     git("init", "-q", ".", cwd=folder, env=env)
-    (folder / ".pre-commit-config.yaml").write_text(
-        f"repos:\n  - repo: {hook_repo}\n    rev: {rev}\n    hooks:\n      - id: statelint\n"
-    )
+    shutil.copy(ROOT / ".pre-commit-hooks.yaml", folder / ".pre-commit-hooks.yaml")
+    git("add", "-A", cwd=folder, env=env)
+    git("commit", "-q", "-m", "hooks", cwd=folder, env=env)
+    return git("rev-parse", "HEAD", cwd=folder, env=env)
+
+
+def documented_local_config():
+    """The `repo: local` configuration block of docs/install.md, verbatim."""
+    page = (ROOT / "docs" / "install.md").read_text()
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", page, re.S) if "repo: local" in b]
+    if len(blocks) != 1:
+        sys.exit(f"docs/install.md should have one ```yaml block with `repo: local`, found {len(blocks)}")
+    block = blocks[0]
+    # the documented local hook must be the shipped hook, run from PATH
+    shipped = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())[0]
+    local = yaml.safe_load(block)["repos"][0]["hooks"][0]
+    if local.get("language") != "system":
+        sys.exit(f"the documented local hook should use `language: system`: {local}")
+    for key in ("id", "entry", "files", "types", "pass_filenames", "require_serial"):
+        if local.get(key) != shipped.get(key):
+            sys.exit(
+                f"docs/install.md's local hook has {key}: {local.get(key)!r}, "
+                f".pre-commit-hooks.yaml has {shipped.get(key)!r}"
+            )
+    return block
+
+
+def scratch_repo(folder, config, staged_name, staged_text):
+    env = dict(os.environ, **GIT_ID)
+    folder.mkdir()
+    git("init", "-q", ".", cwd=folder, env=env)
+    (folder / ".pre-commit-config.yaml").write_text(config)
     (folder / "companions.yaml").write_text(COMPANIONS)
     (folder / "chart" / "templates").mkdir(parents=True)
     (folder / "chart" / "templates" / "service.yaml").write_text(HELM_TEMPLATE)
@@ -231,40 +249,48 @@ def scratch_repo(folder, hook_repo, rev, staged_name, staged_text):
     git("add", staged_name, cwd=folder, env=env)
 
 
-def run_hook(scenario):
-    shadow, rev = shadow_revision()
-    home = target_dir() / "pre-commit" / "home"
-    # one hook build is kept: a store built for another revision is dropped (~40 MB each)
-    stamp = target_dir() / "pre-commit" / "home.rev"
-    if not stamp.exists() or stamp.read_text() != rev:
-        shutil.rmtree(home, ignore_errors=True)
-        stamp.write_text(rev)
-    env = dict(
-        os.environ,
-        PRE_COMMIT_HOME=str(home),
-        CARGO_TARGET_DIR=str(target_dir()),
-        PRE_COMMIT_COLOR="never",
-        NO_COLOR="1",
-    )
+def run_hook(form, scenario):
+    binary = os.environ.get("STATELINT_BIN")
+    if not binary or not Path(binary).is_file():
+        sys.exit("STATELINT_BIN must name the built statelint binary (tests/precommit.rs sets it)")
     name, text = {"good": ("zookeeper.yaml", GOOD), "bad": ("kafka.yaml", BAD)}[scenario]
     with tempfile.TemporaryDirectory() as d:
-        folder = Path(d)
-        scratch_repo(folder, shadow, rev, name, text)
+        d = Path(d)
+        bin_dir = d / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "statelint").symlink_to(binary)
+        if form == "remote":
+            rev = hook_repository(d / "hook")
+            config = (
+                f"repos:\n  - repo: {d / 'hook'}\n    rev: {rev}\n    hooks:\n"
+                "      - id: statelint\n"
+                "        language: system   # the test binary instead of `cargo install`\n"
+            )
+        else:
+            config = documented_local_config()
+        scratch_repo(d / "work", config, name, text)
+        env = dict(
+            os.environ,
+            PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            PRE_COMMIT_HOME=str(d / "pre-commit-home"),
+            PRE_COMMIT_COLOR="never",
+            NO_COLOR="1",
+        )
         started = time.monotonic()
         # no --files: the staged files, as on `git commit`
         r = subprocess.run(
-            ["pre-commit", "run", "--verbose"], cwd=folder, env=env, capture_output=True, text=True
+            ["pre-commit", "run", "--verbose"], cwd=d / "work", env=env, capture_output=True, text=True
         )
         took = time.monotonic() - started
-    print(f"pre-commit run ({scenario}, rev {rev[:12]}): {took:.1f}s", file=sys.stderr)
+    print(f"pre-commit run ({form}, {scenario}): {took:.1f}s", file=sys.stderr)
     return r
 
 
 def main():
-    scenario = sys.argv[1] if len(sys.argv) > 1 else ""
-    if scenario not in ("good", "bad"):
-        sys.exit("usage: precommit_test.py good|bad")
-    r = run_hook(scenario)
+    form, scenario = (sys.argv[1:] + ["", ""])[:2]
+    if form not in ("remote", "local") or scenario not in ("good", "bad"):
+        sys.exit("usage: precommit_test.py remote|local good|bad")
+    r = run_hook(form, scenario)
     out = r.stdout + r.stderr
     print(out)
     if "An unexpected error has occurred" in out or "CalledProcessError" in out:
@@ -279,13 +305,8 @@ def main():
         if "Passed" not in out:
             sys.exit("the hook did not report Passed on the staged StatefulSet")
     else:
-        # SL001/SL002 are implemented on other branches: on a branch where no rule fires yet,
-        # this scenario fails here, by design, until they are merged.
         if r.returncode == 0:
-            sys.exit(
-                "the hook passed a StatefulSet with no headless Service and no PDB "
-                "(expected where SL001/SL002 are not implemented yet)"
-            )
+            sys.exit("the hook passed a StatefulSet with no headless Service and no PDB")
         for code in ("SL001", "SL002"):
             if code not in out:
                 sys.exit(f"the hook's output has no {code} finding for the bad StatefulSet")

@@ -1,10 +1,9 @@
 //! The admission webhook over real HTTPS: certificates made here with rcgen, a reqwest client
 //! trusting that CA, AdmissionReviews shaped as the API server sends them.
 //!
-//! Tests marked RULE-DEPENDENT compare the webhook with `statelint check` on the same
-//! manifests: the webhook must deny with exactly the CLI's error findings. While a rule is
-//! still a stub (rules are implemented on other branches), the CLI reports nothing for its bad
-//! case and the test prints `SKIP` and returns; once the rules are merged they run for real.
+//! The per-rule tests compare the webhook with `statelint check` on the same manifests: the CLI
+//! must report the rule as an error on the bad case, and the webhook must deny with exactly the
+//! CLI's error findings.
 
 mod support;
 
@@ -27,19 +26,17 @@ fn warnings(resp: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// RULE-DEPENDENT. The webhook denies `sts` with exactly the CLI's error findings, and lists
-/// its warnings; skipped while `expected` is still a stub on this branch.
-async fn denies_like_cli(companions: Vec<Value>, sts: Value, expected: &str) -> Option<String> {
+/// The CLI reports `expected` as an error on `sts`; the webhook denies `sts` with exactly the
+/// CLI's error findings, and lists its warnings. Returns the denial message.
+async fn denies_like_cli(companions: Vec<Value>, sts: Value, expected: &str) -> String {
     let name = sts["metadata"]["name"].as_str().unwrap().to_string();
     let mut all = companions.clone();
     all.push(sts.clone());
     let cli = cli_findings(&all, &name);
-    if !cli.iter().any(|(c, s, _)| c == expected && s == "error") {
-        eprintln!(
-            "SKIP: {expected} reports nothing for its bad case (rule not implemented on this branch)"
-        );
-        return None;
-    }
+    assert!(
+        cli.iter().any(|(c, s, _)| c == expected && s == "error"),
+        "`statelint check` reports no {expected} error for its bad case: {cli:?}"
+    );
     let t = start_tls(Mode::Enforce, catalog(&companions)).await;
     let resp = admit(&t, &review("CREATE", Some(&sts), None)).await;
     assert_eq!(resp["allowed"], false, "{resp}");
@@ -62,7 +59,7 @@ async fn denies_like_cli(companions: Vec<Value>, sts: Value, expected: &str) -> 
     }
     let errors = cli.iter().filter(|(_, s, _)| s == "error").count();
     assert_eq!(msg.matches("\n- SL").count(), errors, "{msg}");
-    Some(msg)
+    msg
 }
 
 // ---------- rules through the webhook ----------
@@ -89,24 +86,20 @@ async fn good_statefulset_is_allowed() {
 
 #[tokio::test]
 async fn sl001_missing_headless_service_denies_and_says_apply_it_first() {
-    // RULE-DEPENDENT (SL001)
     let companions = vec![pdb("zk-pdb", "zk", 2)];
-    if let Some(msg) = denies_like_cli(companions, zk_sts(), "SL001").await {
-        assert!(msg.contains("apply them first"), "{msg}");
-        assert!(msg.contains("put them above the StatefulSet"), "{msg}");
-    }
+    let msg = denies_like_cli(companions, zk_sts(), "SL001").await;
+    assert!(msg.contains("apply them first"), "{msg}");
+    assert!(msg.contains("put them above the StatefulSet"), "{msg}");
 }
 
 #[tokio::test]
 async fn sl002_pdb_below_quorum_denies() {
-    // RULE-DEPENDENT (SL002)
     let companions = vec![headless("zk-hs", "zk", 2181), pdb("zk-pdb", "zk", 1)];
     denies_like_cli(companions, zk_sts(), "SL002").await;
 }
 
 #[tokio::test]
 async fn sl003_no_anti_affinity_denies() {
-    // RULE-DEPENDENT (SL003)
     let mut s = zk_sts();
     s["spec"]["template"]["spec"]
         .as_object_mut()
@@ -117,7 +110,6 @@ async fn sl003_no_anti_affinity_denies() {
 
 #[tokio::test]
 async fn sl004_no_storage_class_denies() {
-    // RULE-DEPENDENT (SL004)
     let mut s = zk_sts();
     s["spec"]["volumeClaimTemplates"][0]["spec"]
         .as_object_mut()
@@ -128,7 +120,6 @@ async fn sl004_no_storage_class_denies() {
 
 #[tokio::test]
 async fn sl005_zookeeper_connect_disagreeing_namespaces_denies() {
-    // RULE-DEPENDENT (SL005)
     let mut companions = zk_companions();
     companions.push(zk_sts());
     companions.push(headless("kafka-hs", "kafka", 9092));
@@ -140,10 +131,13 @@ async fn sl005_zookeeper_connect_disagreeing_namespaces_denies() {
 
 #[tokio::test]
 async fn warn_mode_allows_everything_with_warnings() {
-    // the denial part is RULE-DEPENDENT (SL001); allowed is checked regardless
     let mut all = vec![pdb("zk-pdb", "zk", 2)];
     all.push(zk_sts());
     let cli = cli_findings(&all, "zk");
+    assert!(
+        cli.iter().any(|(c, s, _)| c == "SL001" && s == "error"),
+        "no Service: the CLI reports SL001: {cli:?}"
+    );
     let t = start_tls(Mode::Warn, catalog(&[pdb("zk-pdb", "zk", 2)])).await;
     let resp = admit(&t, &review("CREATE", Some(&zk_sts()), None)).await;
     assert_eq!(resp["allowed"], true, "{resp}");
@@ -157,7 +151,7 @@ async fn warn_mode_allows_everything_with_warnings() {
     }
 }
 
-/// The HTTP shape of a denial, with a stand-in rule engine (independent of the rule branches).
+/// The HTTP shape of a denial, with a stand-in rule engine (independent of what the rules decide).
 #[tokio::test]
 async fn denial_shape_over_https() {
     fn always_sl001(
@@ -286,16 +280,14 @@ async fn deleting_a_companion_of_a_live_statefulset_is_denied() {
 
 #[tokio::test]
 async fn pdb_update_breaking_quorum_is_denied() {
-    // RULE-DEPENDENT (SL002 re-run with the new PDB)
+    // SL002 re-run with the new PDB: the CLI finds the same PDB below quorum
     let mut all = vec![headless("zk-hs", "zk", 2181), pdb("zk-pdb", "zk", 1)];
     all.push(zk_sts());
-    if !cli_findings(&all, "zk")
-        .iter()
-        .any(|(c, _, _)| c == "SL002")
-    {
-        eprintln!("SKIP: SL002 not implemented on this branch");
-        return;
-    }
+    let cli = cli_findings(&all, "zk");
+    assert!(
+        cli.iter().any(|(c, _, _)| c == "SL002"),
+        "the CLI reports SL002 for a PDB below quorum: {cli:?}"
+    );
     let mut cluster = zk_companions();
     cluster.push(zk_sts());
     let t = start_tls(Mode::Enforce, catalog(&cluster)).await;
@@ -579,46 +571,219 @@ async fn rotated_certificate_is_served_without_failed_requests() {
 
 // ---------- SIGTERM drains ----------
 
+/// `statelint serve` as a process (plain HTTP on a free port, JSON logs), its log lines read
+/// from stderr.
+struct ServeProcess {
+    child: std::process::Child,
+    logs: std::sync::mpsc::Receiver<Value>,
+    addr: std::net::SocketAddr,
+}
+
+impl ServeProcess {
+    fn start(extra: &[&str]) -> ServeProcess {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_statelint"))
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--insecure-http",
+                "--no-cluster",
+                "--log-format",
+                "json",
+            ])
+            .args(extra)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (tx, logs) = std::sync::mpsc::channel::<Value>();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                    let _ = tx.send(v);
+                }
+            }
+        });
+        let mut p = ServeProcess {
+            child,
+            logs,
+            addr: "127.0.0.1:1".parse().unwrap(),
+        };
+        let listening = p.wait_log("statelint webhook listening");
+        p.addr = listening["addr"].as_str().unwrap().parse().unwrap();
+        p
+    }
+
+    /// The next log line with this message (earlier lines are dropped).
+    fn wait_log(&self, msg: &str) -> Value {
+        self.logs_until(msg).pop().unwrap()
+    }
+
+    /// Every log line up to and including the next one with this message.
+    fn logs_until(&self, msg: &str) -> Vec<Value> {
+        let mut seen = Vec::new();
+        loop {
+            let v = self
+                .logs
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("no `{msg}` log line after {seen:?}"));
+            let done = v["message"] == msg;
+            seen.push(v);
+            if done {
+                return seen;
+            }
+        }
+    }
+
+    /// POST a raw body to /validate; the status line and body.
+    fn post(&self, content_type: &str, body: &[u8]) -> String {
+        let mut s = std::net::TcpStream::connect(self.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        write!(
+            s,
+            "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        s.write_all(body).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    }
+
+    fn admit(&self, review: &Value) -> Value {
+        let out = self.post("application/json", &serde_json::to_vec(review).unwrap());
+        assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+        let body = &out[out.find("\r\n\r\n").unwrap() + 4..];
+        serde_json::from_str::<Value>(body).unwrap()["response"].clone()
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Each bad request is logged once (it was logged twice: by the error answer and by the
+/// error counter), with its status and reason; a good one once, as its decision.
 #[test]
-fn sigterm_drains_in_flight_requests_then_exits_0() {
-    use std::io::BufRead;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_statelint"))
+fn one_log_line_per_bad_request() {
+    let serve = ServeProcess::start(&[]);
+    let out = serve.post("text/plain", b"{}");
+    assert!(out.starts_with("HTTP/1.1 415"), "{out}");
+    let out = serve.post("application/json", b"{not json");
+    assert!(out.starts_with("HTTP/1.1 400"), "{out}");
+    // a good request after them: once its decision is logged, so are theirs (one writer)
+    serve.admit(&review("CREATE", Some(&zk_sts()), None));
+    let lines = serve.logs_until("admission");
+    let bad: Vec<&Value> = lines
+        .iter()
+        .filter(|v| v["message"] == "bad admission request")
+        .collect();
+    assert_eq!(bad.len(), 2, "one line per bad request: {lines:#?}");
+    assert_eq!(bad[0]["status"], 415, "{lines:#?}");
+    assert!(bad[0]["error"].as_str().unwrap().contains("Content-Type"));
+    assert_eq!(bad[1]["status"], 400, "{lines:#?}");
+    assert!(bad[1]["error"].is_string(), "{lines:#?}");
+    assert_eq!(
+        lines.iter().filter(|v| v["message"] == "admission").count(),
+        1
+    );
+}
+
+/// `serve --no-cluster --context DIR` finds a StatefulSet's companions in files: the same
+/// StatefulSet denied without them (SL001, SL002) is allowed with them.
+#[test]
+fn serve_context_loads_companions_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml: String = zk_companions()
+        .iter()
+        .map(|v| format!("---\n{}\n", serde_json::to_string(v).unwrap()))
+        .collect();
+    std::fs::write(dir.path().join("companions.yaml"), yaml).unwrap();
+    // a Helm template beside them: not YAML, skipped with a warning, no failure
+    std::fs::create_dir(dir.path().join("templates")).unwrap();
+    std::fs::write(
+        dir.path().join("templates/svc.yaml"),
+        "metadata:\n  name: {{ .Values.name }}\n{{- end }}\n",
+    )
+    .unwrap();
+    let sts = review("CREATE", Some(&zk_sts()), None);
+
+    let bare = ServeProcess::start(&[]);
+    let resp = bare.admit(&sts);
+    assert_eq!(resp["allowed"], false, "{resp}");
+    let msg = resp["status"]["message"].as_str().unwrap();
+    assert!(msg.contains("SL001") && msg.contains("SL002"), "{msg}");
+
+    let ctx = dir.path().to_str().unwrap();
+    let with = ServeProcess::start(&["--context", ctx]);
+    let resp = with.admit(&sts);
+    assert_eq!(resp["allowed"], true, "{resp}");
+}
+
+/// `--context` needs `--no-cluster`; a --context path that does not exist stops the server.
+#[test]
+fn serve_context_errors() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_statelint"))
+        .args(["serve", "--insecure-http", "--context", "."])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--no-cluster"), "{err}");
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_statelint"))
         .args([
             "serve",
             "--addr",
             "127.0.0.1:0",
             "--insecure-http",
             "--no-cluster",
-            "--log-format",
-            "json",
+            "--context",
+            "/nonexistent/statelint-context",
         ])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
+        .output()
         .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<Value>();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                let _ = tx.send(v);
-            }
-        }
-    });
-    let wait_log = |msg: &str| -> Value {
-        loop {
-            let v = rx
-                .recv_timeout(Duration::from_secs(60))
-                .unwrap_or_else(|_| panic!("no `{msg}` log line"));
-            if v["message"] == msg {
-                return v;
-            }
-        }
-    };
-    let listening = wait_log("statelint webhook listening");
-    let addr: std::net::SocketAddr = listening["addr"].as_str().unwrap().parse().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--context /nonexistent/statelint-context: no such file or folder"),
+        "{err}"
+    );
+}
+
+/// Without TLS flags, `serve` says how to give them and names `--insecure-http`.
+#[test]
+fn serve_without_tls_names_insecure_http() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_statelint"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--no-cluster"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for flag in ["--tls-cert", "--tls-key", "--insecure-http"] {
+        assert!(err.contains(flag), "{flag} not in: {err}");
+    }
+    // only the cert: the same answer
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_statelint"))
+        .args(["serve", "--no-cluster", "--tls-cert", "x.crt"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--insecure-http"));
+}
+
+#[test]
+fn sigterm_drains_in_flight_requests_then_exits_0() {
+    let mut serve = ServeProcess::start(&[]);
+    let addr = serve.addr;
 
     // a request in flight: headers and half the body sent
     let body = serde_json::to_vec(&review("CREATE", Some(&zk_sts()), None)).unwrap();
@@ -634,12 +799,12 @@ fn sigterm_drains_in_flight_requests_then_exits_0() {
     s.write_all(&body[..half]).unwrap();
     s.flush().unwrap();
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &serve.child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    wait_log("shutting down: draining in-flight requests");
+    serve.wait_log("shutting down: draining in-flight requests");
 
     // the in-flight request completes
     s.write_all(&body[half..]).unwrap();
@@ -648,7 +813,7 @@ fn sigterm_drains_in_flight_requests_then_exits_0() {
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     assert!(out.contains(r#""uid":"uid-CREATE-zk""#), "{out}");
 
-    let code = child.wait().unwrap();
+    let code = serve.child.wait().unwrap();
     assert!(code.success(), "exit status {code:?}");
 }
 

@@ -188,18 +188,18 @@ async fn forbidden_configmaps_do_not_block_readiness_and_only_zookeeper_ones_are
 
 #[tokio::test]
 async fn statefulset_admission_uses_cluster_companions() {
-    // RULE-DEPENDENT (SL001/SL002): with the Service and PDB in the cluster, a StatefulSet
-    // that needs them is not denied for missing companions; without them it is.
+    // SL001/SL002: with the Service and PDB in the cluster, a StatefulSet that needs them is
+    // not denied for missing companions; without them it is.
     let zk = sts("zk");
     let with = cli_findings(
         &[headless("zk-hs", "zk"), pdb("zk-pdb", "zk"), zk.clone()],
         "zk",
     );
     let without = cli_findings(std::slice::from_ref(&zk), "zk");
-    if !without.iter().any(|(c, _, _)| c == "SL001") {
-        eprintln!("SKIP: SL001 not implemented on this branch");
-        return;
-    }
+    assert!(
+        without.iter().any(|(c, _, _)| c == "SL001"),
+        "without its Service the CLI reports SL001: {without:?}"
+    );
     let fake = FakeApiServer::start(&[], false).await;
     let mut args = ServeArgs::local();
     args.no_cluster = false;

@@ -272,7 +272,11 @@ fn render(r: &Report<'_>, w: &mut dyn WriteColor) -> std::io::Result<()> {
         plural(s.warnings, "warning"),
         s.suppressed,
         plural(r.errors.len(), "input error"),
-        plural(s.files, "file"),
+        if s.empty_files > 0 {
+            format!("{} ({} empty)", plural(s.files, "file"), s.empty_files)
+        } else {
+            plural(s.files, "file")
+        },
         plural(s.objects, "object"),
         plural(s.statefulsets, "StatefulSet"),
     )

@@ -53,6 +53,13 @@ pub struct Summary {
     pub errors: usize,
     pub warnings: usize,
     pub suppressed: usize,
+    /// Checked files with no document in them; in JSON only when some are.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub empty_files: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A resolved position: file name, byte span, 1-based line and column.
@@ -123,6 +130,7 @@ impl Report<'_> {
                 errors: count(Severity::Error),
                 warnings: count(Severity::Warning),
                 suppressed: outcome.suppressed.len(),
+                empty_files: 0,
             },
             show_suppressed: false,
             objects: &[],

@@ -28,39 +28,25 @@ impl Rule for DeprecatedApi {
 
     fn check(&self, object: &Arc<Object>, _cx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let api = object.key.api_version.as_str();
-        match (object.key.kind.as_str(), api) {
-            ("StatefulSet", "apps/v1beta1" | "apps/v1beta2") => {
-                out.push(
-                    Finding::new(
-                        &META,
-                        object,
-                        "/apiVersion",
-                        format!(
-                            "StatefulSet {} uses {api}, which was removed in Kubernetes 1.16; \
-                             the API server rejects it",
-                            object.key.name
-                        ),
-                    )
-                    .help(statefulset_help(object)),
-                );
-            }
-            ("PodDisruptionBudget", "policy/v1beta1") => {
-                out.push(
-                    Finding::new(
-                        &META,
-                        object,
-                        "/apiVersion",
-                        format!(
-                            "PodDisruptionBudget {} uses policy/v1beta1, which was removed in \
-                             Kubernetes 1.25; the API server rejects it",
-                            object.key.name
-                        ),
-                    )
-                    .help(pdb_help(object)),
-                );
-            }
-            _ => {}
-        }
+        let kind = object.key.kind.as_str();
+        let (removed_in, help) = match (kind, api) {
+            ("StatefulSet", "apps/v1beta1" | "apps/v1beta2") => ("1.16", statefulset_help(object)),
+            ("PodDisruptionBudget", "policy/v1beta1") => ("1.25", pdb_help(object)),
+            _ => return,
+        };
+        out.push(
+            Finding::new(
+                &META,
+                object,
+                "/apiVersion",
+                format!(
+                    "{kind} {} uses {api}, which was removed in Kubernetes {removed_in}; the API \
+                     server rejects it",
+                    object.key.name
+                ),
+            )
+            .help(help),
+        );
     }
 }
 

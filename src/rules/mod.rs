@@ -397,6 +397,59 @@ mod tests {
         }
     }
 
+    /// The rules' own options structs, through the real registry: read, defaults, and errors at
+    /// the offending key or value of the config file.
+    #[test]
+    fn rule_options_parse_through_the_registry() {
+        let c = Config::parse(
+            "c.yaml",
+            "rules:\n  volume-claim-storage-class:\n    storage-classes: [glusterfs-storage]\n  SL003:\n    require: required\n    topology-keys: rack\n    severity: warning\n  zookeeper-connect:\n    cluster-domain: .corp.example.\ndisable: [odd-replicas]\n",
+            &Registry,
+        )
+        .unwrap();
+        let sl003 = c
+            .options::<pod_anti_affinity::Options>(pod_anti_affinity::META.code)
+            .unwrap();
+        assert_eq!(sl003.require, pod_anti_affinity::Require::Required);
+        assert_eq!(sl003.topology_keys, Some(vec!["rack".to_string()]));
+        let sl004 = c
+            .options::<volume_claim_storage_class::Options>("SL004")
+            .unwrap();
+        assert_eq!(
+            sl004.storage_classes.as_ref().unwrap().0,
+            vec!["glusterfs-storage".to_string()]
+        );
+        let sl005 = c.options::<zookeeper_connect::Options>("SL005").unwrap();
+        assert_eq!(
+            sl005.cluster_domain,
+            Some(zookeeper_connect::ClusterDomain("corp.example".into()))
+        );
+        assert_eq!(c.severity_override("SL003"), Some(Severity::Warning));
+        assert!(!c.is_enabled("SL009"));
+        let errors = |text: &str| -> Vec<(usize, usize, String)> {
+            Config::parse("c.yaml", text, &Registry)
+                .unwrap_err()
+                .0
+                .into_iter()
+                .map(|e| (e.line, e.column, e.message))
+                .collect()
+        };
+        let e = errors(
+            "rules:\n  SL003:\n    require: sometimes\n    topology-keys: []\n  SL005: {cluster-domain: 'a b'}\n  pdb-quorum:\n    storage-classes: [x]\n",
+        );
+        let at: Vec<(usize, usize)> = e.iter().map(|(l, c, _)| (*l, *c)).collect();
+        assert_eq!(at, vec![(3, 14), (4, 20), (5, 27), (7, 5)], "{e:?}");
+        assert!(e[0].2.contains("unknown variant `sometimes`"), "{e:?}");
+        assert!(e[1].2.contains("give at least one topology key"), "{e:?}");
+        assert!(e[2].2.contains("expected a DNS domain"), "{e:?}");
+        assert!(
+            e[3].2.contains(
+                "unknown option `storage-classes` for rule SL002 pdb-quorum (options: severity)"
+            ),
+            "{e:?}"
+        );
+    }
+
     /// A rule's `reads` is what the webhook trusts to re-check it: every kind a rule asks
     /// `Companions` about over every fixture must be declared.
     #[test]

@@ -465,9 +465,10 @@ mod tests {
     use crate::rules::Finding;
     use serde_json::json;
 
-    /// A stand-in rule engine (the real rules live on other branches): SL001 when the named
-    /// Service is missing, SL002 when no PDB or a PDB below quorum, SL008 (warning) when the
-    /// StatefulSet carries the label `warn`.
+    /// A stand-in rule engine, so these tests pin the admission logic (which rules re-run, how a
+    /// denial is worded) apart from what the real rules decide: SL001 when the named Service is
+    /// missing, SL002 when no PDB or a PDB below quorum, SL008 (warning) when the StatefulSet
+    /// carries the label `warn`.
     fn fake(objs: &[Arc<Object>], c: &dyn Companions, config: &Config) -> Outcome {
         let sl001 = rules::lookup("SL001").unwrap();
         let sl002 = rules::lookup("SL002").unwrap();

@@ -43,17 +43,23 @@ use metrics::{Metrics, RuleLabels, VerdictLabels};
 /// Largest AdmissionReview body accepted.
 pub const MAX_BODY: usize = 3 * 1024 * 1024;
 
+/// `serve` without a certificate.
+pub const NO_TLS: &str = "statelint serve needs TLS: give --tls-cert FILE and --tls-key FILE \
+(the API server calls webhooks over HTTPS only), or --insecure-http to serve plain HTTP for \
+local tests (with --no-cluster, and --context DIR for companions from files)";
+
 /// Options of `statelint serve`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "0.0.0.0:8443")]
     pub addr: String,
-    /// PEM certificate (chain) file; reloaded when it changes on disk.
-    #[arg(long, value_name = "FILE", required_unless_present = "insecure_http")]
+    /// PEM certificate (chain) file; reloaded when it changes on disk. Required, with
+    /// --tls-key, unless --insecure-http.
+    #[arg(long, value_name = "FILE")]
     pub tls_cert: Option<PathBuf>,
     /// PEM private key file; reloaded when it changes on disk.
-    #[arg(long, value_name = "FILE", required_unless_present = "insecure_http")]
+    #[arg(long, value_name = "FILE")]
     pub tls_key: Option<PathBuf>,
     /// Serve plain HTTP (local tests only; the API server requires HTTPS).
     #[arg(long)]
@@ -67,9 +73,14 @@ pub struct ServeArgs {
     /// Cut a request (headers, body and answer) after this many milliseconds.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub request_timeout_ms: u64,
-    /// Do not talk to the Kubernetes API: companions come only from the request itself.
+    /// Do not talk to the Kubernetes API: companions come only from the request itself and
+    /// from --context files.
     #[arg(long)]
     pub no_cluster: bool,
+    /// Read companions (Services, PDBs, ConfigMaps, ZooKeeper StatefulSets) from these files
+    /// or folders, once at start (repeatable; with --no-cluster): local and CI use.
+    #[arg(long, value_name = "PATH", requires = "no_cluster")]
+    pub context: Vec<PathBuf>,
     /// Log format: json (one JSON object a line) or text.
     #[arg(long, value_enum, default_value = "json")]
     pub log_format: LogFormat,
@@ -93,6 +104,7 @@ impl ServeArgs {
             mode: Mode::Enforce,
             request_timeout_ms: 10_000,
             no_cluster: true,
+            context: Vec::new(),
             log_format: LogFormat::Text,
         }
     }
@@ -220,7 +232,7 @@ pub async fn start_with_runner(
         tokio::spawn(server.first_request_timeout(timeout).serve(make))
     } else {
         let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) else {
-            anyhow::bail!("--tls-cert and --tls-key are required (or --insecure-http)");
+            anyhow::bail!("{NO_TLS}");
         };
         let (server_config, fingerprint) = tls::load(cert, key)?;
         let rustls = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(server_config));
@@ -274,14 +286,19 @@ fn router(inner: Arc<Inner>, timeout: Duration) -> Router {
         .with_state(inner)
 }
 
+/// An error answer, `{"error": msg}`. Logs nothing: each path logs its request once.
 fn error_response(status: StatusCode, msg: impl Into<String>) -> Response {
-    let msg = msg.into();
+    (status, axum::Json(json!({ "error": msg.into() }))).into_response()
+}
+
+/// A request answered with an error: one log line (with the reason), counted in the metrics.
+fn reject(inner: &Inner, started: Instant, status: StatusCode, msg: String) -> Response {
     if status.is_server_error() {
         tracing::error!(status = status.as_u16(), error = %msg, "request failed");
     } else {
         tracing::warn!(status = status.as_u16(), error = %msg, "bad admission request");
     }
-    (status, axum::Json(json!({ "error": msg }))).into_response()
+    count_error(inner, started, error_response(status, msg))
 }
 
 async fn readyz(State(inner): State<Arc<Inner>>) -> Response {
@@ -344,11 +361,7 @@ async fn validate(
 ) -> Response {
     let started = Instant::now();
     if let Err(msg) = check_media(&headers) {
-        return count_error(
-            &inner,
-            started,
-            error_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, msg),
-        );
+        return reject(&inner, started, StatusCode::UNSUPPORTED_MEDIA_TYPE, msg);
     }
     let body = match body {
         Ok(b) => b,
@@ -359,18 +372,12 @@ async fn validate(
             } else {
                 e.body_text()
             };
-            return count_error(&inner, started, error_response(status, msg));
+            return reject(&inner, started, status, msg);
         }
     };
     let review = match admit::decode(&body) {
         Ok(r) => r,
-        Err(msg) => {
-            return count_error(
-                &inner,
-                started,
-                error_response(StatusCode::BAD_REQUEST, msg),
-            );
-        }
+        Err(msg) => return reject(&inner, started, StatusCode::BAD_REQUEST, msg),
     };
     // what the log line and metrics need, before the review is consumed
     let uid = review.req.uid.clone();
@@ -456,7 +463,6 @@ fn count_error(inner: &Inner, started: Instant, response: Response) -> Response 
         .metrics
         .latency
         .observe(started.elapsed().as_secs_f64());
-    tracing::warn!(status = response.status().as_u16(), "bad admission request");
     response
 }
 
@@ -487,16 +493,48 @@ fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuar
     guard
 }
 
+/// Companions read from files and folders (`serve --context`), as `check --context` reads them:
+/// a path that does not exist is an error; a file that does not parse (a Helm template) only
+/// contributes nothing, with a warning in the log. Objects without a namespace are in `default`.
+pub fn load_context(paths: &[PathBuf]) -> anyhow::Result<Catalog> {
+    let mut missing = Vec::new();
+    let files = crate::source::discover(paths, &mut missing);
+    if let Some(e) = missing.first() {
+        anyhow::bail!("--context {}: {}", e.file, e.message);
+    }
+    let mut loaded = crate::source::Loaded::default();
+    let objects = crate::source::load_paths(
+        &files,
+        "default",
+        &crate::source::Limits::default(),
+        &mut loaded,
+    );
+    for e in &loaded.errors {
+        tracing::warn!(file = %e.file, error = %e.message, "--context file skipped");
+    }
+    tracing::info!(
+        files = files.len(),
+        objects = objects.len(),
+        "companions loaded from --context"
+    );
+    Ok(Catalog::new(objects))
+}
+
 /// `statelint serve`.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _log_guard = init_logging(args.log_format);
+    if !args.insecure_http && (args.tls_cert.is_none() || args.tls_key.is_none()) {
+        anyhow::bail!("{NO_TLS}");
+    }
     tls::install_default_provider();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("tokio runtime")?;
     rt.block_on(async move {
-        let source = if args.no_cluster {
+        let source = if !args.context.is_empty() {
+            CompanionSource::Static(Arc::new(load_context(&args.context)?))
+        } else if args.no_cluster {
             CompanionSource::Empty
         } else {
             let client = kube::Client::try_default()

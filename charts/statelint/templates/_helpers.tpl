@@ -95,3 +95,18 @@ matchExpressions:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end }}
+
+{{/*
+failurePolicy of the StatefulSet webhook: webhook.statefulsets.failurePolicy when set, else
+Ignore in warn mode (a roll-out must not block StatefulSet writes while the webhook is not up)
+and Fail in enforce mode.
+*/}}
+{{- define "statelint.statefulsetsFailurePolicy" -}}
+{{- if .Values.webhook.statefulsets.failurePolicy -}}
+{{- .Values.webhook.statefulsets.failurePolicy -}}
+{{- else if eq .Values.mode "warn" -}}
+Ignore
+{{- else -}}
+Fail
+{{- end -}}
+{{- end }}
