@@ -80,6 +80,11 @@ pub trait Companions: Send + Sync {
     fn statefulsets(&self, namespace: &str) -> Vec<Arc<Object>>;
     /// The ConfigMap `name` in `namespace`.
     fn config_map(&self, namespace: &str, name: &str) -> Option<Arc<Object>>;
+    /// StatefulSets in every namespace whose `spec.serviceName` is `service_name` (to find an
+    /// ensemble that a member list or a client names, wherever it runs). From an index.
+    fn statefulsets_by_service(&self, service_name: &str) -> Vec<Arc<Object>>;
+    /// Services named `name` in every namespace. From an index.
+    fn services_named(&self, name: &str) -> Vec<Arc<Object>>;
     /// Workloads with a pod template (StatefulSets, Deployments, DaemonSets, Jobs, ...) in
     /// `namespace`, or in every namespace when `None`.
     fn workloads(&self, namespace: Option<&str>) -> Vec<Arc<Object>>;
@@ -115,6 +120,14 @@ pub trait Companions: Send + Sync {
 }
 
 type Key = (String, String, String); // kind, namespace, name
+
+fn key_of(o: &Object) -> Key {
+    (
+        o.key.kind.clone(),
+        o.key.namespace.clone(),
+        o.key.name.clone(),
+    )
+}
 
 /// Selector index for one namespace: objects keyed by one (label, value) pair every pod they
 /// select must carry, plus those that cannot be keyed (checked one by one).
@@ -189,6 +202,10 @@ pub struct Catalog {
     workload_labels_all: PodLabelIndex,
     services: HashMap<String, SelectorIndex>,
     pdbs: HashMap<String, SelectorIndex>,
+    /// StatefulSets by `spec.serviceName`, every namespace.
+    by_service_name: HashMap<String, Vec<usize>>,
+    /// Services by name, every namespace.
+    services_by_name: HashMap<String, Vec<usize>>,
 }
 
 impl Catalog {
@@ -218,6 +235,10 @@ impl Catalog {
                     .and_then(|m| m.iter().next())
                     .map(|(k, v)| (k.as_str(), v.as_str()));
                 self.services.entry(ns).or_default().add(pair, i);
+                self.services_by_name
+                    .entry(o.key.name.clone())
+                    .or_default()
+                    .push(i);
             }
             Body::Pdb(p) => {
                 let pair = p
@@ -228,6 +249,16 @@ impl Catalog {
                 self.pdbs.entry(ns).or_default().add(pair, i);
             }
             Body::StatefulSet(_) | Body::Workload(_) => {
+                if let Some(svc) = o
+                    .statefulset()
+                    .and_then(|s| s.spec.as_ref())
+                    .and_then(|s| s.service_name.as_deref())
+                {
+                    self.by_service_name
+                        .entry(svc.to_string())
+                        .or_default()
+                        .push(i);
+                }
                 let labels = pod_labels_of(&o);
                 self.workload_labels_all.add(labels, i);
                 self.workload_labels
@@ -300,6 +331,26 @@ impl Companions for Catalog {
 
     fn config_map(&self, namespace: &str, name: &str) -> Option<Arc<Object>> {
         self.get("ConfigMap", namespace, name)
+    }
+
+    fn statefulsets_by_service(&self, service_name: &str) -> Vec<Arc<Object>> {
+        self.by_service_name
+            .get(service_name)
+            .into_iter()
+            .flatten()
+            .filter(|&&i| self.by_key.get(&key_of(&self.objects[i])) == Some(&i))
+            .map(|&i| self.objects[i].clone())
+            .collect()
+    }
+
+    fn services_named(&self, name: &str) -> Vec<Arc<Object>> {
+        self.services_by_name
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter(|&&i| self.by_key.get(&key_of(&self.objects[i])) == Some(&i))
+            .map(|&i| self.objects[i].clone())
+            .collect()
     }
 
     fn workloads_selecting(
@@ -427,6 +478,12 @@ metadata: {name: c, namespace: x}
             }
             fn config_map(&self, n: &str, m: &str) -> Option<Arc<Object>> {
                 self.0.config_map(n, m)
+            }
+            fn statefulsets_by_service(&self, s: &str) -> Vec<Arc<Object>> {
+                self.0.statefulsets_by_service(s)
+            }
+            fn services_named(&self, s: &str) -> Vec<Arc<Object>> {
+                self.0.services_named(s)
             }
             fn workloads(&self, n: Option<&str>) -> Vec<Arc<Object>> {
                 self.0.workloads(n)

@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod config;
+pub mod ensemble;
 pub mod object;
 pub mod report;
 pub mod role;

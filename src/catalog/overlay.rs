@@ -133,4 +133,19 @@ impl Companions for Overlay<'_> {
             |o| o.pod_template().is_some(),
         )
     }
+
+    fn statefulsets_by_service(&self, service_name: &str) -> Vec<Arc<Object>> {
+        self.merge(
+            &["StatefulSet"],
+            None,
+            self.base.statefulsets_by_service(service_name),
+            |o| o.service_name() == Some(service_name),
+        )
+    }
+
+    fn services_named(&self, name: &str) -> Vec<Arc<Object>> {
+        self.merge(&["Service"], None, self.base.services_named(name), |o| {
+            o.key.name == name
+        })
+    }
 }

@@ -295,7 +295,7 @@ mod tests {
         let v = to_value(&fx.report());
         let run = &v["runs"][0];
         let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-        assert_eq!(rules.len(), 10);
+        assert_eq!(rules.len(), crate::rules::all().len());
         assert_eq!(rules[1]["id"], "SL002");
         assert_eq!(rules[1]["name"], "pdb-quorum");
         assert_eq!(rules[1]["defaultConfiguration"]["level"], "error");

@@ -15,6 +15,7 @@ use crate::role::{Role, RoleInfo};
 
 mod dangling_pod_affinity;
 mod deprecated_api;
+mod ensemble_members;
 mod headless_service;
 mod odd_replicas;
 mod pdb_quorum;
@@ -255,6 +256,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &security_context::SecurityContext,
         &odd_replicas::OddReplicas,
         &dangling_pod_affinity::DanglingPodAffinity,
+        &ensemble_members::EnsembleMembers,
     ];
     ALL
 }
@@ -428,6 +430,14 @@ mod tests {
         fn workloads(&self, ns: Option<&str>) -> Vec<Arc<Object>> {
             self.ask(Kind::Workload);
             self.base.workloads(ns)
+        }
+        fn statefulsets_by_service(&self, service_name: &str) -> Vec<Arc<Object>> {
+            self.ask(Kind::StatefulSet);
+            self.base.statefulsets_by_service(service_name)
+        }
+        fn services_named(&self, name: &str) -> Vec<Arc<Object>> {
+            self.ask(Kind::Service);
+            self.base.services_named(name)
         }
         fn workloads_selecting(&self, ns: Option<&str>, sel: &LabelSelector) -> Vec<Arc<Object>> {
             self.ask(Kind::Workload);

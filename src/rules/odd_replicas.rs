@@ -11,10 +11,10 @@
 
 use std::sync::Arc;
 
-use super::util::{containers, image_name, join_and, quorum};
-use super::zookeeper_connect::is_zookeeper;
+use super::util::{join_and, quorum};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
 use crate::catalog::Kind;
+use crate::ensemble::system::{is_etcd, is_zookeeper};
 use crate::object::Object;
 
 pub static META: RuleMeta = RuleMeta {
@@ -27,42 +27,10 @@ pub static META: RuleMeta = RuleMeta {
 
 pub struct OddReplicas;
 
-/// True when a workload runs etcd: a container image named `etcd` (not an etcd operator,
-/// backup or client tool), a container that runs the `etcd` binary, or a name with an `etcd`
-/// word.
-pub(crate) fn is_etcd(obj: &Object) -> bool {
-    let Some(spec) = obj.pod_template().and_then(|t| t.spec.as_ref()) else {
-        return false;
-    };
-    let tools = [
-        "operator", "backup", "restore", "client", "defrag", "proxy", "exporter",
-    ];
-    let is_tool = |s: &str| tools.iter().any(|t| s.contains(t));
-    let mut other_image = false;
-    for (_, c) in containers(spec).filter(|(p, _)| p.starts_with("/containers")) {
-        let img = c.image.as_deref().map(image_name).unwrap_or_default();
-        if img.contains("etcd") && !is_tool(&img) {
-            return true;
-        }
-        let runs_etcd = c
-            .command
-            .iter()
-            .flatten()
-            .next()
-            .is_some_and(|cmd| cmd.rsplit('/').next() == Some("etcd"));
-        if runs_etcd {
-            return true;
-        }
-        other_image |= !img.is_empty();
-    }
-    let named = obj.key.name.split(['-', '_', '.']).any(|w| w == "etcd");
-    named && !is_tool(&obj.key.name) && (other_image || spec.containers.is_empty())
-}
-
-fn product(obj: &Object) -> Option<&'static str> {
-    if is_zookeeper(obj) {
+fn product(obj: &Object, companions: &dyn crate::catalog::Companions) -> Option<&'static str> {
+    if is_zookeeper(obj, companions) {
         Some("ZooKeeper")
-    } else if is_etcd(obj) {
+    } else if is_etcd(obj, companions) {
         Some("etcd")
     } else {
         None
@@ -96,7 +64,7 @@ fn ensemble(obj: &Arc<Object>, kind: &str, cx: &Ctx<'_>) -> Vec<Arc<Object>> {
         return members;
     }
     for other in cx.companions.statefulsets(ns) {
-        if other.key == obj.key || product(&other) != Some(kind) {
+        if other.key == obj.key || product(&other, cx.companions) != Some(kind) {
             continue;
         }
         let Some(ol) = other.pod_labels() else {
@@ -117,14 +85,14 @@ impl Rule for OddReplicas {
     }
 
     fn reads(&self) -> &'static [Kind] {
-        &[Kind::Service, Kind::StatefulSet]
+        &[Kind::Service, Kind::StatefulSet, Kind::ConfigMap]
     }
 
     fn check(&self, object: &Arc<Object>, cx: &Ctx<'_>, out: &mut Vec<Finding>) {
         if object.statefulset().is_none() {
             return;
         }
-        let Some(kind) = product(object) else {
+        let Some(kind) = product(object, cx.companions) else {
             return;
         };
         let own = object.replicas();
@@ -198,6 +166,10 @@ mod tests {
     use super::*;
 
     use crate::rules::util::testing::one_container_statefulset as sts;
+
+    fn is_etcd(o: &Object) -> bool {
+        super::is_etcd(o, &crate::catalog::Catalog::default())
+    }
 
     #[test]
     fn detects_etcd() {

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
+use crate::ensemble::settings::value_ranges;
 use crate::object::{Object, placeholders_in};
 
 pub static META: RuleMeta = RuleMeta {
@@ -18,13 +19,6 @@ pub static META: RuleMeta = RuleMeta {
     summary: "no template placeholder such as <NAMESPACE> is left in a StatefulSet, Service or PDB",
     page: include_str!("../../rules/SL007-unreplaced-placeholder.md"),
 };
-
-/// Env vars whose value SL005 reads as a zookeeper.connect setting.
-const ZK_CONNECT_ENV: &[&str] = &[
-    "KAFKA_ZOOKEEPER_CONNECT",
-    "KAFKA_CFG_ZOOKEEPER_CONNECT",
-    "ZOOKEEPER_CONNECT",
-];
 
 pub struct UnreplacedPlaceholder;
 
@@ -37,23 +31,22 @@ impl Rule for UnreplacedPlaceholder {
         if object.placeholders.is_empty() {
             return;
         }
-        let zk_rule_on = cx.config.is_enabled(super::zookeeper_connect::META.code);
-        let zk_env = if zk_rule_on {
-            zk_connect_env_pointers(object)
-        } else {
-            Vec::new()
-        };
+        let on = |code: &str| cx.config.is_enabled(code);
+        // placeholders in settings SL005 or SL011 read are theirs to report
+        let (env_names, keys) =
+            crate::ensemble::owned_settings(object, cx.companions, on("SL005"), on("SL011"));
+        let owned_env = owned_env_pointers(object, &env_names);
         for (pointer, text) in &object.placeholders {
-            if zk_env.contains(pointer) {
+            if owned_env.contains(pointer) {
                 continue;
             }
-            let zk_values = if zk_rule_on {
-                zookeeper_connect_values(text)
-            } else {
-                Vec::new()
-            };
+            let owned: Vec<(usize, usize)> = keys
+                .iter()
+                .filter(|k| text.contains(*k))
+                .flat_map(|k| value_ranges(text, k))
+                .collect();
             let Some(placeholder) = placeholders(text)
-                .find(|&(start, p)| !in_ranges(&zk_values, start, p.len()))
+                .find(|&(start, p)| !in_ranges(&owned, start, p.len()))
                 .map(|(_, p)| p)
             else {
                 continue;
@@ -106,41 +99,14 @@ fn in_ranges(ranges: &[(usize, usize)], start: usize, len: usize) -> bool {
         .any(|&(from, to)| start >= from && start + len <= to)
 }
 
-/// The byte ranges `key start..value end` of every `zookeeper.connect` setting in `s`, in
-/// order and not overlapping; one pass over `s`.
+/// The byte ranges `key start..value end` of every `zookeeper.connect` setting in `s`.
+#[cfg(test)]
 fn zookeeper_connect_values(s: &str) -> Vec<(usize, usize)> {
-    const KEY: &str = "zookeeper.connect";
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut search = 0;
-    while let Some(off) = s[search..].find(KEY) {
-        let key_start = search + off;
-        let mut i = key_start + KEY.len();
-        // separator: `=`, `:`, blanks and quotes
-        while i < b.len() && matches!(b[i], b'=' | b':' | b' ' | b'\t' | b'"' | b'\'') {
-            i += 1;
-        }
-        // value: up to the next blank, quote or `;` (a `{{ ... }}` counts as one word)
-        while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\n' | b'"' | b'\'' | b';') {
-            // byte-wise: `i` may sit inside a multi-byte character of the value
-            if b[i..].starts_with(b"{{") {
-                match s[i..].find("}}") {
-                    Some(j) => i += j + 2,
-                    None => i = b.len(),
-                }
-            } else {
-                i += 1;
-            }
-        }
-        out.push((key_start, i));
-        // a key inside this value would end where this one ends: search after it
-        search = i.max(key_start + KEY.len());
-    }
-    out
+    value_ranges(s, "zookeeper.connect")
 }
 
-/// Pointers of the values of env vars that set zookeeper.connect in the object's pod template.
-fn zk_connect_env_pointers(object: &Object) -> Vec<String> {
+/// Pointers of the values of env vars named `names` in the object's pod template.
+fn owned_env_pointers(object: &Object, names: &[&str]) -> Vec<String> {
     let Some(spec) = object.pod_template().and_then(|t| t.spec.as_ref()) else {
         return Vec::new();
     };
@@ -148,7 +114,7 @@ fn zk_connect_env_pointers(object: &Object) -> Vec<String> {
     let mut out = Vec::new();
     for (cptr, c) in super::util::containers(spec) {
         for (i, e) in c.env.iter().flatten().enumerate() {
-            if ZK_CONNECT_ENV.contains(&e.name.as_str()) {
+            if names.contains(&e.name.as_str()) {
                 out.push(format!("{base}{cptr}/env/{i}/value"));
             }
         }

@@ -7,8 +7,9 @@
 //!   `/readyz` stays 503 until every kind has synced.
 //! - Objects are converted into [`Object`]s once per watch event (managedFields and the
 //!   last-applied annotation are dropped first, to save memory).
-//! - ConfigMaps are only kept when a value mentions `zookeeper` (that is all SL005 reads from
-//!   them), so a cluster full of large ConfigMaps costs little. If the service account may not
+//! - ConfigMaps keep only the files the ensemble rules read (`server.properties`, `zoo.cfg`...,
+//!   see [`crate::ensemble::config_file_matters`]), so a cluster full of large ConfigMaps costs
+//!   little. If the service account may not
 //!   list ConfigMaps, that kind is skipped with an error log instead of blocking readiness.
 //! - `workloads()` (SL010 `dangling-pod-affinity`) returns the StatefulSets only: Deployments,
 //!   DaemonSets and Jobs are not watched, so SL010 may warn about a podAffinity term that only
@@ -34,27 +35,64 @@ use serde_json::Value;
 use crate::catalog::Companions;
 use crate::object::{Labels, Object};
 
-/// Objects of one kind: namespace -> name -> object (sorted, for stable answers).
+/// Objects of one kind: namespace -> name -> object (sorted, for stable answers), and a
+/// secondary index across namespaces: Services by name, StatefulSets by `serviceName` (to find
+/// an ensemble wherever it runs).
 #[derive(Default)]
 pub struct KindStore {
     by_ns: HashMap<String, BTreeMap<String, Arc<Object>>>,
+    /// secondary key -> (namespace, name)
+    by_key: HashMap<String, std::collections::BTreeSet<(String, String)>>,
+}
+
+/// The cross-namespace key of an object: a Service's name, a StatefulSet's serviceName.
+fn secondary_key(o: &Object) -> Option<&str> {
+    if o.service().is_some() {
+        return Some(&o.key.name);
+    }
+    o.statefulset()
+        .and_then(|s| s.spec.as_ref())
+        .and_then(|s| s.service_name.as_deref())
 }
 
 impl KindStore {
     fn insert(&mut self, o: Arc<Object>) {
-        self.by_ns
-            .entry(o.key.namespace.clone())
-            .or_default()
-            .insert(o.key.name.clone(), o);
+        let (ns, name) = (o.key.namespace.clone(), o.key.name.clone());
+        self.remove(&ns, &name);
+        if let Some(k) = secondary_key(&o) {
+            self.by_key
+                .entry(k.to_string())
+                .or_default()
+                .insert((ns.clone(), name.clone()));
+        }
+        self.by_ns.entry(ns).or_default().insert(name, o);
     }
 
     fn remove(&mut self, ns: &str, name: &str) {
         if let Some(m) = self.by_ns.get_mut(ns) {
-            m.remove(name);
+            if let Some(old) = m.remove(name)
+                && let Some(k) = secondary_key(&old)
+                && let Some(set) = self.by_key.get_mut(k)
+            {
+                set.remove(&(ns.to_string(), name.to_string()));
+                if set.is_empty() {
+                    self.by_key.remove(k);
+                }
+            }
             if m.is_empty() {
                 self.by_ns.remove(ns);
             }
         }
+    }
+
+    /// Objects whose secondary key is `key`, every namespace.
+    fn by_secondary(&self, key: &str) -> Vec<Arc<Object>> {
+        self.by_key
+            .get(key)
+            .into_iter()
+            .flatten()
+            .filter_map(|(ns, name)| self.get(ns, name))
+            .collect()
     }
 
     fn get(&self, ns: &str, name: &str) -> Option<Arc<Object>> {
@@ -160,9 +198,9 @@ fn convert<K: Serialize + Resource>(k: &K) -> Option<Arc<Object>> {
         m.remove("binaryData");
         let keep = match m.get_mut("data").and_then(Value::as_object_mut) {
             Some(data) => {
-                data.retain(|_, val| {
+                data.retain(|key, val| {
                     val.as_str()
-                        .is_some_and(|s| s.to_ascii_lowercase().contains("zookeeper"))
+                        .is_some_and(|s| crate::ensemble::config_file_matters(key, s))
                 });
                 !data.is_empty()
             }
@@ -292,11 +330,68 @@ impl Companions for ClusterCache {
         self.config_maps.read().get(namespace, name)
     }
 
+    fn statefulsets_by_service(&self, service_name: &str) -> Vec<Arc<Object>> {
+        self.statefulsets.read().by_secondary(service_name)
+    }
+
+    fn services_named(&self, name: &str) -> Vec<Arc<Object>> {
+        self.services.read().by_secondary(name)
+    }
+
     fn workloads(&self, namespace: Option<&str>) -> Vec<Arc<Object>> {
         let s = self.statefulsets.read();
         match namespace {
             Some(ns) => s.in_ns(ns).cloned().collect(),
             None => s.by_ns.values().flat_map(|m| m.values()).cloned().collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(v: Value) -> Arc<Object> {
+        Arc::new(Object::from_value(v, None, "default").unwrap().unwrap())
+    }
+
+    fn sts(ns: &str, name: &str, svc: &str) -> Arc<Object> {
+        obj(serde_json::json!({
+            "apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {"serviceName": svc, "selector": {"matchLabels": {"a": name}},
+                "template": {"metadata": {"labels": {"a": name}}, "spec": {"containers": []}}}
+        }))
+    }
+
+    #[test]
+    fn cross_namespace_indexes_follow_updates_and_deletes() {
+        let c = ClusterCache::default();
+        c.statefulsets.write().insert(sts("data", "zk", "zk-hs"));
+        c.statefulsets.write().insert(sts("other", "zk", "zk-hs"));
+        let names = |v: Vec<Arc<Object>>| -> Vec<String> {
+            v.iter()
+                .map(|o| format!("{}/{}", o.key.namespace, o.key.name))
+                .collect()
+        };
+        assert_eq!(
+            names(c.statefulsets_by_service("zk-hs")),
+            ["data/zk", "other/zk"]
+        );
+        // an update that changes serviceName moves it in the index
+        c.statefulsets.write().insert(sts("other", "zk", "zk-new"));
+        assert_eq!(names(c.statefulsets_by_service("zk-hs")), ["data/zk"]);
+        assert_eq!(names(c.statefulsets_by_service("zk-new")), ["other/zk"]);
+        c.statefulsets.write().remove("data", "zk");
+        assert!(c.statefulsets_by_service("zk-hs").is_empty());
+        let svc = obj(serde_json::json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "zk-cs", "namespace": "data"},
+            "spec": {"selector": {"a": "zk"}}
+        }));
+        c.services.write().insert(svc);
+        assert_eq!(names(c.services_named("zk-cs")), ["data/zk-cs"]);
+        c.services.write().remove("data", "zk-cs");
+        assert!(c.services_named("zk-cs").is_empty());
     }
 }

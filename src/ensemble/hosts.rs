@@ -1,0 +1,259 @@
+//! Host names as a pod's resolver reads them: `<pod>.<service>.<ns>.svc.<domain>`, the short
+//! forms the DNS search path completes from the client's namespace, Service names, IPs and
+//! names outside the cluster; `host:port` lists.
+
+/// One `host[:port]` of a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPort {
+    pub host: String,
+    pub port: Option<String>,
+    /// The entry as written (`host:port`).
+    pub text: String,
+}
+
+/// Split one `host[:port]` (or `[v6]:port`).
+pub fn host_port(h: &str) -> HostPort {
+    let (host, port) = match h.rsplit_once(':') {
+        Some((a, p)) if !a.contains(']') || a.ends_with(']') => (a, Some(p.to_string())),
+        _ => (h, None),
+    };
+    HostPort {
+        host: host.trim_end_matches('.').to_string(),
+        port,
+        text: h.to_string(),
+    }
+}
+
+/// Split `h1:p1,h2:p2/chroot` (a ZooKeeper connect string) into hosts and the chroot.
+pub fn parse_connect(s: &str) -> (Vec<HostPort>, Option<String>) {
+    let s = s.trim();
+    let (list, chroot) = match s.find('/') {
+        Some(i) => (&s[..i], Some(s[i..].to_string())),
+        None => (s, None),
+    };
+    let hosts = list
+        .split(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(host_port)
+        .collect();
+    (hosts, chroot)
+}
+
+/// The host and port of a URL (`http://etcd-0.etcd:2380` -> `etcd-0.etcd`, `2380`).
+pub fn url_host_port(url: &str) -> HostPort {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.split(['/', '?']).next().unwrap_or(rest);
+    let mut hp = host_port(rest);
+    hp.text = url.to_string();
+    hp
+}
+
+/// What an in-cluster host name means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// `<pod>.<service>.<ns>.svc.<domain>`.
+    Pod {
+        pod: String,
+        service: String,
+        ns: String,
+    },
+    /// `<service>.<ns>.svc.<domain>`.
+    Service { service: String, ns: String },
+    /// Ends in `.svc.<other domain>`.
+    WrongDomain { domain: String },
+    /// An IP address or a name outside the cluster: not checked.
+    External,
+}
+
+impl Target {
+    pub fn pod(pod: &str, service: &str, ns: &str) -> Target {
+        Target::Pod {
+            pod: pod.into(),
+            service: service.into(),
+            ns: ns.into(),
+        }
+    }
+
+    pub fn service(service: &str, ns: &str) -> Target {
+        Target::Service {
+            service: service.into(),
+            ns: ns.into(),
+        }
+    }
+
+    /// (namespace, Service, pod) of an in-cluster target.
+    pub fn parts(&self) -> Option<(&str, &str, Option<&str>)> {
+        match self {
+            Target::Pod { pod, service, ns } => Some((ns, service, Some(pod))),
+            Target::Service { service, ns } => Some((ns, service, None)),
+            _ => None,
+        }
+    }
+}
+
+/// Top-level domains that make a short name external rather than `<pod>.<svc>.<ns>`.
+const PUBLIC_TLDS: &[&str] = &[
+    "com",
+    "net",
+    "org",
+    "io",
+    "dev",
+    "local",
+    "internal",
+    "lan",
+    "corp",
+    "home",
+    "cloud",
+    "localdomain",
+    "intra",
+    "private",
+    "eu",
+    "de",
+    "uk",
+    "us",
+];
+
+/// Resolve a host as the pod's resolver does with the search path
+/// `<ns>.svc.<domain> svc.<domain> <domain>`. `pod_service_exists(ns, pod, svc)` says whether
+/// pod `pod` of a headless Service `svc` may exist in `ns` (to pick between `a.b` = pod a of
+/// Service b in the pod's namespace, and Service a in namespace b).
+pub fn resolve(
+    host: &str,
+    pod_ns: &str,
+    domain: &str,
+    pod_service_exists: impl Fn(&str, &str, &str) -> bool,
+) -> Target {
+    if host.is_empty()
+        || host.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        || host.contains(':')
+        || host == "localhost"
+    {
+        return Target::External;
+    }
+    let fqdn_suffix = format!(".svc.{domain}");
+    let labels: Vec<&str> = if let Some(p) = host.strip_suffix(&fqdn_suffix) {
+        let mut l: Vec<&str> = p.split('.').collect();
+        l.push("svc");
+        l
+    } else if let Some(i) = host.find(".svc.") {
+        return Target::WrongDomain {
+            domain: host[i + 5..].to_string(),
+        };
+    } else {
+        let l: Vec<&str> = host.split('.').collect();
+        if l.len() > 1 && PUBLIC_TLDS.contains(l.last().unwrap()) {
+            return Target::External;
+        }
+        l
+    };
+    let (pod, svc) = (Target::pod, Target::service);
+    match labels.as_slice() {
+        [s, n, "svc"] => svc(s, n),
+        [p, s, n, "svc"] => pod(p, s, n),
+        [s] => svc(s, pod_ns),
+        [a, b] => {
+            if pod_service_exists(pod_ns, a, b) {
+                pod(a, b, pod_ns)
+            } else {
+                svc(a, b)
+            }
+        }
+        [p, s, n] => pod(p, s, n),
+        _ => Target::External,
+    }
+}
+
+/// Split `zk-12` into (`zk`, 12).
+pub fn split_ordinal(pod: &str) -> Option<(&str, u32)> {
+    let (name, ord) = pod.rsplit_once('-')?;
+    if ord.is_empty()
+        || !ord.bytes().all(|b| b.is_ascii_digit())
+        || (ord.len() > 1 && ord.starts_with('0'))
+    {
+        return None;
+    }
+    Some((name, ord.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_hosts_ports_and_chroot() {
+        let (h, c) = parse_connect("zk-0.zk:2181, zk-1.zk:2182,zk-2.zk/kafka/prod");
+        assert_eq!(h.len(), 3);
+        assert_eq!(h[0].host, "zk-0.zk");
+        assert_eq!(h[0].port.as_deref(), Some("2181"));
+        assert_eq!(h[1].port.as_deref(), Some("2182"));
+        assert_eq!(h[2].port, None);
+        assert_eq!(c.as_deref(), Some("/kafka/prod"));
+        let (h, c) = parse_connect("zookeeper:2181");
+        assert_eq!(h.len(), 1);
+        assert_eq!(c, None);
+        let (h, _) = parse_connect("a:1,,b:2,");
+        assert_eq!(h.len(), 2);
+    }
+
+    #[test]
+    fn parses_urls() {
+        let u = url_host_port("https://etcd-0.etcd-hs.ns.svc.cluster.local:2380");
+        assert_eq!(u.host, "etcd-0.etcd-hs.ns.svc.cluster.local");
+        assert_eq!(u.port.as_deref(), Some("2380"));
+        let u = url_host_port("http://etcd-0:2380/");
+        assert_eq!(u.host, "etcd-0");
+        assert_eq!(url_host_port("etcd-0.x").port, None);
+    }
+
+    #[test]
+    fn resolves_short_forms_like_the_search_path() {
+        let none = |_: &str, _: &str, _: &str| false;
+        let hs = |ns: &str, _: &str, s: &str| ns == "data" && s == "zk-hs";
+        let (pod, svc) = (Target::pod, Target::service);
+        let d = "cluster.local";
+        assert_eq!(
+            resolve("zk-0.zk-hs.data.svc.cluster.local", "x", d, none),
+            pod("zk-0", "zk-hs", "data")
+        );
+        assert_eq!(
+            resolve("zk-0.zk-hs.data.svc", "x", d, none),
+            pod("zk-0", "zk-hs", "data")
+        );
+        assert_eq!(
+            resolve("zk-0.zk-hs.data", "x", d, none),
+            pod("zk-0", "zk-hs", "data")
+        );
+        assert_eq!(
+            resolve("zk-0.zk-hs", "data", d, hs),
+            pod("zk-0", "zk-hs", "data")
+        );
+        assert_eq!(resolve("zk-cs.other", "data", d, hs), svc("zk-cs", "other"));
+        assert_eq!(resolve("zk-cs", "data", d, none), svc("zk-cs", "data"));
+        assert_eq!(
+            resolve("zk-cs.data.svc.cluster.local", "x", d, none),
+            svc("zk-cs", "data")
+        );
+        assert_eq!(resolve("10.0.0.1", "x", d, none), Target::External);
+        assert_eq!(resolve("zk1.example.com", "x", d, none), Target::External);
+        assert_eq!(
+            resolve("zk-0.zk.data.svc.corp.local", "x", d, none),
+            Target::WrongDomain {
+                domain: "corp.local".into()
+            }
+        );
+        assert_eq!(
+            resolve("zk-0.zk.data.svc.corp.local", "x", "corp.local", none),
+            pod("zk-0", "zk", "data")
+        );
+    }
+
+    #[test]
+    fn ordinals() {
+        assert_eq!(split_ordinal("zk-2"), Some(("zk", 2)));
+        assert_eq!(split_ordinal("my-zk-10"), Some(("my-zk", 10)));
+        assert_eq!(split_ordinal("zk-01"), None);
+        assert_eq!(split_ordinal("zk"), None);
+        assert_eq!(split_ordinal("zk-a"), None);
+    }
+}

@@ -1,0 +1,223 @@
+//! Finding the StatefulSets a host list names, through the [`Companions`] indexes (never a scan
+//! of every StatefulSet): by the hosts' Service name in their namespace, and across every
+//! namespace of the input, context or cluster when they are not there.
+
+use std::sync::Arc;
+
+use crate::catalog::Companions;
+use crate::object::Object;
+use crate::selector;
+
+use super::hosts::split_ordinal;
+
+/// A StatefulSet the hosts name, and the Service they go through (if any).
+#[derive(Debug, Clone)]
+pub struct Ensemble {
+    pub sts: Arc<Object>,
+    /// The Service the hosts name, when it exists and selects the ensemble's pods.
+    pub service: Option<Arc<Object>>,
+}
+
+/// A StatefulSet's `spec.serviceName` ("" when unset).
+pub fn service_name(sts: &Object) -> &str {
+    sts.statefulset()
+        .and_then(|s| s.spec.as_ref())
+        .and_then(|s| s.service_name.as_deref())
+        .unwrap_or("")
+}
+
+/// Does `service` select the pods of `sts` (a non-empty selector)?
+pub fn selects(service: &Object, sts: &Object) -> bool {
+    let sel = service
+        .service()
+        .and_then(|s| s.spec.as_ref())
+        .and_then(|s| s.selector.as_ref());
+    match (sel, sts.pod_labels()) {
+        (Some(sel), Some(labels)) if !sel.is_empty() => selector::map_matches(sel, labels),
+        _ => false,
+    }
+}
+
+pub fn is_headless(service: &Object) -> bool {
+    service
+        .service()
+        .and_then(|s| s.spec.as_ref())
+        .and_then(|s| s.cluster_ip.as_deref())
+        == Some("None")
+}
+
+pub fn service_ports(service: &Object) -> Vec<i32> {
+    service
+        .service()
+        .and_then(|s| s.spec.as_ref())
+        .and_then(|s| s.ports.as_ref())
+        .into_iter()
+        .flatten()
+        .map(|p| p.port)
+        .collect()
+}
+
+/// containerPorts of a StatefulSet's pods, sorted; `default` when they declare none.
+pub fn pod_ports(sts: &Object, default: i32) -> Vec<i32> {
+    let mut ports: Vec<i32> = sts
+        .pod_template()
+        .and_then(|t| t.spec.as_ref())
+        .into_iter()
+        .flat_map(|s| s.containers.iter())
+        .flat_map(|c| c.ports.iter().flatten())
+        .map(|p| p.container_port)
+        .collect();
+    if ports.is_empty() {
+        return vec![default];
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
+/// StatefulSets that Service name `svc` in `ns` leads to and `is_member` accepts: those whose
+/// `serviceName` is `svc`, and those a Service `svc` selects.
+fn candidates(
+    ns: Option<&str>,
+    svc: &str,
+    companions: &dyn Companions,
+    is_member: &dyn Fn(&Object) -> bool,
+) -> Vec<Ensemble> {
+    let services: Vec<Arc<Object>> = match ns {
+        Some(ns) => companions.service(ns, svc).into_iter().collect(),
+        None => companions.services_named(svc),
+    };
+    let mut out: Vec<Ensemble> = Vec::new();
+    for sts in companions.statefulsets_by_service(svc) {
+        if ns.is_some_and(|ns| ns != sts.key.namespace) || !is_member(&sts) {
+            continue;
+        }
+        let service = services
+            .iter()
+            .find(|s| s.key.namespace == sts.key.namespace && selects(s, &sts))
+            .cloned();
+        out.push(Ensemble { sts, service });
+    }
+    for s in &services {
+        let Some(sel) = s
+            .service()
+            .and_then(|s| s.spec.as_ref())
+            .and_then(|s| s.selector.as_ref())
+            .filter(|m| !m.is_empty())
+        else {
+            continue;
+        };
+        let ls = k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
+            match_labels: Some(sel.clone()),
+            match_expressions: None,
+        };
+        for w in companions.workloads_selecting(Some(&s.key.namespace), &ls) {
+            if w.statefulset().is_none() || !is_member(&w) || out.iter().any(|e| e.sts.key == w.key)
+            {
+                continue;
+            }
+            out.push(Ensemble {
+                sts: w,
+                service: Some(s.clone()),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.sts.key.cmp(&b.sts.key));
+    out
+}
+
+/// The StatefulSet in `ns` that Service name `svc` leads to: its `serviceName`, or a Service of
+/// that name selecting its pods. `pod` (a pod-name host) prefers the StatefulSet of that name.
+pub fn find(
+    ns: &str,
+    svc: &str,
+    pod: Option<&str>,
+    companions: &dyn Companions,
+    is_member: &dyn Fn(&Object) -> bool,
+) -> Option<Ensemble> {
+    let prefix = pod.and_then(split_ordinal).map(|(n, _)| n);
+    let mut found = candidates(Some(ns), svc, companions, is_member);
+    found.sort_by_key(|e| {
+        (
+            Some(e.sts.key.name.as_str()) != prefix,
+            service_name(&e.sts) != svc,
+        )
+    });
+    found.into_iter().next()
+}
+
+/// The StatefulSets that Service name `svc` leads to in every namespace (an ensemble the hosts
+/// place in the wrong namespace), the one named by `pod` first.
+pub fn find_anywhere(
+    svc: &str,
+    pod: Option<&str>,
+    companions: &dyn Companions,
+    is_member: &dyn Fn(&Object) -> bool,
+) -> Vec<Ensemble> {
+    let prefix = pod.and_then(split_ordinal).map(|(n, _)| n);
+    let mut found = candidates(None, svc, companions, is_member);
+    found.sort_by_key(|e| {
+        (
+            Some(e.sts.key.name.as_str()) != prefix,
+            service_name(&e.sts) != svc,
+        )
+    });
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::ensemble::system::is_zookeeper;
+    use crate::object::FileId;
+    use crate::source::{Limits, parse_file};
+
+    fn catalog(yaml: &str) -> Catalog {
+        let (objects, errors) = parse_file(FileId(0), yaml, "default", &Limits::default());
+        assert!(errors.is_empty(), "{errors:?}");
+        Catalog::new(objects.into_iter().map(Arc::new))
+    }
+
+    const INPUT: &str = "apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: zk, namespace: data}
+spec:
+  serviceName: zk-hs
+  selector: {matchLabels: {app: zk}}
+  template:
+    metadata: {labels: {app: zk}}
+    spec: {containers: [{name: zk, image: zookeeper:3.9}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: zk-cs, namespace: data}
+spec: {selector: {app: zk}, ports: [{port: 2181}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: zk-cs, namespace: other}
+spec: {selector: {app: nothing}, ports: [{port: 2181}]}
+";
+
+    #[test]
+    fn finds_ensembles_by_service_in_any_namespace() {
+        let c = catalog(INPUT);
+        let zk = |o: &Object| is_zookeeper(o, &c);
+        let e = find("data", "zk-hs", Some("zk-0"), &c, &zk).unwrap();
+        assert_eq!(e.sts.key.name, "zk");
+        assert!(e.service.is_none());
+        let e = find("data", "zk-cs", None, &c, &zk).unwrap();
+        assert_eq!(e.service.unwrap().key.name, "zk-cs");
+        assert!(find("other", "zk-hs", None, &c, &zk).is_none());
+        assert!(find("other", "zk-cs", None, &c, &zk).is_none());
+        let all = find_anywhere("zk-hs", None, &c, &zk);
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].sts.key.namespace, "data");
+        let all = find_anywhere("zk-cs", None, &c, &zk);
+        assert_eq!(all.len(), 1, "only the Service that selects ZooKeeper pods");
+        assert!(find_anywhere("nope", None, &c, &zk).is_empty());
+        // not a member of the system asked for
+        assert!(find_anywhere("zk-hs", None, &c, &|_: &Object| false).is_empty());
+    }
+}

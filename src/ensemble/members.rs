@@ -1,0 +1,453 @@
+//! Peer lists: the settings in which a quorum system names its members, parsed per system.
+//!
+//! Two kinds: **voter lists** name every voter (ZooKeeper `server.N`, etcd `--initial-cluster`,
+//! KRaft `controller.quorum.voters`); **seed lists** only need to reach the ensemble (KRaft
+//! `controller.quorum.bootstrap.servers`). References for each format are on the SL011 page.
+
+use super::hosts::{HostPort, host_port, url_host_port};
+use super::settings::{Setting, Want};
+
+/// What a list says about the ensemble.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    /// Every voter, once, nothing else.
+    Voters,
+    /// Entries that must exist; need not list all.
+    Seeds,
+    /// The number of voters, which must be the ensemble's size.
+    Count,
+}
+
+pub use crate::system::System;
+
+/// How a list is written, which says how to split it into members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// zoo.cfg `server.N=host:peer:election[:role][;[client:]port]`, one member per key.
+    ZooCfgServer,
+    /// `ZOO_SERVERS`: Bitnami `host:2888:3888[::id]` separated by spaces, commas or `;` (ids
+    /// by position from 1 unless `::id` is given), or the official image's
+    /// `server.N=host:2888:3888[;2181]` separated by spaces.
+    ZooServers,
+    /// Confluent `ZOOKEEPER_SERVERS`: `host:2888:3888` separated by `;` (ids by position from
+    /// 1); Pulsar's: bare pod names separated by `,`.
+    ZookeeperServers,
+    /// etcd `name=peerURL,...`.
+    EtcdInitialCluster,
+    /// KRaft `id@host:port,...`.
+    KraftVoters,
+    /// `host:port,...`.
+    HostList,
+    /// A number.
+    Count,
+}
+
+/// One list setting SL011 reads.
+#[derive(Debug, Clone, Copy)]
+pub struct ListSpec {
+    pub system: System,
+    pub kind: ListKind,
+    pub format: Format,
+    pub want: Want<'static>,
+}
+
+const KRAFT_VOTERS_ENV: &[&str] = &[
+    "KAFKA_CFG_CONTROLLER_QUORUM_VOTERS",
+    "KAFKA_CONTROLLER_QUORUM_VOTERS",
+];
+const KRAFT_BOOTSTRAP_ENV: &[&str] = &[
+    "KAFKA_CFG_CONTROLLER_QUORUM_BOOTSTRAP_SERVERS",
+    "KAFKA_CONTROLLER_QUORUM_BOOTSTRAP_SERVERS",
+];
+
+/// Every list SL011 reads, by system.
+pub const LISTS: &[ListSpec] = &[
+    ListSpec {
+        system: System::ZooKeeper,
+        kind: ListKind::Voters,
+        format: Format::ZooCfgServer,
+        want: Want {
+            properties: &["server.*"],
+            flags: &[],
+            env: &[],
+            files: &["zoo.cfg", "zoo.cfg.dynamic", "zookeeper.properties"],
+        },
+    },
+    ListSpec {
+        system: System::ZooKeeper,
+        kind: ListKind::Voters,
+        format: Format::ZooServers,
+        want: Want {
+            properties: &[],
+            flags: &[],
+            env: &["ZOO_SERVERS"],
+            files: &[],
+        },
+    },
+    ListSpec {
+        system: System::ZooKeeper,
+        kind: ListKind::Voters,
+        format: Format::ZookeeperServers,
+        want: Want {
+            properties: &[],
+            flags: &[],
+            env: &["ZOOKEEPER_SERVERS"],
+            files: &[],
+        },
+    },
+    ListSpec {
+        system: System::Etcd,
+        kind: ListKind::Voters,
+        format: Format::EtcdInitialCluster,
+        want: Want {
+            properties: &[],
+            flags: &["--initial-cluster"],
+            env: &["ETCD_INITIAL_CLUSTER"],
+            files: &[],
+        },
+    },
+    ListSpec {
+        system: System::Kafka,
+        kind: ListKind::Voters,
+        format: Format::KraftVoters,
+        want: Want {
+            properties: &["controller.quorum.voters"],
+            flags: &[],
+            env: KRAFT_VOTERS_ENV,
+            files: &["server.properties"],
+        },
+    },
+    ListSpec {
+        system: System::Kafka,
+        kind: ListKind::Seeds,
+        format: Format::HostList,
+        want: Want {
+            properties: &["controller.quorum.bootstrap.servers"],
+            flags: &[],
+            env: KRAFT_BOOTSTRAP_ENV,
+            files: &["server.properties"],
+        },
+    },
+    // ZooKeeper images that generate `server.N` from a count: Kubernetes' `k8szk`
+    // (`ZK_REPLICAS`) and `kubernetes-zookeeper` (`start-zookeeper --servers=N`)
+    ListSpec {
+        system: System::ZooKeeper,
+        kind: ListKind::Count,
+        format: Format::Count,
+        want: Want {
+            properties: &[],
+            flags: &["--servers"],
+            env: &["ZK_REPLICAS"],
+            files: &[],
+        },
+    },
+    // helm/charts' etcd builds `--initial-cluster` from `INITIAL_CLUSTER_SIZE`
+    ListSpec {
+        system: System::Etcd,
+        kind: ListKind::Count,
+        format: Format::Count,
+        want: Want {
+            properties: &[],
+            flags: &[],
+            env: &["INITIAL_CLUSTER_SIZE"],
+            files: &[],
+        },
+    },
+];
+
+#[test]
+fn kraft_env_names_follow_the_conventions() {
+    use super::settings::kafka_env_names;
+    assert_eq!(
+        kafka_env_names("controller.quorum.voters").as_slice(),
+        KRAFT_VOTERS_ENV
+    );
+    assert_eq!(
+        kafka_env_names("controller.quorum.bootstrap.servers").as_slice(),
+        KRAFT_BOOTSTRAP_ENV
+    );
+}
+
+/// One member of a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The entry in the (expanded) value.
+    pub text: String,
+    /// Its id: zoo.cfg `server.N`, `::N`, position, `N@`.
+    pub id: Option<i64>,
+    /// Whether the id is only its position in the list (Confluent, Bitnami without `::`).
+    pub positional: bool,
+    /// etcd member name.
+    pub name: Option<String>,
+    pub host: HostPort,
+    /// A ZooKeeper observer (listed, does not vote).
+    pub observer: bool,
+}
+
+fn member(text: &str, host: HostPort) -> Member {
+    Member {
+        text: text.to_string(),
+        id: None,
+        positional: false,
+        name: None,
+        host,
+        observer: false,
+    }
+}
+
+/// `host:peer:election[:role][;...]` -> host, observer.
+fn zk_server(addr: &str) -> (HostPort, bool) {
+    let addr = addr.split(';').next().unwrap_or(addr).trim();
+    let observer = addr.ends_with(":observer");
+    let host = addr.split(':').next().unwrap_or(addr);
+    (
+        HostPort {
+            host: host.trim_end_matches('.').to_string(),
+            port: addr.split(':').nth(1).map(str::to_string),
+            text: addr.to_string(),
+        },
+        observer,
+    )
+}
+
+/// Split a list value into members. `key` is the setting's key (zoo.cfg `server.N`).
+pub fn parse(format: Format, key: &str, value: &str) -> Vec<Member> {
+    let value = value.trim();
+    match format {
+        Format::ZooCfgServer => {
+            let id = key.strip_prefix("server.").and_then(|n| n.parse().ok());
+            let (host, observer) = zk_server(value);
+            vec![Member {
+                id,
+                observer,
+                ..member(value, host)
+            }]
+        }
+        Format::ZooServers if value.contains("server.") => value
+            .split_whitespace()
+            .filter_map(|e| {
+                let (k, v) = e.split_once('=')?;
+                let mut m = parse(Format::ZooCfgServer, k, v).pop()?;
+                m.text = e.to_string();
+                Some(m)
+            })
+            .collect(),
+        Format::ZooServers => {
+            let entries: Vec<&str> = value
+                .split([' ', ',', ';', '\n', '\t'])
+                .filter(|e| !e.is_empty())
+                .collect();
+            let with_ids = entries.iter().any(|e| e.contains("::"));
+            entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let (addr, id) = match e.rsplit_once("::") {
+                        Some((a, id)) if with_ids => (a, id.parse().ok()),
+                        _ => (*e, Some(i as i64 + 1)),
+                    };
+                    let (host, observer) = zk_server(addr);
+                    Member {
+                        id,
+                        positional: !with_ids,
+                        observer,
+                        ..member(e, host)
+                    }
+                })
+                .collect()
+        }
+        Format::ZookeeperServers => value
+            .split([';', ',', ' '])
+            .filter(|e| !e.is_empty())
+            .enumerate()
+            .map(|(i, e)| {
+                let (host, observer) = zk_server(e);
+                Member {
+                    id: Some(i as i64 + 1),
+                    positional: true,
+                    observer,
+                    ..member(e, host)
+                }
+            })
+            .collect(),
+        Format::EtcdInitialCluster => value
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(|e| {
+                let (name, url) = e.split_once('=').unwrap_or(("", e));
+                Member {
+                    name: Some(name.to_string()),
+                    ..member(e, url_host_port(url))
+                }
+            })
+            .collect(),
+        Format::KraftVoters => value
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(|e| {
+                let (id, addr) = e.split_once('@').unwrap_or(("", e));
+                Member {
+                    id: id.trim().parse().ok(),
+                    ..member(e, host_port(addr.trim()))
+                }
+            })
+            .collect(),
+        Format::Count => value
+            .parse::<i64>()
+            .ok()
+            .map(|n| Member {
+                id: Some(n),
+                ..member(value, host_port(""))
+            })
+            .into_iter()
+            .collect(),
+        Format::HostList => value
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(|e| member(e, host_port(e)))
+            .collect(),
+    }
+}
+
+/// A parsed list of one container: the setting(s) and their members, each member with the
+/// index of its setting and the text to point at (the member as written when the written and
+/// expanded lists split alike, else the whole setting).
+#[derive(Debug, Clone)]
+pub struct PeerList {
+    pub spec: ListSpec,
+    pub settings: Vec<Setting>,
+    pub members: Vec<(usize, String, Member)>,
+    /// A setting's value could not be known (a Secret, the pod name...): nothing is checked.
+    pub unknown: bool,
+}
+
+impl PeerList {
+    /// Group the settings of one spec (zoo.cfg `server.N` lines of one file form one list).
+    pub fn build(spec: ListSpec, settings: Vec<Setting>) -> Vec<PeerList> {
+        let mut lists: Vec<PeerList> = Vec::new();
+        for s in settings {
+            let group = match spec.format {
+                Format::ZooCfgServer => lists.iter_mut().find(|l| {
+                    let f = &l.settings[0];
+                    f.pointer == s.pointer
+                        && f.config_map.as_ref().map(|o| &o.key)
+                            == s.config_map.as_ref().map(|o| &o.key)
+                }),
+                _ => None,
+            };
+            let list = match group {
+                Some(l) => l,
+                None => {
+                    lists.push(PeerList {
+                        spec,
+                        settings: Vec::new(),
+                        members: Vec::new(),
+                        unknown: false,
+                    });
+                    lists.last_mut().unwrap()
+                }
+            };
+            let i = list.settings.len();
+            match &s.value {
+                None => list.unknown = true,
+                Some(v) => {
+                    let expanded = parse(spec.format, &s.key, v);
+                    let written = parse(spec.format, &s.key, &s.written);
+                    let n = expanded.len();
+                    for (j, m) in expanded.into_iter().enumerate() {
+                        let needle = if written.len() == n {
+                            written[j].text.clone()
+                        } else if s.script.as_ref().is_some_and(|t| t.contains(&m.text)) {
+                            // defined by a script variable: point at it there
+                            m.text.clone()
+                        } else {
+                            s.written.clone()
+                        };
+                        list.members.push((i, needle, m));
+                    }
+                }
+            }
+            list.settings.push(s);
+        }
+        lists
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hosts(ms: &[Member]) -> Vec<(&str, Option<i64>)> {
+        ms.iter().map(|m| (m.host.host.as_str(), m.id)).collect()
+    }
+
+    #[test]
+    fn zookeeper_lists() {
+        let m = parse(
+            Format::ZooCfgServer,
+            "server.4",
+            "zoo-0.zoo:2888:3888:participant",
+        );
+        assert_eq!(hosts(&m), [("zoo-0.zoo", Some(4))]);
+        assert!(!m[0].observer);
+        let m = parse(
+            Format::ZooCfgServer,
+            "server.9",
+            "o-0.o:2888:3888:observer;2181",
+        );
+        assert!(m[0].observer);
+        // Bitnami with ids, separated by spaces (a trailing space as the chart renders it)
+        let m = parse(
+            Format::ZooServers,
+            "",
+            "zk-0.zk-hs.data.svc.cluster.local:2888:3888::1 zk-1.zk-hs.data.svc.cluster.local:2888:3888::2 ",
+        );
+        assert_eq!(
+            hosts(&m),
+            [
+                ("zk-0.zk-hs.data.svc.cluster.local", Some(1)),
+                ("zk-1.zk-hs.data.svc.cluster.local", Some(2))
+            ]
+        );
+        // Bitnami without ids: by position
+        let m = parse(Format::ZooServers, "", "a-0.a:2888:3888,a-1.a:2888:3888");
+        assert_eq!(hosts(&m), [("a-0.a", Some(1)), ("a-1.a", Some(2))]);
+        assert!(m[0].positional);
+        // the official image
+        let m = parse(
+            Format::ZooServers,
+            "",
+            "server.1=zoo1:2888:3888;2181 server.2=zoo2:2888:3888;2181",
+        );
+        assert_eq!(hosts(&m), [("zoo1", Some(1)), ("zoo2", Some(2))]);
+        // Confluent and Pulsar
+        let m = parse(
+            Format::ZookeeperServers,
+            "",
+            "z-0.z:2888:3888;z-1.z:2888:3888",
+        );
+        assert_eq!(hosts(&m), [("z-0.z", Some(1)), ("z-1.z", Some(2))]);
+        let m = parse(Format::ZookeeperServers, "", "p-zk-0,p-zk-1");
+        assert_eq!(hosts(&m), [("p-zk-0", Some(1)), ("p-zk-1", Some(2))]);
+    }
+
+    #[test]
+    fn etcd_and_kraft_lists() {
+        let m = parse(
+            Format::EtcdInitialCluster,
+            "",
+            "etcd-0=http://etcd-0.etcd-hs:2380,etcd-1=https://etcd-1.etcd-hs.ns.svc:2380",
+        );
+        assert_eq!(m[1].name.as_deref(), Some("etcd-1"));
+        assert_eq!(m[1].host.host, "etcd-1.etcd-hs.ns.svc");
+        assert_eq!(m[1].host.port.as_deref(), Some("2380"));
+        let m = parse(Format::KraftVoters, "", "0@c-0.c-hs:9093, 1@c-1.c-hs:9093");
+        assert_eq!(hosts(&m), [("c-0.c-hs", Some(0)), ("c-1.c-hs", Some(1))]);
+        assert_eq!(m[1].text, "1@c-1.c-hs:9093");
+        let m = parse(Format::HostList, "", "c-0.c-hs:9093,c-hs:9093");
+        assert_eq!(m[1].host.host, "c-hs");
+    }
+}

@@ -1,0 +1,102 @@
+//! Ensembles: what a container's settings say about the ensemble it belongs to or talks to.
+//! Shared by the rules that read peer and client lists (SL005 `zookeeper-connect`, SL007
+//! `unreplaced-placeholder`, SL009 `odd-replicas`, SL011 `ensemble-members`); rules never copy
+//! settings or host parsing.
+//!
+//! - [`settings`]: reads settings from command/args, `sh -c` scripts, env (with the images'
+//!   env-to-property conventions) and mounted ConfigMaps, keeping where each is written.
+//! - [`hosts`]: host lists, URLs and the DNS search path of a pod.
+//! - [`lookup`]: finds the StatefulSets hosts name through the [`Companions`] indexes.
+//! - [`system`]: which system a StatefulSet runs.
+//!
+//! [`Companions`]: crate::catalog::Companions
+
+pub mod hosts;
+pub mod lookup;
+pub mod members;
+pub mod settings;
+pub mod system;
+
+/// Env vars that hold a Kafka client's `zookeeper.connect`.
+pub const ZOOKEEPER_CONNECT_ENV: &[&str] = &[
+    "KAFKA_ZOOKEEPER_CONNECT",
+    "KAFKA_CFG_ZOOKEEPER_CONNECT",
+    "ZOOKEEPER_CONNECT",
+];
+
+/// What SL005 reads: Kafka's `zookeeper.connect`.
+pub const ZOOKEEPER_CONNECT: settings::Want<'static> = settings::Want {
+    properties: &["zookeeper.connect"],
+    flags: &[],
+    env: ZOOKEEPER_CONNECT_ENV,
+    files: &["server.properties"],
+};
+
+/// Whether a ConfigMap file can hold a setting the ensemble rules read (the webhook keeps only
+/// these): a file one of them reads by name, or any text that mentions ZooKeeper.
+pub fn config_file_matters(key: &str, text: &str) -> bool {
+    members::LISTS
+        .iter()
+        .map(|l| &l.want)
+        .chain([&ZOOKEEPER_CONNECT])
+        .any(|w| w.files.contains(&key))
+        || text.to_ascii_lowercase().contains("zookeeper")
+}
+
+/// The env names and argv keys whose values SL005 (`zookeeper_connect`) and SL011
+/// (`members`) read on `object`, so that SL007 leaves placeholders in them to those rules.
+pub fn owned_settings(
+    object: &crate::object::Object,
+    companions: &dyn crate::catalog::Companions,
+    zookeeper_connect: bool,
+    members: bool,
+) -> (Vec<&'static str>, Vec<&'static str>) {
+    let mut env = Vec::new();
+    let mut keys = Vec::new();
+    if zookeeper_connect {
+        env.extend_from_slice(ZOOKEEPER_CONNECT.env);
+        keys.extend_from_slice(ZOOKEEPER_CONNECT.properties);
+    }
+    if members {
+        for l in members::LISTS {
+            let runs = system::runs(object, l.system, companions);
+            if runs {
+                env.extend_from_slice(l.want.env);
+                keys.extend(l.want.properties.iter().filter(|k| !k.ends_with('*')));
+                keys.extend_from_slice(l.want.flags);
+            }
+        }
+    }
+    (env, keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::util::testing::one_container_statefulset as sts;
+
+    #[test]
+    fn webhook_keeps_the_files_the_rules_read() {
+        assert!(config_file_matters("zoo.cfg", "tickTime=2000"));
+        assert!(config_file_matters(
+            "server.properties",
+            "process.roles=controller"
+        ));
+        assert!(config_file_matters("other", "zookeeper.connect=zk:2181"));
+        assert!(!config_file_matters("nginx.conf", "server { listen 80; }"));
+    }
+
+    #[test]
+    fn placeholders_in_read_settings_belong_to_their_rules() {
+        let c = crate::catalog::Catalog::default();
+        let zk = sts("zk", "zookeeper:3.9", &[]);
+        let (env, _) = owned_settings(&zk, &c, true, true);
+        assert!(env.contains(&"ZOO_SERVERS") && env.contains(&"KAFKA_ZOOKEEPER_CONNECT"));
+        let (env, _) = owned_settings(&zk, &c, true, false);
+        assert!(!env.contains(&"ZOO_SERVERS"));
+        let etcd = sts("store", "quay.io/coreos/etcd:v3.5", &[]);
+        let (env, keys) = owned_settings(&etcd, &c, false, true);
+        assert_eq!(env, ["ETCD_INITIAL_CLUSTER", "INITIAL_CLUSTER_SIZE"]);
+        assert_eq!(keys, ["--initial-cluster"]);
+    }
+}

@@ -1,0 +1,962 @@
+//! Reading settings from a container the way the software sees them: `command`/`args`
+//! (`--override k=v`, `-Dk=v`, `k=v`, `--flag=v`, `--flag v`, also inside `sh -c` scripts, where
+//! the script's and the env's shell variables are expanded), env vars (Kubernetes `$(VAR)`
+//! expansion; the env-to-property conventions of Bitnami `*_CFG_*` and Apache/Confluent
+//! `KAFKA_*` images), and mounted ConfigMaps (`server.properties`, `zoo.cfg` and other Java
+//! properties or `key: value` files).
+//!
+//! Every [`Setting`] keeps where it is written (a JSON pointer into the StatefulSet or a
+//! ConfigMap) and the text as written there, so a finding can point at one member inside it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{Container, EnvVar, PodSpec};
+
+use crate::catalog::Companions;
+use crate::object::Object;
+
+/// What to look for in a container.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Want<'a> {
+    /// Property names (`zookeeper.connect`), found as `name=value` in argv items and scripts
+    /// (`--override name=v`, `-Dname=v`) and as keys of properties files. A trailing `*`
+    /// matches any suffix (`server.*` for zoo.cfg's `server.1=...`).
+    pub properties: &'a [&'a str],
+    /// Command-line flags (`--initial-cluster`): `--flag=v` or `--flag v`.
+    pub flags: &'a [&'a str],
+    /// Env var names.
+    pub env: &'a [&'a str],
+    /// ConfigMap keys (file names) read as properties files.
+    pub files: &'a [&'a str],
+}
+
+/// Where a setting was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    Argv,
+    Script,
+    Env,
+    ConfigMap,
+}
+
+/// One setting of a container.
+#[derive(Debug, Clone)]
+pub struct Setting {
+    /// The property, flag or env var name as written (`zookeeper.connect`, `server.1`,
+    /// `--initial-cluster`, `ZOO_SERVERS`).
+    pub key: String,
+    pub form: Form,
+    /// Node that holds it: in the StatefulSet, or in `config_map`.
+    pub pointer: String,
+    pub config_map: Option<Arc<Object>>,
+    /// Where it came from, for messages: "`--override zookeeper.connect`", "env KAFKA_...".
+    pub source: String,
+    pub container: String,
+    /// The value as written in the node.
+    pub written: String,
+    /// After `$(VAR)` (and, in shell scripts, `$VAR`) expansion; `None` when it depends on a
+    /// value statelint cannot know (a Secret, the pod name...).
+    pub value: Option<String>,
+    /// The whole script, for a setting read from one (its value may come from a variable the
+    /// script defines elsewhere).
+    pub script: Option<String>,
+}
+
+/// What an env var expands to.
+#[derive(Debug, Clone)]
+pub enum EnvVal {
+    Lit(String),
+    /// `fieldRef: metadata.namespace`.
+    Namespace,
+    Unknown,
+}
+
+pub type Env = HashMap<String, EnvVal>;
+
+/// Env vars in order: index, the var, its value after expansion (`None` when unknown).
+pub type EnvList<'a> = Vec<(usize, &'a EnvVar, Option<String>)>;
+
+/// Container env, in order, with Kubernetes `$(VAR)` expansion of each value using the vars
+/// defined before it.
+pub fn container_env<'a>(env: &'a [EnvVar], ns: &str) -> (Env, EnvList<'a>) {
+    let mut map = Env::new();
+    let mut list = Vec::new();
+    // vars that expand earlier ones can grow exponentially (B = $(A)$(A), C = $(B)$(B)...):
+    // past this many expanded bytes, values count as unknown
+    let mut budget = MAX_ENV_EXPANSION;
+    for (i, e) in env.iter().enumerate() {
+        let val = match (&e.value, &e.value_from) {
+            (_, Some(from)) => match from.field_ref.as_ref().map(|f| f.field_path.as_str()) {
+                Some("metadata.namespace") => EnvVal::Namespace,
+                _ => EnvVal::Unknown,
+            },
+            (Some(v), None) => match k8s_expand(v, &map, ns) {
+                Some(s) if s.len().saturating_sub(v.len()) <= budget => {
+                    budget -= s.len().saturating_sub(v.len());
+                    EnvVal::Lit(s)
+                }
+                _ => EnvVal::Unknown,
+            },
+            (None, None) => EnvVal::Lit(String::new()),
+        };
+        let expanded = match &val {
+            EnvVal::Lit(s) => Some(s.clone()),
+            EnvVal::Namespace => Some(ns.to_string()),
+            EnvVal::Unknown => None,
+        };
+        list.push((i, e, expanded));
+        map.insert(e.name.clone(), val);
+    }
+    (map, list)
+}
+
+/// How much longer than the written text an expansion may get (a real member list is well
+/// under 1 KiB); longer counts as unknown.
+const MAX_EXPANDED: usize = 1 << 20;
+/// Expanded bytes of all env vars of one container.
+pub const MAX_ENV_EXPANSION: usize = 8 << 20;
+
+/// Kubernetes `$(VAR)` expansion: `$$` is a literal `$`, a reference to an undefined var stays
+/// as written. `None` when a referenced var's value is unknown, or the result is more than
+/// [`MAX_EXPANDED`] longer than `s`.
+pub fn k8s_expand(s: &str, env: &Env, ns: &str) -> Option<String> {
+    let max = s.len().saturating_add(MAX_EXPANDED);
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    // once a `$(` has no `)` after it, no later one has: do not look again (`$($($(...`)
+    let mut closed = true;
+    while let Some(i) = rest.find('$') {
+        if out.len() > max {
+            return None;
+        }
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(a) = after.strip_prefix('$') {
+            out.push('$');
+            rest = a;
+        } else if let Some(a) = after.strip_prefix('(').filter(|_| closed) {
+            let close = a.find(')');
+            closed = close.is_some();
+            match close {
+                Some(j) => {
+                    let name = &a[..j];
+                    match env.get(name) {
+                        Some(EnvVal::Lit(v)) => out.push_str(v),
+                        Some(EnvVal::Namespace) => out.push_str(ns),
+                        Some(EnvVal::Unknown) => return None,
+                        None => {
+                            out.push_str("$(");
+                            out.push_str(name);
+                            out.push(')');
+                        }
+                    }
+                    rest = &a[j + 1..];
+                }
+                None => {
+                    out.push('$');
+                    rest = after;
+                }
+            }
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    (out.len() <= max).then_some(out)
+}
+
+/// Shell expansion of `$VAR` and `${VAR}` from the container env plus the variables a script
+/// assigns. Undefined `${VAR}` stays as written (it is reported as a placeholder); `None` when a
+/// value is unknown, or for an undefined `$VAR` or `${VAR...}` with an operator (the image may
+/// set it).
+pub fn shell_expand(s: &str, env: &Env, ns: &str) -> Option<String> {
+    let max = s.len().saturating_add(MAX_EXPANDED);
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('$') {
+        if out.len() > max {
+            return None;
+        }
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let (name, braced, next) = if let Some(a) = after.strip_prefix('{') {
+            let j = a.find('}')?;
+            (&a[..j], true, &a[j + 1..])
+        } else {
+            let n = after
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                .count();
+            (&after[..n], false, &after[n..])
+        };
+        if name.is_empty() {
+            out.push('$');
+            rest = after;
+            continue;
+        }
+        let ident = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        match env.get(name).filter(|_| ident) {
+            Some(EnvVal::Lit(v)) => out.push_str(v),
+            Some(EnvVal::Namespace) => out.push_str(ns),
+            Some(EnvVal::Unknown) => return None,
+            None if braced && ident && name != "HOSTNAME" => {
+                out.push_str("${");
+                out.push_str(name);
+                out.push('}');
+            }
+            None => return None,
+        }
+        rest = next;
+    }
+    out.push_str(rest);
+    (out.len() <= max).then_some(out)
+}
+
+/// Simple assignments in a shell script (`NAME=value`, `export NAME=value`, at the start of a
+/// line or after `;`/`&&`), in order, the later winning; a value that uses another variable is
+/// expanded with what is known so far, else unknown.
+pub fn script_vars(script: &str, env: &Env, ns: &str) -> Env {
+    let mut vars = env.clone();
+    for stmt in script.split(['\n', ';']).flat_map(|l| l.split("&&")) {
+        let mut s = stmt.trim_start();
+        if s.starts_with('#') {
+            continue;
+        }
+        for kw in ["export ", "local ", "readonly ", "declare "] {
+            if let Some(r) = s.strip_prefix(kw) {
+                s = r.trim_start();
+            }
+        }
+        let Some((name, rest)) = s.split_once('=') else {
+            continue;
+        };
+        if name.is_empty()
+            || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            || name.as_bytes()[0].is_ascii_digit()
+        {
+            continue;
+        }
+        let (word, tail) = shell_word(rest);
+        // `A=b cmd` sets A for cmd only; `A=b \` on its own line continues a command
+        if !tail.trim().is_empty() && !tail.trim_start().starts_with('#') {
+            continue;
+        }
+        let val = if word.contains('`') || word.contains("$(") {
+            EnvVal::Unknown
+        } else {
+            match shell_expand(&word, &vars, ns) {
+                Some(v) if !v.contains("${") => EnvVal::Lit(v),
+                _ => EnvVal::Unknown,
+            }
+        };
+        vars.insert(name.to_string(), val);
+    }
+    vars
+}
+
+/// Whether a script defines variables statelint cannot see: `source FILE`, `. FILE`, `eval`,
+/// `export $(...)`.
+pub fn sources_files(script: &str) -> bool {
+    script
+        .split(['\n', ';'])
+        .flat_map(|l| l.split("&&"))
+        .any(|stmt| {
+            let t = stmt.trim_start();
+            t.starts_with("source ")
+                || t.starts_with(". ")
+                || t.starts_with("eval ")
+                || t.starts_with("export $(")
+                || t.starts_with("set -a")
+        })
+}
+
+/// The first shell word of `s` (quotes removed) and what follows it.
+fn shell_word(s: &str) -> (String, &str) {
+    let mut out = String::new();
+    let mut quote: Option<char> = None;
+    for (i, ch) in s.char_indices() {
+        match quote {
+            Some(q) if ch == q => quote = None,
+            Some(_) => out.push(ch),
+            None if ch == '"' || ch == '\'' => quote = Some(ch),
+            None if ch.is_whitespace() => return (out, &s[i..]),
+            None => out.push(ch),
+        }
+    }
+    (out, "")
+}
+
+/// Does `key` (maybe ending in `*`) match `name`?
+pub fn key_matches(key: &str, name: &str) -> bool {
+    match key.strip_suffix('*') {
+        Some(prefix) => name.len() > prefix.len() && name.starts_with(prefix),
+        None => key == name,
+    }
+}
+
+/// Values of `key=` (or, with `flag`, `key value`) inside one string (an arg, a script): (key
+/// as written, byte offset of the value, value as written). Comment lines of scripts are
+/// skipped; values end at unquoted whitespace or a shell operator.
+pub fn find_in_text(s: &str, key: &str, flag: bool) -> Vec<(String, usize, String)> {
+    let prefix = key.strip_suffix('*');
+    let needle = prefix.unwrap_or(key);
+    let mut out = Vec::new();
+    let mut from = 0;
+    // start of the line of the previous match, moved forward only (linear on one-line scripts)
+    let mut line_start = 0;
+    // `(open, close)` groups with no `close` after some point: do not look for it again
+    let mut unclosed = [usize::MAX; 3];
+    while let Some(off) = s[from..].find(needle) {
+        let start = from + off;
+        if let Some(i) = s[line_start.max(from)..start].rfind('\n') {
+            line_start = line_start.max(from) + i + 1;
+        }
+        from = start + needle.len();
+        if prefix.is_some() {
+            // `server.*`: the rest of the key, up to `=`
+            let n = s[from..]
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+                .count();
+            if n == 0 {
+                continue;
+            }
+            from += n;
+        }
+        if s[line_start..start].trim_start().starts_with('#') {
+            continue;
+        }
+        let before = &s.as_bytes()[..start];
+        let ok_before = flag
+            || match before.last() {
+                None => true,
+                Some(b) if b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.' => {
+                    before.len() >= 2 && &before[before.len() - 2..] == b"-D"
+                }
+                Some(_) => true,
+            };
+        if flag
+            && let Some(b) = before.last()
+            && (b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+        {
+            continue;
+        }
+        let after = &s[from..];
+        let value = match after.strip_prefix('=') {
+            Some(v) => v,
+            None if flag && after.starts_with([' ', '\t']) => {
+                let ws = after.len() - after.trim_start_matches([' ', '\t']).len();
+                from += ws - 1;
+                &after[ws..]
+            }
+            None => continue,
+        };
+        if !ok_before {
+            continue;
+        }
+        let vstart = from + 1;
+        let mut quote: Option<char> = None;
+        let mut text = String::new();
+        let mut k = 0;
+        while k < value.len() {
+            let rest = &value[k..];
+            // `{{ ... }}`, `$(VAR)` and `${VAR}` are kept whole (they may hold spaces or `)`)
+            let group = [("{{", "}}"), ("$(", ")"), ("${", "}")]
+                .iter()
+                .enumerate()
+                .find(|(_, (open, _))| rest.starts_with(open))
+                .and_then(|(g, (open, close))| {
+                    if vstart + k >= unclosed[g] {
+                        return None;
+                    }
+                    let found = rest[open.len()..]
+                        .find(close)
+                        .map(|e| open.len() + e + close.len());
+                    if found.is_none() {
+                        unclosed[g] = vstart + k;
+                    }
+                    found
+                });
+            if let Some(len) = group {
+                text.push_str(&rest[..len]);
+                k += len;
+                continue;
+            }
+            let ch = rest.chars().next().unwrap_or(' ');
+            k += ch.len_utf8();
+            match quote {
+                Some(q) if ch == q => quote = None,
+                Some(_) => text.push(ch),
+                None if ch == '"' || ch == '\'' => quote = Some(ch),
+                // end of the shell word; a backslash is a line continuation or an escape, and
+                // hosts never hold one
+                None if ch.is_whitespace() || matches!(ch, ';' | '|' | '&' | ')' | '`' | '\\') => {
+                    break;
+                }
+                None => text.push(ch),
+            }
+        }
+        if !text.is_empty() {
+            out.push((s[start..from].trim_end().to_string(), vstart, text));
+            if out.len() == MAX_SETTINGS {
+                break;
+            }
+        }
+        // a key inside this value is part of it, not a setting of its own (and scanning the
+        // value again from it would be quadratic: `zookeeper.connect=zookeeper.connect=...`)
+        from = from.max(vstart + k);
+    }
+    out
+}
+
+/// The byte ranges `key start..value end` of every `key` setting in `s` (`key=v`, `key: v`,
+/// `key "v"`), in order and not overlapping; one pass over `s`. Looser than [`find_in_text`]:
+/// it marks text that belongs to a setting (so SL007 leaves its placeholders to the rule that
+/// reads the setting).
+pub fn value_ranges(s: &str, key: &str) -> Vec<(usize, usize)> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut search = 0;
+    while let Some(off) = s[search..].find(key) {
+        let key_start = search + off;
+        let mut i = key_start + key.len();
+        // separator: `=`, `:`, blanks and quotes
+        while i < b.len() && matches!(b[i], b'=' | b':' | b' ' | b'\t' | b'"' | b'\'') {
+            i += 1;
+        }
+        // value: up to the next blank, quote or `;` (a `{{ ... }}` counts as one word)
+        while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\n' | b'"' | b'\'' | b';') {
+            // byte-wise: `i` may sit inside a multi-byte character of the value
+            if b[i..].starts_with(b"{{") {
+                match s[i..].find("}}") {
+                    Some(j) => i += j + 2,
+                    None => i = b.len(),
+                }
+            } else {
+                i += 1;
+            }
+        }
+        out.push((key_start, i));
+        // a key inside this value would end where this one ends: search after it
+        search = i.max(key_start + key.len());
+    }
+    out
+}
+
+/// Every `key = value` of a Java properties text (`key=value`, `key: value`, `key value`;
+/// comments `#`/`!`), in order: (key, value trimmed).
+pub fn properties(s: &str) -> Vec<(&str, &str)> {
+    let mut out = Vec::new();
+    for line in s.lines() {
+        let l = line.trim_start();
+        if l.is_empty() || l.starts_with('#') || l.starts_with('!') {
+            continue;
+        }
+        let end = l
+            .find(|c: char| c == '=' || c == ':' || c.is_whitespace())
+            .unwrap_or(l.len());
+        let key = &l[..end];
+        let rest = l[end..].trim_start();
+        let rest = rest
+            .strip_prefix('=')
+            .or_else(|| rest.strip_prefix(':'))
+            .unwrap_or(rest);
+        out.push((key, rest.trim()));
+    }
+    out
+}
+
+/// The last value of `key` in a properties text (the last one wins, as in
+/// `java.util.Properties`).
+pub fn find_in_properties(s: &str, key: &str) -> Option<String> {
+    properties(s)
+        .into_iter()
+        .rfind(|(k, _)| *k == key)
+        .map(|(_, v)| v.to_string())
+}
+
+pub fn is_shell(cmd: &str) -> bool {
+    let base = cmd.rsplit('/').next().unwrap_or(cmd);
+    matches!(base, "sh" | "bash" | "ash" | "dash" | "zsh" | "ksh")
+}
+
+/// At most this many settings are read from one string (a real script has one or two; a
+/// generated one with thousands would give thousands of findings).
+const MAX_SETTINGS: usize = 16;
+
+/// Env names that set a Kafka property, as the images read them: Bitnami `KAFKA_CFG_*` (`.`
+/// and `-` -> `_`, upper case) and Apache/Confluent `KAFKA_*` (`_` -> `__`, `-` -> `___`, `.`
+/// -> `_`, upper case).
+pub fn kafka_env_names(property: &str) -> [String; 2] {
+    let bitnami = format!(
+        "KAFKA_CFG_{}",
+        property.replace(['.', '-'], "_").to_ascii_uppercase()
+    );
+    let apache = format!(
+        "KAFKA_{}",
+        property
+            .replace('_', "__")
+            .replace('-', "___")
+            .replace('.', "_")
+            .to_ascii_uppercase()
+    );
+    [bitnami, apache]
+}
+
+/// The `(pointer, text)` of every command and args item of a container, as one argv.
+fn argv<'c>(c: &'c Container, cptr: &str) -> Vec<(String, &'c str)> {
+    c.command
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, s)| (format!("{cptr}/command/{i}"), s.as_str()))
+        .chain(
+            c.args
+                .iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, s)| (format!("{cptr}/args/{i}"), s.as_str())),
+        )
+        .collect()
+}
+
+/// The ConfigMaps mounted into a container, with the keys (file names) that `files` asks for:
+/// (ConfigMap, key).
+pub fn mounted_files(
+    c: &Container,
+    spec: &PodSpec,
+    ns: &str,
+    files: &[&str],
+    companions: &dyn Companions,
+) -> Vec<(Arc<Object>, String)> {
+    let mut out = Vec::new();
+    for m in c.volume_mounts.iter().flatten() {
+        let Some(vol) = spec.volumes.iter().flatten().find(|v| v.name == m.name) else {
+            continue;
+        };
+        let Some(cmv) = &vol.config_map else { continue };
+        let mut cm = None;
+        for &key in files {
+            if let Some(items) = &cmv.items
+                && !items.iter().any(|it| it.key == key)
+            {
+                continue;
+            }
+            if let Some(sub) = m.sub_path.as_deref().filter(|s| !s.is_empty()) {
+                let path = cmv
+                    .items
+                    .iter()
+                    .flatten()
+                    .find(|it| it.key == key)
+                    .map_or(key, |it| it.path.as_str());
+                if sub != path {
+                    continue;
+                }
+            }
+            if cm.is_none() {
+                cm = companions.config_map(ns, &cmv.name);
+            }
+            let Some(cm) = &cm else { break };
+            let has = cm
+                .config_map()
+                .and_then(|m| m.data.as_ref())
+                .is_some_and(|d| d.contains_key(key));
+            if has {
+                out.push((cm.clone(), key.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// Every setting `want` asks for in one container (`cptr` is its pointer in the object).
+pub fn read(
+    c: &Container,
+    cptr: &str,
+    spec: &PodSpec,
+    ns: &str,
+    companions: &dyn Companions,
+    want: &Want<'_>,
+) -> Vec<Setting> {
+    let mut out = Vec::new();
+    // most containers set nothing: decide that without allocating
+    let in_argv = c
+        .command
+        .iter()
+        .flatten()
+        .chain(c.args.iter().flatten())
+        .any(|s| {
+            want.properties
+                .iter()
+                .chain(want.flags)
+                .any(|k| s.contains(k.trim_end_matches('*')))
+        });
+    let in_env = c
+        .env
+        .iter()
+        .flatten()
+        .any(|e| want.env.contains(&e.name.as_str()));
+    let config_maps = !want.files.is_empty()
+        && c.volume_mounts.iter().flatten().any(|m| {
+            spec.volumes
+                .iter()
+                .flatten()
+                .any(|v| v.name == m.name && v.config_map.is_some())
+        });
+    if !in_argv && !in_env && !config_maps {
+        return out;
+    }
+    let (env, env_list) = container_env(c.env.as_deref().unwrap_or_default(), ns);
+    if in_argv {
+        let argv = argv(c, cptr);
+        let shell = argv.first().is_some_and(|(_, s)| is_shell(s));
+        for (i, (ptr, item)) in argv.iter().enumerate() {
+            let script =
+                shell && i >= 2 && argv[i - 1].1.starts_with('-') && argv[i - 1].1.contains('c');
+            let keys = want
+                .properties
+                .iter()
+                .map(|k| (k, false))
+                .chain(want.flags.iter().map(|k| (k, true)));
+            let mut vars = None;
+            for (key, flag) in keys {
+                if !item.contains(key.trim_end_matches('*')) {
+                    continue;
+                }
+                let mut found = find_in_text(item, key, flag);
+                // a flag as its own argv item, its value the next item: `--initial-cluster`, `v`
+                if flag && !script && *item == *key {
+                    if let Some((nptr, next)) = argv.get(i + 1) {
+                        let value = k8s_expand(next, &env, ns);
+                        out.push(Setting {
+                            key: key.to_string(),
+                            form: Form::Argv,
+                            pointer: nptr.clone(),
+                            config_map: None,
+                            source: format!("`{key}`"),
+                            container: c.name.clone(),
+                            written: next.to_string(),
+                            value,
+                            script: None,
+                        });
+                    }
+                    found.clear();
+                }
+                for (k, _, written) in found {
+                    let value = k8s_expand(&written, &env, ns).and_then(|v| {
+                        if script {
+                            let vars = vars.get_or_insert_with(|| script_vars(item, &env, ns));
+                            shell_expand(&v, vars, ns)
+                                // a script that sources files or evals text may define any
+                                // variable: one it does not visibly define is unknown, not a
+                                // placeholder
+                                .filter(|v| !(v.contains("${") && sources_files(item)))
+                        } else {
+                            Some(v)
+                        }
+                    });
+                    let overrides =
+                        item.contains("--override") || argv[i.saturating_sub(1)].1 == "--override";
+                    let what = if overrides && !flag {
+                        format!("`--override {k}`")
+                    } else {
+                        format!("`{k}`")
+                    };
+                    let place = if script { " in its shell script" } else { "" };
+                    out.push(Setting {
+                        key: k,
+                        form: if script { Form::Script } else { Form::Argv },
+                        pointer: ptr.clone(),
+                        config_map: None,
+                        source: format!("{what}{place}"),
+                        container: c.name.clone(),
+                        written,
+                        value,
+                        script: script.then(|| item.to_string()),
+                    });
+                }
+            }
+        }
+    }
+    for (i, e, expanded) in env_list {
+        if !want.env.contains(&e.name.as_str()) {
+            continue;
+        }
+        let Some(written) = e.value.clone() else {
+            continue;
+        };
+        out.push(Setting {
+            key: e.name.clone(),
+            form: Form::Env,
+            pointer: format!("{cptr}/env/{i}/value"),
+            config_map: None,
+            source: format!("env {}", e.name),
+            container: c.name.clone(),
+            written,
+            value: expanded,
+            script: None,
+        });
+    }
+    if config_maps {
+        for (cm, file) in mounted_files(c, spec, ns, want.files, companions) {
+            let Some(text) = cm
+                .config_map()
+                .and_then(|m| m.data.as_ref())
+                .and_then(|d| d.get(&file))
+            else {
+                continue;
+            };
+            let props = properties(text);
+            for &key in want.properties {
+                // the last one wins, as in java.util.Properties; each `server.N` is its own key
+                let mut last: Vec<(&str, &str)> = Vec::new();
+                for (k, v) in props.iter().filter(|(k, _)| key_matches(key, k)) {
+                    match last.iter_mut().find(|(lk, _)| lk == k) {
+                        Some(slot) => slot.1 = v,
+                        None => last.push((k, v)),
+                    }
+                }
+                for (k, v) in last {
+                    out.push(Setting {
+                        key: k.to_string(),
+                        form: Form::ConfigMap,
+                        pointer: format!("/data/{}", file.replace('~', "~0").replace('/', "~1")),
+                        config_map: Some(cm.clone()),
+                        source: format!("`{k}` in ConfigMap {} ({file})", cm.key.name),
+                        container: c.name.clone(),
+                        value: Some(v.to_string()),
+                        written: v.to_string(),
+                        script: None,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, EnvVal)]) -> Env {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    fn values(s: &str, key: &str) -> Vec<String> {
+        find_in_text(s, key, false)
+            .into_iter()
+            .map(|(_, _, v)| v)
+            .collect()
+    }
+
+    #[test]
+    fn finds_values_in_scripts_and_args() {
+        let k = "zookeeper.connect";
+        let script = "exec kafka-server-start.sh /x --override broker.id=1 \\\n  --override zookeeper.connect=zk-0.zk:2181,zk-1.zk:2181 \\\n  --override log.dirs=/d";
+        let v = find_in_text(script, k, false);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].2, "zk-0.zk:2181,zk-1.zk:2181");
+        assert_eq!(&script[v[0].1..v[0].1 + 12], "zk-0.zk:2181");
+        assert_eq!(values("zookeeper.connect=a:1", k), ["a:1"]);
+        assert_eq!(
+            values("--override zookeeper.connect=\"a:1,b:2\"", k),
+            ["a:1,b:2"]
+        );
+        assert_eq!(values("-Dzookeeper.connect=a:1;echo", k), ["a:1"]);
+        assert!(values("zookeeper.connection.timeout.ms=6000", k).is_empty());
+        assert!(values("# zookeeper.connect=old:1\necho", k).is_empty());
+        assert!(values("xzookeeper.connect=a:1", k).is_empty());
+        assert_eq!(
+            values("zookeeper.connect=zk-0.zk.$(POD_NAMESPACE).svc:2181 --x", k),
+            ["zk-0.zk.$(POD_NAMESPACE).svc:2181"]
+        );
+        assert_eq!(
+            values(
+                "zookeeper.connect=zk-0.zk.{{ .Release.Namespace }}:2181 \\\n",
+                k
+            ),
+            ["zk-0.zk.{{ .Release.Namespace }}:2181"]
+        );
+        assert_eq!(values("$(echo zookeeper.connect=a:1)", k), ["a:1"]);
+    }
+
+    #[test]
+    fn finds_flags_and_wildcard_keys() {
+        let s = "etcd --name $(HOSTNAME) --initial-cluster ${PEERS} --initial-cluster-state new";
+        let v = find_in_text(s, "--initial-cluster", true);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(v[0].2, "${PEERS}");
+        let v = find_in_text(
+            "--initial-cluster=a=http://a:2380,b=http://b:2380",
+            "--initial-cluster",
+            true,
+        );
+        assert_eq!(v[0].2, "a=http://a:2380,b=http://b:2380");
+        let v = find_in_text(
+            "echo server.1=zk-0.zk:2888:3888 >> zoo.cfg\necho server.2=zk-1.zk:2888:3888",
+            "server.*",
+            false,
+        );
+        let keys: Vec<_> = v.iter().map(|(k, _, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(
+            keys,
+            [
+                ("server.1", "zk-0.zk:2888:3888"),
+                ("server.2", "zk-1.zk:2888:3888")
+            ]
+        );
+    }
+
+    #[test]
+    fn reads_properties() {
+        let p = "# zookeeper.connect=x\nzookeeper.connection.timeout.ms=1\nzookeeper.connect = zk:2181\n";
+        let k = "zookeeper.connect";
+        assert_eq!(find_in_properties(p, k).as_deref(), Some("zk:2181"));
+        assert_eq!(
+            find_in_properties("zookeeper.connect: a:1", k).as_deref(),
+            Some("a:1")
+        );
+        assert_eq!(
+            find_in_properties("zookeeper.connect a:1", k).as_deref(),
+            Some("a:1")
+        );
+        assert_eq!(
+            find_in_properties("zookeeper.connection.timeout.ms=1", k),
+            None
+        );
+        assert_eq!(find_in_properties("a=1\na=2", "a").as_deref(), Some("2"));
+        let zoo = "tickTime=2000\nserver.1=pzoo-0.pzoo:2888:3888:participant\nserver.2=zoo-0.zoo:2888:3888\n";
+        let servers: Vec<_> = properties(zoo)
+            .into_iter()
+            .filter(|(k, _)| key_matches("server.*", k))
+            .collect();
+        assert_eq!(servers.len(), 2);
+        assert_eq!(
+            servers[0],
+            ("server.1", "pzoo-0.pzoo:2888:3888:participant")
+        );
+    }
+
+    #[test]
+    fn kafka_env_conventions() {
+        assert_eq!(
+            kafka_env_names("controller.quorum.voters"),
+            [
+                "KAFKA_CFG_CONTROLLER_QUORUM_VOTERS",
+                "KAFKA_CONTROLLER_QUORUM_VOTERS"
+            ]
+        );
+        assert_eq!(
+            kafka_env_names("node.id"),
+            ["KAFKA_CFG_NODE_ID", "KAFKA_NODE_ID"]
+        );
+        assert_eq!(
+            kafka_env_names("a_b.c-d"),
+            ["KAFKA_CFG_A_B_C_D", "KAFKA_A__B_C___D"]
+        );
+    }
+
+    #[test]
+    fn kubernetes_expansion() {
+        let e = env(&[
+            ("NS", EnvVal::Namespace),
+            ("ZK", EnvVal::Lit("zk-hs".into())),
+            ("SECRET", EnvVal::Unknown),
+        ]);
+        assert_eq!(
+            k8s_expand("zk-0.$(ZK).$(NS).svc", &e, "data").unwrap(),
+            "zk-0.zk-hs.data.svc"
+        );
+        assert_eq!(k8s_expand("$$(ZK)", &e, "data").unwrap(), "$(ZK)");
+        assert_eq!(k8s_expand("$(NOPE)", &e, "data").unwrap(), "$(NOPE)");
+        assert_eq!(k8s_expand("$(SECRET)", &e, "data"), None);
+        assert_eq!(k8s_expand("a$b$", &e, "data").unwrap(), "a$b$");
+        // an unclosed `$(` stays as written, and so do the ones after it
+        assert_eq!(
+            k8s_expand("$(ZK $(ZK) $$", &e, "data").unwrap(),
+            "$(ZK $(ZK) $"
+        );
+    }
+
+    #[test]
+    fn expansion_is_bounded() {
+        // V0 = 16 bytes, Vi = $(Vi-1)$(Vi-1): V30 would be 16 GiB
+        let mut vars = vec![serde_json::json!({"name": "V0", "value": "0123456789abcdef"})];
+        for i in 1..=30 {
+            let v = format!("$(V{})$(V{})", i - 1, i - 1);
+            vars.push(serde_json::json!({"name": format!("V{i}"), "value": v}));
+        }
+        let vars: Vec<EnvVar> = serde_json::from_value(serde_json::Value::Array(vars)).unwrap();
+        let (env, list) = container_env(&vars, "ns");
+        let known: usize = list
+            .iter()
+            .filter_map(|(_, _, v)| v.as_ref())
+            .map(String::len)
+            .sum();
+        assert!(known <= MAX_ENV_EXPANSION + 16 * 31, "{known}");
+        assert!(matches!(env.get("V30"), Some(EnvVal::Unknown)));
+        assert_eq!(list[4].2.as_deref().map(str::len), Some(256));
+        let many = "$(V16)".repeat(64); // 64 x 1 MiB
+        assert_eq!(k8s_expand(&many, &env, "ns"), None);
+    }
+
+    #[test]
+    fn env_expands_only_earlier_vars() {
+        let vars: Vec<EnvVar> = serde_json::from_value(serde_json::json!([
+            {"name": "A", "value": "$(B)-x"},
+            {"name": "B", "value": "b"},
+            {"name": "C", "value": "$(B)-$(A)"},
+        ]))
+        .unwrap();
+        let (_, list) = container_env(&vars, "ns");
+        assert_eq!(list[0].2.as_deref(), Some("$(B)-x"));
+        assert_eq!(list[2].2.as_deref(), Some("b-$(B)-x"));
+    }
+
+    #[test]
+    fn shell_expansion() {
+        let e = env(&[
+            ("POD_NAMESPACE", EnvVal::Namespace),
+            ("X", EnvVal::Lit("x".into())),
+        ]);
+        assert_eq!(
+            shell_expand("a.${POD_NAMESPACE}.$X", &e, "data").unwrap(),
+            "a.data.x"
+        );
+        assert_eq!(
+            shell_expand("a.${NAMESPACE}", &e, "data").unwrap(),
+            "a.${NAMESPACE}"
+        );
+        assert_eq!(shell_expand("a.$UNSET", &e, "data"), None);
+        assert_eq!(shell_expand("a.${HOSTNAME}", &e, "data"), None);
+    }
+
+    #[test]
+    fn sourced_variables_are_unknown() {
+        assert!(sources_files("x=1\nsource /var/run/etcd/envs\nexec etcd"));
+        assert!(sources_files("set -e; . /env.sh && exec etcd"));
+        assert!(!sources_files(
+            "exec etcd --name ${HOSTNAME} # source of truth"
+        ));
+    }
+
+    #[test]
+    fn script_variables_are_expanded() {
+        let e = env(&[("NS", EnvVal::Namespace)]);
+        let script = "SVC=zk-hs\nexport DOMAIN=\"$SVC.${NS}.svc\"\nX=$(hostname)\nA=1 cmd\n";
+        let vars = script_vars(script, &e, "data");
+        assert!(matches!(vars.get("DOMAIN"), Some(EnvVal::Lit(v)) if v == "zk-hs.data.svc"));
+        assert!(matches!(vars.get("X"), Some(EnvVal::Unknown)));
+        assert!(!vars.contains_key("A"));
+        assert_eq!(
+            shell_expand("zk-0.${DOMAIN}:2181", &vars, "data").as_deref(),
+            Some("zk-0.zk-hs.data.svc:2181")
+        );
+    }
+}

@@ -1,0 +1,988 @@
+//! SL011 `ensemble-members`: implementation notes (the rule's documentation is its page,
+//! `rules/SL011-ensemble-members.md`).
+//!
+//! For each StatefulSet that runs a known quorum system, every container's peer lists are read
+//! through [`crate::ensemble`] (args, scripts, env, mounted ConfigMaps) and parsed per format
+//! ([`crate::ensemble::members`]). Each member host is resolved as the pod's resolver would
+//! ([`crate::ensemble::hosts::resolve`]) and looked up through the Companions indexes
+//! ([`crate::ensemble::lookup`]). Voter lists must name each voter pod of the ensemble once;
+//! seed lists must only name pods or Services that exist. Members that cannot be verified
+//! (IPs, names outside the cluster, a StatefulSet that is not in the input) are never errors,
+//! and a list with such a member is not checked for missing voters.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use super::util::{containers, join_and};
+use super::zookeeper_connect::{self, ClusterDomain};
+use super::{Ctx, Finding, Rule, RuleMeta, Severity};
+use crate::catalog::Kind;
+use crate::config::{self, OptionError, Options as RawOptions};
+use crate::ensemble::hosts::{Target, resolve, split_ordinal};
+use crate::ensemble::lookup::{self, Ensemble, is_headless, service_name};
+use crate::ensemble::members::{Format, LISTS, ListKind, ListSpec, Member, PeerList, System};
+use crate::ensemble::settings::{self, EnvVal, Setting};
+use crate::ensemble::system::{runs, votes};
+use crate::object::{Object, ObjectKey, placeholder_in, shell_placeholder_in};
+
+pub static META: RuleMeta = RuleMeta {
+    code: "SL011",
+    slug: "ensemble-members",
+    severity: Severity::Error,
+    summary: "peer lists (ZooKeeper servers, etcd initial cluster, KRaft voters) name exactly the ensemble's members",
+    page: include_str!("../../rules/SL011-ensemble-members.md"),
+};
+
+pub struct EnsembleMembers;
+
+/// `.statelint.yaml` options (see the rule's page).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Options {
+    /// The cluster's DNS domain; when not set, zookeeper-connect's, else `cluster.local`.
+    #[serde(default)]
+    pub cluster_domain: Option<ClusterDomain>,
+}
+
+/// The cluster domain: this rule's option, else zookeeper-connect's, else `cluster.local`.
+fn cluster_domain<'a>(cx: &'a Ctx<'_>) -> &'a str {
+    cx.options::<Options>(&META)
+        .and_then(|o| o.cluster_domain.as_ref())
+        .or_else(|| {
+            cx.options::<zookeeper_connect::Options>(&zookeeper_connect::META)
+                .and_then(|o| o.cluster_domain.as_ref())
+        })
+        .map_or("cluster.local", |d| d.0.as_str())
+}
+
+/// How a system's members are called in messages.
+fn member_word(system: System) -> &'static str {
+    match system {
+        System::Kafka => "KRaft controller",
+        s => s.name(),
+    }
+}
+
+impl Rule for EnsembleMembers {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn options(&self, raw: &serde_json::Value) -> Result<Option<RawOptions>, Vec<OptionError>> {
+        config::boxed_options::<Options>(raw)
+    }
+
+    fn reads(&self) -> &'static [Kind] {
+        &[
+            Kind::Service,
+            Kind::StatefulSet,
+            Kind::ConfigMap,
+            Kind::Workload,
+        ]
+    }
+
+    fn concerns(&self, sts: &Object, companion: &Object) -> bool {
+        // a ConfigMap matters to the StatefulSets that mount it; Services and StatefulSets
+        // may be members of any ensemble of the namespace
+        companion.config_map().is_none() || mounts_config_map(sts, &companion.key.name)
+    }
+
+    fn check(&self, object: &Arc<Object>, cx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        if object.statefulset().is_none() {
+            return;
+        }
+        let Some(spec) = object.pod_template().and_then(|t| t.spec.as_ref()) else {
+            return;
+        };
+        let systems: Vec<System> = [System::ZooKeeper, System::Etcd, System::Kafka]
+            .into_iter()
+            .filter(|s| runs(object, *s, cx.companions))
+            .collect();
+        if systems.is_empty() {
+            return;
+        }
+        let base = format!("{}/spec", object.pod_template_pointer());
+        let ns = object.key.namespace.as_str();
+        let mut seen = BTreeSet::new();
+        for list_spec in LISTS.iter().filter(|l| systems.contains(&l.system)) {
+            for (cptr, c) in containers(spec) {
+                let cptr = format!("{base}{cptr}");
+                let found = settings::read(c, &cptr, spec, ns, cx.companions, &list_spec.want)
+                    .into_iter()
+                    .filter(|s| {
+                        seen.insert((
+                            s.config_map.as_ref().map(|o| o.key.clone()),
+                            s.pointer.clone(),
+                            s.key.clone(),
+                            s.written.clone(),
+                        ))
+                    })
+                    .collect();
+                for list in PeerList::build(*list_spec, found) {
+                    check_list(object, &list, cx, out);
+                }
+            }
+        }
+    }
+}
+
+/// The pods of one StatefulSet a list names: ordinal -> (member index, id).
+type Listed = BTreeMap<u32, (usize, Option<i64>)>;
+
+/// What a member turned out to be.
+enum Resolved {
+    /// Pod `ordinal` of this StatefulSet.
+    Pod(Arc<Object>, u32),
+    /// A Service selecting the pods of an ensemble StatefulSet (seed lists).
+    Service,
+    /// Reported, or not verifiable: no more checks.
+    Done,
+}
+
+/// Is `sts` a voter of its system (the roles catalogue: a KRaft controller votes, a
+/// broker-only node does not)?
+fn is_voter(sts: &Object, system: System, cx: &Ctx<'_>) -> bool {
+    system != System::Kafka || votes(sts, cx.companions)
+}
+
+/// The id of pod `ordinal` of `sts` when the settings say how ids are derived: Bitnami Kafka's
+/// `KAFKA_MIN_ID` (node.id = ordinal + KAFKA_MIN_ID), Yolean ZooKeeper's `ID_OFFSET`, a script
+/// that sets the id to `${HOSTNAME##*-}` (+ N).
+fn id_offset(sts: &Object, system: System) -> Option<i64> {
+    let spec = sts.pod_template().and_then(|t| t.spec.as_ref())?;
+    for (_, c) in containers(spec) {
+        let (env, _) = settings::container_env(c.env.as_deref().unwrap_or_default(), "");
+        let var = match system {
+            System::Kafka => "KAFKA_MIN_ID",
+            System::ZooKeeper => "ID_OFFSET",
+            _ => return None,
+        };
+        if let Some(EnvVal::Lit(v)) = env.get(var)
+            && let Ok(n) = v.trim().parse()
+        {
+            return Some(n);
+        }
+        let id_keys: &[&str] = match system {
+            System::Kafka => &["KAFKA_CFG_NODE_ID=", "KAFKA_NODE_ID=", "node.id="],
+            _ => &["ZOO_SERVER_ID=", "ZOOKEEPER_SERVER_ID=", "MYID="],
+        };
+        for w in c.command.iter().flatten().chain(c.args.iter().flatten()) {
+            for k in id_keys {
+                let Some(i) = w.find(k) else { continue };
+                let v = &w[i + k.len()..];
+                let v = v.split(|ch: char| ch.is_whitespace() || ch == ';').next()?;
+                let v = v.trim_matches('"');
+                if v == "${HOSTNAME##*-}" {
+                    return Some(0);
+                }
+                // $((${HOSTNAME##*-}+1)) / $(( ${HOSTNAME##*-} + 1 ))
+                let inner: String = v.chars().filter(|c| !c.is_whitespace()).collect();
+                if let Some(n) = inner
+                    .strip_prefix("$((${HOSTNAME##*-}+")
+                    .and_then(|r| r.strip_suffix("))"))
+                    .and_then(|n| n.parse().ok())
+                {
+                    return Some(n);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Whether `sts`'s pods mount ConfigMap `name` (as a volume).
+fn mounts_config_map(sts: &Object, name: &str) -> bool {
+    sts.pod_template()
+        .and_then(|t| t.spec.as_ref())
+        .and_then(|s| s.volumes.as_ref())
+        .is_some_and(|vols| {
+            vols.iter()
+                .any(|v| v.config_map.as_ref().is_some_and(|c| c.name == name))
+        })
+}
+
+/// Whether the object's namespace is written in its source (not the `--namespace` default).
+/// Objects from the cluster always have one.
+fn namespace_written(o: &Object) -> bool {
+    super::util::present(o, "/metadata/namespace")
+}
+
+fn plural(n: i64, one: &str) -> String {
+    if n == 1 {
+        format!("{n} {one}")
+    } else {
+        format!("{n} {one}s")
+    }
+}
+
+fn pod_range(sts: &Object) -> String {
+    match sts.replicas() {
+        n if n <= 0 => "no pods".to_string(),
+        1 => format!("only {}-0", sts.key.name),
+        n => format!("{0}-0 to {0}-{1}", sts.key.name, n - 1),
+    }
+}
+
+/// The host of pod `ordinal` of `sts`, written in the same form as `like` (short names stay
+/// short when they still resolve from `client_ns`).
+fn pod_host(sts: &Object, ordinal: i64, like: &str, client_ns: &str, domain: &str) -> String {
+    let pod = format!("{}-{ordinal}", sts.key.name);
+    let svc = service_name(sts);
+    // written without a namespace: keep the one the member names
+    let labels: Vec<&str> = like.trim_end_matches('.').split('.').collect();
+    let ns = match labels.get(2) {
+        Some(n) if !namespace_written(sts) && labels.len() >= 3 => *n,
+        _ => sts.key.namespace.as_str(),
+    };
+    let same_ns = ns == client_ns;
+    match labels.len() {
+        1 if same_ns => pod,
+        2 if same_ns => format!("{pod}.{svc}"),
+        1..=3 => format!("{pod}.{svc}.{ns}"),
+        4 => format!("{pod}.{svc}.{ns}.svc"),
+        _ => format!("{pod}.{svc}.{ns}.svc.{domain}"),
+    }
+}
+
+/// A member's entry for pod `ordinal` of `sts`, in the style of `like`.
+fn render(
+    format: Format,
+    like: &Member,
+    sts: &Object,
+    ordinal: i64,
+    id: Option<i64>,
+    client_ns: &str,
+    domain: &str,
+) -> String {
+    let host = pod_host(sts, ordinal, &like.host.host, client_ns, domain);
+    let addr = like.host.text.replacen(&like.host.host, &host, 1);
+    let entry = like.text.replacen(&like.host.host, &host, 1);
+    match format {
+        Format::ZooCfgServer => format!("server.{}={entry}", id.unwrap_or(ordinal + 1)),
+        Format::ZooServers if like.text.starts_with("server.") => {
+            let value = entry.split_once('=').map_or(entry.as_str(), |(_, v)| v);
+            format!("server.{}={value}", id.unwrap_or(ordinal + 1))
+        }
+        Format::ZooServers if !like.positional => {
+            let addr = entry.rsplit_once("::").map_or(entry.as_str(), |(a, _)| a);
+            format!("{addr}::{}", id.unwrap_or(ordinal + 1))
+        }
+        Format::EtcdInitialCluster => {
+            let name = like.name.as_deref().unwrap_or("");
+            let like_pod = like.host.host.split('.').next().unwrap_or("");
+            let name = if name == like_pod || name.is_empty() {
+                format!("{}-{ordinal}", sts.key.name)
+            } else {
+                name.to_string()
+            };
+            let url = like
+                .text
+                .split_once('=')
+                .map_or(like.text.as_str(), |(_, u)| u);
+            format!("{name}={}", url.replacen(&like.host.host, &host, 1))
+        }
+        Format::KraftVoters => format!("{}@{addr}", id.unwrap_or(ordinal)),
+        _ => entry,
+    }
+}
+
+fn separator(format: Format, written: &str) -> &'static str {
+    match format {
+        Format::ZooCfgServer => "\n",
+        Format::ZooServers if written.trim().contains(' ') => " ",
+        Format::ZookeeperServers if written.contains(';') => ";",
+        _ => ",",
+    }
+}
+
+fn check_list(object: &Arc<Object>, list: &PeerList, cx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    if list.unknown || list.members.is_empty() {
+        return;
+    }
+    let spec: ListSpec = list.spec;
+    let system = spec.system;
+    let is_member = |o: &Object| runs(o, system, cx.companions);
+    let domain = cluster_domain(cx);
+    let ns = object.key.namespace.as_str();
+    let what = member_word(system);
+    let first = &list.settings[0];
+    let source = if spec.format == Format::ZooCfgServer {
+        first
+            .source
+            .replacen(&format!("`{}`", first.key), "`server.N`", 1)
+    } else {
+        first.source.clone()
+    };
+    let intro = format!(
+        "StatefulSet {} sets {source} (container {})",
+        object.key.name, first.container
+    );
+    let finding = |s: &Setting, needle: &str, msg: String| {
+        let f = Finding::new(&META, object, s.pointer.clone(), msg);
+        let f = match &s.config_map {
+            Some(cm) => f.at(cm, s.pointer.clone()),
+            None => f,
+        };
+        f.needle(needle.to_string())
+    };
+    // members found, by StatefulSet: ordinal -> (member index, id)
+    if spec.kind == ListKind::Count {
+        let (si, needle, m) = &list.members[0];
+        let n = object.replicas() as i64;
+        if let Some(count) = m.id
+            && count != n
+        {
+            let s = &list.settings[*si];
+            out.push(
+                finding(
+                    s,
+                    needle,
+                    format!(
+                        "{intro}, but {} says the ensemble has {count} servers and StatefulSet {} runs {}",
+                        s.key,
+                        object.key.name,
+                        plural(n, "replica")
+                    ),
+                )
+                .help(format!(
+                    "set {} to {n} (or scale {} to {count} replicas): the server list is generated from it",
+                    s.key, object.key.name
+                )),
+            );
+        }
+        return;
+    }
+    let mut pods: BTreeMap<ObjectKey, (Arc<Object>, Listed)> = BTreeMap::new();
+    // members that could not be verified or were reported: the list is not checked for
+    // missing voters
+    let mut incomplete = false;
+    let mut reported = 0;
+    for (mi, (si, needle, m)) in list.members.iter().enumerate() {
+        let s = &list.settings[*si];
+        if let Some(ph) = placeholder_in(needle)
+            .or_else(|| shell_placeholder_in(&m.text))
+            .map(str::to_string)
+        {
+            out.push(
+                finding(
+                    s,
+                    needle,
+                    format!(
+                        "{intro}, but member `{}` still holds the template placeholder `{ph}`",
+                        m.text
+                    ),
+                )
+                .help(format!(
+                    "replace `{ph}` with the real value: the {what} pods are {} (Service {}, namespace `{ns}`)",
+                    pod_range(object),
+                    service_name(object)
+                )),
+            );
+            incomplete = true;
+            reported += 1;
+            continue;
+        }
+        let host = m.host.host.to_ascii_lowercase();
+        if host.contains('$') || host.is_empty() {
+            incomplete = true;
+            continue;
+        }
+        let mut problems = Vec::new();
+        let r = resolve_member(
+            object,
+            list,
+            m,
+            &host,
+            cx,
+            &is_member,
+            &mut problems,
+            domain,
+        );
+        for (msg, help, severity) in problems {
+            out.push(
+                finding(s, needle, format!("{intro}, but {msg}"))
+                    .help(help)
+                    .severity(severity),
+            );
+            reported += 1;
+        }
+        match r {
+            Resolved::Pod(sts, ord) => {
+                let entry = pods
+                    .entry(sts.key.clone())
+                    .or_insert_with(|| (sts.clone(), BTreeMap::new()));
+                if let Some((prev, _)) = entry.1.get(&ord) {
+                    out.push(
+                        finding(
+                            s,
+                            needle,
+                            format!(
+                                "{intro}, but member `{}` names pod {}-{ord} again (also `{}`)",
+                                m.text, sts.key.name, list.members[*prev].2.text
+                            ),
+                        )
+                        .help(format!("list each {what} pod once: remove `{}`", m.text)),
+                    );
+                    reported += 1;
+                    continue;
+                }
+                entry.1.insert(ord, (mi, m.id));
+            }
+            Resolved::Service => {}
+            Resolved::Done => {
+                incomplete = true;
+            }
+        }
+    }
+    if spec.kind != ListKind::Voters {
+        return;
+    }
+    // the ensemble: the StatefulSets the list names, and this one when it votes
+    let self_votes = is_voter(object, system, cx);
+    if self_votes && !pods.contains_key(&object.key) && !incomplete {
+        pods.insert(object.key.clone(), (object.clone(), BTreeMap::new()));
+    }
+    // ids: one offset (id - ordinal) per StatefulSet, the derived one when the settings say
+    let mut id_problem = false;
+    let mut all_ids: BTreeMap<i64, usize> = BTreeMap::new();
+    for (sts, found) in pods.values() {
+        let ids: Vec<(u32, usize, i64)> = found
+            .iter()
+            .filter_map(|(o, (mi, id))| id.map(|id| (*o, *mi, id)))
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let derived = id_offset(sts, system);
+        let expected = derived.unwrap_or_else(|| {
+            let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
+            for (o, _, id) in &ids {
+                *counts.entry(id - *o as i64).or_default() += 1;
+            }
+            let best = counts.values().copied().max().unwrap_or(0);
+            // ties: the usual convention of the system
+            let usual = if system == System::Kafka { 0 } else { 1 };
+            if counts.get(&usual) == Some(&best) {
+                usual
+            } else {
+                counts
+                    .iter()
+                    .find(|(_, c)| **c == best)
+                    .map_or(usual, |(k, _)| *k)
+            }
+        });
+        for (o, mi, id) in ids {
+            if let Some(prev) = all_ids.insert(id, mi) {
+                let (si, needle, m) = &list.members[mi];
+                out.push(
+                    finding(
+                        &list.settings[*si],
+                        needle,
+                        format!(
+                            "{intro}, but member `{}` has id {id}, which `{}` has too",
+                            m.text, list.members[prev].2.text
+                        ),
+                    )
+                    .help("each voter needs its own id"),
+                );
+                id_problem = true;
+                continue;
+            }
+            if id - o as i64 != expected {
+                let (si, needle, m) = &list.members[mi];
+                let why = match derived {
+                    Some(d) if system == System::Kafka => format!(
+                        "{} derives node.id = ordinal + {d}, so pod {}-{o} runs as node {}",
+                        sts.key.name,
+                        sts.key.name,
+                        o as i64 + d
+                    ),
+                    Some(d) => format!(
+                        "{} derives its id = ordinal + {d}, so pod {}-{o} runs as server {}",
+                        sts.key.name,
+                        sts.key.name,
+                        o as i64 + d
+                    ),
+                    None => format!(
+                        "the other members of {} use id = ordinal + {expected}, so pod {}-{o} would be {}",
+                        sts.key.name,
+                        sts.key.name,
+                        o as i64 + expected
+                    ),
+                };
+                let positional = m.positional;
+                out.push(
+                    finding(
+                        &list.settings[*si],
+                        needle,
+                        format!(
+                            "{intro}, but member `{}` gives pod {}-{o} the id {id}{}; {why}",
+                            m.text,
+                            sts.key.name,
+                            if positional {
+                                " (its position in the list)"
+                            } else {
+                                ""
+                            }
+                        ),
+                    )
+                    .help(if positional {
+                        let entries: Vec<String> = (0..sts.replicas().max(0) as i64)
+                            .map(|k| render(spec.format, m, sts, k, Some(k + expected), ns, domain))
+                            .collect();
+                        format!(
+                            "list the pods in ordinal order: {}={}",
+                            list.settings[*si].key,
+                            entries.join(separator(spec.format, &list.settings[*si].written))
+                        )
+                    } else {
+                        format!(
+                            "use the id the pod runs with: `{}`",
+                            render(
+                                spec.format,
+                                m,
+                                sts,
+                                o as i64,
+                                Some(o as i64 + expected),
+                                ns,
+                                domain
+                            )
+                        )
+                    }),
+                );
+                id_problem = true;
+            }
+        }
+    }
+    if incomplete {
+        return;
+    }
+    // voters missing from the list
+    let mut missing: Vec<String> = Vec::new();
+    let mut total = 0i64;
+    for (sts, found) in pods.values() {
+        let n = sts.replicas().max(0) as u32;
+        total += n as i64;
+        for o in 0..n {
+            if !found.contains_key(&o) {
+                missing.push(format!("{}-{o}", sts.key.name));
+            }
+        }
+    }
+    if missing.is_empty() || reported > 0 && missing.len() as i64 >= total {
+        return;
+    }
+    // the corrected list, in the style of the first member
+    let Some((_, _, like)) = list.members.first() else {
+        return;
+    };
+    let mut entries = Vec::new();
+    let mut added = Vec::new();
+    for (sts, found) in pods.values() {
+        let offset = id_offset(sts, system).unwrap_or(if system == System::Kafka { 0 } else { 1 });
+        for o in 0..sts.replicas().max(0) as i64 {
+            let e = render(spec.format, like, sts, o, Some(o + offset), ns, domain);
+            if !found.contains_key(&(o as u32)) {
+                added.push(e.clone());
+            }
+            entries.push(e);
+        }
+    }
+    let listed = list.members.len();
+    let last = list.settings.last().unwrap_or(first);
+    let needle = list
+        .members
+        .last()
+        .filter(|(si, _, _)| list.settings[*si].pointer == last.pointer)
+        .map_or(last.written.clone(), |(_, n, _)| n.clone());
+    let sets: Vec<String> = pods
+        .values()
+        .map(|(s, _)| {
+            format!(
+                "{} ({})",
+                s.key.name,
+                plural(s.replicas() as i64, "replica")
+            )
+        })
+        .collect();
+    let key = if spec.format == Format::ZooCfgServer {
+        String::new()
+    } else {
+        format!("{}=", first.key)
+    };
+    let _ = id_problem;
+    out.push(
+        finding(
+            last,
+            &needle,
+            format!(
+                "{intro}, but it lists {} and the ensemble {}{} has {total} voters: {} {} missing, so {}",
+                plural(listed as i64, "member"),
+                join_and(&sets),
+                if sets.len() == 1 { "" } else { " together" },
+                join_and(&missing),
+                if missing.len() == 1 { "is" } else { "are" },
+                match system {
+                    System::ZooKeeper => "the missing servers never join the quorum",
+                    System::Etcd => "etcd refuses to bootstrap the missing members",
+                    _ => "the missing controllers never vote, and the quorum tolerates fewer failures than its size suggests",
+                }
+            ),
+        )
+        .help(if spec.format == Format::ZooCfgServer {
+            let add: Vec<String> = added.iter().map(|e| format!("`{e}`")).collect();
+            format!("add {}", join_and(&add))
+        } else {
+            format!(
+                "list every voter once: {key}{}",
+                entries.join(separator(spec.format, &first.written))
+            )
+        }),
+    );
+}
+
+/// Resolve one member; what is wrong with it goes to `problems` (message, help).
+#[allow(clippy::too_many_arguments)]
+fn resolve_member(
+    object: &Arc<Object>,
+    list: &PeerList,
+    m: &Member,
+    host: &str,
+    cx: &Ctx<'_>,
+    is_member: &dyn Fn(&Object) -> bool,
+    problems: &mut Vec<(String, String, Severity)>,
+    domain: &str,
+) -> Resolved {
+    let mut report = |msg: String, help: String| problems.push((msg, help, Severity::Error));
+    let spec = list.spec;
+    let what = member_word(spec.system);
+    let ns = object.key.namespace.as_str();
+    let c = cx.companions;
+    // a bare pod name (Pulsar's ZOOKEEPER_SERVERS): a pod of a StatefulSet of this namespace
+    let target = match split_ordinal(host) {
+        Some((name, _)) if !host.contains('.') => match c.statefulset(ns, name) {
+            Some(sts) if is_member(&sts) => Target::pod(host, service_name(&sts), ns),
+            _ => resolve(host, ns, domain, |_, _, _| false),
+        },
+        _ => resolve(host, ns, domain, |n, pod, svc| {
+            c.service(n, svc).is_some_and(|s| is_headless(&s))
+                || split_ordinal(pod)
+                    .and_then(|(name, _)| c.statefulset(n, name))
+                    .is_some_and(|z| service_name(&z) == svc)
+        }),
+    };
+    let fix = |sts: &Object, ord: i64| -> String {
+        let offset = id_offset(sts, spec.system);
+        let id = m.id.map(|id| {
+            // keep the member's id unless it is derived from the ordinal
+            offset.map_or(id, |o| ord + o)
+        });
+        render(spec.format, m, sts, ord, id, ns, domain)
+    };
+    match target {
+        Target::External => Resolved::Done,
+        Target::WrongDomain { domain: d } => {
+            report(
+                format!(
+                    "member `{}` uses the cluster domain `{d}`; this cluster's domain is `{domain}`",
+                    m.text
+                ),
+                format!(
+                    "write `.svc.{domain}` (or set `cluster-domain` in .statelint.yaml if the cluster uses `{d}`)"
+                ),
+            );
+            Resolved::Done
+        }
+        Target::Pod {
+            pod,
+            service,
+            ns: hns,
+        } => {
+            let prefix = split_ordinal(&pod);
+            // pod `ord` of `sts`, which the member names: exists, or is past the last replica
+            let mut pod_of = |sts: &Arc<Object>, ord: u32| -> Resolved {
+                if (ord as i64) < sts.replicas() as i64 {
+                    return Resolved::Pod(sts.clone(), ord);
+                }
+                report(
+                    format!(
+                        "member `{}` names pod {pod}, and {what} StatefulSet {} has {} ({})",
+                        m.text,
+                        sts.key.name,
+                        plural(sts.replicas() as i64, "replica"),
+                        pod_range(sts)
+                    ),
+                    if spec.kind == ListKind::Voters {
+                        format!(
+                            "remove `{}` (or scale {} to {} replicas and list all of them)",
+                            m.text,
+                            sts.key.name,
+                            ord + 1
+                        )
+                    } else {
+                        format!("name an existing pod, e.g. `{}`", fix(sts, 0))
+                    },
+                );
+                Resolved::Done
+            };
+            if let Some(e) = lookup::find(&hns, &service, Some(&pod), c, is_member) {
+                // the object being checked, not another document with the same name
+                let sts = if e.sts.key == object.key {
+                    object
+                } else {
+                    &e.sts
+                };
+                // the pod prefix names another StatefulSet of that namespace: its Service is wrong
+                let named = prefix
+                    .filter(|(n, _)| *n != sts.key.name)
+                    .and_then(|(n, _)| c.statefulset(&hns, n))
+                    .filter(|o| is_member(o));
+                match prefix {
+                    Some((name, ord)) if name == sts.key.name && service_name(sts) == service => {
+                        pod_of(sts, ord)
+                    }
+                    _ if named.is_some() => {
+                        let other = named.unwrap_or_else(|| sts.clone());
+                        report(
+                            format!(
+                                "member `{}` does not resolve: pod DNS names of {} exist only under its serviceName `{}`, not `{service}`",
+                                m.text,
+                                other.key.name,
+                                service_name(&other)
+                            ),
+                            format!(
+                                "write `{}`",
+                                fix(&other, prefix.map_or(0, |(_, o)| o as i64))
+                            ),
+                        );
+                        Resolved::Done
+                    }
+                    _ => {
+                        report(
+                            format!(
+                                "member `{}` does not resolve: pod DNS names under Service {service} are those of {what} StatefulSet {} ({})",
+                                m.text,
+                                sts.key.name,
+                                pod_range(sts)
+                            ),
+                            format!("write `{}`", fix(sts, prefix.map_or(0, |(_, o)| o as i64))),
+                        );
+                        Resolved::Done
+                    }
+                }
+            } else {
+                // not in the namespace the host names: somewhere else, or this StatefulSet
+                let mut elsewhere = lookup::find_anywhere(&service, Some(&pod), c, is_member);
+                elsewhere.sort_by_key(|e| e.sts.key.namespace != ns);
+                let own = prefix.is_some_and(|(n, _)| n == object.key.name)
+                    || service == service_name(object);
+                let target: Option<Arc<Object>> = elsewhere
+                    .iter()
+                    .map(|e: &Ensemble| e.sts.clone())
+                    .find(|s| prefix.is_some_and(|(n, _)| n == s.key.name))
+                    .or_else(|| own.then(|| object.clone()));
+                let target = target.map(|t| {
+                    if t.key == object.key {
+                        object.clone()
+                    } else {
+                        t
+                    }
+                });
+                match target {
+                    // written without a namespace: it runs wherever it is applied (`kubectl -n`,
+                    // `helm -n`), which may well be the one the member names
+                    Some(sts)
+                        if sts.key.namespace != hns
+                            && !namespace_written(&sts)
+                            && prefix.is_some_and(|(n, _)| n == sts.key.name)
+                            && service_name(&sts) == service =>
+                    {
+                        return pod_of(&sts, prefix.map_or(0, |(_, o)| o));
+                    }
+                    Some(sts) => {
+                        let ord = prefix.map_or(0, |(_, o)| o as i64);
+                        let why = if sts.key.namespace != hns {
+                            format!(
+                                "it names namespace `{hns}`, and {what} StatefulSet {} runs in `{}`",
+                                sts.key.name, sts.key.namespace
+                            )
+                        } else {
+                            format!(
+                                "pod DNS names of {} exist only under its serviceName `{}`, not `{service}`",
+                                sts.key.name,
+                                service_name(&sts)
+                            )
+                        };
+                        let n = sts.replicas() as i64;
+                        if ord < n {
+                            report(
+                                format!("member `{}` does not resolve: {why}", m.text),
+                                format!("write `{}`", fix(&sts, ord)),
+                            );
+                        } else {
+                            report(
+                                format!(
+                                    "member `{}` does not resolve: {why}, where it has {} ({})",
+                                    m.text,
+                                    plural(n, "replica"),
+                                    pod_range(&sts)
+                                ),
+                                format!(
+                                    "remove it, or name a pod that exists, e.g. `{}`",
+                                    fix(&sts, 0)
+                                ),
+                            );
+                        }
+                    }
+                    None => {
+                        problems.push((
+                            format!(
+                                "member `{}` names Service `{service}` in namespace `{hns}`, and no {what} StatefulSet of that Service is known, so it cannot be verified",
+                                m.text
+                            ),
+                            "check the ensemble's manifests in the same run or pass them with `--context DIR`".to_string(),
+                            Severity::Warning,
+                        ));
+                        return Resolved::Done;
+                    }
+                }
+                Resolved::Done
+            }
+        }
+        Target::Service { service, ns: hns } => {
+            let found = lookup::find(&hns, &service, None, c, is_member);
+            match (spec.kind, found) {
+                (ListKind::Seeds, Some(e)) => match e.service {
+                    Some(_) => Resolved::Service,
+                    None => Resolved::Done,
+                },
+                (ListKind::Voters | ListKind::Count, Some(e)) => {
+                    let n = e.sts.replicas() as i64;
+                    report(
+                        format!(
+                            "member `{}` is Service {service}, which stands for any of the {} pods of {}; a voter list names each voter pod",
+                            m.text, n, e.sts.key.name
+                        ),
+                        format!("name one pod per entry, e.g. `{}`", fix(&e.sts, 0)),
+                    );
+                    Resolved::Done
+                }
+                (_, None) => {
+                    let mut elsewhere = lookup::find_anywhere(&service, None, c, is_member);
+                    elsewhere.sort_by_key(|e| e.sts.key.namespace != ns);
+                    match elsewhere.first() {
+                        Some(e) => {
+                            report(
+                                format!(
+                                    "member `{}` names namespace `{hns}`, and the {what} StatefulSet {} of Service {service} runs in `{}`",
+                                    m.text, e.sts.key.name, e.sts.key.namespace
+                                ),
+                                format!(
+                                    "write `{}`",
+                                    m.text.replacen(
+                                        &m.host.host,
+                                        &format!("{service}.{}.svc.{domain}", e.sts.key.namespace),
+                                        1
+                                    )
+                                ),
+                            );
+                        }
+                        None if spec.kind == ListKind::Voters
+                            || hns == ns && service_name(object) == service =>
+                        {
+                            report(
+                                format!(
+                                    "member `{}` names no pod: there is no {what} StatefulSet or Service `{service}` in namespace `{hns}`",
+                                    m.text
+                                ),
+                                format!(
+                                    "name the pods of {}: `{}`",
+                                    object.key.name,
+                                    render(spec.format, m, object, 0, m.id, ns, domain)
+                                ),
+                            );
+                        }
+                        None => {}
+                    }
+                    Resolved::Done
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::rules::util::testing::lint;
+
+    fn zk(replicas: u32, env: &str) -> String {
+        format!(
+            "apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: zk, namespace: data}}
+spec:
+  serviceName: zk-hs
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: zk}}}}
+  template:
+    metadata: {{labels: {{app: zk}}}}
+    spec:
+      containers:
+      - name: zookeeper
+        image: bitnami/zookeeper:3.9
+        env:
+        - {{name: ZOO_SERVERS, value: \"{env}\"}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: zk-hs, namespace: data}}
+spec: {{clusterIP: None, selector: {{app: zk}}}}
+"
+        )
+    }
+
+    fn messages(yaml: &str) -> Vec<String> {
+        lint(&EnsembleMembers, yaml, &Config::default())
+            .into_iter()
+            .map(|f| format!("{} | {}", f.message, f.help))
+            .collect()
+    }
+
+    const FQ: &str = ".zk-hs.data.svc.cluster.local:2888:3888";
+
+    #[test]
+    fn right_lists_pass() {
+        let v = format!("zk-0{FQ}::1 zk-1{FQ}::2 zk-2{FQ}::3");
+        assert!(
+            messages(&zk(3, &v)).is_empty(),
+            "{:?}",
+            messages(&zk(3, &v))
+        );
+        let v = "zk-0.zk-hs:2888:3888,zk-1.zk-hs:2888:3888,zk-2.zk-hs:2888:3888";
+        assert!(messages(&zk(3, v)).is_empty(), "{:?}", messages(&zk(3, v)));
+    }
+
+    #[test]
+    fn extra_missing_and_misplaced_members() {
+        let v = format!("zk-0{FQ}::1 zk-1{FQ}::2 zk-2{FQ}::3 zk-3{FQ}::4");
+        let m = messages(&zk(3, &v));
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(m[0].contains("names pod zk-3"), "{m:?}");
+        let v = format!("zk-0{FQ}::1 zk-1{FQ}::2");
+        let m = messages(&zk(3, &v));
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(m[0].contains("zk-2 is missing"), "{m:?}");
+        assert!(m[0].contains(&format!("zk-2{FQ}::3")), "{m:?}");
+        let v = "zk-0.zk-hs.prod.svc.cluster.local:2888:3888::1 zk-1.zk-hs.data.svc.cluster.local:2888:3888::2 zk-2.zk-hs.data.svc.cluster.local:2888:3888::3";
+        let m = messages(&zk(3, v));
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(m[0].contains("runs in `data`"), "{m:?}");
+        assert!(m[0].contains(&format!("write `zk-0{FQ}::1`")), "{m:?}");
+        // ids that do not follow the ordinals
+        let v = format!("zk-0{FQ}::1 zk-1{FQ}::3 zk-2{FQ}::2");
+        let m = messages(&zk(3, &v));
+        assert_eq!(m.len(), 2, "{m:?}");
+    }
+}
