@@ -324,7 +324,11 @@ fn rows() -> Vec<Row> {
     row(
         "replicas: -1",
         "replicas-negative.yaml",
-        Text(statefulset("a", "-1", "      - {name: a, image: zookeeper}\n")),
+        Text(statefulset(
+            "a",
+            "-1",
+            "      - {name: a, image: zookeeper}\n",
+        )),
         InputError {
             msg: "spec.replicas: -1 is negative; the API server rejects it",
             at: Some((6, 13)),
