@@ -32,7 +32,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::catalog::Companions;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+
+use crate::catalog::{Companions, WorkloadLabelIndex};
 use crate::object::{Labels, Object};
 
 /// Objects of one kind: namespace -> name -> object (sorted, for stable answers), and a
@@ -43,6 +45,8 @@ pub struct KindStore {
     by_ns: HashMap<String, BTreeMap<String, Arc<Object>>>,
     /// secondary key -> (namespace, name)
     by_key: HashMap<String, std::collections::BTreeSet<(String, String)>>,
+    /// Workloads by pod template label (SL010's cross-namespace `podAffinity` lookups).
+    pods: WorkloadLabelIndex,
 }
 
 /// The cross-namespace key of an object: a Service's name, a StatefulSet's serviceName.
@@ -65,12 +69,17 @@ impl KindStore {
                 .or_default()
                 .insert((ns.clone(), name.clone()));
         }
+        self.pods.add(&o);
         self.by_ns.entry(ns).or_default().insert(name, o);
     }
 
     fn remove(&mut self, ns: &str, name: &str) {
         if let Some(m) = self.by_ns.get_mut(ns) {
-            if let Some(old) = m.remove(name)
+            let old = m.remove(name);
+            if let Some(old) = &old {
+                self.pods.remove(old);
+            }
+            if let Some(old) = old
                 && let Some(k) = secondary_key(&old)
                 && let Some(set) = self.by_key.get_mut(k)
             {
@@ -338,6 +347,49 @@ impl Companions for ClusterCache {
         self.services.read().by_secondary(name)
     }
 
+    /// From the pod label index (a selector without a required pair scans).
+    fn workloads_selecting(
+        &self,
+        namespace: Option<&str>,
+        sel: &LabelSelector,
+    ) -> Vec<Arc<Object>> {
+        let s = self.statefulsets.read();
+        let none = Labels::new();
+        let matching =
+            |o: &Arc<Object>| crate::selector::matches(sel, o.pod_labels().unwrap_or(&none));
+        match s.pods.candidates(namespace, sel) {
+            Some(c) => c
+                .iter()
+                .filter_map(|(ns, name)| s.get(ns, name))
+                .filter(matching)
+                .collect(),
+            None => match namespace {
+                Some(ns) => s.in_ns(ns).filter(|o| matching(o)).cloned().collect(),
+                None => s
+                    .by_ns
+                    .values()
+                    .flat_map(|m| m.values())
+                    .filter(|o| matching(o))
+                    .cloned()
+                    .collect(),
+            },
+        }
+    }
+
+    fn pod_label_values(
+        &self,
+        namespace: &str,
+        key: &str,
+        limit: usize,
+    ) -> Vec<(String, Arc<Object>)> {
+        let s = self.statefulsets.read();
+        s.pods
+            .values(namespace, key, limit)
+            .into_iter()
+            .filter_map(|(v, name)| Some((v, s.get(namespace, &name)?)))
+            .collect()
+    }
+
     fn workloads(&self, namespace: Option<&str>) -> Vec<Arc<Object>> {
         let s = self.statefulsets.read();
         match namespace {
@@ -356,11 +408,15 @@ mod tests {
     }
 
     fn sts(ns: &str, name: &str, svc: &str) -> Arc<Object> {
+        sts_labelled(ns, name, svc, name)
+    }
+
+    fn sts_labelled(ns: &str, name: &str, svc: &str, a: &str) -> Arc<Object> {
         obj(serde_json::json!({
             "apiVersion": "apps/v1", "kind": "StatefulSet",
             "metadata": {"name": name, "namespace": ns},
-            "spec": {"serviceName": svc, "selector": {"matchLabels": {"a": name}},
-                "template": {"metadata": {"labels": {"a": name}}, "spec": {"containers": []}}}
+            "spec": {"serviceName": svc, "selector": {"matchLabels": {"a": a}},
+                "template": {"metadata": {"labels": {"a": a}}, "spec": {"containers": []}}}
         }))
     }
 
@@ -393,5 +449,54 @@ mod tests {
         assert_eq!(names(c.services_named("zk-cs")), ["data/zk-cs"]);
         c.services.write().remove("data", "zk-cs");
         assert!(c.services_named("zk-cs").is_empty());
+    }
+
+    /// SL010's cross-namespace lookups come from the pod label index, which follows updates and
+    /// deletes, and answer what a scan would.
+    #[test]
+    fn workload_label_index_follows_updates_and_deletes() {
+        let c = ClusterCache::default();
+        for (ns, name) in [("a", "zk"), ("b", "zk"), ("b", "web")] {
+            c.statefulsets.write().insert(sts(ns, name, "x"));
+        }
+        let sel = |y: &str| -> LabelSelector { serde_json::from_str(y).unwrap() };
+        let names = |v: Vec<Arc<Object>>| -> Vec<String> {
+            let mut n: Vec<String> = v
+                .iter()
+                .map(|o| format!("{}/{}", o.key.namespace, o.key.name))
+                .collect();
+            n.sort();
+            n
+        };
+        let zk = sel(r#"{"matchLabels": {"a": "zk"}}"#);
+        assert_eq!(names(c.workloads_selecting(None, &zk)), ["a/zk", "b/zk"]);
+        assert_eq!(names(c.workloads_selecting(Some("b"), &zk)), ["b/zk"]);
+        assert!(c.workloads_selecting(Some("c"), &zk).is_empty());
+        // no required pair: scanned, same answer as the trait default
+        let not_web =
+            sel(r#"{"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["web"]}]}"#);
+        assert_eq!(
+            names(c.workloads_selecting(None, &not_web)),
+            ["a/zk", "b/zk"]
+        );
+        // an update moves it in the index; a delete removes it
+        c.statefulsets
+            .write()
+            .insert(sts_labelled("b", "zk", "x", "zk2"));
+        assert_eq!(names(c.workloads_selecting(None, &zk)), ["a/zk"]);
+        c.statefulsets.write().remove("a", "zk");
+        assert!(c.workloads_selecting(None, &zk).is_empty());
+        let values: Vec<(String, String)> = c
+            .pod_label_values("b", "a", 5)
+            .into_iter()
+            .map(|(v, o)| (v, o.key.name.clone()))
+            .collect();
+        assert_eq!(
+            values,
+            [
+                ("web".to_string(), "web".to_string()),
+                ("zk2".into(), "zk".into())
+            ]
+        );
     }
 }
