@@ -60,11 +60,21 @@ use crate::webhook::metrics::{KindLabels, WatchMetrics};
 /// A kind whose retries have gone this long without failing is up again (a failing kind
 /// retries at least every [`MAX_BACKOFF`]).
 pub const QUIET: Duration = Duration::from_secs(10);
-/// `/readyz` turns 503 when a required kind has been failing for longer than this.
+/// `/readyz` turns 503 when a required kind has been failing for longer than this (the
+/// default of `--watch-failure-grace-seconds`).
 pub const DOWN_UNREADY: Duration = Duration::from_secs(15);
 /// Backoff between failed list/watch attempts: from 200 ms, doubling, at most this.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const MIN_BACKOFF: Duration = Duration::from_millis(200);
+
+/// The client the watchers use: `config` without kube's own retries of 429/503/504 (up to 15
+/// attempts, waits doubling to minutes, so an outage stayed hidden and recovery waited out the
+/// last delay). The watch loop retries itself, from 200 ms to at most [`MAX_BACKOFF`].
+pub fn client(mut config: kube::Config) -> kube::Result<kube::Client> {
+    config.default_retry = false;
+    config.connect_timeout = Some(Duration::from_secs(10));
+    kube::Client::try_from(config)
+}
 
 // ---------------------------------------------------------------------------------------------
 // Raw list/watch items
@@ -960,11 +970,12 @@ pub struct ClusterCache {
     pub statefulsets: Watched<Sts>,
     pub config_maps: Watched<Cm>,
     metrics: WatchMetrics,
+    down_unready: Duration,
 }
 
 impl Default for ClusterCache {
     fn default() -> Self {
-        Self::new(WatchMetrics::default())
+        Self::new(WatchMetrics::default(), DOWN_UNREADY)
     }
 }
 
@@ -997,13 +1008,14 @@ impl<E: Entry> KindView for Watched<E> {
 }
 
 impl ClusterCache {
-    pub fn new(metrics: WatchMetrics) -> Self {
+    pub fn new(metrics: WatchMetrics, down_unready: Duration) -> Self {
         ClusterCache {
             services: Watched::new("Service", false),
             pdbs: Watched::new("PodDisruptionBudget", false),
             statefulsets: Watched::new("StatefulSet", false),
             config_maps: Watched::new("ConfigMap", true),
             metrics,
+            down_unready,
         }
     }
 
@@ -1022,7 +1034,7 @@ impl ClusterCache {
     }
 
     /// Ok when every kind has synced once and no required kind has been failing for longer
-    /// than [`DOWN_UNREADY`]; otherwise why not.
+    /// than `down_unready` ([`DOWN_UNREADY`] by default); otherwise why not.
     pub fn readiness(&self) -> Result<(), String> {
         let unsynced: Vec<&str> = self
             .kinds()
@@ -1035,7 +1047,7 @@ impl ClusterCache {
         }
         for k in self.kinds().iter().filter(|k| !k.optional()) {
             if let Some((d, err)) = k.health().down_for()
-                && d > DOWN_UNREADY
+                && d > self.down_unready
             {
                 return Err(format!(
                     "watch of {} failing for {}s: {err}",

@@ -94,6 +94,10 @@ pub struct ServeArgs {
     /// draining, while the API server still routes to this pod.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub shutdown_delay_seconds: u64,
+    /// /readyz turns 503 when the list/watch of Services, PDBs or StatefulSets has been
+    /// failing for longer than this many seconds.
+    #[arg(long, value_name = "N", default_value_t = 15)]
+    pub watch_failure_grace_seconds: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -117,6 +121,7 @@ impl ServeArgs {
             context: Vec::new(),
             log_format: LogFormat::Text,
             shutdown_delay_seconds: 0,
+            watch_failure_grace_seconds: 15,
         }
     }
 }
@@ -221,7 +226,10 @@ pub async fn start_with_runner(
         CompanionSource::Empty => (Arc::new(Catalog::default()), None),
         CompanionSource::Static(c) => (c, None),
         CompanionSource::Cluster(client) => {
-            let cache = Arc::new(ClusterCache::new(metrics.watch.clone()));
+            let cache = Arc::new(ClusterCache::new(
+                metrics.watch.clone(),
+                Duration::from_secs(args.watch_failure_grace_seconds),
+            ));
             cache.spawn(client);
             (cache.clone() as Arc<dyn Companions>, Some(cache))
         }
@@ -573,9 +581,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         } else if args.no_cluster {
             CompanionSource::Empty
         } else {
-            let client = kube::Client::try_default()
+            let config = kube::Config::infer()
                 .await
                 .context("cannot reach the Kubernetes API (use --no-cluster to run without it)")?;
+            let client = cluster::client(config).context("Kubernetes client")?;
             CompanionSource::Cluster(client)
         };
         // handlers first: a SIGTERM right after the "listening" line must drain, not kill
@@ -585,10 +594,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let delay = Duration::from_secs(args.shutdown_delay_seconds);
         if first == Signal::Term && !delay.is_zero() {
             running.begin_shutdown();
+            // a second SIGTERM or Ctrl-C drains at once
             tracing::info!(
                 delay_s = delay.as_secs(),
-                "SIGTERM: not ready; still answering until the delay ends (a second SIGTERM or \
-                 Ctrl-C drains at once)"
+                "SIGTERM: not ready; answering until the shutdown delay ends"
             );
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
