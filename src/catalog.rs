@@ -204,10 +204,9 @@ pub struct WorkloadLabelIndex {
 }
 
 impl WorkloadLabelIndex {
-    /// Index `o` (a workload: its pod template labels; other objects are ignored).
-    pub fn add(&mut self, o: &Object) {
-        let Some(labels) = o.pod_labels() else { return };
-        let (ns, name) = (&o.key.namespace, &o.key.name);
+    /// Index workload `namespace`/`name` by its pod template `labels`.
+    pub fn add(&mut self, namespace: &str, name: &str, labels: &Labels) {
+        let (ns, name) = (&namespace.to_string(), &name.to_string());
         for (k, v) in labels {
             self.all
                 .entry(k.clone())
@@ -229,10 +228,9 @@ impl WorkloadLabelIndex {
         }
     }
 
-    /// Forget `o` (the version that was [added](Self::add)).
-    pub fn remove(&mut self, o: &Object) {
-        let Some(labels) = o.pod_labels() else { return };
-        let (ns, name) = (&o.key.namespace, &o.key.name);
+    /// Forget workload `namespace`/`name`, added with these `labels`.
+    pub fn remove(&mut self, namespace: &str, name: &str, labels: &Labels) {
+        let (ns, name) = (&namespace.to_string(), &name.to_string());
         for (k, v) in labels {
             if let Some(vals) = self.all.get_mut(k) {
                 if let Some(set) = vals.get_mut(v) {

@@ -1,8 +1,10 @@
-//! Prometheus metrics (`GET /metrics`): admissions by verdict, findings by rule, latency.
+//! Prometheus metrics (`GET /metrics`): admissions by verdict, findings by rule, latency, and
+//! the health of the watch caches.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -22,6 +24,71 @@ pub struct RuleLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    /// Service, PodDisruptionBudget, StatefulSet, ConfigMap
+    pub kind: &'static str,
+}
+
+/// The watch caches' health, one series per kind. Counters move as events arrive; gauges are
+/// set at each scrape ([`crate::webhook::cluster::ClusterCache::export_metrics`]).
+#[derive(Clone, Default)]
+pub struct WatchMetrics {
+    pub up: Family<KindLabels, Gauge>,
+    pub synced: Family<KindLabels, Gauge>,
+    pub last_event_age: Family<KindLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    pub relists: Family<KindLabels, Counter>,
+    pub errors: Family<KindLabels, Counter>,
+    pub decode_failures: Family<KindLabels, Counter>,
+    pub objects: Family<KindLabels, Gauge>,
+    pub bytes: Family<KindLabels, Gauge>,
+}
+
+impl WatchMetrics {
+    fn register(&self, r: &mut Registry) {
+        r.register(
+            "watch_up",
+            "1 when the kind's watch cache has synced and its list/watch is not failing",
+            self.up.clone(),
+        );
+        r.register(
+            "watch_synced",
+            "1 once the kind's initial list has completed",
+            self.synced.clone(),
+        );
+        r.register(
+            "watch_last_event_age_seconds",
+            "Seconds since the kind's last list or watch event (NaN before the first)",
+            self.last_event_age.clone(),
+        );
+        r.register(
+            "watch_relists",
+            "Relists after the initial one (a watch expired with 410 Gone, or a restart)",
+            self.relists.clone(),
+        );
+        r.register(
+            "watch_errors",
+            "Failed list or watch attempts (410 Gone included)",
+            self.errors.clone(),
+        );
+        r.register(
+            "watch_decode_failures",
+            "Listed or watched objects skipped because they do not decode",
+            self.decode_failures.clone(),
+        );
+        r.register(
+            "cache_objects",
+            "Objects held in the kind's watch cache",
+            self.objects.clone(),
+        );
+        r.register(
+            "cache_bytes",
+            "Estimated bytes held by the kind's watch cache",
+            self.bytes.clone(),
+        );
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct LiveReadLabels {
     /// found (the caches lacked it), missing (confirmed absent), failed (error or timeout)
     pub result: &'static str,
@@ -29,6 +96,7 @@ pub struct LiveReadLabels {
 
 pub struct Metrics {
     registry: Registry,
+    pub watch: WatchMetrics,
     /// Live reads before a denial for a companion the caches lacked (read-after-write).
     pub live_reads: Family<LiveReadLabels, Counter>,
     pub requests: Family<VerdictLabels, Counter>,
@@ -70,8 +138,11 @@ impl Metrics {
             "Companions read from the API server because the watch caches lacked them, by result",
             live_reads.clone(),
         );
+        let watch = WatchMetrics::default();
+        watch.register(&mut registry);
         Metrics {
             registry,
+            watch,
             live_reads,
             requests,
             findings,
