@@ -1,10 +1,15 @@
 //! fake_apiserver: a tiny Kubernetes API server on loopback (plain HTTP) that serves list
 //! responses (with resourceVersion) and watch streams (`?watch=true`, newline-delimited JSON
-//! WatchEvents) for services, poddisruptionbudgets, statefulsets and configmaps, enough for
-//! kube-rs watchers. Lists can be held behind a gate (to observe "not synced yet"), a kind can
-//! answer 403, and objects can be added or deleted while watches are open (events are kept
-//! and replayed from the resourceVersion a watch asks for, so none is lost between a list and
-//! its watch).
+//! WatchEvents) for services, poddisruptionbudgets, statefulsets, configmaps, deployments,
+//! daemonsets, jobs and cronjobs, enough for kube-rs watchers and for `statelint audit`. Lists
+//! can be held behind a gate (to observe "not synced yet"), a kind can answer 403, and objects
+//! can be added or deleted while watches are open (events are kept and replayed from the
+//! resourceVersion a watch asks for, so none is lost between a list and its watch).
+//!
+//! As the real API server: cluster-wide paths (`/apis/apps/v1/statefulsets`) and namespaced
+//! ones (`/apis/apps/v1/namespaces/NS/statefulsets`, `.../statefulsets/NAME` for one object),
+//! `limit` + `continue` paging (an opaque token; items in namespace/name order, without
+//! `apiVersion`/`kind`), and `labelSelector` with `k=v`, `k==v`, `k!=v`, `k` and `!k` terms.
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -60,6 +65,25 @@ const KINDS: &[(&str, &str, &str, &str)] = &[
         "StatefulSet",
     ),
     ("/api/v1/configmaps", "v1", "ConfigMapList", "ConfigMap"),
+    (
+        "/apis/apps/v1/deployments",
+        "apps/v1",
+        "DeploymentList",
+        "Deployment",
+    ),
+    (
+        "/apis/apps/v1/daemonsets",
+        "apps/v1",
+        "DaemonSetList",
+        "DaemonSet",
+    ),
+    ("/apis/batch/v1/jobs", "batch/v1", "JobList", "Job"),
+    (
+        "/apis/batch/v1/cronjobs",
+        "batch/v1",
+        "CronJobList",
+        "CronJob",
+    ),
 ];
 
 fn path_of(kind: &str) -> &'static str {
@@ -131,6 +155,27 @@ impl FakeApiServer {
         self.state.lock().unwrap().forbidden.insert(path_of(kind));
     }
 
+    /// A kubeconfig file content that points kubectl-like clients (statelint audit) here.
+    pub fn kubeconfig(&self) -> String {
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: http://{}\n\
+             users:\n- name: fake\n  user: {{}}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n\
+             \x20   user: fake\ncurrent-context: fake\n",
+            self.addr
+        )
+    }
+
+    /// Requests so far whose path ends with `suffix` (`/statefulsets`), path?query.
+    pub fn requests_for(&self, suffix: &str) -> Vec<String> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.split('?').next().unwrap_or("").ends_with(suffix))
+            .cloned()
+            .collect()
+    }
+
     /// A client for this server.
     pub fn client(&self) -> kube::Client {
         let config = kube::Config::new(format!("http://{}", self.addr).parse().unwrap());
@@ -196,6 +241,75 @@ fn json_response(status: StatusCode, v: &Value) -> Response<Body> {
         .unwrap()
 }
 
+/// (cluster-wide list path of the kind, namespace, object name) of a request path.
+fn route(path: &str) -> Option<(String, Option<String>, Option<String>)> {
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let base = match *segs.first()? {
+        "api" => 2,
+        "apis" => 3,
+        _ => return None,
+    };
+    let prefix = segs.get(..base)?.join("/");
+    let rest = &segs[base..];
+    let (ns, rest) = match rest {
+        ["namespaces", ns, rest @ ..] if !rest.is_empty() => (Some(ns.to_string()), rest),
+        _ => (None, rest),
+    };
+    match rest {
+        [plural] => Some((format!("/{prefix}/{plural}"), ns, None)),
+        [plural, name] if ns.is_some() => {
+            Some((format!("/{prefix}/{plural}"), ns, Some(name.to_string())))
+        }
+        _ => None,
+    }
+}
+
+/// Percent-decoding of a query value (`+` is a space).
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether a label selector (equality terms and existence) selects object `o`.
+fn selects(selector: &str, o: &Value) -> bool {
+    let labels = &o["metadata"]["labels"];
+    selector
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .all(|t| {
+            if let Some((k, v)) = t.split_once("!=") {
+                labels[k.trim()].as_str() != Some(v.trim())
+            } else if let Some((k, v)) = t.split_once("==").or_else(|| t.split_once('=')) {
+                labels[k.trim()].as_str() == Some(v.trim())
+            } else if let Some(k) = t.strip_prefix('!') {
+                labels.get(k.trim()).is_none()
+            } else {
+                labels.get(t).is_some()
+            }
+        })
+}
+
 fn param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
     query
         .split('&')
@@ -220,26 +334,71 @@ async fn handle(
                 "message": msg, "reason": reason, "code": code}),
         )
     };
+    let Some((kind_path, ns, name)) = route(&path) else {
+        return Ok(status(404, "NotFound", &format!("{path} not served")));
+    };
     {
         let st = state.lock().unwrap();
-        let Some(known) = st.kinds.keys().find(|k| **k == path) else {
+        let Some(known) = st.kinds.keys().find(|k| **k == kind_path) else {
             return Ok(status(404, "NotFound", &format!("{path} not served")));
         };
         if st.forbidden.contains(known) {
-            return Ok(status(403, "Forbidden", &format!("{path} is forbidden")));
+            return Ok(status(
+                403,
+                "Forbidden",
+                &format!("{path} is forbidden: User \"system:serviceaccount:x:y\" cannot list"),
+            ));
         }
     }
     let _ = gate.wait_for(|open| *open).await;
     let watch = matches!(param(&query, "watch"), Some("true" | "1"));
     let mut st = state.lock().unwrap();
     let rv = st.rv;
-    let k = st.kinds.get_mut(path.as_str()).unwrap();
+    let k = st.kinds.get_mut(kind_path.as_str()).unwrap();
+    if let Some(name) = name {
+        let key = (ns.clone().unwrap_or_default(), name.clone());
+        return Ok(match k.items.get(&key) {
+            Some(o) => json_response(StatusCode::OK, o),
+            None => status(404, "NotFound", &format!("{name} not found")),
+        });
+    }
     if !watch {
-        let items: Vec<Value> = k.items.values().cloned().collect();
+        let selector = param(&query, "labelSelector").map(decode);
+        let matching = k.items.iter().filter(|((n, _), o)| {
+            ns.as_ref().is_none_or(|want| want == n)
+                && selector.as_deref().is_none_or(|s| selects(s, o))
+        });
+        // the continue token: the position after the last item sent
+        let from: usize = param(&query, "continue")
+            .and_then(|c| c.strip_prefix("after-"))
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let limit: usize = param(&query, "limit")
+            .and_then(|l| l.parse().ok())
+            .filter(|l| *l > 0)
+            .unwrap_or(usize::MAX);
+        let mut items: Vec<Value> = matching
+            .skip(from)
+            .take(limit.saturating_add(1))
+            .map(|(_, o)| {
+                let mut o = o.clone();
+                // list items carry no apiVersion/kind, as from the real API server
+                if let Some(m) = o.as_object_mut() {
+                    m.remove("apiVersion");
+                    m.remove("kind");
+                }
+                o
+            })
+            .collect();
+        let mut meta = json!({"resourceVersion": rv.to_string()});
+        if items.len() > limit {
+            items.truncate(limit);
+            meta["continue"] = json!(format!("after-{}", from + limit));
+        }
         return Ok(json_response(
             StatusCode::OK,
             &json!({"apiVersion": k.api_version, "kind": k.list_kind,
-                "metadata": {"resourceVersion": rv.to_string()}, "items": items}),
+                "metadata": meta, "items": items}),
         ));
     }
     let from: u64 = param(&query, "resourceVersion")
