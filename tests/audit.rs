@@ -698,3 +698,65 @@ async fn audit_finds_what_check_finds_on_the_fixtures() {
     );
     assert!(with_findings >= 40, "{with_findings}");
 }
+
+/// The ClusterRole in the chart (templates/audit.yaml) and in docs/audit.md grants get/list on
+/// exactly the kinds audit lists with the default config, nothing else.
+#[test]
+fn the_chart_and_the_docs_grant_exactly_what_audit_lists() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let listed: BTreeSet<(String, String)> =
+        statelint::audit::resources_for(&statelint::config::Config::default())
+            .iter()
+            .map(|r| (r.group.to_string(), r.plural.to_string()))
+            .collect();
+    let all: BTreeSet<(String, String)> = statelint::audit::RESOURCES
+        .iter()
+        .map(|r| (r.group.to_string(), r.plural.to_string()))
+        .collect();
+    assert_eq!(
+        listed, all,
+        "the default config reads every kind audit can list"
+    );
+    for (file, begin, end) in [
+        (
+            "charts/statelint/templates/audit.yaml",
+            "# BEGIN audit rules",
+            "# END audit rules",
+        ),
+        (
+            "docs/audit.md",
+            "<!-- BEGIN audit rules -->",
+            "<!-- END audit rules -->",
+        ),
+    ] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        let start = text
+            .find(begin)
+            .unwrap_or_else(|| panic!("{file}: no {begin}"))
+            + begin.len();
+        let stop = text[start..].find(end).unwrap() + start;
+        let block: String = text[start..stop]
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("```"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let (docs, error) =
+            statelint::source::yaml::load_documents(&block, &statelint::source::Limits::default());
+        assert!(error.is_none(), "{file}: {error:?}\n{block}");
+        let v = &docs[0].value;
+        let rules = if v.is_array() { v } else { &v["rules"] };
+        let mut granted = BTreeSet::new();
+        for rule in rules.as_array().unwrap() {
+            assert_eq!(rule["verbs"], json!(["get", "list"]), "{file}: read-only");
+            for g in rule["apiGroups"].as_array().unwrap() {
+                for r in rule["resources"].as_array().unwrap() {
+                    granted.insert((
+                        g.as_str().unwrap().to_string(),
+                        r.as_str().unwrap().to_string(),
+                    ));
+                }
+            }
+        }
+        assert_eq!(granted, all, "{file}");
+    }
+}

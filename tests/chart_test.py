@@ -59,6 +59,7 @@ if MISSING:
 
 SCENARIOS = {
     "default": {},
+    "audit": {"audit": {"enabled": True, "extraArgs": ["--namespace", "data"]}},
     "cert-manager": {"tls": {"mode": "certManager"}},
     "warn": {"mode": "warn"},
     # warn mode with the StatefulSet webhook's failurePolicy set explicitly: the value wins
@@ -430,6 +431,38 @@ class ChartTest(unittest.TestCase):
             granted,
             {("", "services"), ("", "configmaps"), ("policy", "poddisruptionbudgets"), ("apps", "statefulsets")},
         )
+
+    def test_audit_cronjob_is_read_only_and_off_by_default(self):
+        self.assertFalse([o for o in flat(self.rendered["default"][1]) if o["kind"] == "CronJob"])
+        objs = flat(self.rendered["audit"][1])
+        job = one(objs, "CronJob")
+        pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        self.assertEqual(pod["serviceAccountName"], f"{RELEASE}-audit")
+        self.assertEqual(pod["restartPolicy"], "Never")
+        # the webhook's Service must not route admissions to an audit pod
+        svc = one(objs, "Service")
+        labels = job["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+        self.assertFalse(all(labels.get(k) == v for k, v in svc["spec"]["selector"].items()))
+        args = pod["containers"][0]["args"]
+        self.assertEqual(args[:3], ["audit", "--format", "json"])
+        self.assertEqual(args[-2:], ["--namespace", "data"])
+        roles = {o["metadata"]["name"]: o for o in objs if o["kind"] == "ClusterRole"}
+        audit = roles[f"{RELEASE}-audit"]
+        granted = set()
+        for rule in audit["rules"]:
+            self.assertEqual(sorted(rule["verbs"]), ["get", "list"])
+            for g in rule["apiGroups"]:
+                for r in rule["resources"]:
+                    granted.add((g, r))
+        # the kinds `statelint audit` lists (tests/audit.rs checks the template's rules against
+        # the code; this checks they render)
+        self.assertEqual(granted, {
+            ("apps", "statefulsets"), ("apps", "deployments"), ("apps", "daemonsets"),
+            ("", "services"), ("", "configmaps"), ("policy", "poddisruptionbudgets"),
+            ("batch", "jobs"), ("batch", "cronjobs"),
+        })
+        binding = [o for o in objs if o["kind"] == "ClusterRoleBinding" and o["roleRef"]["name"] == audit["metadata"]["name"]]
+        self.assertEqual(binding[0]["subjects"][0]["name"], pod["serviceAccountName"])
 
     def test_config_map_is_a_config_statelint_accepts(self):
         binary = os.environ.get("STATELINT_BIN")
