@@ -222,3 +222,474 @@ async fn statefulset_admission_uses_cluster_companions() {
     )
     .await;
 }
+
+// ---------- faults: paging, malformed objects, 410, dropped watches, outages ----------
+
+async fn metrics(url: &str) -> String {
+    http_client()
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The value of the series `name{kind="<kind>"}` (0 when absent).
+async fn metric(url: &str, name: &str, kind: &str) -> f64 {
+    let text = metrics(url).await;
+    let prefix = format!("{name}{{kind=\"{kind}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or(0.0)
+}
+
+fn cluster_args() -> ServeArgs {
+    let mut args = ServeArgs::local();
+    args.no_cluster = false;
+    args.watch_failure_grace_seconds = 1;
+    args
+}
+
+async fn start_on(fake: &FakeApiServer) -> (statelint::webhook::Running, String) {
+    let server =
+        statelint::webhook::start(&cluster_args(), CompanionSource::Cluster(fake.client()))
+            .await
+            .unwrap();
+    let url = format!("http://{}", server.addr);
+    (server, url)
+}
+
+async fn wait_ready(url: &str) {
+    eventually("readyz 200", || async move {
+        (readyz(url).await == 200).then_some(())
+    })
+    .await;
+}
+
+fn bad_service(name: &str) -> Value {
+    let mut s = headless(name, "x");
+    s["spec"]["ports"] = json!([{"port": "http"}]);
+    s
+}
+
+fn bad_config_map(name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": "data",
+            "annotations": {"statelint.io/ignore": 7}},
+        "data": {"server.properties": "zookeeper.connect=zk-0.zk-hs:2181\n"}})
+}
+
+/// Lists come in pages of 500; a Service and a ConfigMap that do not decode are skipped and
+/// counted, and neither blocks readiness nor hides the objects around them.
+#[tokio::test]
+async fn malformed_objects_in_paged_lists_are_skipped_and_counted() {
+    let mut objects = vec![sts("zk"), headless("zk-hs", "zk"), pdb("zk-pdb", "zk")];
+    objects.extend((0..1200).map(|i| {
+        let mut s = headless(&format!("svc-{i:04}"), "bulk");
+        s["metadata"]["namespace"] = json!("bulk");
+        s
+    }));
+    objects.push(bad_service("bad-svc"));
+    objects.push(bad_config_map("bad-cm"));
+    let fake = FakeApiServer::start(&objects, false).await;
+    let (server, url) = start_on(&fake).await;
+    wait_ready(&url).await;
+    let c = server.companions();
+    assert!(c.service("bulk", "svc-0000").is_some());
+    assert!(c.service("bulk", "svc-1199").is_some());
+    assert!(c.service("data", "zk-hs").is_some());
+    assert!(c.service("data", "bad-svc").is_none());
+    assert!(c.config_map("data", "bad-cm").is_none());
+    assert_eq!(
+        metric(&url, "statelint_cache_objects", "Service").await,
+        1201.0
+    );
+    assert_eq!(
+        metric(&url, "statelint_watch_decode_failures_total", "Service").await,
+        1.0
+    );
+    assert_eq!(
+        metric(&url, "statelint_watch_decode_failures_total", "ConfigMap").await,
+        1.0
+    );
+    assert_eq!(metric(&url, "statelint_watch_up", "Service").await, 1.0);
+    assert!(metric(&url, "statelint_cache_bytes", "Service").await > 0.0);
+    let reqs = fake.requests.lock().unwrap().clone();
+    let pages = reqs
+        .iter()
+        .filter(|r| r.starts_with("/api/v1/services?") && !r.contains("watch="))
+        .count();
+    assert_eq!(pages, 3, "1,203 Services in pages of 500: {reqs:?}");
+    // the bad Service does not stop admissions that need the good ones
+    assert!(
+        !allowed(
+            &url,
+            &review("DELETE", None, Some(&headless("zk-hs", "zk")))
+        )
+        .await
+    );
+    server.shutdown();
+    server.wait().await.unwrap();
+}
+
+/// A watch that expires (410 Gone) on a running pod relists, with a malformed object in the
+/// new list: the kind keeps following the cluster (objects added, changed and deleted during
+/// the gap are seen, and later events too); the relist is counted.
+#[tokio::test]
+async fn a_410_relist_with_a_bad_object_does_not_freeze_the_cache() {
+    let fake = FakeApiServer::start(
+        &[sts("zk"), headless("zk-hs", "zk"), pdb("zk-pdb", "zk")],
+        false,
+    )
+    .await;
+    let (server, url) = start_on(&fake).await;
+    wait_ready(&url).await;
+    let c = server.companions();
+    fake.expire();
+    fake.apply(bad_service("bad-svc"));
+    fake.apply(sts("kafka"));
+    fake.delete(&pdb("zk-pdb", "zk"));
+    eventually("the relist sees the gap's changes", || {
+        let c = c.clone();
+        async move {
+            (c.statefulset("data", "kafka").is_some()
+                && c.pdbs_selecting(
+                    "data",
+                    &[("app".to_string(), "zk".to_string())]
+                        .into_iter()
+                        .collect(),
+                )
+                .is_empty())
+            .then_some(())
+        }
+    })
+    .await;
+    eventually("the relists are counted", || {
+        let url = url.clone();
+        async move {
+            (metric(&url, "statelint_watch_relists_total", "StatefulSet").await >= 1.0
+                && metric(&url, "statelint_watch_decode_failures_total", "Service").await == 1.0)
+                .then_some(())
+        }
+    })
+    .await;
+    assert!(
+        c.service("data", "zk-hs").is_some(),
+        "unchanged objects stay"
+    );
+    assert_eq!(readyz(&url).await, 200);
+    // not frozen: events after the relist arrive
+    fake.apply(sts("etcd"));
+    eventually("an event after the relist", || {
+        let c = c.clone();
+        async move { c.statefulset("data", "etcd").is_some().then_some(()) }
+    })
+    .await;
+    server.shutdown();
+    server.wait().await.unwrap();
+}
+
+/// Watches the API server closes are resumed from their resourceVersion: nothing is lost and
+/// nothing is relisted.
+#[tokio::test]
+async fn dropped_watches_resume_without_a_relist() {
+    let fake = FakeApiServer::start(&[sts("zk")], false).await;
+    let (server, url) = start_on(&fake).await;
+    wait_ready(&url).await;
+    let c = server.companions();
+    for round in 0..3 {
+        fake.drop_watches();
+        let name = format!("sts-{round}");
+        fake.apply(sts(&name));
+        eventually("the event after a dropped watch", || {
+            let (c, name) = (c.clone(), name.clone());
+            async move { c.statefulset("data", &name).is_some().then_some(()) }
+        })
+        .await;
+    }
+    assert_eq!(
+        metric(&url, "statelint_watch_relists_total", "StatefulSet").await,
+        0.0
+    );
+    server.shutdown();
+    server.wait().await.unwrap();
+}
+
+/// An API-server outage: the watches fail, `watch_up` drops and `/readyz` turns 503 (after
+/// `--watch-failure-grace-seconds`); once it is back, the caches resync (including what changed
+/// meanwhile) and the pod is ready again.
+#[tokio::test]
+async fn an_outage_shows_in_readiness_and_metrics_and_recovers() {
+    let fake = FakeApiServer::start(&[sts("zk"), headless("zk-hs", "zk")], false).await;
+    let (server, url) = start_on(&fake).await;
+    wait_ready(&url).await;
+    fake.set_down(true);
+    eventually("readyz 503 while the API server is down", || {
+        let url = url.clone();
+        async move { (readyz(&url).await == 503).then_some(()) }
+    })
+    .await;
+    assert_eq!(metric(&url, "statelint_watch_up", "StatefulSet").await, 0.0);
+    assert!(metric(&url, "statelint_watch_errors_total", "StatefulSet").await >= 1.0);
+    fake.apply(sts("kafka"));
+    fake.expire();
+    fake.set_down(false);
+    wait_ready(&url).await;
+    let c = server.companions();
+    eventually("what changed during the outage", || {
+        let c = c.clone();
+        async move { c.statefulset("data", "kafka").is_some().then_some(()) }
+    })
+    .await;
+    eventually("watch_up again", || {
+        let url = url.clone();
+        async move {
+            (metric(&url, "statelint_watch_up", "StatefulSet").await == 1.0).then_some(())
+        }
+    })
+    .await;
+    server.shutdown();
+    server.wait().await.unwrap();
+}
+
+/// Before the caches have synced, a StatefulSet is not judged from empty caches (that would
+/// deny it for companions that exist): `/validate` answers 503, and the API server applies the
+/// webhook's failurePolicy.
+#[tokio::test]
+async fn no_verdict_before_the_caches_sync() {
+    let fake = FakeApiServer::start(&[headless("zk-hs", "zk"), pdb("zk-pdb", "zk")], true).await;
+    let (server, url) = start_on(&fake).await;
+    let r = review("CREATE", Some(&sts("zk")), None);
+    let resp = http_client()
+        .post(format!("{url}/validate"))
+        .json(&r)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    let body: Value = resp.json().await.unwrap();
+    let err = body["error"].as_str().unwrap();
+    assert!(
+        err.contains("not synced") && err.contains("failurePolicy"),
+        "{err}"
+    );
+    fake.open();
+    wait_ready(&url).await;
+    let resp = http_client()
+        .post(format!("{url}/validate"))
+        .json(&r)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let v: Value = resp.json().await.unwrap();
+    let msg = v["response"]["status"]["message"].as_str().unwrap_or("");
+    assert!(
+        !msg.contains("SL001") && !msg.contains("SL002"),
+        "the companions exist: {v}"
+    );
+    server.shutdown();
+    server.wait().await.unwrap();
+}
+
+/// The webhook over TLS with companions from `fake`'s watch caches.
+struct ClusterTls {
+    server: statelint::webhook::Running,
+    client: reqwest::Client,
+    url: String,
+    _secret: SecretDir,
+}
+
+/// Start it and wait until the caches synced.
+async fn start_cluster_tls(fake: &FakeApiServer) -> ClusterTls {
+    let ca = Ca::new("test ca");
+    let (cert, key) = ca.server_cert();
+    let secret = SecretDir::new(&cert, &key);
+    let mut args = ServeArgs::local();
+    args.no_cluster = false;
+    args.insecure_http = false;
+    args.tls_cert = Some(secret.cert());
+    args.tls_key = Some(secret.key());
+    let server = statelint::webhook::start(&args, CompanionSource::Cluster(fake.client()))
+        .await
+        .unwrap();
+    eventually("synced", || async { server.is_ready().then_some(()) }).await;
+    ClusterTls {
+        url: format!("https://127.0.0.1:{}", server.addr.port()),
+        server,
+        client: https_client(&[&ca.pem], false),
+        _secret: secret,
+    }
+}
+
+/// POST a review; the response part of the answer (same uid checked).
+async fn admit_tls(t: &ClusterTls, review: &Value) -> Value {
+    let r = t
+        .client
+        .post(format!("{}/validate", t.url))
+        .json(review)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["response"]["uid"], review["request"]["uid"]);
+    v["response"].clone()
+}
+
+fn codes(response: &Value) -> String {
+    let mut s = response["status"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    for w in response["warnings"].as_array().into_iter().flatten() {
+        s.push('\n');
+        s.push_str(w.as_str().unwrap_or(""));
+    }
+    s
+}
+
+/// Read-after-write: companions applied right before their StatefulSet, which the watch has not
+/// delivered yet, are found by one live read each, and the StatefulSet is not denied for them.
+/// A StatefulSet whose companions the caches have costs no live read; one whose companion is
+/// really missing is denied after one.
+#[tokio::test]
+async fn a_companion_the_watch_has_not_delivered_is_read_live_before_denying() {
+    let fake = FakeApiServer::start(&[], false).await;
+    let t = start_cluster_tls(&fake).await;
+    let server = &t.server;
+
+    // kubectl apply -f: Service and PDB, then the StatefulSet, before any watch event arrives
+    for o in zk_companions() {
+        fake.apply_quietly(o);
+    }
+    assert!(server.companions().service("data", "zk-hs").is_none());
+    let r = admit_tls(&t, &review("CREATE", Some(&zk_sts()), None)).await;
+    assert_eq!(r["allowed"], true, "{r}");
+    assert!(
+        !codes(&r).contains("SL001") && !codes(&r).contains("SL002"),
+        "{r}"
+    );
+    let mut live = fake.namespaced_requests();
+    live.sort();
+    assert_eq!(
+        live,
+        [
+            "/api/v1/namespaces/data/services/zk-hs?",
+            "/apis/policy/v1/namespaces/data/poddisruptionbudgets?"
+        ],
+        "one GET for the Service, one list for the PDBs"
+    );
+
+    // the common case: the caches have the companions, no live read
+    let mut kafka = zk_sts();
+    kafka["metadata"]["name"] = json!("zk2");
+    kafka["spec"]["serviceName"] = json!("zk2-hs");
+    fake.apply(support::headless("zk2-hs", "zk", 2181));
+    eventually("the watch delivers zk2-hs", || async {
+        server.companions().service("data", "zk2-hs").map(|_| ())
+    })
+    .await;
+    fake.apply(support::pdb("zk-pdb", "zk", 2));
+    eventually("the watch delivers zk-pdb", || async {
+        let labels = [("app".to_string(), "zk".to_string())]
+            .into_iter()
+            .collect();
+        (!server
+            .companions()
+            .pdbs_selecting("data", &labels)
+            .is_empty())
+        .then_some(())
+    })
+    .await;
+    let r = admit_tls(&t, &review("CREATE", Some(&kafka), None)).await;
+    assert!(!codes(&r).contains("SL001"), "{r}");
+    assert_eq!(fake.namespaced_requests().len(), 2, "no live read");
+
+    // really missing: denied after one live read that also misses
+    let mut lost = zk_sts();
+    lost["metadata"]["name"] = json!("zk3");
+    lost["spec"]["serviceName"] = json!("nowhere");
+    let r = admit_tls(&t, &review("CREATE", Some(&lost), None)).await;
+    assert_eq!(r["allowed"], false, "{r}");
+    assert!(codes(&r).contains("SL001 headless-service"), "{r}");
+    assert_eq!(
+        fake.namespaced_requests()[2..],
+        ["/api/v1/namespaces/data/services/nowhere?"]
+    );
+    let metrics = t
+        .client
+        .get(format!("{}/metrics", t.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("statelint_live_reads_total{result=\"found\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("statelint_live_reads_total{result=\"missing\"} 1"),
+        "{metrics}"
+    );
+    server.shutdown();
+}
+
+/// `kubectl scale` / an HPA: a `statefulsets/scale` UPDATE is checked against the StatefulSet
+/// from the caches with the new replica count (SL009 warns at an even count; SL002 denies past
+/// what the PDB keeps in quorum), and a StatefulSet the caches lack is read live.
+/// (`kubectl scale --replicas=4 statefulset/zk` sends exactly this review.)
+#[tokio::test]
+async fn scaling_zookeeper_is_checked_against_its_pdb() {
+    let mut objects = zk_companions();
+    objects.push(zk_sts());
+    let fake = FakeApiServer::start(&objects, false).await;
+    let t = start_cluster_tls(&fake).await;
+    let server = &t.server;
+
+    // 3 -> 4: even (SL009 warns), and minAvailable 2 no longer keeps a quorum of 3 (SL002)
+    let r = admit_tls(&t, &scale_review("data", "zk", 3, 4)).await;
+    assert_eq!(r["allowed"], false, "{r}");
+    assert_eq!(r["status"]["code"], 403);
+    let m = codes(&r);
+    assert!(m.contains("scaling StatefulSet data/zk to 4"), "{m}");
+    assert!(m.contains("SL002 pdb-quorum"), "{m}");
+    assert!(m.contains("minAvailable >= 3"), "{m}");
+    assert!(m.contains("SL009 odd-replicas"), "{m}");
+    // 3 -> 5: odd, still past the PDB
+    let r = admit_tls(&t, &scale_review("data", "zk", 3, 5)).await;
+    assert_eq!(r["allowed"], false, "{r}");
+    assert!(codes(&r).contains("SL002 pdb-quorum"), "{r}");
+    assert!(!codes(&r).contains("SL009"), "{r}");
+    // back to 3, or to 0: allowed, nothing to say
+    for to in [3, 0] {
+        let r = admit_tls(&t, &scale_review("data", "zk", 5, to)).await;
+        assert_eq!(r["allowed"], true, "{r}");
+        assert!(r["warnings"].is_null(), "{r}");
+    }
+    assert!(
+        fake.namespaced_requests().is_empty(),
+        "answered from the caches"
+    );
+
+    // a StatefulSet the watch has not delivered yet: read live, then checked
+    let mut zk = zk_sts();
+    zk["metadata"]["name"] = json!("zk-new");
+    fake.apply_quietly(zk);
+    let r = admit_tls(&t, &scale_review("data", "zk-new", 3, 5)).await;
+    assert_eq!(r["allowed"], false, "{r}");
+    assert!(codes(&r).contains("SL002 pdb-quorum"), "{r}");
+    assert_eq!(
+        fake.namespaced_requests(),
+        ["/apis/apps/v1/namespaces/data/statefulsets/zk-new?"]
+    );
+    // a StatefulSet that does not exist: allowed (the API server answers 404 anyway)
+    let r = admit_tls(&t, &scale_review("data", "ghost", 1, 2)).await;
+    assert_eq!(r["allowed"], true, "{r}");
+    server.shutdown();
+}
