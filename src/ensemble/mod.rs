@@ -14,6 +14,7 @@
 pub mod hosts;
 pub mod lookup;
 pub mod members;
+pub mod quorum;
 pub mod settings;
 pub mod system;
 
