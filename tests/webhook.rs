@@ -781,7 +781,7 @@ fn serve_without_tls_names_insecure_http() {
 
 #[test]
 fn sigterm_drains_in_flight_requests_then_exits_0() {
-    let mut serve = ServeProcess::start(&[]);
+    let mut serve = ServeProcess::start(&["--shutdown-delay-seconds", "0"]);
     let addr = serve.addr;
 
     // a request in flight: headers and half the body sent
@@ -812,6 +812,49 @@ fn sigterm_drains_in_flight_requests_then_exits_0() {
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     assert!(out.contains(r#""uid":"uid-CREATE-zk""#), "{out}");
 
+    let code = serve.child.wait().unwrap();
+    assert!(code.success(), "exit status {code:?}");
+}
+
+fn sigterm(serve: &ServeProcess) {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &serve.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// On SIGTERM the server reports not ready but keeps accepting and answering (the API server
+/// still routes to the pod until its endpoint is removed) for `--shutdown-delay-seconds`; a
+/// second SIGTERM ends the delay, then it drains and exits 0.
+#[test]
+fn sigterm_keeps_answering_while_not_ready_for_the_shutdown_delay() {
+    let mut serve = ServeProcess::start(&["--shutdown-delay-seconds", "600"]);
+    let get = |path: &str| -> String {
+        let mut s = std::net::TcpStream::connect(serve.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    assert!(get("/readyz").starts_with("HTTP/1.1 200"));
+    sigterm(&serve);
+    serve.wait_log("SIGTERM: not ready; answering until the shutdown delay ends");
+    let ready = get("/readyz");
+    assert!(ready.starts_with("HTTP/1.1 503"), "{ready}");
+    // new connections are still accepted and answered
+    for _ in 0..3 {
+        let resp = serve.admit(&review("CREATE", Some(&zk_sts()), None));
+        assert_eq!(resp["uid"], "uid-CREATE-zk", "{resp}");
+    }
+    assert!(get("/healthz").starts_with("HTTP/1.1 200"));
+    sigterm(&serve);
+    serve.wait_log("shutting down: draining in-flight requests");
     let code = serve.child.wait().unwrap();
     assert!(code.success(), "exit status {code:?}");
 }

@@ -222,3 +222,275 @@ async fn statefulset_admission_uses_cluster_companions() {
     )
     .await;
 }
+
+// ---------- faults: paging, malformed objects, 410, dropped watches, outages ----------
+
+async fn metrics(url: &str) -> String {
+    http_client()
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The value of the series `name{kind="<kind>"}` (0 when absent).
+async fn metric(url: &str, name: &str, kind: &str) -> f64 {
+    let text = metrics(url).await;
+    let prefix = format!("{name}{{kind=\"{kind}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or(0.0)
+}
+
+fn cluster_args() -> ServeArgs {
+    let mut args = ServeArgs::local();
+    args.no_cluster = false;
+    args.watch_failure_grace_seconds = 1;
+    args
+}
+
+async fn start_on(fake: &FakeApiServer) -> (statelint::webhook::Running, String) {
+    let server =
+        statelint::webhook::start(&cluster_args(), CompanionSource::Cluster(fake.client()))
+            .await
+            .unwrap();
+    let url = format!("http://{}", server.addr);
+    (server, url)
+}
+
+async fn wait_ready(url: &str) {
+    eventually("readyz 200", || async move {
+        (readyz(url).await == 200).then_some(())
+    })
+    .await;
+}
+
+fn bad_service(name: &str) -> Value {
+    let mut s = headless(name, "x");
+    s["spec"]["ports"] = json!([{"port": "http"}]);
+    s
+}
+
+fn bad_config_map(name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": "data",
+            "annotations": {"statelint.io/ignore": 7}},
+        "data": {"server.properties": "zookeeper.connect=zk-0.zk-hs:2181\n"}})
+}
+
+/// Lists come in pages of 500; a Service and a ConfigMap that do not decode are skipped and
+/// counted, and neither blocks readiness nor hides the objects around them.
+#[tokio::test]
+async fn malformed_objects_in_paged_lists_are_skipped_and_counted() {
+    let mut objects = vec![sts("zk"), headless("zk-hs", "zk"), pdb("zk-pdb", "zk")];
+    objects.extend((0..1200).map(|i| {
+        let mut s = headless(&format!("svc-{i:04}"), "bulk");
+        s["metadata"]["namespace"] = json!("bulk");
+        s
+    }));
+    objects.push(bad_service("bad-svc"));
+    objects.push(bad_config_map("bad-cm"));
+    let fake = FakeApiServer::start(&objects, false).await;
+    let (server, url) = start_on(&fake).await;
+    wait_ready(&url).await;
+    let c = server.companions();
+    assert!(c.service("bulk", "svc-0000").is_some());
+    assert!(c.service("bulk", "svc-1199").is_some());
+    assert!(c.service("data", "zk-hs").is_some());
+    assert!(c.service("data", "bad-svc").is_none());
+    assert!(c.config_map("data", "bad-cm").is_none());
+    assert_eq!(
+        metric(&url, "statelint_cache_objects", "Service").await,
+        1201.0
+    );
+    assert_eq!(
+        metric(&url, "statelint_watch_decode_failures_total", "Service").await,
+        1.0
+    );
+    assert_eq!(
+        metric(&url, "statelint_watch_decode_failures_total", "ConfigMap").await,
+        1.0
+    );
+    assert_eq!(metric(&url, "statelint_watch_up", "Service").await, 1.0);
+    assert!(metric(&url, "statelint_cache_bytes", "Service").await > 0.0);
+    let reqs = fake.requests.lock().unwrap().clone();
+    let pages = reqs
+        .iter()
+        .filter(|r| r.starts_with("/api/v1/services?") && !r.contains("watch="))
+        .count();
+    assert_eq!(pages, 3, "1,203 Services in pages of 500: {reqs:?}");
+    // the bad Service does not stop admissions that need the good ones
+    assert!(
+        !allowed(
+            &url,
+            &review("DELETE", None, Some(&headless("zk-hs", "zk")))
+        )
+        .await
+    );
+    server.shutdown();
+    server.wait().await.unwrap();
+}
+
+/// A watch that expires (410 Gone) on a running pod relists, with a malformed object in the
+/// new list: the kind keeps following the cluster (objects added, changed and deleted during
+/// the gap are seen, and later events too); the relist is counted.
+#[tokio::test]
+async fn a_410_relist_with_a_bad_object_does_not_freeze_the_cache() {
+    let fake = FakeApiServer::start(
+        &[sts("zk"), headless("zk-hs", "zk"), pdb("zk-pdb", "zk")],
+        false,
+    )
+    .await;
+    let (server, url) = start_on(&fake).await;
+    wait_ready(&url).await;
+    let c = server.companions();
+    fake.expire();
+    fake.apply(bad_service("bad-svc"));
+    fake.apply(sts("kafka"));
+    fake.delete(&pdb("zk-pdb", "zk"));
+    eventually("the relist sees the gap's changes", || {
+        let c = c.clone();
+        async move {
+            (c.statefulset("data", "kafka").is_some()
+                && c.pdbs_selecting(
+                    "data",
+                    &[("app".to_string(), "zk".to_string())]
+                        .into_iter()
+                        .collect(),
+                )
+                .is_empty())
+            .then_some(())
+        }
+    })
+    .await;
+    eventually("the relists are counted", || {
+        let url = url.clone();
+        async move {
+            (metric(&url, "statelint_watch_relists_total", "StatefulSet").await >= 1.0
+                && metric(&url, "statelint_watch_decode_failures_total", "Service").await == 1.0)
+                .then_some(())
+        }
+    })
+    .await;
+    assert!(
+        c.service("data", "zk-hs").is_some(),
+        "unchanged objects stay"
+    );
+    assert_eq!(readyz(&url).await, 200);
+    // not frozen: events after the relist arrive
+    fake.apply(sts("etcd"));
+    eventually("an event after the relist", || {
+        let c = c.clone();
+        async move { c.statefulset("data", "etcd").is_some().then_some(()) }
+    })
+    .await;
+    server.shutdown();
+    server.wait().await.unwrap();
+}
+
+/// Watches the API server closes are resumed from their resourceVersion: nothing is lost and
+/// nothing is relisted.
+#[tokio::test]
+async fn dropped_watches_resume_without_a_relist() {
+    let fake = FakeApiServer::start(&[sts("zk")], false).await;
+    let (server, url) = start_on(&fake).await;
+    wait_ready(&url).await;
+    let c = server.companions();
+    for round in 0..3 {
+        fake.drop_watches();
+        let name = format!("sts-{round}");
+        fake.apply(sts(&name));
+        eventually("the event after a dropped watch", || {
+            let (c, name) = (c.clone(), name.clone());
+            async move { c.statefulset("data", &name).is_some().then_some(()) }
+        })
+        .await;
+    }
+    assert_eq!(
+        metric(&url, "statelint_watch_relists_total", "StatefulSet").await,
+        0.0
+    );
+    server.shutdown();
+    server.wait().await.unwrap();
+}
+
+/// An API-server outage: the watches fail, `watch_up` drops and `/readyz` turns 503 (after
+/// `--watch-failure-grace-seconds`); once it is back, the caches resync (including what changed
+/// meanwhile) and the pod is ready again.
+#[tokio::test]
+async fn an_outage_shows_in_readiness_and_metrics_and_recovers() {
+    let fake = FakeApiServer::start(&[sts("zk"), headless("zk-hs", "zk")], false).await;
+    let (server, url) = start_on(&fake).await;
+    wait_ready(&url).await;
+    fake.set_down(true);
+    eventually("readyz 503 while the API server is down", || {
+        let url = url.clone();
+        async move { (readyz(&url).await == 503).then_some(()) }
+    })
+    .await;
+    assert_eq!(metric(&url, "statelint_watch_up", "StatefulSet").await, 0.0);
+    assert!(metric(&url, "statelint_watch_errors_total", "StatefulSet").await >= 1.0);
+    fake.apply(sts("kafka"));
+    fake.expire();
+    fake.set_down(false);
+    wait_ready(&url).await;
+    let c = server.companions();
+    eventually("what changed during the outage", || {
+        let c = c.clone();
+        async move { c.statefulset("data", "kafka").is_some().then_some(()) }
+    })
+    .await;
+    eventually("watch_up again", || {
+        let url = url.clone();
+        async move {
+            (metric(&url, "statelint_watch_up", "StatefulSet").await == 1.0).then_some(())
+        }
+    })
+    .await;
+    server.shutdown();
+    server.wait().await.unwrap();
+}
+
+/// Before the caches have synced, a StatefulSet is not judged from empty caches (that would
+/// deny it for companions that exist): `/validate` answers 503, and the API server applies the
+/// webhook's failurePolicy.
+#[tokio::test]
+async fn no_verdict_before_the_caches_sync() {
+    let fake = FakeApiServer::start(&[headless("zk-hs", "zk"), pdb("zk-pdb", "zk")], true).await;
+    let (server, url) = start_on(&fake).await;
+    let r = review("CREATE", Some(&sts("zk")), None);
+    let resp = http_client()
+        .post(format!("{url}/validate"))
+        .json(&r)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    let body: Value = resp.json().await.unwrap();
+    let err = body["error"].as_str().unwrap();
+    assert!(
+        err.contains("not synced") && err.contains("failurePolicy"),
+        "{err}"
+    );
+    fake.open();
+    wait_ready(&url).await;
+    let resp = http_client()
+        .post(format!("{url}/validate"))
+        .json(&r)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let v: Value = resp.json().await.unwrap();
+    let msg = v["response"]["status"]["message"].as_str().unwrap_or("");
+    assert!(
+        !msg.contains("SL001") && !msg.contains("SL002"),
+        "the companions exist: {v}"
+    );
+    server.shutdown();
+    server.wait().await.unwrap();
+}

@@ -2,87 +2,833 @@
 //! StatefulSets and ConfigMaps feed per-namespace indexes that admissions read from memory.
 //! No admission ever waits on the API server.
 //!
-//! - Each kind is listed once, then watched; the initial list is swapped in atomically when it
-//!   is complete (as kube's reflector store does), and the kind is then marked synced.
-//!   `/readyz` stays 503 until every kind has synced.
-//! - Objects are converted into [`Object`]s once per watch event (managedFields and the
-//!   last-applied annotation are dropped first, to save memory).
-//! - ConfigMaps keep only the files the ensemble rules read (`server.properties`, `zoo.cfg`...,
-//!   see [`crate::ensemble::config_file_matters`]), so a cluster full of large ConfigMaps costs
-//!   little. If the service account may not
-//!   list ConfigMaps, that kind is skipped with an error log instead of blocking readiness.
+//! - **Projections.** A cache holds only what the rules read. Services and PDBs are kept as
+//!   small structs ([`SvcLite`], [`PdbLite`]: selector, clusterIP, type, ports;
+//!   minAvailable / maxUnavailable) and become an [`Object`] only when a lookup returns them.
+//!   StatefulSets keep metadata name/namespace/labels/`statelint.io/*` annotations, and of their
+//!   spec what the rules, [`crate::role`], [`crate::system`] and [`crate::ensemble`] read
+//!   (replicas, serviceName, selector, claim templates, the pod template's labels, containers'
+//!   image / command / args / env / ports / volumeMounts / securityContext, volumes,
+//!   securityContext, affinity, topology spread); status, managedFields, probes, resources and
+//!   the rest are dropped before the object is typed. ConfigMaps keep only the files the
+//!   ensemble rules read ([`crate::ensemble::config_file_matters`]); others are not kept.
+//! - **Per-object decoding.** A list page or watch event is decoded as JSON only
+//!   ([`Raw`]); each object is then projected on its own. One that does not decode is skipped,
+//!   counted (`statelint_watch_decode_failures_total`) and logged once on one short line (kind,
+//!   namespace, name, error; never the payload). A bad object never fails its page or kind.
+//! - **Relists in place.** Every entry keeps a hash of its resourceVersion. A relist (start-up,
+//!   or a watch that expired with 410 Gone) walks the pages into the same store: an unchanged
+//!   object is only marked seen (nothing decoded, nothing allocated), a changed one replaces its
+//!   entry, and when the list is done the entries it did not see are dropped. The old and the
+//!   new list are never both held, so a relist costs one page (500 objects) over steady state,
+//!   and admissions keep their answers during it.
+//! - **Health.** Errors back off from 200 ms to at most 5 s and the backoff resets on the first
+//!   event after a failure; a 410 relists at once. A kind is *up* once an event arrives or a
+//!   retry has gone [`QUIET`] without failing; `/readyz` is 503 until every kind has synced
+//!   once, and while a required kind (not ConfigMaps) has been failing for more than
+//!   [`DOWN_UNREADY`]. If the service account may not list ConfigMaps, that kind is skipped
+//!   with an error log instead of blocking readiness.
 //! - `workloads()` (SL010 `dangling-pod-affinity`) returns the StatefulSets only: Deployments,
 //!   DaemonSets and Jobs are not watched, so SL010 may warn about a podAffinity term that only
 //!   matches pods of a Deployment.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Debug;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::hash::{BuildHasher, Hasher};
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{ConfigMap, Service};
-use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::core::v1::{ConfigMap, Service, ServicePort, ServiceSpec};
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::Resource;
 use kube::api::Api;
-use kube::runtime::WatchStreamExt;
+use kube::core::ObjectMeta;
 use kube::runtime::watcher::{self, Event};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
 
 use crate::catalog::Companions;
-use crate::object::{Labels, Object};
+use crate::object::{Body, Labels, Object, ObjectKey};
+use crate::webhook::metrics::{KindLabels, WatchMetrics};
 
-/// Objects of one kind: namespace -> name -> object (sorted, for stable answers), and a
+/// A kind whose retries have gone this long without failing is up again (a failing kind
+/// retries at least every [`MAX_BACKOFF`]).
+pub const QUIET: Duration = Duration::from_secs(10);
+/// `/readyz` turns 503 when a required kind has been failing for longer than this (the
+/// default of `--watch-failure-grace-seconds`).
+pub const DOWN_UNREADY: Duration = Duration::from_secs(15);
+/// Backoff between failed list/watch attempts: from 200 ms, doubling, at most this.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
+const MIN_BACKOFF: Duration = Duration::from_millis(200);
+
+/// The client the watchers use: `config` without kube's own retries of 429/503/504 (up to 15
+/// attempts, waits doubling to minutes, so an outage stayed hidden and recovery waited out the
+/// last delay). The watch loop retries itself, from 200 ms to at most [`MAX_BACKOFF`].
+pub fn client(mut config: kube::Config) -> kube::Result<kube::Client> {
+    config.default_retry = false;
+    config.connect_timeout = Some(Duration::from_secs(10));
+    kube::Client::try_from(config)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw list/watch items
+
+/// A list or watch item of kind `K`, decoded as JSON only (plus name, namespace and
+/// resourceVersion, read leniently): one object that does not match `K`'s schema cannot fail
+/// the page or watch event it came in. [`Entry::decode`] types it, one object at a time.
+pub struct Raw<K> {
+    meta: ObjectMeta,
+    value: Value,
+    _kind: PhantomData<fn() -> K>,
+}
+
+impl<K> Clone for Raw<K> {
+    fn clone(&self) -> Self {
+        Raw {
+            meta: self.meta.clone(),
+            value: self.value.clone(),
+            _kind: PhantomData,
+        }
+    }
+}
+
+impl<K> std::fmt::Debug for Raw<K> {
+    /// Names the object only: a payload never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Raw({}/{})",
+            self.meta.namespace.as_deref().unwrap_or(""),
+            self.meta.name.as_deref().unwrap_or("")
+        )
+    }
+}
+
+impl<'de, K> Deserialize<'de> for Raw<K> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        let meta = value.get("metadata");
+        let s = |f: &str| {
+            meta.and_then(|m| m.get(f))
+                .and_then(Value::as_str)
+                .map(String::from)
+        };
+        Ok(Raw {
+            meta: ObjectMeta {
+                name: s("name"),
+                namespace: s("namespace"),
+                resource_version: s("resourceVersion"),
+                ..Default::default()
+            },
+            value,
+            _kind: PhantomData,
+        })
+    }
+}
+
+impl<K: Resource<DynamicType = ()>> Resource for Raw<K> {
+    type DynamicType = ();
+    type Scope = K::Scope;
+
+    fn kind(dt: &()) -> Cow<'_, str> {
+        K::kind(dt)
+    }
+    fn group(dt: &()) -> Cow<'_, str> {
+        K::group(dt)
+    }
+    fn version(dt: &()) -> Cow<'_, str> {
+        K::version(dt)
+    }
+    fn plural(dt: &()) -> Cow<'_, str> {
+        K::plural(dt)
+    }
+    fn meta(&self) -> &ObjectMeta {
+        &self.meta
+    }
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.meta
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Projections
+
+/// Keep only `keys` of a JSON object (absent keys stay absent).
+fn pick(v: Option<&Value>, keys: &[&str]) -> Value {
+    let mut out = Map::new();
+    if let Some(m) = v.and_then(Value::as_object) {
+        for k in keys {
+            if let Some(x) = m.get(*k) {
+                out.insert((*k).to_string(), x.clone());
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+/// Apply `f` to each element of the array at `key` of `parent` (when it is an array).
+fn each(parent: &mut Value, key: &str, f: impl Fn(&Value) -> Value) {
+    if let Some(Value::Array(items)) = parent.get_mut(key) {
+        for x in items.iter_mut() {
+            *x = f(x);
+        }
+    }
+}
+
+/// metadata: name, namespace, (labels), `statelint.io/*` annotations, deletionTimestamp.
+fn project_meta(meta: Option<&Value>, labels: bool) -> Value {
+    let mut out = pick(
+        meta,
+        if labels {
+            &["name", "namespace", "labels", "deletionTimestamp"]
+        } else {
+            &["name", "namespace", "deletionTimestamp"]
+        },
+    );
+    if let Some(Value::Object(a)) = meta.and_then(|m| m.get("annotations")) {
+        let kept: Map<String, Value> = a
+            .iter()
+            .filter(|(k, _)| k.starts_with("statelint.io/"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !kept.is_empty() {
+            out["annotations"] = Value::Object(kept);
+        }
+    }
+    out
+}
+
+const CONTAINER_FIELDS: &[&str] = &[
+    "name",
+    "image",
+    "command",
+    "args",
+    "env",
+    "ports",
+    "volumeMounts",
+    "securityContext",
+];
+const POD_FIELDS: &[&str] = &[
+    "containers",
+    "initContainers",
+    "volumes",
+    "securityContext",
+    "affinity",
+    "topologySpreadConstraints",
+];
+const STS_SPEC_FIELDS: &[&str] = &[
+    "replicas",
+    "serviceName",
+    "selector",
+    "volumeClaimTemplates",
+    "template",
+];
+
+/// What the rules read of a StatefulSet (see the module docs).
+fn project_statefulset(v: &Value) -> Value {
+    let mut spec = pick(v.get("spec"), STS_SPEC_FIELDS);
+    each(&mut spec, "volumeClaimTemplates", |t| {
+        let mut out = pick(Some(t), &["spec"]);
+        out["metadata"] = pick(t.get("metadata"), &["name", "annotations"]);
+        out
+    });
+    if let Some(t) = spec.get("template") {
+        let mut pod = pick(t.get("spec"), POD_FIELDS);
+        each(&mut pod, "containers", |c| pick(Some(c), CONTAINER_FIELDS));
+        each(&mut pod, "initContainers", |c| {
+            pick(Some(c), CONTAINER_FIELDS)
+        });
+        let template = serde_json::json!({
+            "metadata": pick(t.get("metadata"), &["labels"]),
+            "spec": pod,
+        });
+        spec["template"] = template;
+    }
+    serde_json::json!({
+        "apiVersion": v.get("apiVersion").cloned().unwrap_or(Value::Null),
+        "kind": v.get("kind").cloned().unwrap_or(Value::Null),
+        "metadata": project_meta(v.get("metadata"), true),
+        "spec": spec,
+    })
+}
+
+/// A ConfigMap with only the files the ensemble rules read, or None when it has none.
+fn project_config_map(v: &Value) -> Option<Value> {
+    let data: Map<String, Value> = v
+        .get("data")?
+        .as_object()?
+        .iter()
+        .filter(|(k, val)| {
+            val.as_str()
+                .is_some_and(|s| crate::ensemble::config_file_matters(k, s))
+        })
+        .map(|(k, val)| (k.clone(), val.clone()))
+        .collect();
+    if data.is_empty() {
+        return None;
+    }
+    Some(serde_json::json!({
+        "apiVersion": v.get("apiVersion").cloned().unwrap_or(Value::Null),
+        "kind": v.get("kind").cloned().unwrap_or(Value::Null),
+        "metadata": project_meta(v.get("metadata"), false),
+        "data": data,
+    }))
+}
+
+fn boxed(s: String) -> Box<str> {
+    s.into_boxed_str()
+}
+
+/// Label pairs, compact (a `BTreeMap<String, String>` costs a 500-byte node per map).
+type Pairs = Box<[(Box<str>, Box<str>)]>;
+
+/// (namespace, name)
+type NsName = (Arc<str>, Box<str>);
+
+fn pairs(m: BTreeMap<String, String>) -> Pairs {
+    m.into_iter().map(|(k, v)| (boxed(k), boxed(v))).collect()
+}
+
+fn unpairs(p: &[(Box<str>, Box<str>)]) -> BTreeMap<String, String> {
+    p.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn str_bytes(s: &str) -> usize {
+    // heap allocations are at least 16 bytes
+    if s.is_empty() { 0 } else { s.len().max(16) }
+}
+
+fn pairs_bytes(p: &[(Box<str>, Box<str>)]) -> usize {
+    p.iter()
+        .map(|(k, v)| 32 + str_bytes(k) + str_bytes(v))
+        .sum()
+}
+
+/// What the rules read of a Service: selector, clusterIP(s), type, ports.
+#[derive(Debug, Clone)]
+pub struct SvcLite {
+    /// None: no `spec.selector`.
+    selector: Option<Pairs>,
+    cluster_ip: Option<Box<str>>,
+    /// `spec.clusterIPs[0]`, read only when `clusterIP` is not set.
+    first_cluster_ip: Option<Box<str>>,
+    type_: Option<Box<str>>,
+    ports: Box<[PortLite]>,
+}
+
+#[derive(Debug, Clone)]
+struct PortLite {
+    port: i32,
+    name: Option<Box<str>>,
+    target_port: Option<IntOrString>,
+}
+
+impl SvcLite {
+    fn from_service(s: Service) -> SvcLite {
+        let spec = s.spec.unwrap_or_default();
+        let first_cluster_ip = match spec.cluster_ip {
+            Some(_) => None,
+            None => spec.cluster_ips.and_then(|v| v.into_iter().next()),
+        };
+        SvcLite {
+            selector: spec.selector.map(pairs),
+            cluster_ip: spec.cluster_ip.map(boxed),
+            first_cluster_ip: first_cluster_ip.map(boxed),
+            type_: spec.type_.map(boxed),
+            ports: spec
+                .ports
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| PortLite {
+                    port: p.port,
+                    name: p.name.map(boxed),
+                    target_port: p.target_port,
+                })
+                .collect(),
+        }
+    }
+
+    /// `selector::map_matches` on the compact selector.
+    fn selects(&self, labels: &Labels) -> bool {
+        self.selector.as_deref().is_some_and(|sel| {
+            !sel.is_empty()
+                && sel
+                    .iter()
+                    .all(|(k, v)| labels.get(&**k).map(String::as_str) == Some(&**v))
+        })
+    }
+}
+
+/// What the rules read of a PodDisruptionBudget: selector, minAvailable, maxUnavailable.
+#[derive(Debug, Clone)]
+pub struct PdbLite {
+    /// None: no `spec.selector`.
+    match_labels: Option<Pairs>,
+    match_expressions: Option<Box<[LabelSelectorRequirement]>>,
+    has_selector: bool,
+    min_available: Option<IntOrString>,
+    max_unavailable: Option<IntOrString>,
+}
+
+impl PdbLite {
+    fn from_pdb(p: PodDisruptionBudget) -> PdbLite {
+        let spec = p.spec.unwrap_or_default();
+        let has_selector = spec.selector.is_some();
+        let sel = spec.selector.unwrap_or_default();
+        PdbLite {
+            match_labels: sel.match_labels.map(pairs),
+            match_expressions: sel.match_expressions.map(Vec::into_boxed_slice),
+            has_selector,
+            min_available: spec.min_available,
+            max_unavailable: spec.max_unavailable,
+        }
+    }
+
+    fn selector(&self) -> Option<LabelSelector> {
+        self.has_selector.then(|| LabelSelector {
+            match_labels: self.match_labels.as_deref().map(unpairs),
+            match_expressions: self.match_expressions.as_deref().map(<[_]>::to_vec),
+        })
+    }
+
+    fn selects(&self, labels: &Labels) -> bool {
+        crate::selector::pdb_matches(self.selector().as_ref(), false, labels)
+    }
+}
+
+fn intstr_bytes(i: &Option<IntOrString>) -> usize {
+    match i {
+        Some(IntOrString::String(s)) => str_bytes(s),
+        _ => 0,
+    }
+}
+
+/// A cached object of one kind, built from its JSON one object at a time.
+pub trait Entry: Sized + Send + Sync + 'static {
+    /// The entry of `value` (apiVersion and kind set); `Ok(None)` when it is not kept (a
+    /// ConfigMap with no file the rules read); `Err` when it does not decode.
+    fn decode(value: Value) -> Result<Option<Self>, String>;
+    /// The object rules see.
+    fn object(&self, namespace: &str, name: &str) -> Arc<Object>;
+    /// Heap and inline bytes, estimated.
+    fn bytes(&self) -> usize;
+    /// The cross-namespace index key: a Service's name, a StatefulSet's `serviceName`.
+    fn secondary<'a>(&'a self, name: &'a str) -> Option<&'a str>;
+}
+
+/// Estimated bytes of a typed [`Object`] per byte of the JSON it was built from (measured
+/// with bench/cache-memory.sh; see docs/webhook.md).
+const OBJECT_BYTES_PER_JSON_BYTE: usize = 4;
+
+/// A projected [`Object`] (StatefulSets, ConfigMaps) and its estimated size.
+#[derive(Debug, Clone)]
+pub struct Projected {
+    pub object: Arc<Object>,
+    bytes: usize,
+}
+
+fn typed_object(value: Value) -> Result<Option<Projected>, String> {
+    let bytes = size_of::<Object>()
+        + value.to_string().len() * OBJECT_BYTES_PER_JSON_BYTE
+        + size_of::<StatefulSet>();
+    match Object::from_value(value, None, "default") {
+        Ok(Some(o)) => Ok(Some(Projected {
+            object: Arc::new(o),
+            bytes,
+        })),
+        Ok(None) => Err("no apiVersion or kind".into()),
+        Err(e) if e.pointer.is_empty() => Err(e.message),
+        Err(e) => Err(format!("{}: {}", e.pointer, e.message)),
+    }
+}
+
+/// StatefulSets.
+#[derive(Debug, Clone)]
+pub struct Sts(pub Projected);
+/// ConfigMaps.
+#[derive(Debug, Clone)]
+pub struct Cm(pub Projected);
+
+impl Entry for Sts {
+    fn decode(value: Value) -> Result<Option<Self>, String> {
+        Ok(typed_object(project_statefulset(&value))?.map(Sts))
+    }
+    fn object(&self, _: &str, _: &str) -> Arc<Object> {
+        self.0.object.clone()
+    }
+    fn bytes(&self) -> usize {
+        self.0.bytes
+    }
+    fn secondary<'a>(&'a self, _: &'a str) -> Option<&'a str> {
+        self.0.object.service_name()
+    }
+}
+
+impl Entry for Cm {
+    fn decode(value: Value) -> Result<Option<Self>, String> {
+        match project_config_map(&value) {
+            Some(v) => Ok(typed_object(v)?.map(Cm)),
+            None => Ok(None),
+        }
+    }
+    fn object(&self, _: &str, _: &str) -> Arc<Object> {
+        self.0.object.clone()
+    }
+    fn bytes(&self) -> usize {
+        self.0.bytes
+    }
+    fn secondary<'a>(&'a self, _: &'a str) -> Option<&'a str> {
+        None
+    }
+}
+
+fn typed<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        format!("{path}: {}", e.into_inner())
+    })
+}
+
+fn lite_key(api_version: &str, kind: &str, namespace: &str, name: &str) -> ObjectKey {
+    ObjectKey {
+        api_version: api_version.into(),
+        kind: kind.into(),
+        namespace: namespace.into(),
+        name: name.into(),
+    }
+}
+
+fn lite_meta(namespace: &str, name: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.into()),
+        namespace: Some(namespace.into()),
+        ..Default::default()
+    }
+}
+
+fn lite_object(key: ObjectKey, body: Body) -> Arc<Object> {
+    Arc::new(Object {
+        key,
+        labels: Labels::new(),
+        ignore: Vec::new(),
+        ignore_reason: None,
+        origin: None,
+        body,
+        placeholders: Vec::new(),
+    })
+}
+
+impl Entry for SvcLite {
+    fn decode(value: Value) -> Result<Option<Self>, String> {
+        let mut spec = pick(
+            value.get("spec"),
+            &["selector", "clusterIP", "clusterIPs", "type", "ports"],
+        );
+        each(&mut spec, "ports", |p| {
+            pick(Some(p), &["port", "name", "targetPort"])
+        });
+        let v = serde_json::json!({"metadata": project_meta(value.get("metadata"), false), "spec": spec});
+        Ok(Some(SvcLite::from_service(typed(v)?)))
+    }
+    fn object(&self, namespace: &str, name: &str) -> Arc<Object> {
+        let spec = ServiceSpec {
+            selector: self.selector.as_deref().map(unpairs),
+            cluster_ip: self.cluster_ip.as_deref().map(String::from),
+            cluster_ips: self
+                .first_cluster_ip
+                .as_deref()
+                .map(|s| vec![s.to_string()]),
+            type_: self.type_.as_deref().map(String::from),
+            ports: (!self.ports.is_empty()).then(|| {
+                self.ports
+                    .iter()
+                    .map(|p| ServicePort {
+                        port: p.port,
+                        name: p.name.as_deref().map(String::from),
+                        target_port: p.target_port.clone(),
+                        ..Default::default()
+                    })
+                    .collect()
+            }),
+            ..Default::default()
+        };
+        let svc = Service {
+            metadata: lite_meta(namespace, name),
+            spec: Some(spec),
+            status: None,
+        };
+        lite_object(
+            lite_key("v1", "Service", namespace, name),
+            Body::Service(Box::new(svc)),
+        )
+    }
+    fn bytes(&self) -> usize {
+        size_of::<Self>()
+            + self.selector.as_deref().map_or(0, pairs_bytes)
+            + self.cluster_ip.as_deref().map_or(0, str_bytes)
+            + self.first_cluster_ip.as_deref().map_or(0, str_bytes)
+            + self.type_.as_deref().map_or(0, str_bytes)
+            + self
+                .ports
+                .iter()
+                .map(|p| {
+                    size_of::<PortLite>()
+                        + p.name.as_deref().map_or(0, str_bytes)
+                        + intstr_bytes(&p.target_port)
+                })
+                .sum::<usize>()
+    }
+    fn secondary<'a>(&'a self, name: &'a str) -> Option<&'a str> {
+        Some(name)
+    }
+}
+
+impl Entry for PdbLite {
+    fn decode(value: Value) -> Result<Option<Self>, String> {
+        let spec = pick(
+            value.get("spec"),
+            &["selector", "minAvailable", "maxUnavailable"],
+        );
+        let v = serde_json::json!({"metadata": project_meta(value.get("metadata"), false), "spec": spec});
+        Ok(Some(PdbLite::from_pdb(typed(v)?)))
+    }
+    fn object(&self, namespace: &str, name: &str) -> Arc<Object> {
+        let pdb = PodDisruptionBudget {
+            metadata: lite_meta(namespace, name),
+            spec: Some(PodDisruptionBudgetSpec {
+                selector: self.selector(),
+                min_available: self.min_available.clone(),
+                max_unavailable: self.max_unavailable.clone(),
+                ..Default::default()
+            }),
+            status: None,
+        };
+        lite_object(
+            lite_key("policy/v1", "PodDisruptionBudget", namespace, name),
+            Body::Pdb(Box::new(pdb)),
+        )
+    }
+    fn bytes(&self) -> usize {
+        size_of::<Self>()
+            + self.match_labels.as_deref().map_or(0, pairs_bytes)
+            + self.match_expressions.as_deref().map_or(0, |e| {
+                e.iter()
+                    .map(|r| {
+                        size_of::<LabelSelectorRequirement>()
+                            + str_bytes(&r.key)
+                            + str_bytes(&r.operator)
+                            + r.values
+                                .iter()
+                                .flatten()
+                                .map(|v| 24 + str_bytes(v))
+                                .sum::<usize>()
+                    })
+                    .sum()
+            })
+            + intstr_bytes(&self.min_available)
+            + intstr_bytes(&self.max_unavailable)
+    }
+    fn secondary<'a>(&'a self, _: &'a str) -> Option<&'a str> {
+        None
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stores
+
+fn rv_hash(rv: &str) -> u64 {
+    let mut h = rustc_hash::FxBuildHasher.build_hasher();
+    h.write(rv.as_bytes());
+    h.finish()
+}
+
+struct Slot<E> {
+    /// Hash of the resourceVersion it was built from (0: unknown).
+    rv: u64,
+    /// The relist that last saw it.
+    generation: u32,
+    bytes: u32,
+    entry: E,
+}
+
+/// Objects of one kind: namespace -> name -> entry (sorted, for stable answers), and a
 /// secondary index across namespaces: Services by name, StatefulSets by `serviceName` (to find
 /// an ensemble wherever it runs).
-#[derive(Default)]
-pub struct KindStore {
-    by_ns: HashMap<String, BTreeMap<String, Arc<Object>>>,
-    /// secondary key -> (namespace, name)
-    by_key: HashMap<String, std::collections::BTreeSet<(String, String)>>,
+pub struct Store<E> {
+    by_ns: HashMap<Arc<str>, BTreeMap<Box<str>, Slot<E>>>,
+    /// secondary key -> (namespace, name), sorted
+    by_key: HashMap<Box<str>, Vec<NsName>>,
+    /// Objects that did not decode: (namespace, name) -> (resourceVersion hash, generation).
+    bad: HashMap<NsName, (u64, u32)>,
+    generation: u32,
+    len: usize,
+    bytes: usize,
 }
 
-/// The cross-namespace key of an object: a Service's name, a StatefulSet's serviceName.
-fn secondary_key(o: &Object) -> Option<&str> {
-    if o.service().is_some() {
-        return Some(&o.key.name);
-    }
-    o.statefulset()
-        .and_then(|s| s.spec.as_ref())
-        .and_then(|s| s.service_name.as_deref())
-}
-
-impl KindStore {
-    fn insert(&mut self, o: Arc<Object>) {
-        let (ns, name) = (o.key.namespace.clone(), o.key.name.clone());
-        self.remove(&ns, &name);
-        if let Some(k) = secondary_key(&o) {
-            self.by_key
-                .entry(k.to_string())
-                .or_default()
-                .insert((ns.clone(), name.clone()));
+impl<E> Default for Store<E> {
+    fn default() -> Self {
+        Store {
+            by_ns: HashMap::new(),
+            by_key: HashMap::new(),
+            bad: HashMap::new(),
+            generation: 0,
+            len: 0,
+            bytes: 0,
         }
-        self.by_ns.entry(ns).or_default().insert(name, o);
+    }
+}
+
+/// What [`Store::apply`] did.
+#[derive(Debug, PartialEq, Eq)]
+enum Applied {
+    Unchanged,
+    Stored,
+    /// Not kept (e.g. a ConfigMap with no file the rules read).
+    Dropped,
+    /// Did not decode; the message is Some the first time this version is seen.
+    Failed(Option<String>),
+}
+
+impl<E: Entry> Store<E> {
+    fn ns_key(&self, ns: &str) -> Arc<str> {
+        self.by_ns
+            .get_key_value(ns)
+            .map(|(k, _)| k.clone())
+            .unwrap_or_else(|| Arc::from(ns))
     }
 
-    fn remove(&mut self, ns: &str, name: &str) {
-        if let Some(m) = self.by_ns.get_mut(ns) {
-            if let Some(old) = m.remove(name)
-                && let Some(k) = secondary_key(&old)
-                && let Some(set) = self.by_key.get_mut(k)
+    fn put(&mut self, ns: &str, name: &str, rv: u64, entry: E) {
+        self.remove(ns, name);
+        let ns = self.ns_key(ns);
+        if let Some(k) = entry.secondary(name) {
+            let list = self.by_key.entry(k.into()).or_default();
+            let item = (ns.clone(), Box::from(name));
+            if let Err(i) = list.binary_search(&item) {
+                list.insert(i, item);
+            }
+        }
+        let bytes = entry.bytes() + name.len().max(16) + 48;
+        self.len += 1;
+        self.bytes += bytes;
+        self.by_ns.entry(ns).or_default().insert(
+            name.into(),
+            Slot {
+                rv,
+                generation: self.generation,
+                bytes: bytes as u32,
+                entry,
+            },
+        );
+    }
+
+    /// Insert or replace (tests and callers outside a watch).
+    pub fn insert(&mut self, namespace: &str, name: &str, entry: E) {
+        self.put(namespace, name, 0, entry);
+    }
+
+    pub fn remove(&mut self, ns: &str, name: &str) {
+        let Some(m) = self.by_ns.get_mut(ns) else {
+            return;
+        };
+        if let Some(old) = m.remove(name) {
+            self.len -= 1;
+            self.bytes -= old.bytes as usize;
+            if let Some(k) = old.entry.secondary(name)
+                && let Some(list) = self.by_key.get_mut(k)
             {
-                set.remove(&(ns.to_string(), name.to_string()));
-                if set.is_empty() {
+                list.retain(|(n, m)| !(&**n == ns && &**m == name));
+                if list.is_empty() {
                     self.by_key.remove(k);
                 }
             }
-            if m.is_empty() {
-                self.by_ns.remove(ns);
+        }
+        if m.is_empty() {
+            self.by_ns.remove(ns);
+        }
+    }
+
+    /// Apply a listed or watched object: unchanged (same resourceVersion) objects are only
+    /// marked seen.
+    fn apply(&mut self, ns: &str, name: &str, rv: Option<&str>, value: Value) -> Applied {
+        let rv = rv.map_or(0, rv_hash);
+        let generation = self.generation;
+        if rv != 0
+            && let Some(slot) = self.by_ns.get_mut(ns).and_then(|m| m.get_mut(name))
+            && slot.rv == rv
+        {
+            slot.generation = generation;
+            return Applied::Unchanged;
+        }
+        match E::decode(value) {
+            Ok(Some(e)) => {
+                self.bad.remove(&(Arc::from(ns), Box::from(name)));
+                self.put(ns, name, rv, e);
+                Applied::Stored
+            }
+            Ok(None) => {
+                self.remove(ns, name);
+                Applied::Dropped
+            }
+            Err(msg) => {
+                // a stale version would answer for an object that changed: drop it
+                self.remove(ns, name);
+                let key = (self.ns_key(ns), Box::from(name));
+                let first = self.bad.get(&key).is_none_or(|(r, _)| *r != rv || rv == 0);
+                self.bad.insert(key, (rv, generation));
+                Applied::Failed(first.then_some(msg))
             }
         }
+    }
+
+    fn delete(&mut self, ns: &str, name: &str) {
+        self.remove(ns, name);
+        self.bad.remove(&(Arc::from(ns), Box::from(name)));
+    }
+
+    /// A relist starts: entries it does not see again are dropped by [`Self::end_relist`].
+    fn begin_relist(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+    }
+
+    /// The relist is complete: drop what it did not see; returns how many.
+    fn end_relist(&mut self) -> usize {
+        let g = self.generation;
+        let stale: Vec<NsName> = self
+            .by_ns
+            .iter()
+            .flat_map(|(ns, m)| {
+                m.iter()
+                    .filter(|(_, s)| s.generation != g)
+                    .map(|(n, _)| (ns.clone(), n.clone()))
+            })
+            .collect();
+        for (ns, name) in &stale {
+            self.remove(ns, name);
+        }
+        self.bad.retain(|_, (_, gen_)| *gen_ == g);
+        stale.len()
+    }
+
+    fn get(&self, ns: &str, name: &str) -> Option<Arc<Object>> {
+        self.by_ns
+            .get(ns)?
+            .get(name)
+            .map(|s| s.entry.object(ns, name))
+    }
+
+    fn in_ns<'a>(&'a self, ns: &str) -> impl Iterator<Item = (&'a str, &'a E)> {
+        self.by_ns
+            .get(ns)
+            .into_iter()
+            .flat_map(|m| m.iter().map(|(n, s)| (&**n, &s.entry)))
     }
 
     /// Objects whose secondary key is `key`, every namespace.
@@ -95,201 +841,461 @@ impl KindStore {
             .collect()
     }
 
-    fn get(&self, ns: &str, name: &str) -> Option<Arc<Object>> {
-        self.by_ns.get(ns)?.get(name).cloned()
-    }
-
-    fn in_ns(&self, ns: &str) -> impl Iterator<Item = &Arc<Object>> {
-        self.by_ns.get(ns).into_iter().flat_map(|m| m.values())
+    /// Every entry, namespace by namespace.
+    fn all(&self) -> impl Iterator<Item = (&str, &str, &E)> {
+        self.by_ns
+            .iter()
+            .flat_map(|(ns, m)| m.iter().map(move |(n, s)| (&**ns, &**n, &s.entry)))
     }
 
     pub fn len(&self) -> usize {
-        self.by_ns.values().map(BTreeMap::len).sum()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_ns.is_empty()
+        self.len == 0
+    }
+
+    /// Estimated bytes held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 }
 
-/// One watched kind: its store and whether its initial list has completed.
+// ---------------------------------------------------------------------------------------------
+// Watch health
+
 #[derive(Default)]
-pub struct Watched {
-    pub store: RwLock<KindStore>,
-    pub synced: AtomicBool,
+struct HealthState {
+    last_event: Option<Instant>,
+    /// Set by the first failure after a success.
+    failing_since: Option<Instant>,
+    last_error: Option<String>,
 }
 
-impl Watched {
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, KindStore> {
+/// One kind's watch health, for `/readyz` and `/metrics`.
+#[derive(Default)]
+pub struct Health {
+    state: Mutex<HealthState>,
+    relists: AtomicU64,
+    errors: AtomicU64,
+    decode_failures: AtomicU64,
+}
+
+impl Health {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HealthState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn event(&self) {
+        let mut s = self.lock();
+        s.last_event = Some(Instant::now());
+        s.failing_since = None;
+    }
+
+    fn recovered(&self) {
+        self.lock().failing_since = None;
+    }
+
+    fn failed(&self, error: String) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        let mut s = self.lock();
+        s.failing_since.get_or_insert_with(Instant::now);
+        s.last_error = Some(error);
+    }
+
+    /// How long it has been failing, with the last error.
+    pub fn down_for(&self) -> Option<(Duration, String)> {
+        let s = self.lock();
+        let since = s.failing_since?;
+        Some((since.elapsed(), s.last_error.clone().unwrap_or_default()))
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.lock().failing_since.is_none()
+    }
+
+    /// Seconds since the last event (None before the first).
+    pub fn last_event_age(&self) -> Option<f64> {
+        self.lock().last_event.map(|t| t.elapsed().as_secs_f64())
+    }
+
+    pub fn relists(&self) -> u64 {
+        self.relists.load(Ordering::Relaxed)
+    }
+
+    pub fn decode_failures(&self) -> u64 {
+        self.decode_failures.load(Ordering::Relaxed)
+    }
+}
+
+/// One watched kind: its store, whether its initial list has completed, its health.
+pub struct Watched<E> {
+    pub kind: &'static str,
+    pub store: RwLock<Store<E>>,
+    pub synced: AtomicBool,
+    /// Not needed for readiness once synced (ConfigMaps: an optional input).
+    pub optional: bool,
+    pub health: Health,
+}
+
+impl<E> Watched<E> {
+    fn new(kind: &'static str, optional: bool) -> Self {
+        Watched {
+            kind,
+            store: RwLock::new(Store::default()),
+            synced: AtomicBool::new(false),
+            optional,
+            health: Health::default(),
+        }
+    }
+
+    pub fn read(&self) -> std::sync::RwLockReadGuard<'_, Store<E>> {
         self.store.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, KindStore> {
+    pub fn write(&self) -> std::sync::RwLockWriteGuard<'_, Store<E>> {
         self.store.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn is_synced(&self) -> bool {
+        self.synced.load(Ordering::Acquire)
     }
 }
 
 /// The watch caches, answering [`Companions`] from memory.
-#[derive(Default)]
 pub struct ClusterCache {
-    pub services: Watched,
-    pub pdbs: Watched,
-    pub statefulsets: Watched,
-    pub config_maps: Watched,
+    pub services: Watched<SvcLite>,
+    pub pdbs: Watched<PdbLite>,
+    pub statefulsets: Watched<Sts>,
+    pub config_maps: Watched<Cm>,
+    metrics: WatchMetrics,
+    down_unready: Duration,
+}
+
+impl Default for ClusterCache {
+    fn default() -> Self {
+        Self::new(WatchMetrics::default(), DOWN_UNREADY)
+    }
+}
+
+/// One kind's state, for readiness and metrics (type-erased).
+trait KindView: Sync {
+    fn kind(&self) -> &'static str;
+    fn synced(&self) -> bool;
+    fn optional(&self) -> bool;
+    fn health(&self) -> &Health;
+    fn counts(&self) -> (usize, usize);
+}
+
+impl<E: Entry> KindView for Watched<E> {
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+    fn synced(&self) -> bool {
+        self.is_synced()
+    }
+    fn optional(&self) -> bool {
+        self.optional
+    }
+    fn health(&self) -> &Health {
+        &self.health
+    }
+    fn counts(&self) -> (usize, usize) {
+        let s = self.read();
+        (s.len(), s.bytes())
+    }
 }
 
 impl ClusterCache {
-    /// True once every kind has completed its initial list.
-    pub fn synced(&self) -> bool {
+    pub fn new(metrics: WatchMetrics, down_unready: Duration) -> Self {
+        ClusterCache {
+            services: Watched::new("Service", false),
+            pdbs: Watched::new("PodDisruptionBudget", false),
+            statefulsets: Watched::new("StatefulSet", false),
+            config_maps: Watched::new("ConfigMap", true),
+            metrics,
+            down_unready,
+        }
+    }
+
+    fn kinds(&self) -> [&dyn KindView; 4] {
         [
             &self.services,
             &self.pdbs,
             &self.statefulsets,
             &self.config_maps,
         ]
-        .iter()
-        .all(|w| w.synced.load(Ordering::Acquire))
+    }
+
+    /// True once every kind has completed its initial list.
+    pub fn synced(&self) -> bool {
+        self.kinds().iter().all(|k| k.synced())
+    }
+
+    /// Ok when every kind has synced once and no required kind has been failing for longer
+    /// than `down_unready` ([`DOWN_UNREADY`] by default); otherwise why not.
+    pub fn readiness(&self) -> Result<(), String> {
+        let unsynced: Vec<&str> = self
+            .kinds()
+            .iter()
+            .filter(|k| !k.synced())
+            .map(|k| k.kind())
+            .collect();
+        if !unsynced.is_empty() {
+            return Err(format!("watch caches not synced: {}", unsynced.join(", ")));
+        }
+        for k in self.kinds().iter().filter(|k| !k.optional()) {
+            if let Some((d, err)) = k.health().down_for()
+                && d > self.down_unready
+            {
+                return Err(format!(
+                    "watch of {} failing for {}s: {err}",
+                    k.kind(),
+                    d.as_secs()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Bring the gauges of `/metrics` up to date (called at each scrape).
+    pub fn export_metrics(&self) {
+        let m = &self.metrics;
+        for k in self.kinds() {
+            let l = KindLabels { kind: k.kind() };
+            let h = k.health();
+            let (objects, bytes) = k.counts();
+            m.up.get_or_create(&l)
+                .set(i64::from(k.synced() && h.is_up()));
+            m.synced.get_or_create(&l).set(i64::from(k.synced()));
+            m.objects.get_or_create(&l).set(objects as i64);
+            m.bytes.get_or_create(&l).set(bytes as i64);
+            m.last_event_age
+                .get_or_create(&l)
+                .set(h.last_event_age().unwrap_or(f64::NAN));
+        }
     }
 
     /// Start the watchers on the current tokio runtime.
     pub fn spawn(self: &Arc<Self>, client: kube::Client) {
-        let me = self.clone();
-        tokio::spawn(drive::<Service>(
+        tokio::spawn(drive::<Service, SvcLite>(
             Api::all(client.clone()),
-            me,
+            self.clone(),
             |c| &c.services,
-            false,
         ));
-        let me = self.clone();
-        tokio::spawn(drive::<PodDisruptionBudget>(
+        tokio::spawn(drive::<PodDisruptionBudget, PdbLite>(
             Api::all(client.clone()),
-            me,
+            self.clone(),
             |c| &c.pdbs,
-            false,
         ));
-        let me = self.clone();
-        tokio::spawn(drive::<StatefulSet>(
+        tokio::spawn(drive::<StatefulSet, Sts>(
             Api::all(client.clone()),
-            me,
+            self.clone(),
             |c| &c.statefulsets,
-            false,
         ));
-        let me = self.clone();
-        tokio::spawn(drive::<ConfigMap>(
+        tokio::spawn(drive::<ConfigMap, Cm>(
             Api::all(client),
-            me,
+            self.clone(),
             |c| &c.config_maps,
-            true,
         ));
     }
 }
 
-/// Turn a watched k8s object into an [`Object`] (None when it cannot be read).
-fn convert<K: Serialize + Resource>(k: &K) -> Option<Arc<Object>> {
-    let mut v = serde_json::to_value(k).ok()?;
-    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("managedFields");
-        if let Some(a) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
-            a.remove("kubectl.kubernetes.io/last-applied-configuration");
-        }
+/// Exponential backoff with jitter; reset by the first event after a failure.
+struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    fn new() -> Self {
+        Backoff { next: MIN_BACKOFF }
     }
-    if v.get("kind").and_then(Value::as_str) == Some("ConfigMap") {
-        let m = v.as_object_mut()?;
-        m.remove("binaryData");
-        let keep = match m.get_mut("data").and_then(Value::as_object_mut) {
-            Some(data) => {
-                data.retain(|key, val| {
-                    val.as_str()
-                        .is_some_and(|s| crate::ensemble::config_file_matters(key, s))
-                });
-                !data.is_empty()
-            }
-            None => false,
-        };
-        if !keep {
-            return None;
-        }
+
+    fn reset(&mut self) {
+        self.next = MIN_BACKOFF;
     }
-    match Object::from_value(v, None, "default") {
-        Ok(Some(o)) => Some(Arc::new(o)),
-        Ok(None) => None,
-        Err(e) => {
-            tracing::warn!(
-                name = ?k.meta().name,
-                error = %e.message,
-                "cannot read a watched object; ignoring it"
-            );
-            None
-        }
+
+    fn step(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (d * 2).min(MAX_BACKOFF);
+        // +-20% jitter, so that replicas and kinds do not retry in step
+        let r = std::collections::hash_map::RandomState::new().hash_one(Instant::now());
+        let frac = (r % 401) as f64 / 1000.0 + 0.8;
+        d.mul_f64(frac)
     }
 }
 
-fn ns_name<K: Resource>(k: &K) -> (String, String) {
-    let m = k.meta();
+fn status_code(e: &watcher::Error) -> Option<u16> {
+    match e {
+        watcher::Error::WatchError(s) => Some(s.code),
+        watcher::Error::InitialListFailed(kube::Error::Api(s))
+        | watcher::Error::WatchStartFailed(kube::Error::Api(s))
+        | watcher::Error::WatchFailed(kube::Error::Api(s)) => Some(s.code),
+        _ => None,
+    }
+}
+
+/// One short line for an error (kube errors may quote a response body).
+fn short(e: impl std::fmt::Display) -> String {
+    let mut s = e.to_string();
+    if s.len() > 300 {
+        let mut cut = 300;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push_str("...");
+    }
+    s
+}
+
+fn raw_ns_name<K>(r: &Raw<K>) -> (String, String) {
     (
-        m.namespace.clone().unwrap_or_else(|| "default".into()),
-        m.name.clone().unwrap_or_default(),
+        r.meta
+            .namespace
+            .clone()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "default".into()),
+        r.meta.name.clone().unwrap_or_default(),
     )
 }
 
-async fn drive<K>(
-    api: Api<K>,
+/// Apply one listed or watched object to `w`, counting and logging (once) an object that does
+/// not decode.
+fn apply_raw<K: Resource<DynamicType = ()>, E: Entry>(
+    w: &Watched<E>,
+    metrics: &WatchMetrics,
+    raw: Raw<K>,
+) {
+    let (ns, name) = raw_ns_name(&raw);
+    let rv = raw.meta.resource_version;
+    let mut value = raw.value;
+    // list items carry no apiVersion/kind
+    if let Some(m) = value.as_object_mut() {
+        m.insert("apiVersion".into(), K::api_version(&()).into_owned().into());
+        m.insert("kind".into(), K::kind(&()).into_owned().into());
+    }
+    let applied = w.write().apply(&ns, &name, rv.as_deref(), value);
+    if let Applied::Failed(first) = applied {
+        w.health.decode_failures.fetch_add(1, Ordering::Relaxed);
+        metrics
+            .decode_failures
+            .get_or_create(&KindLabels { kind: w.kind })
+            .inc();
+        if let Some(error) = first {
+            tracing::warn!(
+                kind = w.kind,
+                namespace = %ns,
+                name = %name,
+                error = %short(error),
+                "skipping a watched object that does not decode"
+            );
+        }
+    }
+}
+
+async fn drive<K, E>(
+    api: Api<Raw<K>>,
     cache: Arc<ClusterCache>,
-    pick: fn(&ClusterCache) -> &Watched,
-    optional: bool,
+    pick: fn(&ClusterCache) -> &Watched<E>,
 ) where
-    K: Resource + Clone + DeserializeOwned + Serialize + Debug + Send + Sync + 'static,
-    K::DynamicType: Default,
+    K: Resource<DynamicType = ()> + Send + Sync + 'static,
+    E: Entry,
 {
-    let kind = K::kind(&Default::default()).to_string();
-    let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
+    let w = pick(&cache);
+    let labels = KindLabels { kind: w.kind };
+    let stream = watcher::watcher(api, watcher::Config::default());
     futures::pin_mut!(stream);
-    let mut buffer: Option<KindStore> = None;
-    while let Some(ev) = stream.next().await {
-        let w = pick(&cache);
-        match ev {
-            Ok(Event::Init) => buffer = Some(KindStore::default()),
-            Ok(Event::InitApply(k)) => {
-                if let (Some(b), Some(o)) = (buffer.as_mut(), convert(&k)) {
-                    b.insert(o);
+    let mut backoff = Backoff::new();
+    let mut listing = false;
+    loop {
+        let next = if w.health.is_up() {
+            stream.next().await
+        } else {
+            // a retry that does not fail within QUIET has reconnected (a watch resumed from
+            // its resourceVersion sends nothing until something changes)
+            match tokio::time::timeout(QUIET, stream.next()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    tracing::info!(kind = w.kind, "watch reconnected");
+                    w.health.recovered();
+                    backoff.reset();
+                    continue;
                 }
             }
-            Ok(Event::InitDone) => {
-                if let Some(b) = buffer.take() {
-                    let n = b.len();
-                    *w.write() = b;
-                    tracing::info!(kind = %kind, objects = n, "watch cache synced");
+        };
+        let Some(ev) = next else { return };
+        let ev = match ev {
+            Ok(ev) => {
+                backoff.reset();
+                if !w.health.is_up() {
+                    tracing::info!(kind = w.kind, "watch reconnected");
                 }
-                w.synced.store(true, Ordering::Release);
-            }
-            Ok(Event::Apply(k)) => {
-                let (ns, name) = ns_name(&k);
-                match convert(&k) {
-                    Some(o) => w.write().insert(o),
-                    None => w.write().remove(&ns, &name),
-                }
-            }
-            Ok(Event::Delete(k)) => {
-                let (ns, name) = ns_name(&k);
-                w.write().remove(&ns, &name);
+                w.health.event();
+                ev
             }
             Err(e) => {
-                let forbidden = matches!(
-                    &e,
-                    watcher::Error::InitialListFailed(kube::Error::Api(s))
-                        | watcher::Error::WatchStartFailed(kube::Error::Api(s))
-                        if s.code == 403
-                );
-                if forbidden && optional && !w.synced.load(Ordering::Acquire) {
+                let code = status_code(&e);
+                if code == Some(403) && w.optional && !w.is_synced() {
                     tracing::error!(
-                        kind = %kind,
-                        error = %e,
+                        kind = w.kind,
+                        error = %short(&e),
                         "no permission to list this kind; continuing without it"
                     );
                     w.synced.store(true, Ordering::Release);
                     return;
                 }
-                tracing::warn!(kind = %kind, error = %e, "watch failed; retrying with backoff");
+                cache.metrics.errors.get_or_create(&labels).inc();
+                if code == Some(410) {
+                    // the watch (or a list page's continue token) expired: the watcher relists
+                    // now; this is no outage, so no backoff
+                    tracing::info!(kind = w.kind, "watch expired (410 Gone); relisting");
+                    w.health.errors.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                w.health.failed(short(&e));
+                let wait = backoff.step();
+                tracing::warn!(
+                    kind = w.kind,
+                    error = %short(&e),
+                    retry_ms = wait.as_millis() as u64,
+                    "watch failed; retrying"
+                );
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+        };
+        match ev {
+            Event::Init => {
+                if w.is_synced() {
+                    w.health.relists.fetch_add(1, Ordering::Relaxed);
+                    cache.metrics.relists.get_or_create(&labels).inc();
+                }
+                listing = true;
+                w.write().begin_relist();
+            }
+            Event::InitApply(raw) => apply_raw(w, &cache.metrics, raw),
+            Event::InitDone => {
+                let dropped = if listing { w.write().end_relist() } else { 0 };
+                listing = false;
+                let (n, bytes) = {
+                    let s = w.read();
+                    (s.len(), s.bytes())
+                };
+                tracing::info!(
+                    kind = w.kind,
+                    objects = n,
+                    bytes_estimate = bytes,
+                    dropped,
+                    "watch cache synced"
+                );
+                w.synced.store(true, Ordering::Release);
+            }
+            Event::Apply(raw) => apply_raw(w, &cache.metrics, raw),
+            Event::Delete(raw) => {
+                let (ns, name) = raw_ns_name(&raw);
+                w.write().delete(&ns, &name);
             }
         }
     }
@@ -304,8 +1310,8 @@ impl Companions for ClusterCache {
         self.services
             .read()
             .in_ns(namespace)
-            .filter(|o| o.service_selects(labels))
-            .cloned()
+            .filter(|(_, s)| s.selects(labels))
+            .map(|(name, s)| s.object(namespace, name))
             .collect()
     }
 
@@ -313,8 +1319,8 @@ impl Companions for ClusterCache {
         self.pdbs
             .read()
             .in_ns(namespace)
-            .filter(|o| o.pdb_selects(labels))
-            .cloned()
+            .filter(|(_, p)| p.selects(labels))
+            .map(|(name, p)| p.object(namespace, name))
             .collect()
     }
 
@@ -323,7 +1329,11 @@ impl Companions for ClusterCache {
     }
 
     fn statefulsets(&self, namespace: &str) -> Vec<Arc<Object>> {
-        self.statefulsets.read().in_ns(namespace).cloned().collect()
+        self.statefulsets
+            .read()
+            .in_ns(namespace)
+            .map(|(_, s)| s.0.object.clone())
+            .collect()
     }
 
     fn config_map(&self, namespace: &str, name: &str) -> Option<Arc<Object>> {
@@ -341,8 +1351,8 @@ impl Companions for ClusterCache {
     fn workloads(&self, namespace: Option<&str>) -> Vec<Arc<Object>> {
         let s = self.statefulsets.read();
         match namespace {
-            Some(ns) => s.in_ns(ns).cloned().collect(),
-            None => s.by_ns.values().flat_map(|m| m.values()).cloned().collect(),
+            Some(ns) => s.in_ns(ns).map(|(_, e)| e.0.object.clone()).collect(),
+            None => s.all().map(|(_, _, e)| e.0.object.clone()).collect(),
         }
     }
 }
@@ -350,48 +1360,216 @@ impl Companions for ClusterCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
-    fn obj(v: Value) -> Arc<Object> {
-        Arc::new(Object::from_value(v, None, "default").unwrap().unwrap())
-    }
-
-    fn sts(ns: &str, name: &str, svc: &str) -> Arc<Object> {
-        obj(serde_json::json!({
+    fn sts_value(ns: &str, name: &str, svc: &str) -> Value {
+        json!({
             "apiVersion": "apps/v1", "kind": "StatefulSet",
             "metadata": {"name": name, "namespace": ns},
             "spec": {"serviceName": svc, "selector": {"matchLabels": {"a": name}},
                 "template": {"metadata": {"labels": {"a": name}}, "spec": {"containers": []}}}
-        }))
+        })
+    }
+
+    fn put_sts(c: &ClusterCache, ns: &str, name: &str, svc: &str) {
+        let e = Sts::decode(sts_value(ns, name, svc)).unwrap().unwrap();
+        c.statefulsets.write().insert(ns, name, e);
+    }
+
+    fn names(v: Vec<Arc<Object>>) -> Vec<String> {
+        v.iter()
+            .map(|o| format!("{}/{}", o.key.namespace, o.key.name))
+            .collect()
     }
 
     #[test]
     fn cross_namespace_indexes_follow_updates_and_deletes() {
         let c = ClusterCache::default();
-        c.statefulsets.write().insert(sts("data", "zk", "zk-hs"));
-        c.statefulsets.write().insert(sts("other", "zk", "zk-hs"));
-        let names = |v: Vec<Arc<Object>>| -> Vec<String> {
-            v.iter()
-                .map(|o| format!("{}/{}", o.key.namespace, o.key.name))
-                .collect()
-        };
+        put_sts(&c, "data", "zk", "zk-hs");
+        put_sts(&c, "other", "zk", "zk-hs");
         assert_eq!(
             names(c.statefulsets_by_service("zk-hs")),
             ["data/zk", "other/zk"]
         );
         // an update that changes serviceName moves it in the index
-        c.statefulsets.write().insert(sts("other", "zk", "zk-new"));
+        put_sts(&c, "other", "zk", "zk-new");
         assert_eq!(names(c.statefulsets_by_service("zk-hs")), ["data/zk"]);
         assert_eq!(names(c.statefulsets_by_service("zk-new")), ["other/zk"]);
         c.statefulsets.write().remove("data", "zk");
         assert!(c.statefulsets_by_service("zk-hs").is_empty());
-        let svc = obj(serde_json::json!({
+        let svc = SvcLite::decode(json!({
             "apiVersion": "v1", "kind": "Service",
             "metadata": {"name": "zk-cs", "namespace": "data"},
             "spec": {"selector": {"a": "zk"}}
-        }));
-        c.services.write().insert(svc);
+        }))
+        .unwrap()
+        .unwrap();
+        c.services.write().insert("data", "zk-cs", svc);
         assert_eq!(names(c.services_named("zk-cs")), ["data/zk-cs"]);
         c.services.write().remove("data", "zk-cs");
         assert!(c.services_named("zk-cs").is_empty());
+        assert_eq!(c.services.read().len(), 0);
+        assert_eq!(c.services.read().bytes(), 0);
+    }
+
+    /// A relist applies pages into the same store: unchanged objects are not rebuilt (the
+    /// same `Arc`), changed ones are, unseen ones are dropped at the end; a bad object is
+    /// reported the first time only.
+    #[test]
+    fn relist_in_place_by_resource_version() {
+        let mut s: Store<Sts> = Store::default();
+        let v = |name: &str| sts_value("data", name, "hs");
+        s.begin_relist();
+        assert_eq!(s.apply("data", "a", Some("1"), v("a")), Applied::Stored);
+        assert_eq!(s.apply("data", "b", Some("2"), v("b")), Applied::Stored);
+        assert_eq!(s.end_relist(), 0);
+        let a1 = s.get("data", "a").unwrap();
+        s.begin_relist();
+        assert_eq!(s.apply("data", "a", Some("1"), v("a")), Applied::Unchanged);
+        let mut bad = v("c");
+        bad["spec"]["replicas"] = json!("three");
+        assert!(matches!(
+            s.apply("data", "c", Some("3"), bad.clone()),
+            Applied::Failed(Some(_))
+        ));
+        assert_eq!(s.apply("data", "c", Some("3"), bad), Applied::Failed(None));
+        assert_eq!(s.end_relist(), 1, "b was not listed again");
+        assert!(Arc::ptr_eq(&a1, &s.get("data", "a").unwrap()));
+        assert!(s.get("data", "b").is_none());
+        assert!(s.get("data", "c").is_none());
+        assert_eq!(s.len(), 1);
+    }
+
+    /// What the projections keep is what rules read: Services and PDBs come back with their
+    /// selector, clusterIP, type, ports, minAvailable.
+    #[test]
+    fn lite_entries_round_trip_what_rules_read() {
+        let svc = SvcLite::decode(json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "zk-hs", "namespace": "data", "uid": "x",
+                "managedFields": [{"manager": "kubectl"}]},
+            "spec": {"clusterIP": "None", "selector": {"app": "zk"}, "type": "ClusterIP",
+                "ports": [{"name": "client", "port": 2181, "targetPort": "client", "protocol": "TCP"}],
+                "sessionAffinity": "None"},
+            "status": {"loadBalancer": {}}
+        }))
+        .unwrap()
+        .unwrap();
+        let o = svc.object("data", "zk-hs");
+        assert!(o.is_headless_service());
+        let labels: Labels = [("app".into(), "zk".into())].into_iter().collect();
+        assert!(o.service_selects(&labels));
+        assert!(svc.selects(&labels));
+        assert!(!svc.selects(&Labels::new()));
+        let spec = o.service().unwrap().spec.as_ref().unwrap();
+        assert_eq!(spec.ports.as_ref().unwrap()[0].port, 2181);
+        assert_eq!(o.key.to_string(), "Service data/zk-hs");
+
+        let pdb = PdbLite::decode(json!({
+            "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": {"name": "p", "namespace": "data"},
+            "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "zk"}}}
+        }))
+        .unwrap()
+        .unwrap();
+        assert!(pdb.selects(&labels));
+        let o = pdb.object("data", "p");
+        assert!(o.pdb_selects(&labels));
+        assert_eq!(
+            o.pdb().unwrap().spec.as_ref().unwrap().min_available,
+            Some(IntOrString::Int(2))
+        );
+        // an empty policy/v1 selector selects every pod; no selector none
+        let all = PdbLite::decode(json!({"spec": {"selector": {}}}))
+            .unwrap()
+            .unwrap();
+        assert!(all.selects(&labels));
+        let none = PdbLite::decode(json!({"spec": {}})).unwrap().unwrap();
+        assert!(!none.selects(&labels));
+        // a wrong type is an error naming the field
+        let err = SvcLite::decode(json!({"spec": {"ports": [{"port": "http"}]}})).unwrap_err();
+        assert!(err.contains("spec.ports[0].port"), "{err}");
+    }
+
+    /// The projections keep everything the companion-reading rules and the role read: over
+    /// every fixture, each StatefulSet built from its projection, with Services, PDBs and
+    /// ConfigMaps from theirs, gets the same findings from those rules (and the same role) as
+    /// the full objects.
+    #[test]
+    fn projections_keep_what_companion_rules_read() {
+        use crate::catalog::Catalog;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let dirs: Vec<std::path::PathBuf> = std::fs::read_dir(&root)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_dir() && !p.ends_with("charts"))
+            .collect();
+        let mut loaded = crate::source::Loaded::default();
+        let full = crate::source::load_paths(
+            &dirs,
+            "default",
+            &crate::source::Limits::default(),
+            &mut loaded,
+        );
+        let project = |o: &Arc<Object>| -> Option<Arc<Object>> {
+            let (ns, name) = (o.key.namespace.as_str(), o.key.name.as_str());
+            match &o.body {
+                Body::StatefulSet(s) if o.key.api_version == "apps/v1" => Some(
+                    Sts::decode(serde_json::to_value(s).unwrap())
+                        .unwrap()?
+                        .0
+                        .object,
+                ),
+                Body::Service(s) => Some(
+                    SvcLite::decode(serde_json::to_value(s).unwrap())
+                        .unwrap()?
+                        .object(ns, name),
+                ),
+                Body::Pdb(p) if !o.is_legacy_pdb() => Some(
+                    PdbLite::decode(serde_json::to_value(p).unwrap())
+                        .unwrap()?
+                        .object(ns, name),
+                ),
+                Body::ConfigMap(c) => Some(
+                    Cm::decode(serde_json::to_value(c).unwrap())
+                        .unwrap()?
+                        .0
+                        .object,
+                ),
+                _ => None,
+            }
+        };
+        let pairs: Vec<(Arc<Object>, Arc<Object>)> = full
+            .iter()
+            .filter_map(|o| Some((o.clone(), project(o)?)))
+            .collect();
+        let a = Catalog::new(pairs.iter().map(|(f, _)| f.clone()));
+        let b = Catalog::new(pairs.iter().map(|(_, p)| p.clone()));
+        let config = crate::config::Config::default();
+        let reads_companions = |code: &str| {
+            crate::rules::all()
+                .iter()
+                .any(|r| r.meta().code == code && !r.reads().is_empty())
+        };
+        let findings = |o: &Arc<Object>, c: &dyn Companions| -> Vec<String> {
+            let out = crate::rules::run(std::slice::from_ref(o), c, &config);
+            let mut v: Vec<String> = out
+                .findings
+                .iter()
+                .chain(&out.suppressed)
+                .filter(|f| reads_companions(f.rule.code))
+                .map(|f| format!("{} {} | {}", f.rule.code, f.message, f.help))
+                .collect();
+            v.sort();
+            v
+        };
+        let mut checked = 0;
+        for (f, p) in pairs.iter().filter(|(f, _)| f.statefulset().is_some()) {
+            assert_eq!(findings(f, &a), findings(p, &b), "{}", f.key);
+            let role = |o, c| crate::role::of(o, c).map(|r| format!("{:?} {}", r.role, r.reason));
+            assert_eq!(role(f, &a), role(p, &b), "{}", f.key);
+            checked += 1;
+        }
+        assert!(checked > 50, "only {checked} StatefulSets in the fixtures");
     }
 }

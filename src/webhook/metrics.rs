@@ -1,8 +1,10 @@
-//! Prometheus metrics (`GET /metrics`): admissions by verdict, findings by rule, latency.
+//! Prometheus metrics (`GET /metrics`): admissions by verdict, findings by rule, latency, and
+//! the health of the watch caches.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -21,8 +23,74 @@ pub struct RuleLabels {
     pub severity: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    /// Service, PodDisruptionBudget, StatefulSet, ConfigMap
+    pub kind: &'static str,
+}
+
+/// The watch caches' health, one series per kind. Counters move as events arrive; gauges are
+/// set at each scrape ([`crate::webhook::cluster::ClusterCache::export_metrics`]).
+#[derive(Clone, Default)]
+pub struct WatchMetrics {
+    pub up: Family<KindLabels, Gauge>,
+    pub synced: Family<KindLabels, Gauge>,
+    pub last_event_age: Family<KindLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    pub relists: Family<KindLabels, Counter>,
+    pub errors: Family<KindLabels, Counter>,
+    pub decode_failures: Family<KindLabels, Counter>,
+    pub objects: Family<KindLabels, Gauge>,
+    pub bytes: Family<KindLabels, Gauge>,
+}
+
+impl WatchMetrics {
+    fn register(&self, r: &mut Registry) {
+        r.register(
+            "watch_up",
+            "1 when the kind's watch cache has synced and its list/watch is not failing",
+            self.up.clone(),
+        );
+        r.register(
+            "watch_synced",
+            "1 once the kind's initial list has completed",
+            self.synced.clone(),
+        );
+        r.register(
+            "watch_last_event_age_seconds",
+            "Seconds since the kind's last list or watch event (NaN before the first)",
+            self.last_event_age.clone(),
+        );
+        r.register(
+            "watch_relists",
+            "Relists after the initial one (a watch expired with 410 Gone, or a restart)",
+            self.relists.clone(),
+        );
+        r.register(
+            "watch_errors",
+            "Failed list or watch attempts (410 Gone included)",
+            self.errors.clone(),
+        );
+        r.register(
+            "watch_decode_failures",
+            "Listed or watched objects skipped because they do not decode",
+            self.decode_failures.clone(),
+        );
+        r.register(
+            "cache_objects",
+            "Objects held in the kind's watch cache",
+            self.objects.clone(),
+        );
+        r.register(
+            "cache_bytes",
+            "Estimated bytes held by the kind's watch cache",
+            self.bytes.clone(),
+        );
+    }
+}
+
 pub struct Metrics {
     registry: Registry,
+    pub watch: WatchMetrics,
     pub requests: Family<VerdictLabels, Counter>,
     pub findings: Family<RuleLabels, Counter>,
     pub latency: Histogram,
@@ -56,8 +124,11 @@ impl Metrics {
             "Time to answer an admission review (decode, check, encode)",
             latency.clone(),
         );
+        let watch = WatchMetrics::default();
+        watch.register(&mut registry);
         Metrics {
             registry,
+            watch,
             requests,
             findings,
             latency,

@@ -8,7 +8,13 @@
 //! A Content-Type other than `application/json` or any Content-Encoding gets 415; bodies over
 //! 3 MiB get 413; malformed JSON or a wrong apiVersion/kind gets 400 with
 //! `{"error": "..."}`; headers and whole requests are cut by `--request-timeout-ms`; a panic
-//! becomes a 500. SIGTERM or Ctrl-C stops accepting, drains in-flight requests and returns.
+//! becomes a 500. While the watch caches have not synced yet, `/validate` answers 503 (the API
+//! server then applies the webhook's `failurePolicy`) rather than judge from empty caches.
+//!
+//! SIGTERM: `/readyz` turns 503 at once while the server keeps accepting and answering for
+//! `--shutdown-delay-seconds` (the API server keeps calling a pod until its endpoint is gone),
+//! then it stops accepting, drains in-flight requests and returns. Ctrl-C (SIGINT) or a second
+//! SIGTERM skips the delay.
 //!
 //! [`start`] binds and returns the bound address and a handle, for tests and embedding;
 //! [`run`] is the CLI entry point.
@@ -84,6 +90,14 @@ pub struct ServeArgs {
     /// Log format: json (one JSON object a line) or text.
     #[arg(long, value_enum, default_value = "json")]
     pub log_format: LogFormat,
+    /// On SIGTERM, keep accepting and answering (with /readyz 503) for this many seconds before
+    /// draining, while the API server still routes to this pod.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub shutdown_delay_seconds: u64,
+    /// /readyz turns 503 when the list/watch of Services, PDBs or StatefulSets has been
+    /// failing for longer than this many seconds.
+    #[arg(long, value_name = "N", default_value_t = 15)]
+    pub watch_failure_grace_seconds: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -106,6 +120,8 @@ impl ServeArgs {
             no_cluster: true,
             context: Vec::new(),
             log_format: LogFormat::Text,
+            shutdown_delay_seconds: 0,
+            watch_failure_grace_seconds: 15,
         }
     }
 }
@@ -132,17 +148,17 @@ struct Inner {
 }
 
 impl Inner {
-    fn ready(&self) -> Result<(), &'static str> {
+    fn ready(&self) -> Result<(), String> {
         if self.stopping.load(Ordering::Acquire) {
-            return Err("shutting down");
+            return Err("shutting down".into());
         }
         if !self.tls_loaded.load(Ordering::Acquire) {
-            return Err("TLS not loaded");
+            return Err("TLS not loaded".into());
         }
-        if self.cache.as_ref().is_some_and(|c| !c.synced()) {
-            return Err("watch caches not synced");
+        match &self.cache {
+            Some(c) => c.readiness(),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -159,6 +175,12 @@ pub struct Running {
 }
 
 impl Running {
+    /// Report not ready (`/readyz` 503) but keep accepting and answering: the first step of a
+    /// graceful shutdown.
+    pub fn begin_shutdown(&self) {
+        self.inner.stopping.store(true, Ordering::Release);
+    }
+
     /// Stop accepting, let in-flight requests finish (up to the request timeout), then stop.
     pub fn shutdown(&self) {
         self.inner.stopping.store(true, Ordering::Release);
@@ -199,11 +221,15 @@ pub async fn start_with_runner(
         None => Config::default(),
     };
     let timeout = Duration::from_millis(args.request_timeout_ms.max(1));
+    let metrics = Metrics::new();
     let (companions, cache): (Arc<dyn Companions>, _) = match source {
         CompanionSource::Empty => (Arc::new(Catalog::default()), None),
         CompanionSource::Static(c) => (c, None),
         CompanionSource::Cluster(client) => {
-            let cache = Arc::new(ClusterCache::default());
+            let cache = Arc::new(ClusterCache::new(
+                metrics.watch.clone(),
+                Duration::from_secs(args.watch_failure_grace_seconds),
+            ));
             cache.spawn(client);
             (cache.clone() as Arc<dyn Companions>, Some(cache))
         }
@@ -215,7 +241,7 @@ pub async fn start_with_runner(
         cache,
         tls_loaded: AtomicBool::new(false),
         stopping: AtomicBool::new(false),
-        metrics: Metrics::new(),
+        metrics,
         runner,
     });
     let app = router(inner.clone(), timeout);
@@ -313,6 +339,9 @@ async fn readyz(State(inner): State<Arc<Inner>>) -> Response {
 }
 
 async fn metrics_text(State(inner): State<Arc<Inner>>) -> Response {
+    if let Some(c) = &inner.cache {
+        c.export_metrics();
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -379,6 +408,21 @@ async fn validate(
         Ok(r) => r,
         Err(msg) => return reject(&inner, started, StatusCode::BAD_REQUEST, msg),
     };
+    // Empty caches would deny StatefulSets for companions that exist: before the first sync,
+    // answer an error and let the API server apply the webhook's failurePolicy.
+    if let Some(c) = &inner.cache
+        && !c.synced()
+    {
+        let why = c.readiness().err().unwrap_or_default();
+        return reject(
+            &inner,
+            started,
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "{why}; cannot check companions yet (the API server applies the webhook's failurePolicy)"
+            ),
+        );
+    }
     // what the log line and metrics need, before the review is consumed
     let uid = review.req.uid.clone();
     let kind = review.req.kind.kind.clone();
@@ -537,15 +581,29 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         } else if args.no_cluster {
             CompanionSource::Empty
         } else {
-            let client = kube::Client::try_default()
+            let config = kube::Config::infer()
                 .await
                 .context("cannot reach the Kubernetes API (use --no-cluster to run without it)")?;
+            let client = cluster::client(config).context("Kubernetes client")?;
             CompanionSource::Cluster(client)
         };
         // handlers first: a SIGTERM right after the "listening" line must drain, not kill
-        let signal = shutdown_signal()?;
+        let mut signals = Signals::new()?;
         let running = start(&args, source).await?;
-        signal.await;
+        let first = signals.next().await;
+        let delay = Duration::from_secs(args.shutdown_delay_seconds);
+        if first == Signal::Term && !delay.is_zero() {
+            running.begin_shutdown();
+            // a second SIGTERM or Ctrl-C drains at once
+            tracing::info!(
+                delay_s = delay.as_secs(),
+                "SIGTERM: not ready; answering until the shutdown delay ends"
+            );
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = signals.next() => {}
+            }
+        }
         tracing::info!("shutting down: draining in-flight requests");
         running.shutdown();
         running.wait().await?;
@@ -554,25 +612,47 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     })
 }
 
-/// Resolves on SIGTERM or SIGINT (Ctrl-C). The handlers are installed when this is called,
-/// so call it before the server announces itself.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signal {
+    Term,
+    Int,
+}
+
+/// SIGTERM and SIGINT (Ctrl-C). The handlers are installed when this is created, so create it
+/// before the server announces itself.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
-        let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
-        Ok(async move {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-        })
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                term: signal(SignalKind::terminate()).context("SIGTERM handler")?,
+                int: signal(SignalKind::interrupt()).context("SIGINT handler")?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
     }
-    #[cfg(not(unix))]
-    {
-        Ok(async {
+
+    async fn next(&mut self) -> Signal {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => Signal::Term,
+                _ = self.int.recv() => Signal::Int,
+            }
+        }
+        #[cfg(not(unix))]
+        {
             let _ = tokio::signal::ctrl_c().await;
-        })
+            Signal::Int
+        }
     }
 }

@@ -5,6 +5,18 @@
 //! answer 403, and objects can be added or deleted while watches are open (events are kept
 //! and replayed from the resourceVersion a watch asks for, so none is lost between a list and
 //! its watch).
+//!
+//! Faults, as a real API server shows them: lists are paged (`limit` / `continue`); after
+//! [`expire`](FakeApiServer::expire) the open watches end and a watch from an older
+//! resourceVersion gets `410 Gone` (the client must relist); [`drop_watches`] ends the open
+//! watches only; [`set_down`] answers 503 to everything (an outage) until it is lifted; any
+//! JSON can be stored as an object, so a malformed one is served like the others.
+//!
+//! The same server runs as a process for the benchmarks (examples/fake_apiserver.rs), with
+//! `POST /fake/expire`, `/fake/drop-watches`, `/fake/down`, `/fake/up` to drive it.
+//!
+//! [`drop_watches`]: FakeApiServer::drop_watches
+//! [`set_down`]: FakeApiServer::set_down
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -23,6 +35,7 @@ type Body = BoxBody<Bytes, Infallible>;
 
 #[derive(Default)]
 struct Kind {
+    history: bool,
     api_version: String,
     list_kind: String,
     items: BTreeMap<(String, String), Value>,
@@ -35,6 +48,9 @@ struct State {
     rv: u64,
     kinds: HashMap<&'static str, Kind>,
     forbidden: HashSet<&'static str>,
+    /// Watches from a resourceVersion at or below this get 410 Gone.
+    compacted: u64,
+    down: bool,
 }
 
 pub struct FakeApiServer {
@@ -78,6 +94,7 @@ impl FakeApiServer {
             kinds.insert(
                 *path,
                 Kind {
+                    history: true,
                     api_version: av.to_string(),
                     list_kind: list.to_string(),
                     ..Default::default()
@@ -88,6 +105,8 @@ impl FakeApiServer {
             rv: 100,
             kinds,
             forbidden: HashSet::new(),
+            compacted: 0,
+            down: false,
         }));
         let (gate, _) = tokio::sync::watch::channel(!gated);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -126,15 +145,48 @@ impl FakeApiServer {
         let _ = self.gate.send(true);
     }
 
+    /// Compact history: open watches end, and a watch from any resourceVersion seen so far gets
+    /// 410 Gone, so clients relist.
+    pub fn expire(&self) {
+        expire(&mut self.state.lock().unwrap());
+    }
+
+    /// End the open watches (clients re-watch from their last resourceVersion).
+    pub fn drop_watches(&self) {
+        drop_watches(&mut self.state.lock().unwrap());
+    }
+
+    /// An outage: every request gets 503 and open watches end, until `set_down(false)`.
+    pub fn set_down(&self, down: bool) {
+        let mut st = self.state.lock().unwrap();
+        st.down = down;
+        if down {
+            drop_watches(&mut st);
+        }
+    }
+
+    /// Keep events for replay to watches that start from an older resourceVersion (the
+    /// default). Benchmarks load 100k objects with it off, before any client connects.
+    pub fn keep_history(&self, keep: bool) {
+        let mut st = self.state.lock().unwrap();
+        for k in st.kinds.values_mut() {
+            k.history = keep;
+            if !keep {
+                k.events.clear();
+            }
+        }
+    }
+
     /// Answer 403 for this kind.
     pub fn forbid(&self, kind: &str) {
         self.state.lock().unwrap().forbidden.insert(path_of(kind));
     }
 
-    /// A client for this server.
+    /// A client for this server, as `statelint serve` builds it.
     pub fn client(&self) -> kube::Client {
         let config = kube::Config::new(format!("http://{}", self.addr).parse().unwrap());
-        kube::Client::try_from(config).unwrap()
+        // configured as `statelint serve` configures its own
+        statelint::webhook::cluster::client(config).unwrap()
     }
 
     /// Create or replace an object (ADDED / MODIFIED to open watches).
@@ -184,8 +236,25 @@ fn key_of(o: &Value) -> (String, String) {
 }
 
 fn broadcast(k: &mut Kind, rv: u64, ev: Value) {
-    k.events.push((rv, ev.clone()));
+    if k.history {
+        k.events.push((rv, ev.clone()));
+    }
     k.watchers.retain(|w| w.send(ev.clone()).is_ok());
+}
+
+fn drop_watches(st: &mut State) {
+    for k in st.kinds.values_mut() {
+        k.watchers.clear();
+    }
+}
+
+fn expire(st: &mut State) {
+    st.rv += 1;
+    st.compacted = st.rv;
+    for k in st.kinds.values_mut() {
+        k.events.clear();
+    }
+    drop_watches(st);
 }
 
 fn json_response(status: StatusCode, v: &Value) -> Response<Body> {
@@ -220,8 +289,29 @@ async fn handle(
                 "message": msg, "reason": reason, "code": code}),
         )
     };
+    if let Some(op) = path.strip_prefix("/fake/") {
+        let mut st = state.lock().unwrap();
+        match op {
+            "expire" => expire(&mut st),
+            "drop-watches" => drop_watches(&mut st),
+            "down" => {
+                st.down = true;
+                drop_watches(&mut st);
+            }
+            "up" => st.down = false,
+            _ => return Ok(status(404, "NotFound", &format!("{path} not served"))),
+        }
+        return Ok(json_response(StatusCode::OK, &json!({"rv": st.rv})));
+    }
     {
         let st = state.lock().unwrap();
+        if st.down {
+            return Ok(status(
+                503,
+                "ServiceUnavailable",
+                "the fake API server is down",
+            ));
+        }
         let Some(known) = st.kinds.keys().find(|k| **k == path) else {
             return Ok(status(404, "NotFound", &format!("{path} not served")));
         };
@@ -233,18 +323,68 @@ async fn handle(
     let watch = matches!(param(&query, "watch"), Some("true" | "1"));
     let mut st = state.lock().unwrap();
     let rv = st.rv;
+    let compacted = st.compacted;
     let k = st.kinds.get_mut(path.as_str()).unwrap();
     if !watch {
-        let items: Vec<Value> = k.items.values().cloned().collect();
-        return Ok(json_response(
-            StatusCode::OK,
-            &json!({"apiVersion": k.api_version, "kind": k.list_kind,
-                "metadata": {"resourceVersion": rv.to_string()}, "items": items}),
-        ));
+        // pages in key order: `continue` is the last key served, percent-free
+        // ("namespace/name" in hex), so objects added meanwhile are served once
+        let limit: usize = param(&query, "limit")
+            .and_then(|v| v.parse().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(usize::MAX);
+        let after: Option<(String, String)> = param(&query, "continue").map(|c| {
+            let bytes: Vec<u8> = (0..c.len() / 2)
+                .map(|i| u8::from_str_radix(&c[2 * i..2 * i + 2], 16).unwrap())
+                .collect();
+            let s = String::from_utf8(bytes).unwrap();
+            let (ns, name) = s.split_once('/').unwrap();
+            (ns.to_string(), name.to_string())
+        });
+        let range = match &after {
+            Some(a) => k.items.range((
+                std::ops::Bound::Excluded(a.clone()),
+                std::ops::Bound::Unbounded,
+            )),
+            None => k.items.range(..),
+        };
+        let mut items: Vec<&Value> = Vec::new();
+        let mut last = None;
+        let mut more = false;
+        for (key, v) in range {
+            if items.len() == limit {
+                more = true;
+                break;
+            }
+            items.push(v);
+            last = Some(key);
+        }
+        let mut meta = json!({"resourceVersion": rv.to_string()});
+        if more && let Some((ns, name)) = last {
+            let token: String = format!("{ns}/{name}")
+                .bytes()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            meta["continue"] = json!(token);
+        }
+        let body = json!({"apiVersion": k.api_version, "kind": k.list_kind,
+            "metadata": meta, "items": items});
+        return Ok(json_response(StatusCode::OK, &body));
     }
     let from: u64 = param(&query, "resourceVersion")
         .and_then(|v| v.parse().ok())
         .unwrap_or(rv);
+    if from < compacted {
+        // as the API server does: a 200 watch whose only event is an ERROR 410
+        let gone = json!({"type": "ERROR", "object": {"apiVersion": "v1", "kind": "Status",
+            "metadata": {}, "status": "Failure", "reason": "Expired", "code": 410,
+            "message": format!("too old resource version: {from} ({compacted})")}});
+        let line = format!("{gone}\n");
+        return Ok(Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(line)).boxed())
+            .unwrap());
+    }
     let (tx, rx) = mpsc::unbounded_channel();
     for (r, ev) in &k.events {
         if *r > from {
