@@ -302,7 +302,10 @@ class ChartTest(unittest.TestCase):
             self.assertEqual(
                 sts["rules"],
                 [{"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
-                  "resources": ["statefulsets"], "scope": "Namespaced"}],
+                  "resources": ["statefulsets"], "scope": "Namespaced"},
+                 # kubectl scale and HPAs write the scale subresource only
+                 {"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["UPDATE"],
+                  "resources": ["statefulsets/scale"], "scope": "Namespaced"}],
             )
             self.assertEqual(
                 comp["rules"],

@@ -584,7 +584,6 @@ fn rows() -> Vec<Row> {
                 "is not headless (clusterIP: 10.0.0.1)",
                 Some((6, 14)),
             ),
-            // one replica needs no budget; a single voter gets one warning (SPEC §2a)
             ("SL002", "runs a single voter", Some((12, 9))),
         ]),
     );
@@ -598,7 +597,6 @@ fn rows() -> Vec<Row> {
                 "is not headless (clusterIP: 10.0.0.1)",
                 Some((6, 14)),
             ),
-            // one replica needs no budget; a single voter gets one warning (SPEC §2a)
             ("SL002", "runs a single voter", Some((12, 9))),
         ]),
     );

@@ -236,6 +236,12 @@ pub trait Rule: Send + Sync {
         None
     }
 
+    /// Whether this rule's verdict on a StatefulSet depends on its own `spec.replicas`: the
+    /// webhook runs these rules on a `statefulsets/scale` UPDATE (`kubectl scale`, HPAs).
+    fn depends_on_replicas(&self) -> bool {
+        false
+    }
+
     /// Whether a companion this rule needs for `sts` is absent from `view` (the webhook then
     /// tells the user to apply companions before the StatefulSet).
     fn companion_missing(&self, _sts: &Object, _view: &dyn Companions) -> bool {

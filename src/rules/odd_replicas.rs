@@ -29,6 +29,10 @@ impl Rule for OddReplicas {
         &META
     }
 
+    fn depends_on_replicas(&self) -> bool {
+        true
+    }
+
     fn reads(&self) -> &'static [Kind] {
         &[Kind::Service, Kind::StatefulSet, Kind::ConfigMap]
     }

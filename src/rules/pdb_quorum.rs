@@ -91,6 +91,10 @@ impl Rule for PdbQuorum {
         &META
     }
 
+    fn depends_on_replicas(&self) -> bool {
+        true
+    }
+
     fn reads(&self) -> &'static [Kind] {
         // StatefulSets, Services and ConfigMaps: which StatefulSets vote in one ensemble
         &[

@@ -87,6 +87,10 @@ impl Rule for PodAntiAffinity {
         &META
     }
 
+    fn depends_on_replicas(&self) -> bool {
+        true
+    }
+
     fn options(&self, raw: &serde_json::Value) -> Result<Option<RawOptions>, Vec<OptionError>> {
         config::boxed_options::<Options>(raw)
     }

@@ -21,6 +21,7 @@
 
 pub mod admit;
 pub mod cluster;
+pub mod live;
 pub mod metrics;
 pub mod tls;
 
@@ -44,7 +45,8 @@ use crate::catalog::{Catalog, Companions};
 use crate::config::Config;
 use admit::{Mode, Reviewer, Verdict};
 use cluster::ClusterCache;
-use metrics::{Metrics, RuleLabels, VerdictLabels};
+use live::LiveReader;
+use metrics::{LiveReadLabels, Metrics, RuleLabels, VerdictLabels};
 
 /// Largest AdmissionReview body accepted.
 pub const MAX_BODY: usize = 3 * 1024 * 1024;
@@ -141,6 +143,8 @@ struct Inner {
     mode: Mode,
     companions: Arc<dyn Companions>,
     cache: Option<Arc<ClusterCache>>,
+    /// Live reads before denying for a companion the caches lack (with a cluster).
+    live: Option<Arc<dyn LiveReader>>,
     tls_loaded: AtomicBool,
     stopping: AtomicBool,
     metrics: Metrics,
@@ -209,11 +213,30 @@ pub async fn start(args: &ServeArgs, source: CompanionSource) -> anyhow::Result<
     start_with_runner(args, source, crate::rules::run).await
 }
 
+/// [`start`] with companions from `source` and live reads (before denying for a missing
+/// companion) through `live` instead of the cluster client (tests count them).
+pub async fn start_with_live(
+    args: &ServeArgs,
+    source: CompanionSource,
+    live: Arc<dyn LiveReader>,
+) -> anyhow::Result<Running> {
+    start_inner(args, source, crate::rules::run, Some(live)).await
+}
+
 /// [`start`] with another rule engine (tests).
 pub async fn start_with_runner(
     args: &ServeArgs,
     source: CompanionSource,
     runner: admit::Runner,
+) -> anyhow::Result<Running> {
+    start_inner(args, source, runner, None).await
+}
+
+async fn start_inner(
+    args: &ServeArgs,
+    source: CompanionSource,
+    runner: admit::Runner,
+    live: Option<Arc<dyn LiveReader>>,
 ) -> anyhow::Result<Running> {
     tls::install_default_provider();
     let config = match &args.config {
@@ -222,16 +245,18 @@ pub async fn start_with_runner(
     };
     let timeout = Duration::from_millis(args.request_timeout_ms.max(1));
     let metrics = Metrics::new();
-    let (companions, cache): (Arc<dyn Companions>, _) = match source {
-        CompanionSource::Empty => (Arc::new(Catalog::default()), None),
-        CompanionSource::Static(c) => (c, None),
+    let (companions, cache, live): (Arc<dyn Companions>, _, _) = match source {
+        CompanionSource::Empty => (Arc::new(Catalog::default()), None, live),
+        CompanionSource::Static(c) => (c, None, live),
         CompanionSource::Cluster(client) => {
             let cache = Arc::new(ClusterCache::new(
                 metrics.watch.clone(),
                 Duration::from_secs(args.watch_failure_grace_seconds),
             ));
-            cache.spawn(client);
-            (cache.clone() as Arc<dyn Companions>, Some(cache))
+            cache.spawn(client.clone());
+            let live =
+                live.or_else(|| Some(Arc::new(live::KubeReader(client)) as Arc<dyn LiveReader>));
+            (cache.clone() as Arc<dyn Companions>, Some(cache), live)
         }
     };
     let inner = Arc::new(Inner {
@@ -239,6 +264,7 @@ pub async fn start_with_runner(
         mode: args.mode,
         companions,
         cache,
+        live,
         tls_loaded: AtomicBool::new(false),
         stopping: AtomicBool::new(false),
         metrics,
@@ -451,6 +477,24 @@ async fn validate(
                 ),
             );
         }
+    };
+    let decision = match (&inner.live, decision.recheck.is_some()) {
+        (Some(live), true) => {
+            let (d, stats) = live::confirm(&reviewer, decision, live.as_ref()).await;
+            let m = &inner.metrics.live_reads;
+            for (result, n) in [
+                ("found", stats.found),
+                ("missing", stats.missing),
+                ("failed", stats.failed),
+            ] {
+                if n > 0 {
+                    m.get_or_create(&LiveReadLabels { result }).inc_by(n as u64);
+                }
+            }
+            tracing::debug!(uid = %uid, reads = stats.reads, found = stats.found, failed = stats.failed, "read-after-write check");
+            d
+        }
+        _ => decision,
     };
     let out = decision.response.into_review();
     let response = axum::Json(out).into_response();

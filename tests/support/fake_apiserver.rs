@@ -4,7 +4,9 @@
 //! kube-rs watchers. Lists can be held behind a gate (to observe "not synced yet"), a kind can
 //! answer 403, and objects can be added or deleted while watches are open (events are kept
 //! and replayed from the resourceVersion a watch asks for, so none is lost between a list and
-//! its watch).
+//! its watch). It also answers a GET of one object (`/api/v1/namespaces/NS/services/NAME`, 404
+//! when absent) and a list of one namespace, for the webhook's read-after-write check; an object
+//! can be added quietly (in the store, no watch event yet: a watch that lags).
 //!
 //! Faults, as a real API server shows them: lists are paged (`limit` / `continue`); after
 //! [`expire`](FakeApiServer::expire) the open watches end and a watch from an older
@@ -209,6 +211,30 @@ impl FakeApiServer {
         broadcast(k, rv, json!({"type": ty, "object": obj}));
     }
 
+    /// Create an object without telling open watches (a watch that has not caught up): a GET
+    /// or a list finds it, the watch caches do not.
+    pub fn apply_quietly(&self, mut obj: Value) {
+        let mut st = self.state.lock().unwrap();
+        st.rv += 1;
+        obj["metadata"]["resourceVersion"] = json!(st.rv.to_string());
+        let k = st
+            .kinds
+            .get_mut(path_of(obj["kind"].as_str().unwrap()))
+            .unwrap();
+        k.items.insert(key_of(&obj), obj);
+    }
+
+    /// Requests for one namespace or one object (`/namespaces/` in the path): live reads.
+    pub fn namespaced_requests(&self) -> Vec<String> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.contains("/namespaces/"))
+            .cloned()
+            .collect()
+    }
+
     /// Delete an object (DELETED to open watches).
     pub fn delete(&self, obj: &Value) {
         let mut st = self.state.lock().unwrap();
@@ -233,6 +259,16 @@ fn key_of(o: &Value) -> (String, String) {
             .to_string(),
         o["metadata"]["name"].as_str().unwrap().to_string(),
     )
+}
+
+/// `/api/v1/namespaces/NS/services[/NAME]` -> (`/api/v1/services`, NS, NAME).
+fn namespaced(path: &str) -> Option<(String, String, Option<String>)> {
+    let (prefix, rest) = path.split_once("/namespaces/")?;
+    let mut parts = rest.split('/');
+    let ns = parts.next()?.to_string();
+    let resource = parts.next()?;
+    let name = parts.next().map(str::to_string);
+    Some((format!("{prefix}/{resource}"), ns, name))
 }
 
 fn broadcast(k: &mut Kind, rv: u64, ev: Value) {
@@ -303,6 +339,11 @@ async fn handle(
         }
         return Ok(json_response(StatusCode::OK, &json!({"rv": st.rv})));
     }
+    // /api/v1/namespaces/NS/services[/NAME] -> (/api/v1/services, NS, NAME)
+    let (path, scope) = match namespaced(&path) {
+        Some((kind, ns, name)) => (kind, Some((ns, name))),
+        None => (path, None),
+    };
     {
         let st = state.lock().unwrap();
         if st.down {
@@ -325,6 +366,28 @@ async fn handle(
     let rv = st.rv;
     let compacted = st.compacted;
     let k = st.kinds.get_mut(path.as_str()).unwrap();
+    if let Some((ns, name)) = scope {
+        assert!(!watch, "fake_apiserver watches all namespaces only");
+        return Ok(match name {
+            Some(name) => match k.items.get(&(ns.clone(), name.clone())) {
+                Some(o) => json_response(StatusCode::OK, o),
+                None => status(404, "NotFound", &format!("{name} not found")),
+            },
+            None => {
+                let items: Vec<Value> = k
+                    .items
+                    .iter()
+                    .filter(|((n, _), _)| *n == ns)
+                    .map(|(_, o)| o.clone())
+                    .collect();
+                json_response(
+                    StatusCode::OK,
+                    &json!({"apiVersion": k.api_version, "kind": k.list_kind,
+                        "metadata": {"resourceVersion": rv.to_string()}, "items": items}),
+                )
+            }
+        });
+    }
     if !watch {
         // pages in key order: `continue` is the last key served, percent-free
         // ("namespace/name" in hex), so objects added meanwhile are served once
