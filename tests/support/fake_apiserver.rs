@@ -88,9 +88,19 @@ const KINDS: &[(&str, &str, &str, &str)] = &[
         "DeploymentList",
         "Deployment",
     ),
-    ("/apis/apps/v1/daemonsets", "apps/v1", "DaemonSetList", "DaemonSet"),
+    (
+        "/apis/apps/v1/daemonsets",
+        "apps/v1",
+        "DaemonSetList",
+        "DaemonSet",
+    ),
     ("/apis/batch/v1/jobs", "batch/v1", "JobList", "Job"),
-    ("/apis/batch/v1/cronjobs", "batch/v1", "CronJobList", "CronJob"),
+    (
+        "/apis/batch/v1/cronjobs",
+        "batch/v1",
+        "CronJobList",
+        "CronJob",
+    ),
 ];
 
 fn path_of(kind: &str) -> &'static str {
