@@ -37,20 +37,22 @@ export KUBECONFIG=$work/kubeconfig
 
 audit_cmd="$target/statelint audit --format json"
 check_cmd="$target/statelint check --format json $work/in"
-# the same findings? (counts; positions aside)
-$audit_cmd >"$work/audit.json" || true
-$check_cmd >"$work/check.json" || true
-counts=$(python3 - "$work/audit.json" "$work/check.json" <<'PY'
+# the same findings? (rule, object, message; positions aside)
+$audit_cmd >"$work/audit-out.json" || true
+$check_cmd >"$work/check-out.json" || true
+counts=$(python3 - "$work/audit-out.json" "$work/check-out.json" <<'PY'
 import json, sys
 a, c = (json.load(open(p)) for p in sys.argv[1:3])
-print(len(a["findings"]), len(c["findings"]), a["summary"]["statefulsets"], c["summary"]["statefulsets"])
+key = lambda f: (f["code"], json.dumps(f["object"], sort_keys=True), f["message"])
+same = sorted(map(key, a["findings"])) == sorted(map(key, c["findings"]))
+print(len(a["findings"]), len(c["findings"]), a["summary"]["statefulsets"], c["summary"]["statefulsets"], "yes" if same else "NO")
 PY
 )
-read -r fa fc sa sc <<<"$counts"
+read -r fa fc sa sc same <<<"$counts"
 
 row() { # name cmd -> "mean sd cpu rss"
-  hyperfine -N -i --warmup 1 --runs "$runs" --export-json "$work/$1.json" "$2" >/dev/null 2>&1
-  read -r mean sd cpu < <(python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results'][0]; print(r['mean'], r['stddev'] or 0, r['user'] + r['system'])" "$work/$1.json")
+  hyperfine -N -i --warmup 1 --runs "$runs" --export-json "$work/$1-hf.json" "$2" >/dev/null 2>&1
+  read -r mean sd cpu < <(python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results'][0]; print(r['mean'], r['stddev'] or 0, r['user'] + r['system'])" "$work/$1-hf.json")
   /usr/bin/time -o "$work/$1.time" -f "%M" $2 >/dev/null 2>&1 || true
   rss=$(tail -1 "$work/$1.time")
   echo "$mean $sd $cpu $rss"
@@ -62,7 +64,7 @@ server_rss=$(awk '/VmHWM/ {print $2}' /proc/$server/status)
 {
   echo "# statelint audit benchmark"
   echo
-  echo "$(date -u +%Y-%m-%d), $(nproc) cores, N=$n StatefulSets ($objects objects in the fake cluster, $((bytes / 1000000)) MB of YAML as files), hyperfine $runs runs."
+  echo "$(date -u +%Y-%m-%d), $(nproc) cores, N=$n StatefulSets ($objects objects in the fake cluster, $((bytes / 1000000)) MB of YAML as files), hyperfine $runs runs, load average $(cut -d' ' -f1 /proc/loadavg) at the end (wall times on this shared machine are noisy; CPU time is steadier)."
   echo "Command: \`N=$n bench/audit.sh\`."
   echo
   echo "| command | wall (mean ± sd) | CPU user+sys | peak RSS | findings | StatefulSets |"
@@ -70,6 +72,7 @@ server_rss=$(awk '/VmHWM/ {print $2}' /proc/$server/status)
   printf '| `statelint audit --format json` (fake API server, pages of 500) | %.3f s ± %.3f | %.3f s | %d MB | %s | %s |\n' "$am" "$asd" "$acpu" $((arss / 1024)) "$fa" "$sa"
   printf '| `statelint check --format json DIR` (same objects as files) | %.3f s ± %.3f | %.3f s | %d MB | %s | %s |\n' "$cm" "$csd" "$ccpu" $((crss / 1024)) "$fc" "$sc"
   echo
+  echo "Same findings as check, finding for finding (rule, object, message): $same."
   echo "The fake API server (examples/fake_cluster.rs) runs on the same cores and peaked at $((server_rss / 1024)) MB;"
   echo "audit's wall time includes it serving and encoding every page."
 } >"$out"

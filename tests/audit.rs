@@ -551,6 +551,17 @@ async fn exit_codes_and_show_source() {
         .collect();
     assert_eq!(names, ["zk", "zk-pdb", "zk-hs"]);
 
+    // a listed object statelint cannot read is an input error: exit 2, the rest still reported
+    let mut neg = zk("data", "neg", 3);
+    neg["spec"]["replicas"] = json!(-1);
+    fake.apply(neg);
+    let (code, out, _) = cli.run(&["-f", "json"]).await;
+    assert_eq!(code, 2);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["errors"][0]["file"], "StatefulSet data/neg");
+    assert!(v["errors"][0]["message"].as_str().unwrap().contains("negative"), "{v:#}");
+    assert_eq!(v["findings"].as_array().unwrap().len(), 2);
+
     // no cluster to talk to: exit 2 with the reason
     let dir = tempfile::tempdir().unwrap();
     let port = {

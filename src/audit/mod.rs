@@ -394,15 +394,18 @@ fn status_of(e: &kube::Error) -> Option<(u16, String)> {
     }
 }
 
-/// List every object of `res` (all pages). `Ok(Err(..))`: the kind is unavailable (403/404).
-async fn list(
+/// List every object of `res` (all pages), each turned into a `T` by `convert` as its page
+/// arrives (so only one page of raw JSON is held at a time). `Ok(Err(..))`: the kind is
+/// unavailable (403/404).
+async fn list<T>(
     client: &kube::Client,
     res: &'static Resource,
     namespace: Option<&str>,
     selector: Option<&str>,
     page_size: u32,
     progress: &Progress,
-) -> Result<Result<Vec<Value>, (u16, String)>, AuditError> {
+    convert: impl Fn(Value) -> T,
+) -> Result<Result<Vec<T>, (u16, String)>, AuditError> {
     let path = res.path(namespace);
     let mut restarts = 0;
     'again: loop {
@@ -424,7 +427,7 @@ async fn list(
             match client.request::<Page>(req).await {
                 Ok(page) => {
                     progress.add(page.items.len(), res.plural);
-                    items.extend(page.items);
+                    items.extend(page.items.into_iter().map(&convert));
                     match page.metadata.cont.filter(|c| !c.is_empty()) {
                         Some(c) => cont = Some(c),
                         None => return Ok(Ok(items)),
@@ -457,11 +460,12 @@ pub async fn audit(client: &kube::Client, opts: &AuditOptions) -> Result<AuditRu
     let progress = Progress::new(opts.progress);
     let ns = opts.namespace.as_deref();
     let wanted = resources_for(&opts.config);
-    let lists = futures::future::join_all(
-        wanted
-            .iter()
-            .map(|res| list(client, res, ns, None, opts.page_size, &progress)),
-    );
+    let lists = futures::future::join_all(wanted.iter().map(|res| {
+        list(client, res, ns, None, opts.page_size, &progress, |mut v| {
+            lean(&mut v, res);
+            to_object(v, res)
+        })
+    }));
     // with a selector, the StatefulSets to report are listed as the API server selects them
     let selected = async {
         match &opts.selector {
@@ -472,6 +476,13 @@ pub async fn audit(client: &kube::Client, opts: &AuditOptions) -> Result<AuditRu
                 Some(sel.as_str()),
                 opts.page_size,
                 &progress,
+                |v| {
+                    let m = &v["metadata"];
+                    (
+                        m["namespace"].as_str().unwrap_or("default").to_string(),
+                        m["name"].as_str().unwrap_or_default().to_string(),
+                    )
+                },
             )
             .await
             .map(Some),
@@ -491,10 +502,11 @@ pub async fn audit(client: &kube::Client, opts: &AuditOptions) -> Result<AuditRu
         match got? {
             Ok(items) => {
                 listed.insert(res.plural, items.len());
-                for mut v in items {
-                    lean(&mut v, res);
-                    if let Some(o) = to_object(v, res, &mut errors) {
-                        all.push(o);
+                for o in items {
+                    match o {
+                        Ok(Some(o)) => all.push(o),
+                        Ok(None) => {}
+                        Err(e) => errors.push(e),
                     }
                 }
             }
@@ -524,18 +536,7 @@ pub async fn audit(client: &kube::Client, opts: &AuditOptions) -> Result<AuditRu
     }
     let selected: Option<BTreeSet<(String, String)>> = match selected? {
         None => None,
-        Some(Ok(items)) => Some(
-            items
-                .iter()
-                .map(|v| {
-                    let m = &v["metadata"];
-                    (
-                        m["namespace"].as_str().unwrap_or("default").to_string(),
-                        m["name"].as_str().unwrap_or_default().to_string(),
-                    )
-                })
-                .collect(),
-        ),
+        Some(Ok(items)) => Some(items.into_iter().collect()),
         Some(Err((_, message))) => {
             progress.done();
             return Err(AuditError::NoStatefulSets { scope, message });
@@ -580,7 +581,7 @@ pub async fn audit(client: &kube::Client, opts: &AuditOptions) -> Result<AuditRu
     })
 }
 
-fn to_object(v: Value, res: &Resource, errors: &mut Vec<InputError>) -> Option<Arc<Object>> {
+fn to_object(v: Value, res: &Resource) -> Result<Option<Arc<Object>>, InputError> {
     let name = format!(
         "{} {}/{}",
         res.kind,
@@ -588,17 +589,13 @@ fn to_object(v: Value, res: &Resource, errors: &mut Vec<InputError>) -> Option<A
         v["metadata"]["name"].as_str().unwrap_or_default()
     );
     match Object::from_value(v, None, "default") {
-        Ok(Some(o)) => Some(Arc::new(o)),
-        Ok(None) => None,
-        Err(e) => {
-            errors.push(InputError {
-                file: name,
-                file_id: None,
-                at: None,
-                message: format!("{} (at {})", e.message, e.pointer),
-            });
-            None
-        }
+        Ok(o) => Ok(o.map(Arc::new)),
+        Err(e) => Err(InputError {
+            file: name,
+            file_id: None,
+            at: None,
+            message: format!("{} (at {})", e.message, e.pointer),
+        }),
     }
 }
 
