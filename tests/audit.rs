@@ -559,7 +559,13 @@ async fn exit_codes_and_show_source() {
     assert_eq!(code, 2);
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["errors"][0]["file"], "StatefulSet data/neg");
-    assert!(v["errors"][0]["message"].as_str().unwrap().contains("negative"), "{v:#}");
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("negative"),
+        "{v:#}"
+    );
     assert_eq!(v["findings"].as_array().unwrap().len(), 2);
 
     // no cluster to talk to: exit 2 with the reason
