@@ -788,3 +788,126 @@ fn the_chart_and_the_docs_grant_exactly_what_audit_lists() {
         assert_eq!(granted, all, "{file}");
     }
 }
+
+/// Reports are written by server-side apply, one per namespace, as `kubectl apply
+/// --server-side` would: the `apply-patch` content type, field manager `statelint`, forced.
+#[tokio::test]
+async fn reports_are_written_by_server_side_apply() {
+    use statelint::report::policyreport::Api;
+    let fake = FakeApiServer::start(&broken_cluster(), false).await;
+    let client = fake.client();
+    let (run, n) = statelint::audit::write_reports(&client, &Default::default(), Api::Openreports)
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(run.statefulsets(), 3);
+    let patches = fake.patches();
+    let paths: Vec<&str> = patches
+        .iter()
+        .map(|(p, _, _)| p.split('?').next().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/apis/openreports.io/v1alpha1/namespaces/data/reports/statelint",
+            "/apis/openreports.io/v1alpha1/namespaces/web/reports/statelint",
+        ]
+    );
+    for (p, _, _) in &patches {
+        let query: BTreeSet<&str> = p.split_once('?').unwrap().1.split('&').collect();
+        assert!(
+            query.contains("fieldManager=statelint") && query.contains("force=true"),
+            "{p}"
+        );
+    }
+    assert!(
+        patches
+            .iter()
+            .all(|(_, ct, _)| ct == "application/apply-patch+yaml")
+    );
+    let data = &patches[0].2;
+    assert_eq!(data["kind"], "Report");
+    assert_eq!(data["summary"]["fail"], 2);
+
+    let (_, n) = statelint::audit::write_reports(&client, &Default::default(), Api::Wgpolicyk8s)
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    assert!(
+        fake.patches()[2]
+            .0
+            .starts_with("/apis/wgpolicyk8s.io/v1alpha2/namespaces/data/policyreports/statelint?")
+    );
+    // no RBAC to write them: a clear error
+    fake.forbid_patches();
+    let e = statelint::audit::write_reports(&client, &Default::default(), Api::Openreports)
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        format!("{e:#}").contains("cannot write the openreports.io/v1alpha1 reports"),
+        "{e:#}"
+    );
+}
+
+/// `statelint serve --audit-interval` audits and writes the reports at once, then again at
+/// every interval, next to the webhook.
+#[cfg(feature = "server")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_writes_reports_on_an_interval() {
+    let fake = FakeApiServer::start(&broken_cluster(), false).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("kubeconfig"), fake.kubeconfig()).unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("statelint"))
+        .args([
+            "serve",
+            "--insecure-http",
+            "--addr",
+            "127.0.0.1:0",
+            "--log-format",
+            "text",
+            "--audit-interval",
+            "1s",
+        ])
+        .env("KUBECONFIG", dir.path().join("kubeconfig"))
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // two runs over two namespaces; a generous deadline for a loaded machine
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while fake.patches().len() < 4 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let patches = fake.patches();
+    assert!(patches.len() >= 4, "{patches:?}");
+    assert!(
+        patches
+            .iter()
+            .all(|(p, _, v)| p.contains("/reports/statelint?")
+                && v["apiVersion"] == "openreports.io/v1alpha1")
+    );
+
+    let cli = Cli::new(&fake);
+    let out = tokio::task::spawn_blocking(move || {
+        Command::cargo_bin("statelint")
+            .unwrap()
+            .current_dir(cli.dir.path())
+            .args([
+                "serve",
+                "--insecure-http",
+                "--no-cluster",
+                "--audit-interval",
+                "5m",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--no-cluster"));
+}

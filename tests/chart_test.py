@@ -60,6 +60,7 @@ if MISSING:
 SCENARIOS = {
     "default": {},
     "audit": {"audit": {"enabled": True, "extraArgs": ["--namespace", "data"]}},
+    "reports": {"reports": {"enabled": True, "interval": "30m", "api": "wgpolicyk8s"}},
     "cert-manager": {"tls": {"mode": "certManager"}},
     "warn": {"mode": "warn"},
     # warn mode with the StatefulSet webhook's failurePolicy set explicitly: the value wins
@@ -466,6 +467,22 @@ class ChartTest(unittest.TestCase):
         })
         binding = [o for o in objs if o["kind"] == "ClusterRoleBinding" and o["roleRef"]["name"] == audit["metadata"]["name"]]
         self.assertEqual(binding[0]["subjects"][0]["name"], pod["serviceAccountName"])
+
+    def test_reports_add_the_interval_and_only_the_rules_they_need(self):
+        objs = flat(self.rendered["reports"][1])
+        args = one(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+        i = args.index("--audit-interval")
+        self.assertEqual(args[i + 1 : i + 4], ["30m", "--audit-report-api", "wgpolicyk8s"])
+        self.assertNotIn("--audit-interval", one(flat(self.rendered["default"][1]), "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"])
+        granted = {}
+        for rule in one(objs, "ClusterRole")["rules"]:
+            for g in rule["apiGroups"]:
+                for r in rule["resources"]:
+                    granted[(g, r)] = sorted(rule["verbs"])
+        self.assertEqual(granted[("wgpolicyk8s.io", "policyreports")], ["create", "get", "patch"])
+        self.assertEqual(granted[("batch", "cronjobs")], ["get", "list"])
+        writes = {k for k, v in granted.items() if set(v) - {"get", "list", "watch"}}
+        self.assertEqual(writes, {("wgpolicyk8s.io", "policyreports")})
 
     def test_config_map_is_a_config_statelint_accepts(self):
         binary = os.environ.get("STATELINT_BIN")

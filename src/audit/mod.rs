@@ -640,3 +640,115 @@ pub async fn client(context: Option<&str>) -> anyhow::Result<kube::Client> {
     };
     kube::Client::try_from(config).context("cannot build a Kubernetes client")
 }
+
+/// The collection path of the reports of `api` in namespace `ns`.
+pub fn report_path(api: crate::report::policyreport::Api, ns: &str) -> String {
+    use crate::report::policyreport::Api;
+    match api {
+        Api::Openreports => format!("/apis/openreports.io/v1alpha1/namespaces/{ns}/reports"),
+        Api::Wgpolicyk8s => {
+            format!("/apis/wgpolicyk8s.io/v1alpha2/namespaces/{ns}/policyreports")
+        }
+    }
+}
+
+/// Write `reports` (the `List` of [`crate::report::policyreport::to_value`]) with server-side
+/// apply, field manager `statelint` (forced: statelint owns these reports). Returns how many
+/// were written; stops at the first error (a missing CRD is a 404, missing RBAC a 403).
+pub async fn apply_reports(
+    client: &kube::Client,
+    reports: &Value,
+    api: crate::report::policyreport::Api,
+) -> Result<usize, kube::Error> {
+    let params = kube::api::PatchParams::apply("statelint").force();
+    let mut n = 0;
+    for item in reports["items"].as_array().into_iter().flatten() {
+        let ns = item["metadata"]["namespace"].as_str().unwrap_or("default");
+        let name = item["metadata"]["name"].as_str().unwrap_or_default();
+        let req = kube::core::Request::new(report_path(api, ns))
+            .patch(name, &params, &kube::api::Patch::Apply(item))
+            .map_err(kube::Error::BuildRequest)?;
+        client.request::<Value>(req).await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// One scheduled audit (`statelint serve --audit-interval`): audit every namespace with
+/// `config` and write its reports. Returns the run (for logs) and the reports written.
+pub async fn write_reports(
+    client: &kube::Client,
+    config: &Config,
+    api: crate::report::policyreport::Api,
+) -> anyhow::Result<(AuditRun, usize)> {
+    let run = audit(
+        client,
+        &AuditOptions {
+            config: config.clone(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let reports = crate::report::policyreport::to_value(&run.report(), api, now);
+    let n = apply_reports(client, &reports, api).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot write the {} reports (is the CRD installed, and may statelint patch them?): \
+             {e}",
+            match api {
+                crate::report::policyreport::Api::Openreports => "openreports.io/v1alpha1",
+                crate::report::policyreport::Api::Wgpolicyk8s => "wgpolicyk8s.io/v1alpha2",
+            }
+        )
+    })?;
+    Ok((run, n))
+}
+
+/// A duration as `90s`, `30m`, `1h`, `1h30m` (at least one second).
+pub fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
+    let mut total = 0u64;
+    let mut num = String::new();
+    let bad = || format!("`{s}` is not a duration: write it as 90s, 30m, 1h or 1h30m");
+    for c in s.trim().chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86400,
+            _ => return Err(bad()),
+        };
+        let n: u64 = num.parse().map_err(|_| bad())?;
+        total = total.saturating_add(n.saturating_mul(unit));
+        num.clear();
+    }
+    if !num.is_empty() || total == 0 {
+        return Err(if total == 0 && num.is_empty() && !s.trim().is_empty() {
+            format!("`{s}`: the interval must be at least 1s")
+        } else {
+            bad()
+        });
+    }
+    Ok(std::time::Duration::from_secs(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals() {
+        assert_eq!(parse_interval("90s").unwrap().as_secs(), 90);
+        assert_eq!(parse_interval("1h30m").unwrap().as_secs(), 5400);
+        assert_eq!(parse_interval("2d").unwrap().as_secs(), 172_800);
+        for bad in ["", "10", "1x", "h", "0s", "-1m"] {
+            assert!(parse_interval(bad).is_err(), "{bad}");
+        }
+        assert!(parse_interval("0m").unwrap_err().contains("at least 1s"));
+    }
+}

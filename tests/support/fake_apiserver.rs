@@ -57,6 +57,8 @@ struct State {
     /// Watches from a resourceVersion at or below this get 410 Gone.
     compacted: u64,
     down: bool,
+    /// PATCH requests (server-side apply of reports): path?query, Content-Type, body.
+    patches: Vec<(String, String, Value)>,
 }
 
 pub struct FakeApiServer {
@@ -132,6 +134,7 @@ impl FakeApiServer {
             forbidden: HashSet::new(),
             compacted: 0,
             down: false,
+            patches: Vec::new(),
         }));
         let (gate, _) = tokio::sync::watch::channel(!gated);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -274,6 +277,16 @@ impl FakeApiServer {
             .get_mut(path_of(obj["kind"].as_str().unwrap()))
             .unwrap();
         k.items.insert(key_of(&obj), obj);
+    }
+
+    /// Answer 403 to every PATCH (no RBAC to write reports).
+    pub fn forbid_patches(&self) {
+        self.state.lock().unwrap().forbidden.insert("patch");
+    }
+
+    /// PATCH requests so far (path?query, Content-Type, body): what `statelint` applied.
+    pub fn patches(&self) -> Vec<(String, String, Value)> {
+        self.state.lock().unwrap().patches.clone()
     }
 
     /// Requests for one namespace or one object (`/namespaces/` in the path): live reads.
@@ -419,6 +432,27 @@ async fn handle(
                 "message": msg, "reason": reason, "code": code}),
         )
     };
+    if req.method() == hyper::Method::PATCH {
+        // server-side apply (reports): recorded and answered with the object applied
+        let ct = req
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let body = req.into_body().collect().await.map(|b| b.to_bytes());
+        let body: Value = body
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or(Value::Null);
+        let mut st = state.lock().unwrap();
+        if st.forbidden.contains("patch") {
+            return Ok(status(403, "Forbidden", &format!("{path}: cannot patch")));
+        }
+        st.patches
+            .push((format!("{path}?{query}"), ct, body.clone()));
+        return Ok(json_response(StatusCode::OK, &body));
+    }
     if let Some(op) = path.strip_prefix("/fake/") {
         let mut st = state.lock().unwrap();
         match op {
