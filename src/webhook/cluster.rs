@@ -210,6 +210,7 @@ const CONTAINER_FIELDS: &[&str] = &[
     "command",
     "args",
     "env",
+    "envFrom",
     "ports",
     "volumeMounts",
     "securityContext",
