@@ -200,7 +200,10 @@ impl Rule for PdbQuorum {
             [] => out.push(missing(obj, labels, n, replica, in_ensemble)),
             [pdb] => check_budget(obj, pdb, n, replica, in_ensemble, out),
             [first, rest @ ..] => {
-                let names: Vec<String> = pdbs.iter().map(|p| p.key.name.clone()).collect();
+                // sorted: the same message whatever order the budgets were read in (files or
+                // the API server's name order)
+                let mut names: Vec<String> = pdbs.iter().map(|p| p.key.name.clone()).collect();
+                names.sort();
                 let mut f = Finding::new(
                     &META,
                     obj,

@@ -100,6 +100,16 @@ pub struct ServeArgs {
     /// failing for longer than this many seconds.
     #[arg(long, value_name = "N", default_value_t = 15)]
     pub watch_failure_grace_seconds: u64,
+    /// Also audit every namespace this often (`30m`, `1h`, `1h30m`) and write one report per
+    /// namespace by server-side apply, for Policy Reporter and other dashboards (the first run
+    /// starts at once). Needs the report CRD and RBAC to get, create and patch reports (the
+    /// chart's `reports.enabled`); see docs/audit.md.
+    #[arg(long, value_name = "D", value_parser = crate::audit::parse_interval, conflicts_with = "no_cluster")]
+    pub audit_interval: Option<Duration>,
+    /// API of the reports `--audit-interval` writes: OpenReports `openreports.io/v1alpha1`
+    /// Report, or `wgpolicyk8s.io/v1alpha2` PolicyReport.
+    #[arg(long, value_enum, default_value = "openreports")]
+    pub audit_report_api: crate::report::policyreport::Api,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -124,6 +134,8 @@ impl ServeArgs {
             log_format: LogFormat::Text,
             shutdown_delay_seconds: 0,
             watch_failure_grace_seconds: 15,
+            audit_interval: None,
+            audit_report_api: Default::default(),
         }
     }
 }
@@ -629,6 +641,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 .await
                 .context("cannot reach the Kubernetes API (use --no-cluster to run without it)")?;
             let client = cluster::client(config).context("Kubernetes client")?;
+            if let Some(every) = args.audit_interval {
+                let config = match &args.config {
+                    Some(p) => Config::load(p, &crate::rules::Registry)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?,
+                    None => Config::default(),
+                };
+                tokio::spawn(audit_reports(
+                    client.clone(),
+                    config,
+                    every,
+                    args.audit_report_api,
+                ));
+            }
             CompanionSource::Cluster(client)
         };
         // handlers first: a SIGTERM right after the "listening" line must drain, not kill
@@ -654,6 +679,39 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("stopped");
         Ok(())
     })
+}
+
+/// `--audit-interval`: audit the cluster and write its reports, now and then every `every`.
+/// A failed run is logged and retried at the next tick; it never affects admissions.
+async fn audit_reports(
+    client: kube::Client,
+    config: Config,
+    every: Duration,
+    api: crate::report::policyreport::Api,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let started = Instant::now();
+        match crate::audit::write_reports(&client, &config, api).await {
+            Ok((run, written)) => {
+                for u in &run.unavailable {
+                    tracing::warn!(kind = u.resource.plural, "audit: {}", u.describe(None));
+                }
+                tracing::info!(
+                    statefulsets = run.statefulsets(),
+                    findings = run.outcome.findings.len(),
+                    reports = written,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "audit reports written"
+                );
+            }
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "audit failed; retrying at the next interval")
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
