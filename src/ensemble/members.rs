@@ -178,6 +178,19 @@ pub const LISTS: &[ListSpec] = &[
         format: Format::HostList,
         want: ES_SEED_HOSTS,
     },
+    // Cassandra: the seed nodes new nodes contact (`CASSANDRA_SEEDS` of the official example
+    // image and Bitnami's; `seeds:` of cassandra.yaml's seed_provider)
+    ListSpec {
+        system: System::Cassandra,
+        kind: ListKind::Seeds,
+        format: Format::HostList,
+        want: Want {
+            properties: &[],
+            flags: &[],
+            env: &["CASSANDRA_SEEDS"],
+            files: &[],
+        },
+    },
     // Consul servers: `-bootstrap-expect=N` (or `bootstrap_expect = N` in an HCL file) must be
     // the number of servers
     ListSpec {

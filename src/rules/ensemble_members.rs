@@ -62,6 +62,7 @@ fn member_word(system: System) -> &'static str {
         System::Elasticsearch => "master-eligible Elasticsearch",
         System::OpenSearch => "cluster-manager-eligible OpenSearch",
         System::Consul => "Consul server",
+        System::Cassandra => "Cassandra node",
         s => s.name(),
     }
 }
@@ -108,6 +109,7 @@ impl Rule for EnsembleMembers {
             System::Elasticsearch,
             System::OpenSearch,
             System::Consul,
+            System::Cassandra,
         ]
         .into_iter()
         .filter(|s| runs(object, *s, cx.companions))
