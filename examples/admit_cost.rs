@@ -12,6 +12,10 @@
 //! view, so it is allowed: the cost measured is the common case. The reviews are in
 //! examples/common/admit_reviews.rs.
 
+// the allocator `statelint serve` runs with (src/main.rs)
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "common/admit_reviews.rs"]
 mod admit_reviews;
 

@@ -10,6 +10,10 @@
 //! - `bare`: the same review answered `allowed: true` once the StatefulSet is read, no rule;
 //! - `floor`: a ConfigMap CREATE of the same size that no rule concerns: decode and answer.
 
+// the allocator `statelint serve` runs with (src/main.rs)
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "common/admit_reviews.rs"]
 mod admit_reviews;
 

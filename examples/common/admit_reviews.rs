@@ -45,13 +45,17 @@ pub fn companions() -> Catalog {
     }))
 }
 
-fn review(kind: (&str, &str, &str), resource: &str, name: &str, object: Value) -> Vec<u8> {
+fn review(kind: (&str, &str, &str), resource: &str, object: Value) -> Vec<u8> {
+    let (name, namespace) = (
+        object["metadata"]["name"].clone(),
+        object["metadata"]["namespace"].clone(),
+    );
     serde_json::to_vec(
         &json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
         "request": {"uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
             "kind": {"group": kind.0, "version": kind.1, "kind": kind.2},
             "resource": {"group": kind.0, "version": kind.1, "resource": resource},
-            "name": name, "namespace": "data", "operation": "CREATE",
+            "name": name, "namespace": namespace, "operation": "CREATE",
             "userInfo": {"username": "admin"}, "object": object, "dryRun": false}}),
     )
     .unwrap()
@@ -79,19 +83,15 @@ pub fn reviews() -> (Vec<u8>, Vec<u8>) {
             "volumeClaimTemplates": [{"metadata": {"name": "data"},
                 "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard",
                     "resources": {"requests": {"storage": "10Gi"}}}}]}});
-    let sts = review(
-        ("apps", "v1", "StatefulSet"),
-        "statefulsets",
-        "kafka",
-        kafka,
-    );
-    // a ConfigMap padded to the StatefulSet review's size
+    let sts = review(("apps", "v1", "StatefulSet"), "statefulsets", kafka);
+    // a ConfigMap padded to the StatefulSet review's size, in a namespace without StatefulSets:
+    // no rule concerns it (decode, read, answer)
     let mut pad = 0;
     loop {
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": "settings", "namespace": "data", "labels": {"app": "web"}},
+            "metadata": {"name": "settings", "namespace": "web", "labels": {"app": "web"}},
             "data": {"settings.ini": "x".repeat(pad)}});
-        let floor = review(("", "v1", "ConfigMap"), "configmaps", "settings", cm);
+        let floor = review(("", "v1", "ConfigMap"), "configmaps", cm);
         if floor.len() >= sts.len() {
             return (sts, floor);
         }

@@ -120,16 +120,116 @@ pub enum Pending {
 const MISSING_COMPANION_HINT: &str = "The headless Service and the PodDisruptionBudget must exist before the StatefulSet: apply them first (within one `kubectl apply -f` file, put them above the StatefulSet; Helm already installs Services and PDBs before StatefulSets).";
 
 /// A decoded AdmissionReview: the request (its `object` and `oldObject` taken out) and those
-/// two objects as raw JSON, read once into [`Object`]s without a round trip through
-/// `DynamicObject`.
+/// two objects as raw JSON text, read once into [`Object`]s (a StatefulSet straight from the
+/// text into its typed struct: [`Object::from_json_fast`]) without a round trip through
+/// `DynamicObject` or a `serde_json::Value` tree.
 pub struct Review {
     pub req: AdmissionRequest<DynamicObject>,
-    pub object: Option<Value>,
-    pub old_object: Option<Value>,
+    /// `request.object`, a JSON object's text.
+    pub object: Option<String>,
+    /// `request.oldObject`, a JSON object's text.
+    pub old_object: Option<String>,
 }
 
 /// Decode an `admission.k8s.io/v1` AdmissionReview; the error is the reason for a 400.
 pub fn decode(body: &[u8]) -> Result<Review, String> {
+    match decode_raw(body) {
+        Some(r) => Ok(r),
+        // anything unusual (escaped keys, a wrong type, not JSON): the tree decoder says why
+        None => decode_tree(body),
+    }
+}
+
+/// The common case without building a tree: the review's top level and its request as
+/// borrowed raw JSON, the request's small fields decoded by kube, `object` and `oldObject`
+/// kept as text. `None` when anything is unusual ([`decode_tree`] then answers, with the
+/// reason when it is an error).
+fn decode_raw(body: &[u8]) -> Option<Review> {
+    use serde_json::value::RawValue;
+    #[derive(serde::Deserialize)]
+    struct Top<'a> {
+        #[serde(rename = "apiVersion")]
+        api_version: &'a str,
+        kind: &'a str,
+        #[serde(borrow)]
+        request: &'a RawValue,
+    }
+    let top: Top<'_> = serde_json::from_slice(body).ok()?;
+    if top.api_version != "admission.k8s.io/v1" || top.kind != "AdmissionReview" {
+        return None;
+    }
+    let fields: Vec<(&str, &RawValue)> = serde_json::from_str::<RawMap<'_>>(top.request.get())
+        .ok()?
+        .0;
+    let mut object = None;
+    let mut old_object = None;
+    let mut rest = String::with_capacity(top.request.get().len() / 2 + 64);
+    rest.push_str(r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"#);
+    let mut first = true;
+    for (k, v) in fields {
+        let slot = match k {
+            "object" => &mut object,
+            "oldObject" => &mut old_object,
+            _ => {
+                if !first {
+                    rest.push(',');
+                }
+                first = false;
+                // keys borrowed from the body have no escapes
+                rest.push('"');
+                rest.push_str(k);
+                rest.push_str("\":");
+                rest.push_str(v.get());
+                continue;
+            }
+        };
+        match v.get().as_bytes().first() {
+            Some(b'n') => {}
+            Some(b'{') => *slot = Some(v.get().to_string()),
+            _ => return None,
+        }
+    }
+    rest.push_str("}}");
+    let review: kube::core::admission::AdmissionReview<DynamicObject> =
+        serde_json::from_str(&rest).ok()?;
+    let req: AdmissionRequest<DynamicObject> = review.try_into().ok()?;
+    Some(Review {
+        req,
+        object,
+        old_object,
+    })
+}
+
+/// A JSON object's members in order, values left as raw text (keys must need no unescaping).
+struct RawMap<'a>(Vec<(&'a str, &'a serde_json::value::RawValue)>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for RawMap<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = RawMap<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut m: M,
+            ) -> Result<Self::Value, M::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) =
+                    m.next_entry::<&'de str, &'de serde_json::value::RawValue>()?
+                {
+                    out.push((k, v));
+                }
+                Ok(RawMap(out))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+/// The general decoder (a `serde_json::Value` tree), with a reason for every malformed review.
+fn decode_tree(body: &[u8]) -> Result<Review, String> {
     let mut v: Value =
         serde_json::from_slice(body).map_err(|e| format!("not an AdmissionReview: {e}"))?;
     let Some(top) = v.as_object_mut() else {
@@ -147,10 +247,10 @@ pub fn decode(body: &[u8]) -> Result<Review, String> {
     let Some(request) = top.get_mut("request").and_then(Value::as_object_mut) else {
         return Err("AdmissionReview has no request".into());
     };
-    let mut take = |key: &str| -> Result<Option<Value>, String> {
+    let mut take = |key: &str| -> Result<Option<String>, String> {
         match request.remove(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(o @ Value::Object(_)) => Ok(Some(o)),
+            Some(o @ Value::Object(_)) => Ok(Some(o.to_string())),
             Some(_) => Err(format!("request.{key} must be an object")),
         }
     };
@@ -241,10 +341,22 @@ impl Reviewer<'_> {
     fn object(
         &self,
         req: &AdmissionRequest<DynamicObject>,
-        v: Option<Value>,
+        raw: Option<String>,
         what: &str,
     ) -> Result<Option<Arc<Object>>, String> {
-        let Some(mut v) = v else { return Ok(None) };
+        let Some(raw) = raw else { return Ok(None) };
+        // the common case: an apps/v1 StatefulSet read straight into its typed struct
+        if req.kind.group == "apps"
+            && req.kind.kind == "StatefulSet"
+            && let Some(mut o) = Object::from_json_fast(&raw, self.namespace(req))
+        {
+            if o.key.name.is_empty() {
+                o.key.name = req.name.clone();
+            }
+            return Ok(Some(Arc::new(o)));
+        }
+        let mut v: Value =
+            serde_json::from_str(&raw).map_err(|e| format!("{what} is not JSON: {e}"))?;
         let Some(m) = v.as_object_mut() else {
             return Err(format!("{what} is not an object"));
         };
@@ -272,7 +384,7 @@ impl Reviewer<'_> {
     fn statefulset(
         &self,
         req: &AdmissionRequest<DynamicObject>,
-        object: Option<Value>,
+        object: Option<String>,
     ) -> Result<Decision, String> {
         let Some(obj) = self.object(req, object, "object")? else {
             return Err("request.object is missing".into());
@@ -315,13 +427,13 @@ impl Reviewer<'_> {
     fn scale(
         &self,
         req: &AdmissionRequest<DynamicObject>,
-        object: Option<Value>,
+        object: Option<String>,
     ) -> Result<Decision, String> {
         let Some(v) = object else {
             return Err("request.object is missing".into());
         };
-        let scale: k8s_openapi::api::autoscaling::v1::Scale = serde_json::from_value(v)
-            .map_err(|e| format!("cannot read Scale {}: {e}", req.name))?;
+        let scale: k8s_openapi::api::autoscaling::v1::Scale =
+            serde_json::from_str(&v).map_err(|e| format!("cannot read Scale {}: {e}", req.name))?;
         // autoscaling/v1 ScaleSpec: replicas absent means 0
         let replicas = scale.spec.and_then(|s| s.replicas).unwrap_or(0);
         if replicas < 0 {
@@ -435,7 +547,7 @@ impl Reviewer<'_> {
         &self,
         req: &AdmissionRequest<DynamicObject>,
         kind: Kind,
-        old_object: Option<Value>,
+        old_object: Option<String>,
     ) -> Result<Decision, String> {
         let ns = self.namespace(req);
         // the API server always sends oldObject on DELETE (1.15+); look it up by name otherwise
@@ -481,8 +593,8 @@ impl Reviewer<'_> {
         &self,
         req: &AdmissionRequest<DynamicObject>,
         kind: Kind,
-        object: Option<Value>,
-        old_object: Option<Value>,
+        object: Option<String>,
+        old_object: Option<String>,
     ) -> Result<Decision, String> {
         let ns = self.namespace(req);
         let Some(new) = self.object(req, object, "object")? else {
@@ -1249,6 +1361,14 @@ mod tests {
             fn any_statefulset_is_answered(at in 0..POINTERS.len(), x in any_json(), op in 0..3usize) {
                 let mut s = sts("zk", json!({}));
                 set(&mut s, POINTERS[at], x);
+                // the fast path, when it answers, builds what the general path builds
+                if let Some(fast) = Object::from_json_fast(&s.to_string(), "data") {
+                    let tree = match Object::from_value(s.clone(), None, "data") {
+                        Ok(Some(t)) => format!("{t:?}"),
+                        other => format!("{other:?}"),
+                    };
+                    prop_assert_eq!(format!("{fast:?}"), tree);
+                }
                 let c = catalog(&[svc("zk-hs", "zk", true), pdb("zk-pdb", "zk", 2), s.clone()]);
                 let ops = ["CREATE", "UPDATE", "DELETE"];
                 let Ok(review) = decode(&serde_json::to_vec(&json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
