@@ -1,12 +1,21 @@
 //! Load test of the admission webhook on loopback over TLS (spec §6): N keep-alive connections
-//! send StatefulSet CREATE reviews (a good ZooKeeper StatefulSet whose Service and PDB are
-//! known companions) for a while; prints admissions/s and latency percentiles.
+//! send reviews for a while; prints admissions/s and latency percentiles.
 //!
 //! ```sh
-//! cargo run --release --features server --example webhook_load -- [CONNECTIONS=16] [SECONDS=10] [check|bare]
+//! cargo run --release --features server --example webhook_load -- [CONNECTIONS=16] [SECONDS=10] [check|bare|floor]
 //! ```
 //!
-//! `bare` answers `allowed: true` after decoding, without running the rules (the baseline).
+//! - `check`: a ~1.3 KB Kafka StatefulSet CREATE whose companions (headless Service, PDB, the
+//!   ZooKeeper ensemble) are known, every rule (examples/common/admit_reviews.rs);
+//! - `bare`: the same review answered `allowed: true` once the StatefulSet is read, no rule;
+//! - `floor`: a ConfigMap CREATE of the same size that no rule concerns: decode and answer.
+
+// the allocator `statelint serve` runs with (src/main.rs)
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[path = "common/admit_reviews.rs"]
+mod admit_reviews;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,8 +23,7 @@ use std::time::{Duration, Instant};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
-use serde_json::json;
-use statelint::catalog::{Catalog, Companions};
+use statelint::catalog::Companions;
 use statelint::object::Object;
 use statelint::webhook::{CompanionSource, ServeArgs};
 
@@ -32,7 +40,12 @@ async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let conns: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(16);
     let secs: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10);
-    let is_bare = args.get(2).is_some_and(|a| a == "bare");
+    let mode = args.get(2).map(String::as_str).unwrap_or("check");
+    let is_bare = mode == "bare";
+    assert!(
+        matches!(mode, "check" | "bare" | "floor"),
+        "check, bare or floor, not {mode}"
+    );
     statelint::webhook::tls::install_default_provider();
 
     // certificates
@@ -50,21 +63,7 @@ async fn main() {
     std::fs::write(dir.path().join("tls.crt"), cert.pem()).unwrap();
     std::fs::write(dir.path().join("tls.key"), key.serialize_pem()).unwrap();
 
-    // companions
-    let companions = [
-        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "zk-hs", "namespace": "data"},
-            "spec": {"clusterIP": "None", "selector": {"app": "zk"}, "ports": [{"port": 2181}]}}),
-        json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
-            "metadata": {"name": "zk-pdb", "namespace": "data"},
-            "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "zk"}}}}),
-    ];
-    let catalog = Catalog::new(companions.iter().map(|v| {
-        Arc::new(
-            Object::from_value(v.clone(), None, "data")
-                .unwrap()
-                .unwrap(),
-        )
-    }));
+    let catalog = admit_reviews::companions();
 
     let mut sargs = ServeArgs::local();
     sargs.insecure_http = false;
@@ -81,29 +80,9 @@ async fn main() {
     .unwrap();
     let url = format!("https://127.0.0.1:{}/validate", server.addr.port());
 
-    let sts = json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
-        "metadata": {"name": "zk", "namespace": "data"},
-        "spec": {"replicas": 3, "serviceName": "zk-hs",
-            "selector": {"matchLabels": {"app": "zk"}},
-            "template": {"metadata": {"labels": {"app": "zk"}},
-                "spec": {
-                    "securityContext": {"fsGroup": 1000, "runAsUser": 1000},
-                    "affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
-                        {"labelSelector": {"matchLabels": {"app": "zk"}}, "topologyKey": "kubernetes.io/hostname"}]}},
-                    "containers": [{"name": "zk", "image": "zookeeper:3.9",
-                        "ports": [{"containerPort": 2181}],
-                        "volumeMounts": [{"name": "data", "mountPath": "/data"}]}]}},
-            "volumeClaimTemplates": [{"metadata": {"name": "data"},
-                "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard",
-                    "resources": {"requests": {"storage": "10Gi"}}}}]}});
-    let body = serde_json::to_vec(
-        &json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-        "request": {"uid": "u", "kind": {"group": "apps", "version": "v1", "kind": "StatefulSet"},
-            "resource": {"group": "apps", "version": "v1", "resource": "statefulsets"},
-            "name": "zk", "namespace": "data", "operation": "CREATE", "userInfo": {},
-            "object": sts, "dryRun": false}}),
-    )
-    .unwrap();
+    let (sts, floor) = admit_reviews::reviews();
+    let body = if mode == "floor" { floor } else { sts };
+    let size = body.len();
 
     let mut roots = rustls::RootCertStore::empty();
     roots
@@ -152,10 +131,14 @@ async fn main() {
     all.sort_unstable();
     let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
     println!(
-        "{} connections, {:.1}s, {}: {} admissions, {:.0}/s, p50 {}µs, p99 {}µs, max {}µs",
+        "{} connections, {:.1}s, {} ({size} B): {} admissions, {:.0}/s, p50 {}µs, p99 {}µs, max {}µs",
         conns,
         elapsed,
-        if is_bare { "bare (no rules)" } else { "rules" },
+        match mode {
+            "bare" => "bare (no rules)",
+            "floor" => "floor (ConfigMap, no rule)",
+            _ => "rules",
+        },
         all.len(),
         all.len() as f64 / elapsed,
         pct(0.50),

@@ -190,6 +190,123 @@ impl PodLabelIndex {
     }
 }
 
+/// Workloads by the labels of their pod template, for a store that changes (watch caches):
+/// objects are added and removed by namespace and name. Answers
+/// [`Companions::workloads_selecting`] (SL010's cluster-wide `podAffinity`) from the pairs a
+/// selector requires instead of a scan of every workload, and
+/// [`Companions::pod_label_values`] from the namespace's values of a key.
+#[derive(Default)]
+pub struct WorkloadLabelIndex {
+    /// label key -> value -> (namespace, name), every namespace.
+    all: HashMap<String, HashMap<String, std::collections::BTreeSet<(String, String)>>>,
+    /// namespace -> label key -> value (sorted) -> names.
+    per_ns: HashMap<String, HashMap<String, std::collections::BTreeMap<String, Vec<String>>>>,
+}
+
+impl WorkloadLabelIndex {
+    /// Index workload `namespace`/`name` by its pod template `labels`.
+    pub fn add(&mut self, namespace: &str, name: &str, labels: &Labels) {
+        let (ns, name) = (&namespace.to_string(), &name.to_string());
+        for (k, v) in labels {
+            self.all
+                .entry(k.clone())
+                .or_default()
+                .entry(v.clone())
+                .or_default()
+                .insert((ns.clone(), name.clone()));
+            let names = self
+                .per_ns
+                .entry(ns.clone())
+                .or_default()
+                .entry(k.clone())
+                .or_default()
+                .entry(v.clone())
+                .or_default();
+            if let Err(i) = names.binary_search(name) {
+                names.insert(i, name.clone());
+            }
+        }
+    }
+
+    /// Forget workload `namespace`/`name`, added with these `labels`.
+    pub fn remove(&mut self, namespace: &str, name: &str, labels: &Labels) {
+        let (ns, name) = (&namespace.to_string(), &name.to_string());
+        for (k, v) in labels {
+            if let Some(vals) = self.all.get_mut(k) {
+                if let Some(set) = vals.get_mut(v) {
+                    set.remove(&(ns.clone(), name.clone()));
+                    if set.is_empty() {
+                        vals.remove(v);
+                    }
+                }
+                if vals.is_empty() {
+                    self.all.remove(k);
+                }
+            }
+            if let Some(keys) = self.per_ns.get_mut(ns) {
+                if let Some(vals) = keys.get_mut(k) {
+                    if let Some(names) = vals.get_mut(v) {
+                        names.retain(|n| n != name);
+                        if names.is_empty() {
+                            vals.remove(v);
+                        }
+                    }
+                    if vals.is_empty() {
+                        keys.remove(k);
+                    }
+                }
+                if keys.is_empty() {
+                    self.per_ns.remove(ns);
+                }
+            }
+        }
+    }
+
+    /// Candidates for `sel` in `namespace` (every namespace when `None`): the workloads carrying
+    /// a pair every selected pod must carry, as (namespace, name). `None` when the selector
+    /// requires no single pair (the caller then scans); the caller still matches each candidate
+    /// against the whole selector.
+    pub fn candidates(
+        &self,
+        namespace: Option<&str>,
+        sel: &LabelSelector,
+    ) -> Option<Vec<(String, String)>> {
+        let (k, v) = selector::required_pair(sel)?;
+        Some(match namespace {
+            Some(ns) => self
+                .per_ns
+                .get(ns)
+                .and_then(|keys| keys.get(k))
+                .and_then(|vals| vals.get(v))
+                .into_iter()
+                .flatten()
+                .map(|n| (ns.to_string(), n.clone()))
+                .collect(),
+            None => self
+                .all
+                .get(k)
+                .and_then(|vals| vals.get(v))
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect(),
+        })
+    }
+
+    /// The values workloads in `namespace` give label `key`, smallest first, at most `limit`,
+    /// each with the (sorted) first workload name that has it.
+    pub fn values(&self, namespace: &str, key: &str, limit: usize) -> Vec<(String, String)> {
+        self.per_ns
+            .get(namespace)
+            .and_then(|keys| keys.get(key))
+            .into_iter()
+            .flatten()
+            .take(limit)
+            .filter_map(|(v, names)| Some((v.clone(), names.first()?.clone())))
+            .collect()
+    }
+}
+
 /// The objects read from files, with the indexes [`Companions`] needs.
 #[derive(Default)]
 pub struct Catalog {

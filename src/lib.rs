@@ -4,6 +4,9 @@
 //! ([`rules`]) -> **report** ([`report`]). The webhook ([`webhook`]) feeds the same rules with
 //! companions from the live cluster.
 
+/// `statelint audit` (the `cluster` cargo feature).
+#[cfg(feature = "cluster")]
+pub mod audit;
 pub mod catalog;
 pub mod config;
 pub mod ensemble;

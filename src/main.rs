@@ -38,6 +38,16 @@ enum Command {
         /// Rule code (SL002) or slug (pdb-quorum).
         rule: String,
     },
+    /// Audit the StatefulSets of a running cluster (KUBECONFIG or in-cluster config).
+    #[cfg(feature = "cluster")]
+    Audit(AuditArgs),
+    /// Audit a running cluster (needs a build with the `cluster` or `server` feature).
+    #[cfg(not(feature = "cluster"))]
+    #[command(disable_help_flag = true)]
+    Audit {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<String>,
+    },
     /// Run the validating admission webhook.
     #[cfg(feature = "server")]
     Serve(statelint::webhook::ServeArgs),
@@ -57,6 +67,14 @@ it was built without the `server` cargo feature, which keeps the CLI and the pre
 small.
 Build it with `cargo install --path . --features server` (or `cargo build --release --features \
 server`), or run the container image built from the Dockerfile, which has it.";
+
+/// What `statelint audit` says in a build without a Kubernetes client.
+#[cfg(not(feature = "cluster"))]
+const NO_CLUSTER: &str = "`statelint audit` (the rules over a running cluster) is not in this \
+build: it was built without the `cluster` cargo feature, which keeps the CLI and the pre-commit \
+hook free of a Kubernetes client.
+Build it with `cargo install --path . --features cluster` (or `--features server`, which has \
+it too), or run the container image built from the Dockerfile.";
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum FailOn {
@@ -103,6 +121,67 @@ struct CheckArgs {
     /// Colour: auto (on a terminal), always, never.
     #[arg(long, value_enum, default_value = "auto")]
     color: ColorWhen,
+}
+
+#[cfg(feature = "cluster")]
+#[derive(clap::Args)]
+struct AuditArgs {
+    /// Audit this namespace only (a namespaced Role is then enough).
+    #[arg(long, short = 'n', conflicts_with = "all_namespaces")]
+    namespace: Option<String>,
+    /// Audit every namespace (the default).
+    #[arg(long, short = 'A')]
+    all_namespaces: bool,
+    /// Report only the StatefulSets this label selector selects (`app=kafka,tier!=test`);
+    /// every StatefulSet is still read as a companion.
+    #[arg(long, short = 'l', value_name = "SELECTOR")]
+    selector: Option<String>,
+    /// Output format; `policyreport` writes one report per namespace to `kubectl apply`.
+    #[arg(long, short = 'f', value_enum, default_value = "human")]
+    format: AuditFormat,
+    /// API of `--format policyreport`: OpenReports `openreports.io/v1alpha1` Report, or the
+    /// older `wgpolicyk8s.io/v1alpha2` PolicyReport.
+    #[arg(long, value_enum, default_value = "openreports")]
+    policy_report_api: statelint::report::policyreport::Api,
+    /// Print the YAML of each object a finding points at (fetched again), after the report
+    /// (human and json formats).
+    #[arg(long)]
+    show_source: bool,
+    /// Exit 1 when a finding at or above this severity is reported.
+    #[arg(long, value_enum, default_value = "error")]
+    fail_on: FailOn,
+    /// Config file (default: .statelint.yaml in this folder or a parent).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Run only these rules (codes or slugs, comma-separated or repeated).
+    #[arg(long, value_name = "RULES")]
+    select: Vec<String>,
+    /// Do not run these rules (codes or slugs).
+    #[arg(long, value_name = "RULES")]
+    ignore: Vec<String>,
+    /// Also list findings suppressed by `statelint.io/ignore` annotations.
+    #[arg(long)]
+    show_suppressed: bool,
+    /// Colour: auto (on a terminal), always, never.
+    #[arg(long, value_enum, default_value = "auto")]
+    color: ColorWhen,
+    /// kubeconfig context to use (default: the current context; in a pod, its service account).
+    #[arg(long, value_name = "NAME")]
+    kube_context: Option<String>,
+    /// Objects per list request (`limit`; the rest is fetched page by page with `continue`).
+    #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    chunk_size: u32,
+}
+
+#[cfg(feature = "cluster")]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum AuditFormat {
+    Human,
+    Json,
+    Sarif,
+    Junit,
+    Github,
+    Policyreport,
 }
 
 #[derive(clap::Args)]
@@ -161,6 +240,10 @@ fn main() -> ExitCode {
             }
             None => usage_error(statelint::config::resolve_rule(&rule, &Registry).unwrap_err()),
         },
+        #[cfg(feature = "cluster")]
+        Command::Audit(args) => run_audit(args),
+        #[cfg(not(feature = "cluster"))]
+        Command::Audit { .. } => usage_error(NO_CLUSTER),
         #[cfg(feature = "server")]
         Command::Serve(args) => match statelint::webhook::run(args) {
             Ok(()) => ExitCode::SUCCESS,
@@ -296,29 +379,174 @@ fn no_huge_pages() {
     }
 }
 
-fn run_check(args: CheckArgs) -> ExitCode {
-    no_huge_pages();
-    let config_path = match &args.config {
+/// The configuration: `--config FILE` or `.statelint.yaml` found upward, then `--select` and
+/// `--ignore`. `Err`: the usage error, already printed.
+fn load_config(
+    file: Option<&PathBuf>,
+    select: &[String],
+    ignore: &[String],
+) -> Result<Config, ExitCode> {
+    let config_path = match file {
         Some(p) => Some(p.clone()),
         None => std::env::current_dir()
             .ok()
             .and_then(|d| Config::discover(&d)),
     };
     let mut config = match config_path {
-        Some(p) => match Config::load(&p, &Registry) {
-            Ok(c) => c,
-            Err(e) => return usage_error(e),
-        },
+        Some(p) => Config::load(&p, &Registry).map_err(usage_error)?,
         None => Config::default(),
     };
-    if !args.select.is_empty()
-        && let Err(e) = config.select(&args.select, &Registry)
+    if !select.is_empty()
+        && let Err(e) = config.select(select, &Registry)
     {
-        return usage_error(format!("--select: {e}"));
+        return Err(usage_error(format!("--select: {e}")));
     }
-    if let Err(e) = config.ignore(&args.ignore, &Registry) {
-        return usage_error(format!("--ignore: {e}"));
+    if let Err(e) = config.ignore(ignore, &Registry) {
+        return Err(usage_error(format!("--ignore: {e}")));
     }
+    Ok(config)
+}
+
+fn color_on(when: ColorWhen) -> bool {
+    match when {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
+    }
+}
+
+fn threshold(fail_on: FailOn) -> Option<Severity> {
+    match fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Never => None,
+    }
+}
+
+#[cfg(feature = "cluster")]
+fn run_audit(args: AuditArgs) -> ExitCode {
+    use statelint::audit::{self, AuditOptions};
+    if args.show_source && !matches!(args.format, AuditFormat::Human | AuditFormat::Json) {
+        return usage_error("--show-source works with --format human or json");
+    }
+    let config = match load_config(args.config.as_ref(), &args.select, &args.ignore) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return usage_error(format!("cannot start the runtime: {e}")),
+    };
+    let opts = AuditOptions {
+        namespace: args.namespace.clone(),
+        selector: args.selector.clone(),
+        config,
+        page_size: args.chunk_size,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let result = rt.block_on(async {
+        let client = audit::client(args.kube_context.as_deref()).await?;
+        let run = audit::audit(&client, &opts).await?;
+        let mut sources = Vec::new();
+        if args.show_source {
+            let mut keys: Vec<_> = run
+                .outcome
+                .findings
+                .iter()
+                .chain(if args.show_suppressed {
+                    &run.outcome.suppressed[..]
+                } else {
+                    &[]
+                })
+                .flat_map(|f| [f.object.key.clone(), f.at.object.key.clone()])
+                .collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                match audit::fetch(&client, &k).await {
+                    Ok(v) => sources.push((k, v)),
+                    Err(e) => eprintln!("warning: cannot fetch {k} for --show-source: {e}"),
+                }
+            }
+        }
+        anyhow::Ok((run, sources))
+    });
+    let (run, sources) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    // each kind that could not be listed, once
+    for u in &run.unavailable {
+        eprintln!("warning: {}", u.describe(opts.namespace.as_deref()));
+    }
+    let mut report = run.report();
+    report.show_suppressed = args.show_suppressed;
+    let color = color_on(args.color);
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = match args.format {
+        AuditFormat::Policyreport => {
+            statelint::report::policyreport::write(&report, args.policy_report_api, &mut out)
+        }
+        AuditFormat::Json if args.show_source => {
+            let mut v = statelint::report::json::to_value(&report);
+            v["sources"] = sources
+                .iter()
+                .map(|(k, v)| serde_json::json!({ "object": k, "manifest": v }))
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &v)
+                .map_err(std::io::Error::from)
+                .and_then(|()| writeln!(out))
+        }
+        f => {
+            let format = match f {
+                AuditFormat::Human => Format::Human,
+                AuditFormat::Json => Format::Json,
+                AuditFormat::Sarif => Format::Sarif,
+                AuditFormat::Junit => Format::Junit,
+                _ => Format::Github,
+            };
+            report.write(format, color, &mut out).and_then(|()| {
+                for (k, v) in &sources {
+                    writeln!(
+                        out,
+                        "---\n# {k}: {}\n{}",
+                        statelint::report::kubectl_get(k),
+                        statelint::report::yaml::to_string(v)
+                    )?;
+                }
+                Ok(())
+            })
+        }
+    };
+    match written.and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return usage_error(e),
+        _ => drop(out),
+    }
+    let failed = threshold(args.fail_on)
+        .is_some_and(|t| run.outcome.findings.iter().any(|f| f.severity >= t));
+    if !run.errors.is_empty() {
+        ExitCode::from(2)
+    } else if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn run_check(args: CheckArgs) -> ExitCode {
+    no_huge_pages();
+    let mut config = match load_config(args.config.as_ref(), &args.select, &args.ignore) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     config.render.values = args.values;
     config.render.set = args.set;
     let paths = if args.paths.is_empty() {
@@ -336,13 +564,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
     let run = check(&opts);
     let mut report = run.report();
     report.show_suppressed = args.show_suppressed;
-    let color = match args.color {
-        ColorWhen::Always => true,
-        ColorWhen::Never => false,
-        ColorWhen::Auto => {
-            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-        }
-    };
+    let color = color_on(args.color);
     // stdout is line-buffered: a report of many findings would be one write(2) per line
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     match report
@@ -360,12 +582,8 @@ fn run_check(args: CheckArgs) -> ExitCode {
         );
     }
     let input_errors = !run.loaded.errors.is_empty();
-    let threshold = match args.fail_on {
-        FailOn::Error => Some(Severity::Error),
-        FailOn::Warning => Some(Severity::Warning),
-        FailOn::Never => None,
-    };
-    let failed = threshold.is_some_and(|t| run.outcome.findings.iter().any(|f| f.severity >= t));
+    let failed = threshold(args.fail_on)
+        .is_some_and(|t| run.outcome.findings.iter().any(|f| f.severity >= t));
     // the process exits now: freeing every object one by one would only cost time
     std::mem::forget(run);
     if input_errors {

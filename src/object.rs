@@ -224,6 +224,77 @@ impl Object {
         }))
     }
 
+    /// An `apps/v1` StatefulSet straight from its JSON text into the typed struct, without a
+    /// `serde_json::Value` tree: the webhook's common case. `None` whenever the text needs the
+    /// general path ([`Object::from_value`], which then gives the same object or the error):
+    /// another apiVersion or kind, none given, anything that does not decode, a negative
+    /// `replicas`, or text that might hold a template placeholder (`{{`, `<`, or any `\u`
+    /// escape, which could hide one), since placeholders are found on the tree.
+    pub fn from_json_fast(raw: &str, default_namespace: &str) -> Option<Object> {
+        #[derive(serde::Deserialize)]
+        struct Head<'a> {
+            #[serde(rename = "apiVersion", borrow)]
+            api_version: Option<&'a str>,
+            #[serde(borrow)]
+            kind: Option<&'a str>,
+        }
+        let b = raw.as_bytes();
+        if b.contains(&b'<') || b.windows(2).any(|w| w == b"{{" || w == b"\\u") {
+            return None;
+        }
+        let head: Head<'_> = serde_json::from_str(raw).ok()?;
+        if head.api_version != Some("apps/v1") || head.kind != Some("StatefulSet") {
+            return None;
+        }
+        let sts: StatefulSet = serde_json::from_str(raw).ok()?;
+        if sts
+            .spec
+            .as_ref()
+            .and_then(|s| s.replicas)
+            .is_some_and(|n| n < 0)
+        {
+            return None;
+        }
+        let meta = &sts.metadata;
+        let name = meta
+            .name
+            .clone()
+            .or_else(|| meta.generate_name.clone())
+            .unwrap_or_default();
+        let namespace = meta
+            .namespace
+            .clone()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| default_namespace.to_string());
+        let labels = meta.labels.clone().unwrap_or_default();
+        let annotations = meta.annotations.as_ref();
+        let ignore = annotations
+            .and_then(|a| a.get(IGNORE_ANNOTATION))
+            .map(|s| {
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let ignore_reason = annotations.and_then(|a| a.get(IGNORE_REASON_ANNOTATION).cloned());
+        Some(Object {
+            key: ObjectKey {
+                api_version: "apps/v1".into(),
+                kind: "StatefulSet".into(),
+                namespace,
+                name,
+            },
+            labels,
+            ignore,
+            ignore_reason,
+            origin: None,
+            body: Body::StatefulSet(Box::new(sts)),
+            placeholders: Vec::new(),
+        })
+    }
+
     pub fn statefulset(&self) -> Option<&StatefulSet> {
         match &self.body {
             Body::StatefulSet(s) => Some(s),
@@ -816,6 +887,61 @@ mod tests {
             .match_labels
             .clone();
         assert_eq!(sel.unwrap()["app"], "zk");
+    }
+
+    /// The webhook's fast path builds exactly what the general path builds, and declines
+    /// whatever needs the general path.
+    #[test]
+    fn statefulset_from_json_text_equals_the_tree_path() {
+        let base = json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"name": "zk", "labels": {"app": "zk"},
+                "annotations": {"statelint.io/ignore": " SL003 , pdb-quorum,", "statelint.io/ignore-reason": "why"}},
+            "spec": {"replicas": 3, "serviceName": "zk-hs", "selector": {"matchLabels": {"app": "zk"}},
+                "template": {"metadata": {"labels": {"app": "zk"}},
+                    "spec": {"containers": [{"name": "zk", "image": "zookeeper:3.9",
+                        "env": [{"name": "A", "value": "b"}]}]}}}});
+        let mut variants = vec![base.clone()];
+        let mut v = base.clone();
+        v["metadata"]["namespace"] = json!("data");
+        variants.push(v);
+        let mut v = base.clone();
+        v["metadata"]["name"] = Value::Null;
+        v["metadata"]["generateName"] = json!("zk-");
+        v["metadata"]["namespace"] = json!("");
+        variants.push(v);
+        let mut v = base.clone();
+        v["metadata"]["labels"] = Value::Null;
+        v["spec"]["replicas"] = Value::Null;
+        variants.push(v);
+        for v in variants {
+            let fast = Object::from_json_fast(&v.to_string(), "ns").expect("fast path");
+            let tree = Object::from_value(v.clone(), None, "ns").unwrap().unwrap();
+            assert_eq!(format!("{fast:?}"), format!("{tree:?}"), "{v}");
+        }
+        // declined: the general path decides (placeholders, other versions, errors)
+        let declined = |f: &dyn Fn(&mut Value)| {
+            let mut v = base.clone();
+            f(&mut v);
+            Object::from_json_fast(&v.to_string(), "ns").is_none()
+        };
+        assert!(declined(
+            &|v| v["spec"]["serviceName"] = json!("{{ .Values.svc }}")
+        ));
+        assert!(declined(&|v| v["spec"]["serviceName"] = json!("<SERVICE>")));
+        assert!(declined(&|v| v["apiVersion"] = json!("apps/v1beta1")));
+        assert!(declined(&|v| {
+            v.as_object_mut().unwrap().remove("apiVersion");
+        }));
+        assert!(declined(&|v| v["spec"]["replicas"] = json!(-1)));
+        assert!(declined(&|v| v["spec"]["replicas"] = json!("three")));
+        assert!(declined(&|v| v["metadata"]["labels"]["n"] = json!(1)));
+        assert!(
+            Object::from_json_fast(
+                r#"{"apiVersion":"apps\u002fv1","kind":"StatefulSet"}"#,
+                "ns"
+            )
+            .is_none()
+        );
     }
 
     #[test]

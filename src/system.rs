@@ -136,7 +136,75 @@ impl Detection {
 /// The system a StatefulSet (or another workload) runs, if it is a known one: the strongest
 /// detection among its main containers (one that votes over one that keeps data over one that
 /// does neither; sidecars such as exporters are skipped; init containers are not looked at).
+/// Inside a [`memo_scope`], each object is detected once.
 pub fn detect(obj: &Object, companions: &dyn Companions) -> Option<Detection> {
+    detected(obj, companions, |d| d.cloned())
+}
+
+/// [`detect`]'s answer, borrowed by `f` (no clone when it comes from the memo).
+pub fn detected<R>(
+    obj: &Object,
+    companions: &dyn Companions,
+    f: impl FnOnce(Option<&Detection>) -> R,
+) -> R {
+    let key = (
+        obj as *const Object as usize,
+        companions as *const dyn Companions as *const () as usize,
+    );
+    let hit = MEMO.with(|m| {
+        let m = m.borrow();
+        let memo = m.as_ref()?;
+        memo.iter()
+            .find(|e| e.0 == key && e.1 == obj.key)
+            .map(|e| e.2.clone())
+    });
+    match hit {
+        Some(d) => f(d.as_ref().as_ref()),
+        None => {
+            let d = detect_uncached(obj, companions);
+            let r = f(d.as_ref());
+            MEMO.with(|m| {
+                if let Some(memo) = m.borrow_mut().as_mut() {
+                    memo.push((key, obj.key.clone(), Arc::new(d)));
+                }
+            });
+            r
+        }
+    }
+}
+
+/// Detections made in this thread's [`memo_scope`]: (object and companions addresses, the
+/// object's key, the answer, shared so that a hit clones a pointer).
+type Memo = Vec<(
+    (usize, usize),
+    crate::object::ObjectKey,
+    Arc<Option<Detection>>,
+)>;
+
+thread_local! {
+    static MEMO: std::cell::RefCell<Option<Memo>> = const { std::cell::RefCell::new(None) };
+}
+
+/// While the returned guard lives, [`detect`] on this thread answers each (object, companion
+/// view) pair once: the rules checking one object ask about it (and the ensembles it names)
+/// several times (its role, SL005, SL009, SL011...). [`crate::rules::run`] opens one per object
+/// checked; objects are immutable and alive while it runs, and the object's key is compared
+/// too, so an answer is never given for another object.
+pub fn memo_scope() -> MemoScope {
+    MEMO.with(|m| *m.borrow_mut() = Some(Vec::new()));
+    MemoScope(())
+}
+
+/// Ends the memo of [`memo_scope`] when dropped.
+pub struct MemoScope(());
+
+impl Drop for MemoScope {
+    fn drop(&mut self) {
+        MEMO.with(|m| *m.borrow_mut() = None);
+    }
+}
+
+fn detect_uncached(obj: &Object, companions: &dyn Companions) -> Option<Detection> {
     let spec = obj.pod_template()?.spec.as_ref()?;
     let base = format!("{}/spec/containers", obj.pod_template_pointer());
     let mut best: Option<Detection> = None;
@@ -164,12 +232,16 @@ fn rank(d: Duty) -> u8 {
 
 /// True when `obj` runs a ZooKeeper server (by what its containers run).
 pub fn is_zookeeper(obj: &Object, companions: &dyn Companions) -> bool {
-    detect(obj, companions).is_some_and(|d| d.system == System::ZooKeeper)
+    detected(obj, companions, |d| {
+        d.is_some_and(|d| d.system == System::ZooKeeper)
+    })
 }
 
 /// True when `obj` runs etcd (also embedded, e.g. `--etcd-initial-cluster`).
 pub fn is_etcd(obj: &Object, companions: &dyn Companions) -> bool {
-    detect(obj, companions).is_some_and(|d| d.system == System::Etcd)
+    detected(obj, companions, |d| {
+        d.is_some_and(|d| d.system == System::Etcd)
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

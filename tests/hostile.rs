@@ -584,7 +584,7 @@ fn rows() -> Vec<Row> {
                 "is not headless (clusterIP: 10.0.0.1)",
                 Some((6, 14)),
             ),
-            ("SL002", "no PodDisruptionBudget", Some((12, 9))),
+            ("SL002", "runs a single voter", Some((12, 9))),
         ]),
     );
     row(
@@ -597,7 +597,7 @@ fn rows() -> Vec<Row> {
                 "is not headless (clusterIP: 10.0.0.1)",
                 Some((6, 14)),
             ),
-            ("SL002", "no PodDisruptionBudget", Some((12, 9))),
+            ("SL002", "runs a single voter", Some((12, 9))),
         ]),
     );
     row(
@@ -629,7 +629,7 @@ spec:
             .into(),
         ),
         // SL001 passes only if `<<` merged clusterIP: None into the Service
-        Findings(vec![("SL002", "no PodDisruptionBudget", Some((11, 9)))]),
+        Findings(vec![("SL002", "runs a single voter", Some((11, 9)))]),
     );
     let mut nested = serde_json::json!({"leaf": true});
     for _ in 0..60 {

@@ -494,3 +494,202 @@ async fn no_verdict_before_the_caches_sync() {
     server.shutdown();
     server.wait().await.unwrap();
 }
+
+/// The webhook over TLS with companions from `fake`'s watch caches.
+struct ClusterTls {
+    server: statelint::webhook::Running,
+    client: reqwest::Client,
+    url: String,
+    _secret: SecretDir,
+}
+
+/// Start it and wait until the caches synced.
+async fn start_cluster_tls(fake: &FakeApiServer) -> ClusterTls {
+    let ca = Ca::new("test ca");
+    let (cert, key) = ca.server_cert();
+    let secret = SecretDir::new(&cert, &key);
+    let mut args = ServeArgs::local();
+    args.no_cluster = false;
+    args.insecure_http = false;
+    args.tls_cert = Some(secret.cert());
+    args.tls_key = Some(secret.key());
+    let server = statelint::webhook::start(&args, CompanionSource::Cluster(fake.client()))
+        .await
+        .unwrap();
+    eventually("synced", || async { server.is_ready().then_some(()) }).await;
+    ClusterTls {
+        url: format!("https://127.0.0.1:{}", server.addr.port()),
+        server,
+        client: https_client(&[&ca.pem], false),
+        _secret: secret,
+    }
+}
+
+/// POST a review; the response part of the answer (same uid checked).
+async fn admit_tls(t: &ClusterTls, review: &Value) -> Value {
+    let r = t
+        .client
+        .post(format!("{}/validate", t.url))
+        .json(review)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["response"]["uid"], review["request"]["uid"]);
+    v["response"].clone()
+}
+
+fn codes(response: &Value) -> String {
+    let mut s = response["status"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    for w in response["warnings"].as_array().into_iter().flatten() {
+        s.push('\n');
+        s.push_str(w.as_str().unwrap_or(""));
+    }
+    s
+}
+
+/// Read-after-write: companions applied right before their StatefulSet, which the watch has not
+/// delivered yet, are found by one live read each, and the StatefulSet is not denied for them.
+/// A StatefulSet whose companions the caches have costs no live read; one whose companion is
+/// really missing is denied after one.
+#[tokio::test]
+async fn a_companion_the_watch_has_not_delivered_is_read_live_before_denying() {
+    let fake = FakeApiServer::start(&[], false).await;
+    let t = start_cluster_tls(&fake).await;
+    let server = &t.server;
+
+    // kubectl apply -f: Service and PDB, then the StatefulSet, before any watch event arrives
+    for o in zk_companions() {
+        fake.apply_quietly(o);
+    }
+    assert!(server.companions().service("data", "zk-hs").is_none());
+    let r = admit_tls(&t, &review("CREATE", Some(&zk_sts()), None)).await;
+    assert_eq!(r["allowed"], true, "{r}");
+    assert!(
+        !codes(&r).contains("SL001") && !codes(&r).contains("SL002"),
+        "{r}"
+    );
+    let mut live = fake.namespaced_requests();
+    live.sort();
+    assert_eq!(
+        live,
+        [
+            "/api/v1/namespaces/data/services/zk-hs?",
+            "/apis/policy/v1/namespaces/data/poddisruptionbudgets?"
+        ],
+        "one GET for the Service, one list for the PDBs"
+    );
+
+    // the common case: the caches have the companions, no live read
+    let mut kafka = zk_sts();
+    kafka["metadata"]["name"] = json!("zk2");
+    kafka["spec"]["serviceName"] = json!("zk2-hs");
+    fake.apply(support::headless("zk2-hs", "zk", 2181));
+    eventually("the watch delivers zk2-hs", || async {
+        server.companions().service("data", "zk2-hs").map(|_| ())
+    })
+    .await;
+    fake.apply(support::pdb("zk-pdb", "zk", 2));
+    eventually("the watch delivers zk-pdb", || async {
+        let labels = [("app".to_string(), "zk".to_string())]
+            .into_iter()
+            .collect();
+        (!server
+            .companions()
+            .pdbs_selecting("data", &labels)
+            .is_empty())
+        .then_some(())
+    })
+    .await;
+    let r = admit_tls(&t, &review("CREATE", Some(&kafka), None)).await;
+    assert!(!codes(&r).contains("SL001"), "{r}");
+    assert_eq!(fake.namespaced_requests().len(), 2, "no live read");
+
+    // really missing: denied after one live read that also misses
+    let mut lost = zk_sts();
+    lost["metadata"]["name"] = json!("zk3");
+    lost["spec"]["serviceName"] = json!("nowhere");
+    let r = admit_tls(&t, &review("CREATE", Some(&lost), None)).await;
+    assert_eq!(r["allowed"], false, "{r}");
+    assert!(codes(&r).contains("SL001 headless-service"), "{r}");
+    assert_eq!(
+        fake.namespaced_requests()[2..],
+        ["/api/v1/namespaces/data/services/nowhere?"]
+    );
+    let metrics = t
+        .client
+        .get(format!("{}/metrics", t.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("statelint_live_reads_total{result=\"found\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("statelint_live_reads_total{result=\"missing\"} 1"),
+        "{metrics}"
+    );
+    server.shutdown();
+}
+
+/// `kubectl scale` / an HPA: a `statefulsets/scale` UPDATE is checked against the StatefulSet
+/// from the caches with the new replica count (SL009 warns at an even count; SL002 denies past
+/// what the PDB keeps in quorum), and a StatefulSet the caches lack is read live.
+/// (`kubectl scale --replicas=4 statefulset/zk` sends exactly this review.)
+#[tokio::test]
+async fn scaling_zookeeper_is_checked_against_its_pdb() {
+    let mut objects = zk_companions();
+    objects.push(zk_sts());
+    let fake = FakeApiServer::start(&objects, false).await;
+    let t = start_cluster_tls(&fake).await;
+    let server = &t.server;
+
+    // 3 -> 4: even (SL009 warns), and minAvailable 2 no longer keeps a quorum of 3 (SL002)
+    let r = admit_tls(&t, &scale_review("data", "zk", 3, 4)).await;
+    assert_eq!(r["allowed"], false, "{r}");
+    assert_eq!(r["status"]["code"], 403);
+    let m = codes(&r);
+    assert!(m.contains("scaling StatefulSet data/zk to 4"), "{m}");
+    assert!(m.contains("SL002 pdb-quorum"), "{m}");
+    assert!(m.contains("minAvailable >= 3"), "{m}");
+    assert!(m.contains("SL009 odd-replicas"), "{m}");
+    // 3 -> 5: odd, still past the PDB
+    let r = admit_tls(&t, &scale_review("data", "zk", 3, 5)).await;
+    assert_eq!(r["allowed"], false, "{r}");
+    assert!(codes(&r).contains("SL002 pdb-quorum"), "{r}");
+    assert!(!codes(&r).contains("SL009"), "{r}");
+    // back to 3, or to 0: allowed, nothing to say
+    for to in [3, 0] {
+        let r = admit_tls(&t, &scale_review("data", "zk", 5, to)).await;
+        assert_eq!(r["allowed"], true, "{r}");
+        assert!(r["warnings"].is_null(), "{r}");
+    }
+    assert!(
+        fake.namespaced_requests().is_empty(),
+        "answered from the caches"
+    );
+
+    // a StatefulSet the watch has not delivered yet: read live, then checked
+    let mut zk = zk_sts();
+    zk["metadata"]["name"] = json!("zk-new");
+    fake.apply_quietly(zk);
+    let r = admit_tls(&t, &scale_review("data", "zk-new", 3, 5)).await;
+    assert_eq!(r["allowed"], false, "{r}");
+    assert!(codes(&r).contains("SL002 pdb-quorum"), "{r}");
+    assert_eq!(
+        fake.namespaced_requests(),
+        ["/apis/apps/v1/namespaces/data/statefulsets/zk-new?"]
+    );
+    // a StatefulSet that does not exist: allowed (the API server answers 404 anyway)
+    let r = admit_tls(&t, &scale_review("data", "ghost", 1, 2)).await;
+    assert_eq!(r["allowed"], true, "{r}");
+    server.shutdown();
+}

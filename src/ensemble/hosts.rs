@@ -24,20 +24,47 @@ pub fn host_port(h: &str) -> HostPort {
     }
 }
 
-/// Split `h1:p1,h2:p2/chroot` (a ZooKeeper connect string) into hosts and the chroot.
+/// Split `h1:p1,h2:p2/chroot` (a ZooKeeper connect string) into hosts and the chroot. Pulsar's
+/// metadata-store URLs (`zk:h1:p1,h2:p2/chroot`, `metadata-store:zk:...`) and BookKeeper's
+/// metadata service URIs (`zk+hierarchical://h1:p1;h2:p2/ledgers`) are read the same way; a
+/// host named `zk` (`zk:2181`) is a host, not a scheme.
 pub fn parse_connect(s: &str) -> (Vec<HostPort>, Option<String>) {
     let s = s.trim();
+    let s = &s[connect_scheme(s).len()..];
     let (list, chroot) = match s.find('/') {
         Some(i) => (&s[..i], Some(s[i..].to_string())),
         None => (s, None),
     };
     let hosts = list
-        .split(',')
+        .split([',', ';'])
         .map(str::trim)
         .filter(|h| !h.is_empty())
         .map(host_port)
         .collect();
     (hosts, chroot)
+}
+
+/// The scheme in front of a connect string's hosts: `zk:`, `metadata-store:zk:`,
+/// `zk+hierarchical://`; `""` for a plain `h1:p1,h2:p2` (and for `zk:2181`, host `zk`).
+pub fn connect_scheme(s: &str) -> &str {
+    let s = s.trim();
+    let rest = s.strip_prefix("metadata-store:").unwrap_or(s);
+    let hosts = match rest.split_once("://") {
+        Some((scheme, r)) if scheme.starts_with("zk") => r,
+        _ => match rest.strip_prefix("zk:") {
+            // `zk:2181`: host zk, port 2181
+            Some(r)
+                if !r
+                    .split([',', ';', '/'])
+                    .next()
+                    .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) =>
+            {
+                r
+            }
+            _ => rest,
+        },
+    };
+    &s[..s.len() - hosts.len()]
 }
 
 /// The host and port of a URL (`http://etcd-0.etcd:2380` -> `etcd-0.etcd`, `2380`).
@@ -178,6 +205,30 @@ pub fn split_ordinal(pod: &str) -> Option<(&str, u32)> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn connect_strings_with_schemes() {
+        let hosts =
+            |v: &str| -> Vec<String> { parse_connect(v).0.into_iter().map(|h| h.host).collect() };
+        assert_eq!(hosts("zk:pulsar-zookeeper:2181"), ["pulsar-zookeeper"]);
+        assert_eq!(connect_scheme("zk:pulsar-zookeeper:2181"), "zk:");
+        assert_eq!(hosts("metadata-store:zk:a:2181,b:2181/chroot"), ["a", "b"]);
+        assert_eq!(
+            parse_connect("zk+hierarchical://a:2181;b:2181/ledgers")
+                .1
+                .as_deref(),
+            Some("/ledgers")
+        );
+        assert_eq!(hosts("zk+hierarchical://a:2181;b:2181/ledgers"), ["a", "b"]);
+        // a host named zk
+        assert_eq!(hosts("zk:2181"), ["zk"]);
+        assert_eq!(connect_scheme("zk:2181,zk2:2181"), "");
+        assert_eq!(
+            hosts("zk-0.zk:2181,zk-1.zk:2181/kafka"),
+            ["zk-0.zk", "zk-1.zk"]
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -38,6 +38,9 @@ pub enum Format {
     KraftVoters,
     /// `host:port,...`.
     HostList,
+    /// Node names (= pod names) separated by commas or spaces, also as a YAML/JSON list
+    /// (`[a, "b"]`): Elasticsearch/OpenSearch `cluster.initial_master_nodes`.
+    NodeNames,
     /// A number.
     Count,
 }
@@ -59,6 +62,26 @@ const KRAFT_BOOTSTRAP_ENV: &[&str] = &[
     "KAFKA_CFG_CONTROLLER_QUORUM_BOOTSTRAP_SERVERS",
     "KAFKA_CONTROLLER_QUORUM_BOOTSTRAP_SERVERS",
 ];
+
+const ES_INITIAL_MASTERS: Want<'static> = Want {
+    properties: &[
+        "cluster.initial_master_nodes",
+        "cluster.initial_cluster_manager_nodes",
+    ],
+    flags: &[],
+    env: &[
+        "cluster.initial_master_nodes",
+        "cluster.initial_cluster_manager_nodes",
+        "ELASTICSEARCH_CLUSTER_MASTER_HOSTS",
+    ],
+    files: &["elasticsearch.yml", "opensearch.yml"],
+};
+const ES_SEED_HOSTS: Want<'static> = Want {
+    properties: &["discovery.seed_hosts"],
+    flags: &[],
+    env: &["discovery.seed_hosts", "ELASTICSEARCH_CLUSTER_HOSTS"],
+    files: &["elasticsearch.yml", "opensearch.yml"],
+};
 
 /// Every list SL011 reads, by system.
 pub const LISTS: &[ListSpec] = &[
@@ -126,6 +149,84 @@ pub const LISTS: &[ListSpec] = &[
             flags: &[],
             env: KRAFT_BOOTSTRAP_ENV,
             files: &["server.properties"],
+        },
+    },
+    // Elasticsearch/OpenSearch: the master-eligible nodes that bootstrap the cluster, by node
+    // name (the pod name in StatefulSets); Bitnami's ELASTICSEARCH_CLUSTER_MASTER_HOSTS
+    // becomes `cluster.initial_master_nodes`
+    ListSpec {
+        system: System::Elasticsearch,
+        kind: ListKind::Voters,
+        format: Format::NodeNames,
+        want: ES_INITIAL_MASTERS,
+    },
+    ListSpec {
+        system: System::OpenSearch,
+        kind: ListKind::Voters,
+        format: Format::NodeNames,
+        want: ES_INITIAL_MASTERS,
+    },
+    ListSpec {
+        system: System::Elasticsearch,
+        kind: ListKind::Seeds,
+        format: Format::HostList,
+        want: ES_SEED_HOSTS,
+    },
+    ListSpec {
+        system: System::OpenSearch,
+        kind: ListKind::Seeds,
+        format: Format::HostList,
+        want: ES_SEED_HOSTS,
+    },
+    // Cassandra: the seed nodes new nodes contact (`CASSANDRA_SEEDS` of the official example
+    // image and Bitnami's; `seeds:` of cassandra.yaml's seed_provider)
+    ListSpec {
+        system: System::Cassandra,
+        kind: ListKind::Seeds,
+        format: Format::HostList,
+        want: Want {
+            properties: &[],
+            flags: &[],
+            env: &["CASSANDRA_SEEDS"],
+            files: &[],
+        },
+    },
+    // Consul servers join through `-retry-join` (repeatable; cloud auto-join entries such as
+    // `provider=k8s label_selector=...` are not host names and are left out)
+    ListSpec {
+        system: System::Consul,
+        kind: ListKind::Seeds,
+        format: Format::HostList,
+        want: Want {
+            properties: &[],
+            flags: &["-retry-join"],
+            env: &[],
+            files: &[],
+        },
+    },
+    // CockroachDB nodes join through `--join host:port,...`
+    ListSpec {
+        system: System::CockroachDB,
+        kind: ListKind::Seeds,
+        format: Format::HostList,
+        want: Want {
+            properties: &[],
+            flags: &["--join"],
+            env: &[],
+            files: &[],
+        },
+    },
+    // Consul servers: `-bootstrap-expect=N` (or `bootstrap_expect = N` in an HCL file) must be
+    // the number of servers
+    ListSpec {
+        system: System::Consul,
+        kind: ListKind::Count,
+        format: Format::Count,
+        want: Want {
+            properties: &["bootstrap_expect"],
+            flags: &["-bootstrap-expect"],
+            env: &[],
+            files: &["server.hcl", "consul.hcl", "config.hcl"],
         },
     },
     // ZooKeeper images that generate `server.N` from a count: Kubernetes' `k8szk`
@@ -303,10 +404,17 @@ pub fn parse(format: Format, key: &str, value: &str) -> Vec<Member> {
             })
             .into_iter()
             .collect(),
+        Format::NodeNames => value
+            .split([',', ' ', '\n', '\t', '[', ']'])
+            .map(|e| e.trim().trim_matches(['"', '\'']))
+            .filter(|e| !e.is_empty())
+            .map(|e| member(e, host_port(e)))
+            .collect(),
         Format::HostList => value
             .split(',')
             .map(str::trim)
-            .filter(|e| !e.is_empty())
+            // `provider=k8s label_selector=...` (cloud auto-join) names no host
+            .filter(|e| !e.is_empty() && !e.contains(['=', ' ']))
             .map(|e| member(e, host_port(e)))
             .collect(),
     }

@@ -14,6 +14,7 @@
 pub mod hosts;
 pub mod lookup;
 pub mod members;
+pub mod quorum;
 pub mod settings;
 pub mod system;
 
@@ -24,22 +25,71 @@ pub const ZOOKEEPER_CONNECT_ENV: &[&str] = &[
     "ZOOKEEPER_CONNECT",
 ];
 
-/// What SL005 reads: Kafka's `zookeeper.connect`.
+/// What SL005 reads: the connect strings of ZooKeeper clients. Kafka's `zookeeper.connect`;
+/// Pulsar's `metadataStoreUrl`/`configurationMetadataStoreUrl` (`zk:host:port,...`), older
+/// `zookeeperServers`/`configurationStoreServers`, and BookKeeper's `metadataServiceUri`
+/// (`zk+hierarchical://host:port;host:port/ledgers`), in `broker.conf`/`bookkeeper.conf` or as
+/// env (Pulsar's images copy env vars, also `PULSAR_PREFIX_*`, into the config; its chart
+/// passes them with `envFrom`); Solr's `ZK_HOST` / `-DzkHost`; Druid's
+/// `druid.zk.service.host` (`common.runtime.properties`, or the image's `druid_zk_service_host`).
 pub const ZOOKEEPER_CONNECT: settings::Want<'static> = settings::Want {
-    properties: &["zookeeper.connect"],
+    properties: &[
+        "zookeeper.connect",
+        "zkHost",
+        "druid.zk.service.host",
+        "metadataStoreUrl",
+        "configurationMetadataStoreUrl",
+        "zookeeperServers",
+        "configurationStoreServers",
+        "metadataServiceUri",
+        "bookkeeperMetadataServiceUri",
+    ],
     flags: &[],
-    env: ZOOKEEPER_CONNECT_ENV,
-    files: &["server.properties"],
+    env: &[
+        "KAFKA_ZOOKEEPER_CONNECT",
+        "KAFKA_CFG_ZOOKEEPER_CONNECT",
+        "ZOOKEEPER_CONNECT",
+        "ZK_HOST",
+        "druid_zk_service_host",
+        "metadataStoreUrl",
+        "configurationMetadataStoreUrl",
+        "zookeeperServers",
+        "configurationStoreServers",
+        "metadataServiceUri",
+        "bookkeeperMetadataServiceUri",
+        "PULSAR_PREFIX_metadataStoreUrl",
+        "PULSAR_PREFIX_configurationMetadataStoreUrl",
+        "PULSAR_PREFIX_zookeeperServers",
+        "PULSAR_PREFIX_configurationStoreServers",
+    ],
+    files: &[
+        "server.properties",
+        "broker.conf",
+        "bookkeeper.conf",
+        "proxy.conf",
+        "functions_worker.yml",
+        "common.runtime.properties",
+    ],
 };
 
+/// How help text names the setting `key` SL005 read: Kafka's env forms are `zookeeper.connect`.
+pub fn connect_key(key: &str) -> &str {
+    if ZOOKEEPER_CONNECT_ENV.contains(&key) {
+        "zookeeper.connect"
+    } else {
+        key
+    }
+}
+
 /// Whether a ConfigMap file can hold a setting the ensemble rules read (the webhook keeps only
-/// these): a file one of them reads by name, or any text that mentions ZooKeeper.
+/// these): a file one of them reads by name, a key an `envFrom` turns into an env var they
+/// read, or any text that mentions ZooKeeper.
 pub fn config_file_matters(key: &str, text: &str) -> bool {
     members::LISTS
         .iter()
         .map(|l| &l.want)
         .chain([&ZOOKEEPER_CONNECT])
-        .any(|w| w.files.contains(&key))
+        .any(|w| w.files.contains(&key) || w.env.contains(&key))
         || text.to_ascii_lowercase().contains("zookeeper")
 }
 

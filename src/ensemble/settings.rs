@@ -605,7 +605,13 @@ pub fn read(
                 .flatten()
                 .any(|v| v.name == m.name && v.config_map.is_some())
         });
-    if !in_argv && !in_env && !config_maps {
+    // `envFrom` ConfigMaps: their data keys become env vars (Pulsar's charts configure this way)
+    let env_from = !want.env.is_empty()
+        && c.env_from
+            .iter()
+            .flatten()
+            .any(|f| f.config_map_ref.is_some());
+    if !in_argv && !in_env && !config_maps && !env_from {
         return out;
     }
     let (env, env_list) = container_env(c.env.as_deref().unwrap_or_default(), ns);
@@ -698,6 +704,39 @@ pub fn read(
             value: expanded,
             script: None,
         });
+    }
+    if env_from {
+        for from in c.env_from.iter().flatten() {
+            let Some(cm) = from
+                .config_map_ref
+                .as_ref()
+                .and_then(|r| companions.config_map(ns, &r.name))
+            else {
+                continue;
+            };
+            let Some(data) = cm.config_map().and_then(|m| m.data.as_ref()) else {
+                continue;
+            };
+            let prefix = from.prefix.as_deref().unwrap_or("");
+            for (k, v) in data {
+                let var = format!("{prefix}{k}");
+                // an explicit `env` entry of the same name wins over envFrom
+                if !want.env.contains(&var.as_str()) || env.contains_key(&var) {
+                    continue;
+                }
+                out.push(Setting {
+                    key: var.clone(),
+                    form: Form::Env,
+                    pointer: format!("/data/{}", k.replace('~', "~0").replace('/', "~1")),
+                    config_map: Some(cm.clone()),
+                    source: format!("env {var} (envFrom ConfigMap {})", cm.key.name),
+                    container: c.name.clone(),
+                    written: v.clone(),
+                    value: Some(v.clone()),
+                    script: None,
+                });
+            }
+        }
     }
     if config_maps {
         for (cm, file) in mounted_files(c, spec, ns, want.files, companions) {

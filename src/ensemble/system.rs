@@ -6,12 +6,12 @@
 use crate::catalog::Companions;
 use crate::object::Object;
 use crate::rules::util::{containers, image_name};
-use crate::system::{Duty, System, detect};
+use crate::system::{Duty, System, detected};
 
 /// Does `obj` run `system`?
 pub fn runs(obj: &Object, system: System, companions: &dyn Companions) -> bool {
-    match detect(obj, companions) {
-        Some(d) => d.system == system,
+    match detected(obj, companions, |d| d.map(|d| d.system)) {
+        Some(d) => d == system,
         None => match system {
             System::ZooKeeper => named_zookeeper(obj),
             System::Etcd => named_etcd(obj),
@@ -39,8 +39,9 @@ pub fn is_kafka(obj: &Object, companions: &dyn Companions) -> bool {
 /// Whether `obj` votes in its system's quorum (a KRaft controller, not a broker-only node);
 /// unknown: yes.
 pub fn votes(obj: &Object, companions: &dyn Companions) -> bool {
-    detect(obj, companions)
-        .is_none_or(|d| matches!(d.duty, Duty::Votes | Duty::VotesWithoutData | Duty::ByData))
+    detected(obj, companions, |d| {
+        d.is_none_or(|d| matches!(d.duty, Duty::Votes | Duty::VotesWithoutData | Duty::ByData))
+    })
 }
 
 /// Commands that start a ZooKeeper server.

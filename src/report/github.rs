@@ -74,6 +74,13 @@ fn finding(
         message.push('\n');
         message.push_str(&at.describe());
     }
+    if let Some(at) = r.cluster_at(&f.at) {
+        message.push('\n');
+        if f.at.object.key != f.object.key {
+            message.push_str(&format!("{} ", f.at.object.key));
+        }
+        message.push_str(&at.describe());
+    }
     if suppressed {
         let why = suppression_reason(f).unwrap_or("no reason given");
         message.push_str(&format!("\nsuppressed by statelint.io/ignore: {why}"));
@@ -100,7 +107,12 @@ pub fn write(r: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
     for (e, level) in inputs {
         let loc = r.error_location(e);
         let title = format!("statelint input {level}");
-        let props = properties(r, &e.file, loc.as_ref(), &title);
+        let props = if r.cluster {
+            // an object of the cluster, not a file
+            format!("title={}", escape_property(&title))
+        } else {
+            properties(r, &e.file, loc.as_ref(), &title)
+        };
         writeln!(
             out,
             "::{level} {props}::{}",
@@ -124,7 +136,10 @@ pub fn write(r: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
         plural(s.warnings, "warning"),
         s.suppressed,
         plural(r.errors.len(), "input error"),
-        plural(s.files, "file"),
+        match s.namespaces {
+            Some(n) => plural(n, "namespace"),
+            None => plural(s.files, "file"),
+        },
         plural(s.objects, "object"),
         plural(s.statefulsets, "StatefulSet"),
     )

@@ -214,7 +214,17 @@ fn render(r: &Report<'_>, w: &mut dyn WriteColor) -> std::io::Result<()> {
                     None => d.notes.push(text),
                 }
             }
-            None => d.notes.push(format!("in {}", f.object.key)),
+            None => {
+                let mut text = if f.at.object.key == f.object.key {
+                    format!("in {}", f.object.key)
+                } else {
+                    format!("in {}, for {}", f.at.object.key, f.object.key)
+                };
+                if let Some(at) = r.cluster_at(&f.at) {
+                    text.push_str(&format!(" {}", at.describe()));
+                }
+                d.notes.push(text);
+            }
         }
         for (a, text) in &f.notes {
             let placed = r.locate(a).and_then(|loc| {
@@ -231,7 +241,16 @@ fn render(r: &Report<'_>, w: &mut dyn WriteColor) -> std::io::Result<()> {
                 Some(())
             });
             if placed.is_none() {
-                d.notes.push(text.clone());
+                match r.cluster_at(a) {
+                    Some(at) if a.object.key != f.at.object.key => {
+                        d.notes
+                            .push(format!("{text} ({}, {})", a.object.key, at.describe()))
+                    }
+                    Some(at) if !at.field.is_empty() => {
+                        d.notes.push(format!("{text} (at {})", at.field))
+                    }
+                    _ => d.notes.push(text.clone()),
+                }
             }
         }
         d = d.with_labels(labels);
@@ -263,6 +282,24 @@ fn render(r: &Report<'_>, w: &mut dyn WriteColor) -> std::io::Result<()> {
     }
     let s = &r.summary;
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    if let Some(ns) = s.namespaces {
+        return writeln!(
+            w,
+            "{}: {}, {} ({} suppressed), {} in {}, {}, {}",
+            if s.errors > 0 || !r.errors.is_empty() {
+                "failed"
+            } else {
+                "audited"
+            },
+            plural(s.errors, "error"),
+            plural(s.warnings, "warning"),
+            s.suppressed,
+            plural(r.errors.len(), "unreadable object"),
+            plural(ns, "namespace"),
+            plural(s.objects, "object"),
+            plural(s.statefulsets, "StatefulSet"),
+        );
+    }
     writeln!(
         w,
         "{}: {}, {} ({} suppressed), {} in {}, {}, {}",

@@ -26,6 +26,11 @@ pub fn to_value(r: &Report<'_>) -> Value {
             "roleReason": f.role.as_ref().map(|r| r.reason.clone()),
         });
         add_rendered(&mut v, loc.as_ref());
+        if let Some(at) = r.cluster_at(&f.at) {
+            // a cluster object: the node's object, field path and kubectl command
+            v["at"] =
+                json!({ "object": f.at.object.key, "field": at.field, "kubectl": at.kubectl });
+        }
         v
     };
     let findings: Vec<Value> = r.sorted_findings().into_iter().map(finding).collect();

@@ -26,7 +26,10 @@ fn case_name(key: &ObjectKey) -> String {
     }
 }
 
-fn position(loc: &Option<Location>) -> String {
+fn position(r: &Report<'_>, f: &Finding, loc: &Option<Location>) -> String {
+    if let Some(at) = r.cluster_at(&f.at) {
+        return format!("{} {}", f.at.object.key, at.describe());
+    }
     match loc {
         Some(l) => match &l.rendered {
             Some(at) => format!("{}:{}:{} ({})", l.file, l.line, l.column, at.describe()),
@@ -115,7 +118,7 @@ pub fn to_string(r: &Report<'_>) -> String {
                     let _ = writeln!(
                         text,
                         "{}: {}: {} [{} {}]",
-                        position(loc),
+                        position(r, f, loc),
                         f.severity.as_str(),
                         f.message,
                         f.rule.code,

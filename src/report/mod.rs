@@ -14,7 +14,9 @@ pub mod github;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod policyreport;
 pub mod sarif;
+pub mod yaml;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -43,6 +45,9 @@ pub struct Report<'a> {
     pub rules: Vec<&'static RuleMeta>,
     /// Folder that file paths are made relative to (sarif, github); `None`: the working folder.
     pub base_dir: Option<PathBuf>,
+    /// The objects came from a cluster (`statelint audit`): no file positions; formats name
+    /// the object and the `kubectl get` command that shows it, and the node as a field path.
+    pub cluster: bool,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -56,6 +61,9 @@ pub struct Summary {
     /// Checked files with no document in them; in JSON only when some are.
     #[serde(skip_serializing_if = "is_zero")]
     pub empty_files: usize,
+    /// Namespaces holding a checked object (`statelint audit` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespaces: Option<usize>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -131,12 +139,25 @@ impl Report<'_> {
                 warnings: count(Severity::Warning),
                 suppressed: outcome.suppressed.len(),
                 empty_files: 0,
+                namespaces: None,
             },
             show_suppressed: false,
             objects: &[],
             rules: crate::rules::all().iter().map(|r| r.meta()).collect(),
             base_dir: None,
+            cluster: false,
         }
+    }
+
+    /// Where a cluster object's node is, when it has no file position (`statelint audit`).
+    pub fn cluster_at(&self, a: &Anchor) -> Option<ClusterAt> {
+        if !self.cluster || a.object.origin.is_some() {
+            return None;
+        }
+        Some(ClusterAt {
+            field: field_path(&a.pointer),
+            kubectl: kubectl_get(&a.object.key),
+        })
     }
 
     /// The folder paths are shown relative to.
@@ -280,6 +301,59 @@ fn sort_findings<'f>(
             .then_with(|| fa.message.cmp(&fb.message))
     });
     v
+}
+
+/// A node of a cluster object: its field path and the command that shows the object.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ClusterAt {
+    /// `spec.template.spec.containers[0].args` (empty: the whole object).
+    pub field: String,
+    /// `kubectl get statefulset -n data zk -o yaml`.
+    pub kubectl: String,
+}
+
+impl ClusterAt {
+    /// One line for messages.
+    pub fn describe(&self) -> String {
+        if self.field.is_empty() {
+            format!("see `{}`", self.kubectl)
+        } else {
+            format!("at {}: see `{}`", self.field, self.kubectl)
+        }
+    }
+}
+
+/// The `kubectl get` command that prints an object.
+pub fn kubectl_get(key: &crate::object::ObjectKey) -> String {
+    let kind = key.kind.to_ascii_lowercase();
+    format!(
+        "kubectl get {kind} -n {} {} -o yaml",
+        key.namespace, key.name
+    )
+}
+
+/// A JSON pointer as a kubectl-style field path: `/spec/containers/0/args` ->
+/// `spec.containers[0].args`; keys that are not plain words are bracketed.
+pub fn field_path(pointer: &str) -> String {
+    let mut out = String::new();
+    for seg in pointer.split('/').skip(1) {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&format!("[{seg}]"));
+        } else if !seg.is_empty()
+            && seg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&seg);
+        } else {
+            out.push_str(&format!("[{}]", serde_json::Value::from(seg)));
+        }
+    }
+    out
 }
 
 /// How a file name is shown to tools that want repository-relative paths.

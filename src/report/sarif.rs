@@ -93,7 +93,7 @@ fn location(r: &Report<'_>, loc: &Location, message: Option<&str>) -> Option<Val
     Some(l)
 }
 
-fn message_text(f: &Finding, loc: Option<&Location>) -> String {
+fn message_text(r: &Report<'_>, f: &Finding, loc: Option<&Location>) -> String {
     let mut text = if f.help.is_empty() {
         f.message.clone()
     } else {
@@ -102,7 +102,21 @@ fn message_text(f: &Finding, loc: Option<&Location>) -> String {
     if let Some(at) = loc.and_then(|l| l.rendered.as_ref()) {
         text.push_str(&format!("\n{}", at.describe()));
     }
+    if let Some(at) = r.cluster_at(&f.at) {
+        text.push_str(&format!("\n{} {}", f.at.object.key, at.describe()));
+    }
     text
+}
+
+/// A cluster object as a SARIF logical location (`statelint audit`: there is no file).
+fn logical_location(r: &Report<'_>, a: &crate::rules::Anchor) -> Option<Value> {
+    let at = r.cluster_at(a)?;
+    let k = &a.object.key;
+    Some(json!({ "logicalLocations": [{
+        "name": k.name,
+        "fullyQualifiedName": format!("{}/{}/{}", k.namespace, k.kind, k.name),
+        "kind": "resource",
+    }], "properties": { "field": at.field, "kubectl": at.kubectl } }))
 }
 
 fn result(r: &Report<'_>, f: &Finding, loc: Option<Location>, suppressed: bool) -> Value {
@@ -116,8 +130,12 @@ fn result(r: &Report<'_>, f: &Finding, loc: Option<Location>, suppressed: bool) 
         "ruleId": f.rule.code,
         "ruleIndex": index,
         "level": level(f.severity),
-        "message": { "text": message_text(f, loc.as_ref()) },
-        "locations": loc.and_then(|l| location(r, &l, None)).into_iter().collect::<Vec<_>>(),
+        "message": { "text": message_text(r, f, loc.as_ref()) },
+        "locations": loc
+            .and_then(|l| location(r, &l, None))
+            .or_else(|| logical_location(r, &f.at))
+            .into_iter()
+            .collect::<Vec<_>>(),
         "properties": {
             "rule": f.rule.slug,
             "object": key,
@@ -173,6 +191,8 @@ pub fn to_value(r: &Report<'_>) -> Value {
         .map(|(e, level)| {
             let loc = r.error_location(e).and_then(|l| location(r, &l, None));
             let loc = loc.or_else(|| match file_ref(&e.file, &r.base()) {
+                // an object of the cluster, named in the message
+                _ if r.cluster => None,
                 FileRef::Relative(p) => Some(json!({ "physicalLocation": {
                     "artifactLocation": { "uri": encode_path(&p), "uriBaseId": SRCROOT } } })),
                 FileRef::Absolute(p) => Some(json!({ "physicalLocation": {

@@ -29,7 +29,7 @@ pub static META: RuleMeta = RuleMeta {
     code: "SL011",
     slug: "ensemble-members",
     severity: Severity::Error,
-    summary: "peer lists (ZooKeeper servers, etcd initial cluster, KRaft voters) name exactly the ensemble's members",
+    summary: "peer lists (ZooKeeper servers, etcd initial cluster, KRaft voters, Elasticsearch initial masters, Consul bootstrap-expect) name exactly the ensemble's members",
     page: include_str!("../../rules/SL011-ensemble-members.md"),
 };
 
@@ -59,6 +59,11 @@ fn cluster_domain<'a>(cx: &'a Ctx<'_>) -> &'a str {
 fn member_word(system: System) -> &'static str {
     match system {
         System::Kafka => "KRaft controller",
+        System::Elasticsearch => "master-eligible Elasticsearch",
+        System::OpenSearch => "cluster-manager-eligible OpenSearch",
+        System::Consul => "Consul server",
+        System::Cassandra => "Cassandra node",
+        System::CockroachDB => "CockroachDB node",
         s => s.name(),
     }
 }
@@ -66,6 +71,10 @@ fn member_word(system: System) -> &'static str {
 impl Rule for EnsembleMembers {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    fn depends_on_replicas(&self) -> bool {
+        true
     }
 
     fn options(&self, raw: &serde_json::Value) -> Result<Option<RawOptions>, Vec<OptionError>> {
@@ -94,10 +103,19 @@ impl Rule for EnsembleMembers {
         let Some(spec) = object.pod_template().and_then(|t| t.spec.as_ref()) else {
             return;
         };
-        let systems: Vec<System> = [System::ZooKeeper, System::Etcd, System::Kafka]
-            .into_iter()
-            .filter(|s| runs(object, *s, cx.companions))
-            .collect();
+        let systems: Vec<System> = [
+            System::ZooKeeper,
+            System::Etcd,
+            System::Kafka,
+            System::Elasticsearch,
+            System::OpenSearch,
+            System::Consul,
+            System::Cassandra,
+            System::CockroachDB,
+        ]
+        .into_iter()
+        .filter(|s| runs(object, *s, cx.companions))
+        .collect();
         if systems.is_empty() {
             return;
         }
@@ -140,9 +158,15 @@ enum Resolved {
 }
 
 /// Is `sts` a voter of its system (the roles catalogue: a KRaft controller votes, a
-/// broker-only node does not)?
+/// broker-only node does not; an Elasticsearch master-eligible node votes, a data node does
+/// not; a Consul server votes)?
 fn is_voter(sts: &Object, system: System, cx: &Ctx<'_>) -> bool {
-    system != System::Kafka || votes(sts, cx.companions)
+    match system {
+        System::Kafka | System::Elasticsearch | System::OpenSearch | System::Consul => {
+            votes(sts, cx.companions)
+        }
+        _ => true,
+    }
 }
 
 /// The id of pod `ordinal` of `sts` when the settings say how ids are derived: Bitnami Kafka's
@@ -291,6 +315,7 @@ fn separator(format: Format, written: &str) -> &'static str {
         Format::ZooCfgServer => "\n",
         Format::ZooServers if written.trim().contains(' ') => " ",
         Format::ZookeeperServers if written.contains(';') => ";",
+        Format::NodeNames if !written.contains(',') && written.trim().contains(' ') => " ",
         _ => ",",
     }
 }
@@ -301,7 +326,11 @@ fn check_list(object: &Arc<Object>, list: &PeerList, cx: &Ctx<'_>, out: &mut Vec
     }
     let spec: ListSpec = list.spec;
     let system = spec.system;
-    let is_member = |o: &Object| runs(o, system, cx.companions);
+    // Elasticsearch's voter list names master-eligible nodes only; a data node's pod is no member
+    let only_voters = spec.kind == ListKind::Voters
+        && matches!(system, System::Elasticsearch | System::OpenSearch);
+    let is_member =
+        |o: &Object| runs(o, system, cx.companions) && (!only_voters || is_voter(o, system, cx));
     let domain = cluster_domain(cx);
     let ns = object.key.namespace.as_str();
     let what = member_word(system);
@@ -345,8 +374,14 @@ fn check_list(object: &Arc<Object>, list: &PeerList, cx: &Ctx<'_>, out: &mut Vec
                     ),
                 )
                 .help(format!(
-                    "set {} to {n} (or scale {} to {count} replicas): the server list is generated from it",
-                    s.key, object.key.name
+                    "set {} to {n} (or scale {} to {count} replicas): {}",
+                    s.key,
+                    object.key.name,
+                    if system == System::Consul {
+                        "the servers wait for that many before they elect a leader"
+                    } else {
+                        "the server list is generated from it"
+                    }
                 )),
             );
         }
@@ -625,6 +660,7 @@ fn check_list(object: &Arc<Object>, list: &PeerList, cx: &Ctx<'_>, out: &mut Vec
                 match system {
                     System::ZooKeeper => "the missing servers never join the quorum",
                     System::Etcd => "etcd refuses to bootstrap the missing members",
+                    System::Elasticsearch | System::OpenSearch => "a new cluster bootstraps without them in its first voting configuration, or never forms when the listed nodes are not enough",
                     _ => "the missing controllers never vote, and the quorum tolerates fewer failures than its size suggests",
                 }
             ),

@@ -236,6 +236,12 @@ pub trait Rule: Send + Sync {
         None
     }
 
+    /// Whether this rule's verdict on a StatefulSet depends on its own `spec.replicas`: the
+    /// webhook runs these rules on a `statefulsets/scale` UPDATE (`kubectl scale`, HPAs).
+    fn depends_on_replicas(&self) -> bool {
+        false
+    }
+
     /// Whether a companion this rule needs for `sts` is absent from `view` (the webhook then
     /// tells the user to apply companions before the StatefulSet).
     fn companion_missing(&self, _sts: &Object, _view: &dyn Companions) -> bool {
@@ -350,6 +356,8 @@ pub fn run(objects: &[Arc<Object>], companions: &dyn Companions, config: &Config
         .par_iter()
         .with_min_len(64)
         .flat_map_iter(|o| {
+            // the role, SL005, SL009, SL011... each ask what `o` (and the ensembles it names) runs
+            let _memo = crate::system::memo_scope();
             let role = crate::role::of(o, companions).map(Arc::new);
             let cx = Ctx {
                 companions,

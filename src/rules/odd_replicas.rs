@@ -1,87 +1,36 @@
 //! SL009 `odd-replicas`. The rule's documentation is its page, `rules/SL009-odd-replicas.md` (what it
 //! checks, why, examples, options); keep it there, not here.
 //!
-//! Implementation notes: the product comes from image, command or name ([`is_zookeeper`],
-//! [`is_etcd`]). StatefulSets of one product that a Service (broader than the StatefulSet's own
-//! selector) selects together are one ensemble ([`Companions::services_selecting`],
-//! [`Companions::statefulsets`]): their replicas are summed, and each member reports the total.
-//!
-//! [`Companions::services_selecting`]: crate::catalog::Companions::services_selecting
-//! [`Companions::statefulsets`]: crate::catalog::Companions::statefulsets
+//! Implementation notes: which quorum a StatefulSet votes in, and which StatefulSets vote
+//! together, come from [`crate::ensemble::quorum`] (role voter of a majority-quorum system;
+//! StatefulSets behind one broader Service, or of one MongoDB replica set). Their replicas are
+//! summed, and each member reports the total.
 
 use std::sync::Arc;
 
 use super::util::{join_and, quorum};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
 use crate::catalog::Kind;
-use crate::ensemble::system::{is_etcd, is_zookeeper};
+use crate::ensemble::quorum::ensemble;
 use crate::object::Object;
 
 pub static META: RuleMeta = RuleMeta {
     code: "SL009",
     slug: "odd-replicas",
     severity: Severity::Warning,
-    summary: "ZooKeeper and etcd ensembles have an odd number of replicas",
+    summary: "majority-quorum ensembles (ZooKeeper, etcd, KRaft controllers, Consul, NATS JetStream, Elasticsearch masters, MongoDB...) have an odd number of voters",
     page: include_str!("../../rules/SL009-odd-replicas.md"),
 };
 
 pub struct OddReplicas;
 
-fn product(obj: &Object, companions: &dyn crate::catalog::Companions) -> Option<&'static str> {
-    if is_zookeeper(obj, companions) {
-        Some("ZooKeeper")
-    } else if is_etcd(obj, companions) {
-        Some("etcd")
-    } else {
-        None
-    }
-}
-
-/// The StatefulSets of `obj`'s ensemble: itself plus the other StatefulSets of the same
-/// product in its namespace whose pods a Service selecting `obj`'s pods also selects.
-fn ensemble(obj: &Arc<Object>, kind: &str, cx: &Ctx<'_>) -> Vec<Arc<Object>> {
-    let mut members = vec![obj.clone()];
-    let Some(labels) = obj.pod_labels() else {
-        return members;
-    };
-    let ns = &obj.key.namespace;
-    // Only a Service broader than the StatefulSet's own selector can also select the pods of
-    // another StatefulSet; without one, skip the scan of the namespace.
-    let own: Option<&std::collections::BTreeMap<String, String>> = obj
-        .statefulset()
-        .and_then(|s| s.spec.as_ref())
-        .and_then(|s| s.selector.match_labels.as_ref());
-    let services: Vec<Arc<Object>> = cx
-        .companions
-        .services_selecting(ns, labels)
-        .into_iter()
-        .filter(|s| match (s.service_selector(), own) {
-            (Some(sel), Some(own)) => !own.iter().all(|(k, v)| sel.get(k) == Some(v)),
-            _ => true,
-        })
-        .collect();
-    if services.is_empty() {
-        return members;
-    }
-    for other in cx.companions.statefulsets(ns) {
-        if other.key == obj.key || product(&other, cx.companions) != Some(kind) {
-            continue;
-        }
-        let Some(ol) = other.pod_labels() else {
-            continue;
-        };
-        let shared = services.iter().any(|s| s.service_selects(ol));
-        if shared {
-            members.push(other);
-        }
-    }
-    members.sort_by(|a, b| a.key.name.cmp(&b.key.name));
-    members
-}
-
 impl Rule for OddReplicas {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    fn depends_on_replicas(&self) -> bool {
+        true
     }
 
     fn reads(&self) -> &'static [Kind] {
@@ -92,11 +41,11 @@ impl Rule for OddReplicas {
         if object.statefulset().is_none() {
             return;
         }
-        let Some(kind) = product(object, cx.companions) else {
+        let Some((quorum_of, members)) = ensemble(object, cx.companions) else {
             return;
         };
+        let kind = quorum_of.label();
         let own = object.replicas();
-        let members = ensemble(object, kind, cx);
         let total: i32 = members.iter().map(|m| m.replicas()).sum();
         if total <= 0 || total % 2 != 0 {
             return;
@@ -163,12 +112,11 @@ impl Rule for OddReplicas {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
+    use crate::object::Object;
     use crate::rules::util::testing::one_container_statefulset as sts;
 
     fn is_etcd(o: &Object) -> bool {
-        super::is_etcd(o, &crate::catalog::Catalog::default())
+        crate::ensemble::system::is_etcd(o, &crate::catalog::Catalog::default())
     }
 
     #[test]

@@ -91,8 +91,18 @@ impl Rule for PdbQuorum {
         &META
     }
 
+    fn depends_on_replicas(&self) -> bool {
+        true
+    }
+
     fn reads(&self) -> &'static [Kind] {
-        &[Kind::PodDisruptionBudget]
+        // StatefulSets, Services and ConfigMaps: which StatefulSets vote in one ensemble
+        &[
+            Kind::PodDisruptionBudget,
+            Kind::StatefulSet,
+            Kind::Service,
+            Kind::ConfigMap,
+        ]
     }
 
     fn concerns(&self, sts: &Object, pdb: &Object) -> bool {
@@ -157,13 +167,23 @@ impl Rule for PdbQuorum {
         // replicas keep data without a vote: a budget must let at most one go at a time
         // (so do StatefulSets only assumed stateless: unknown software without data)
         let replica = cx.role() == Some(Role::Replica) || cx.role.is_some_and(|r| r.assumed);
+        // several StatefulSets voting in one ensemble: their budgets are weighed together
+        let ensemble = if replica {
+            None
+        } else {
+            crate::ensemble::quorum::ensemble(obj, cx.companions).filter(|(_, m)| m.len() > 1)
+        };
+        if let Some((quorum_of, members)) = &ensemble {
+            check_ensemble(obj, quorum_of.label(), members, cx.companions, out);
+        }
+        let in_ensemble = ensemble.is_some();
         if n == 1 && pdbs.len() <= 1 {
             // one replica: no budget is required, and none that keeps it up lets drains
             // proceed; a voter alone tolerates no failure (one warning). A budget the API
             // server rejects is still an error.
             if let Some(pdb) = pdbs.first() {
                 let mut found = Vec::new();
-                check_budget(obj, pdb, n, replica, &mut found);
+                check_budget(obj, pdb, n, replica, in_ensemble, &mut found);
                 out.extend(
                     found
                         .into_iter()
@@ -171,16 +191,19 @@ impl Rule for PdbQuorum {
                 );
             }
             // (an arbiter or a Sentinel, keeping no data, votes beside data members elsewhere)
-            if !replica && cx.role.is_none_or(|r| r.stores_data) {
+            if !replica && !in_ensemble && cx.role.is_none_or(|r| r.stores_data) {
                 out.push(single_voter(obj, pdbs.first()));
             }
             return;
         }
         match pdbs.as_slice() {
-            [] => out.push(missing(obj, labels, n, replica)),
-            [pdb] => check_budget(obj, pdb, n, replica, out),
+            [] => out.push(missing(obj, labels, n, replica, in_ensemble)),
+            [pdb] => check_budget(obj, pdb, n, replica, in_ensemble, out),
             [first, rest @ ..] => {
-                let names: Vec<String> = pdbs.iter().map(|p| p.key.name.clone()).collect();
+                // sorted: the same message whatever order the budgets were read in (files or
+                // the API server's name order)
+                let mut names: Vec<String> = pdbs.iter().map(|p| p.key.name.clone()).collect();
+                names.sort();
                 let mut f = Finding::new(
                     &META,
                     obj,
@@ -211,6 +234,142 @@ impl Rule for PdbQuorum {
     }
 }
 
+/// How many pods of an ensemble a budget lets go at once: `expected` is the number of the
+/// ensemble's pods it selects (the disruption controller resolves percentages against it).
+/// `None` when the API server rejects the budget (reported on its own).
+fn allowed_disruptions(pdb: &Object, expected: i32) -> Option<i64> {
+    let spec = pdb.pdb()?.spec.as_ref()?;
+    let n = i64::from(expected);
+    match (&spec.min_available, &spec.max_unavailable) {
+        (Some(_), Some(_)) => None,
+        (Some(v), None) => Some((n - Amount::parse(v).ok()?.of(expected)).clamp(0, n)),
+        (None, Some(v)) => Some(Amount::parse(v).ok()?.of(expected).clamp(0, n)),
+        // policy/v1beta1 defaults minAvailable to 1; policy/v1 without either allows all
+        (None, None) if pdb.is_legacy_pdb() => Some((n - 1).max(0)),
+        (None, None) => Some(n),
+    }
+}
+
+/// SPEC §2 SL002: when several StatefulSets form one ensemble (a ZooKeeper ensemble split over
+/// two StatefulSets, MongoDB data members plus an arbiter), the disruptions their budgets allow
+/// together must still leave a quorum of all voters. `members`: the ensemble, `obj` among them.
+fn check_ensemble(
+    obj: &Arc<Object>,
+    label: &str,
+    members: &[Arc<Object>],
+    companions: &dyn Companions,
+    out: &mut Vec<Finding>,
+) {
+    let total: i32 = members.iter().map(|m| m.replicas().max(0)).sum();
+    if total < 2 {
+        return;
+    }
+    let q = quorum(total);
+    let ns = &obj.key.namespace;
+    let empty = Labels::new();
+    // the distinct budgets, and the ensemble pods each one selects
+    let mut budgets: Vec<(Arc<Object>, i32)> = Vec::new();
+    let mut unbudgeted: Vec<&Arc<Object>> = Vec::new();
+    for m in members {
+        let labels = m.pod_labels().unwrap_or(&empty);
+        let mut pdbs = companions.pdbs_selecting(ns, labels);
+        let mut seen = std::collections::HashSet::new();
+        pdbs.retain(|p| seen.insert(p.key.name.clone()));
+        match pdbs.as_slice() {
+            [] => unbudgeted.push(m),
+            // several budgets: evictions of these pods fail (reported on the member itself)
+            [_, _, ..] => {}
+            [pdb] => match budgets.iter_mut().find(|(b, _)| b.key == pdb.key) {
+                Some((_, expected)) => *expected += m.replicas().max(0),
+                None => budgets.push((pdb.clone(), m.replicas().max(0))),
+            },
+        }
+    }
+    let mut evictable: i64 = unbudgeted
+        .iter()
+        .map(|m| i64::from(m.replicas().max(0)))
+        .sum();
+    let mut parts: Vec<String> = unbudgeted
+        .iter()
+        .map(|m| {
+            let n = m.replicas();
+            let pods = if n == 1 { "pod" } else { "pods" };
+            format!("{n} {pods} of {} (no PodDisruptionBudget)", m.key.name)
+        })
+        .collect();
+    for (pdb, expected) in &budgets {
+        let Some(d) = allowed_disruptions(pdb, *expected) else {
+            return; // a budget the API server rejects: reported on its own
+        };
+        evictable += d;
+        parts.push(format!("{d} by PodDisruptionBudget {}", pdb.key.name));
+    }
+    let left = i64::from(total) - evictable;
+    if left >= i64::from(q) {
+        return;
+    }
+    let sizes: Vec<String> = members
+        .iter()
+        .filter(|m| m.key != obj.key)
+        .map(|m| format!("{} ({})", m.key.name, m.replicas()))
+        .collect();
+    let names: Vec<String> = members.iter().map(|m| m.key.name.clone()).collect();
+    // a member without exactly one budget is told so by its own finding
+    let Some(own) = budgets
+        .iter()
+        .find(|(p, _)| obj.pod_labels().is_some_and(|l| p.pdb_selects(l)))
+    else {
+        return;
+    };
+    let mut f = Finding::new(
+        &META,
+        obj,
+        "/metadata/name",
+        format!(
+            "StatefulSet {} votes in one {label} ensemble of {total} voters with {}: their \
+             PodDisruptionBudgets together allow {evictable} pods to be evicted at once ({}), \
+             leaving {left}, below the quorum of {q}",
+            obj.key.name,
+            join_and(&sizes),
+            join_and(&parts)
+        ),
+    );
+    let pdb = &own.0;
+    let ptr = match pdb.pdb().and_then(|p| p.spec.as_ref()) {
+        Some(s) if s.min_available.is_some() => "/spec/minAvailable",
+        Some(s) if s.max_unavailable.is_some() => "/spec/maxUnavailable",
+        _ => "/spec",
+    };
+    f = f.at(pdb, ptr);
+    if !present(pdb, ptr) {
+        f = f.on_key();
+    }
+    // labels every member's pods carry: one budget over the whole ensemble
+    let common: Labels = members
+        .iter()
+        .filter_map(|m| m.pod_labels().cloned())
+        .reduce(|a, b| a.into_iter().filter(|(k, v)| b.get(k) == Some(v)).collect())
+        .unwrap_or_default();
+    let one_budget = if common.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "cover the {total} voters with one PodDisruptionBudget (selector matchLabels: {}, \
+             maxUnavailable: {}) instead of one per StatefulSet, or ",
+            yaml_map(&common),
+            total - q
+        )
+    };
+    f = f.help(format!(
+        "{one_budget}lower the budgets of {} so that together they allow at most {} disruption{} \
+         at once",
+        join_and(&names),
+        total - q,
+        if total - q == 1 { "" } else { "s" }
+    ));
+    out.push(f);
+}
+
 /// The value a new budget should use for `n` replicas: never one that blocks every drain
 /// (`maxUnavailable: 0`, `minAvailable: 100%`).
 fn suggested(n: i32, replica: bool) -> String {
@@ -236,7 +395,9 @@ fn same_field(field: &str, n: i32, replica: bool) -> String {
 /// Help for voters that no budget can both keep in quorum and let drain (2 voters need both up).
 fn scale_up_help(name: &str, n: i32) -> String {
     format!(
-        "run 3 replicas of StatefulSet {name} and set maxUnavailable: 1 in its          PodDisruptionBudget: with {n} voters a quorum needs all of them, so every budget that          keeps quorum would block node drains"
+        "run 3 replicas of StatefulSet {name} and set maxUnavailable: 1 in its \
+         PodDisruptionBudget: with {n} voters a quorum needs all of them, so every budget that \
+         keeps quorum would block node drains"
     )
 }
 
@@ -250,11 +411,7 @@ fn single_voter(obj: &Arc<Object>, pdb: Option<&Arc<Object>>) -> Finding {
             p.key.name
         )
     });
-    let ptr = if present(obj, "/spec/replicas") {
-        "/spec/replicas"
-    } else {
-        "/metadata/name"
-    };
+    let ptr = super::util::replicas_pointer(obj);
     Finding::new(
         &META,
         obj,
@@ -271,7 +428,16 @@ fn single_voter(obj: &Arc<Object>, pdb: Option<&Arc<Object>>) -> Finding {
     )
 }
 
-fn missing(obj: &Arc<Object>, labels: &Labels, n: i32, replica: bool) -> Finding {
+/// No budget selects the pods. `in_ensemble`: one of several StatefulSets of one ensemble (each
+/// needs its own budget; [`check_ensemble`] weighs them together), so its own replica count
+/// says nothing about the quorum.
+fn missing(
+    obj: &Arc<Object>,
+    labels: &Labels,
+    n: i32,
+    replica: bool,
+    in_ensemble: bool,
+) -> Finding {
     let name = &obj.key.name;
     let ns = &obj.key.namespace;
     let match_labels = obj
@@ -303,9 +469,9 @@ fn missing(obj: &Arc<Object>, labels: &Labels, n: i32, replica: bool) -> Finding
          selector: {{matchLabels: {}}}}}}}",
             yaml_scalar(&format!("{name}-pdb")),
             yaml_scalar(ns),
-            suggested(n, replica),
+            suggested(n, replica || in_ensemble),
             yaml_map(match_labels)
-        ) + &if n == 2 && !replica {
+        ) + &if n == 2 && !replica && !in_ensemble {
             format!("; and {}", scale_up_help(name, n))
         } else {
             String::new()
@@ -313,11 +479,15 @@ fn missing(obj: &Arc<Object>, labels: &Labels, n: i32, replica: bool) -> Finding
     )
 }
 
+/// Check the one budget of a StatefulSet. `in_ensemble`: the StatefulSet votes in an ensemble
+/// of several StatefulSets, whose quorum [`check_ensemble`] weighs over all their budgets; here
+/// only what concerns this budget alone (values the API server rejects, drains it blocks).
 fn check_budget(
     obj: &Arc<Object>,
     pdb: &Arc<Object>,
     n: i32,
     replica: bool,
+    in_ensemble: bool,
     out: &mut Vec<Finding>,
 ) {
     let Some(spec) = pdb.pdb().and_then(|p| p.spec.as_ref()) else {
@@ -368,7 +538,7 @@ fn check_budget(
             ("minAvailable", "/spec", IntOrString::Int(1))
         }
         (None, None) => {
-            if n > 0 {
+            if n > 0 && !in_ensemble {
                 out.push(replicas_note(
                     finding(
                         "/spec",
@@ -431,7 +601,7 @@ fn check_budget(
         IntOrString::Int(i) => i.to_string(),
         IntOrString::String(s) => s.clone(),
     };
-    if available < i64::from(keep) {
+    if available < i64::from(keep) && !in_ensemble {
         let need = if field == "minAvailable" {
             format!("minAvailable >= {keep}")
         } else {

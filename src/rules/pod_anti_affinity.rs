@@ -14,7 +14,7 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::{PodAffinityTerm, TopologySpreadConstraint};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
-use super::util::{present, yaml_map};
+use super::util::yaml_map;
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
 use crate::config::{self, OptionError, Options as RawOptions, StringList};
 use crate::object::{Affinity, Labels, Object};
@@ -87,6 +87,10 @@ impl Rule for PodAntiAffinity {
         &META
     }
 
+    fn depends_on_replicas(&self) -> bool {
+        true
+    }
+
     fn options(&self, raw: &serde_json::Value) -> Result<Option<RawOptions>, Vec<OptionError>> {
         config::boxed_options::<Options>(raw)
     }
@@ -105,7 +109,7 @@ impl Rule for PodAntiAffinity {
         let ns = &obj.key.namespace;
         let name = &obj.key.name;
         let Some(pod) = obj.pod_template().and_then(|t| t.spec.as_ref()) else {
-            out.push(none(obj, labels, n, config));
+            out.push(none(obj, labels, n, config, cx.role()));
             return;
         };
         let base = format!("{}/spec", obj.pod_template_pointer());
@@ -127,7 +131,7 @@ impl Rule for PodAntiAffinity {
             }
         }
         if considered == 0 {
-            out.push(none(obj, labels, n, config));
+            out.push(none(obj, labels, n, config, cx.role()));
             return;
         }
         let count = misses.len();
@@ -173,20 +177,29 @@ fn suggested_key(config: &Options) -> &str {
         .map_or(HOSTNAME, String::as_str)
 }
 
-fn none(obj: &Arc<Object>, labels: &Labels, n: i32, config: &Options) -> Finding {
+fn none(
+    obj: &Arc<Object>,
+    labels: &Labels,
+    n: i32,
+    config: &Options,
+    role: Option<crate::role::Role>,
+) -> Finding {
+    use crate::role::Role;
     let name = &obj.key.name;
-    let ptr = if present(obj, "/spec/replicas") {
-        "/spec/replicas"
-    } else {
-        "/metadata/name"
+    // what losing one node costs, by role (SPEC §2a)
+    let loss = match role {
+        Some(Role::Replica) => "take every copy of some data offline",
+        Some(Role::Stateless) => "take all of them down at once",
+        _ => "lose quorum",
     };
+    let ptr = super::util::replicas_pointer(obj);
     Finding::new(
         &META,
         obj,
         ptr,
         format!(
             "StatefulSet {name} runs {n} replicas with no podAntiAffinity on its own pods: the \
-             scheduler may place several of them on one node, and losing that node can lose quorum"
+             scheduler may place several of them on one node, and losing that node can {loss}"
         ),
     )
     .help(snippet(labels, config))

@@ -56,6 +56,16 @@ pub fn present(obj: &crate::object::Object, pointer: &str) -> bool {
     obj.origin.as_ref().is_none_or(|o| o.has(pointer))
 }
 
+/// Where a finding about the replica count points: `spec.replicas` when written, else the
+/// StatefulSet's name (`replicas` defaults to 1).
+pub fn replicas_pointer(obj: &crate::object::Object) -> &'static str {
+    if present(obj, "/spec/replicas") {
+        "/spec/replicas"
+    } else {
+        "/metadata/name"
+    }
+}
+
 /// A label map as YAML flow mapping for help text: `{app: zk, tier: "1"}`.
 pub fn yaml_map(m: &std::collections::BTreeMap<String, String>) -> String {
     let items: Vec<String> = m

@@ -33,7 +33,7 @@ pub static META: RuleMeta = RuleMeta {
     code: "SL005",
     slug: "zookeeper-connect",
     severity: Severity::Error,
-    summary: "Kafka's zookeeper.connect names a real ZooKeeper ensemble, namespace, host and port",
+    summary: "ZooKeeper clients' connect strings (Kafka zookeeper.connect, Pulsar, BookKeeper, Solr, Druid) name a real ensemble, namespace, host and port",
     page: include_str!("../../rules/SL005-zookeeper-connect.md"),
 };
 
@@ -207,6 +207,14 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
         .map_or("cluster.local", Options::cluster_domain)
         .trim_matches('.');
     let kns = kafka.key.namespace.as_str();
+    // the setting's name in help text (`zookeeper.connect`, `metadataStoreUrl`, `ZK_HOST`...)
+    let key = crate::ensemble::connect_key(&s.key);
+    // help keeps the scheme the value is written with (`zk:`, `zk+hierarchical://`)
+    let key = format!(
+        "{key}={}",
+        crate::ensemble::hosts::connect_scheme(&s.written)
+    );
+    let key = key.as_str();
     let (written_hosts, _) = parse_connect(&s.written);
     let finding = |host_text: &str, msg: String| {
         let f = Finding::new(&META, kafka, s.pointer.clone(), msg);
@@ -253,7 +261,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
         };
         let help = match zks.as_slice() {
             [zk] => format!(
-                "replace `{ph}` with {}: zookeeper.connect={}",
+                "replace `{ph}` with {}: {key}{}",
                 if is_ns {
                     format!(
                         "`{kns}`, the namespace of ZooKeeper StatefulSet {}",
@@ -308,8 +316,9 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
     };
     if hosts.is_empty() {
         out.push(
-            finding(&s.written, format!("{intro}, but it names no host"))
-                .help("list the ZooKeeper servers: zookeeper.connect=zk-0.zk-hs.<ns>.svc.cluster.local:2181,..."),
+            finding(&s.written, format!("{intro}, but it names no host")).help(format!(
+                "list the ZooKeeper servers: {key}zk-0.zk-hs.<ns>.svc.cluster.local:2181,..."
+            )),
         );
         return;
     }
@@ -395,7 +404,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
             .help({
                 match find_ensemble(hns, hsvc, first_pod, cx) {
                     Some(e) => format!(
-                        "all hosts must be members of one ZooKeeper ensemble; for {} in `{hns}` write zookeeper.connect={}",
+                        "all hosts must be members of one ZooKeeper ensemble; for {} in `{hns}` write {key}{}",
                         e.sts.key.name,
                         pod_connect_string(&e.sts, domain, chroot.as_deref())
                     ),
@@ -445,7 +454,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                     ),
                 )
                 .help(format!(
-                    "write zookeeper.connect={}",
+                    "write {key}{}",
                     suggestion(e, &hosts, domain, chroot.as_deref())
                 ))
                 .note(zk, "/metadata/namespace", format!("ZooKeeper StatefulSet {} is in namespace `{zns}`", zk.key.name)),
@@ -463,7 +472,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
             };
             if let [zk] = zks_k.as_slice() {
                 help = format!(
-                    "{help}; to use ZooKeeper StatefulSet {} in `{kns}` instead, write zookeeper.connect={}",
+                    "{help}; to use ZooKeeper StatefulSet {} in `{kns}` instead, write {key}{}",
                     zk.key.name,
                     pod_connect_string(zk, domain, chroot.as_deref())
                 );
@@ -511,7 +520,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
             f = match zks_h.as_slice() {
                 [zk] => f
                     .help(format!(
-                        "write zookeeper.connect={}",
+                        "write {key}{}",
                         pod_connect_string(zk, domain, chroot.as_deref())
                     ))
                     .note(zk, "/spec/serviceName", format!("pods of {} are named under Service {}", zk.key.name, service_name(zk))),
@@ -559,7 +568,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                             format!("{intro}, but host `{}` does not resolve: {why}", h.host),
                         )
                         .help(format!(
-                            "write zookeeper.connect={}",
+                            "write {key}{}",
                             pod_connect_string(zk, domain, chroot.as_deref())
                         ))
                         .note(
@@ -584,7 +593,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                             ),
                         )
                         .help(format!(
-                            "list only existing pods: zookeeper.connect={} (or scale {} up first)",
+                            "list only existing pods: {key}{} (or scale {} up first)",
                             pod_connect_string(zk, domain, chroot.as_deref()),
                             zk.key.name
                         ))
@@ -622,7 +631,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                     found.push(
                         finding(&text_of(i), format!("{intro}, but host `{}` does not reach ZooKeeper: {why}", h.host))
                             .help(format!(
-                                "create a Service {service} selecting the ZooKeeper pods, or write zookeeper.connect={}",
+                                "create a Service {service} selecting the ZooKeeper pods, or write {key}{}",
                                 pod_connect_string(zk, domain, chroot.as_deref())
                             ))
                             .note(zk, "/spec/serviceName", format!("ZooKeeper StatefulSet {} in `{zns}`", zk.key.name)),

@@ -53,7 +53,7 @@ use kube::runtime::watcher::{self, Event};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-use crate::catalog::Companions;
+use crate::catalog::{Companions, WorkloadLabelIndex};
 use crate::object::{Body, Labels, Object, ObjectKey};
 use crate::webhook::metrics::{KindLabels, WatchMetrics};
 
@@ -308,6 +308,7 @@ const CONTAINER_FIELDS: &[&str] = &[
     "command",
     "args",
     "env",
+    "envFrom",
     "ports",
     "volumeMounts",
     "securityContext",
@@ -520,6 +521,10 @@ pub trait Entry: Sized + Send + Sync + 'static {
     fn bytes(&self) -> usize;
     /// The cross-namespace index key: a Service's name, a StatefulSet's `serviceName`.
     fn secondary<'a>(&'a self, name: &'a str) -> Option<&'a str>;
+    /// A workload's pod template labels, for the pod label index (SL010's `podAffinity`).
+    fn pod_labels(&self) -> Option<&Labels> {
+        None
+    }
 }
 
 /// Estimated bytes of a typed [`Object`] per byte of the JSON it was built from (measured
@@ -640,6 +645,9 @@ impl Entry for Sts {
     }
     fn secondary<'a>(&'a self, _: &'a str) -> Option<&'a str> {
         self.service_name.as_deref()
+    }
+    fn pod_labels(&self) -> Option<&Labels> {
+        self.0.object.pod_labels()
     }
 }
 
@@ -837,6 +845,8 @@ pub struct Store<E> {
     by_ns: HashMap<Arc<str>, BTreeMap<Box<str>, Slot<E>>>,
     /// secondary key -> (namespace, name), sorted
     by_key: HashMap<Box<str>, Vec<NsName>>,
+    /// Workloads by pod template label (SL010's cross-namespace `podAffinity` lookups).
+    pods: WorkloadLabelIndex,
     /// Objects that did not decode: (namespace, name) -> (resourceVersion hash, generation).
     bad: HashMap<NsName, (u64, u32)>,
     generation: u32,
@@ -849,6 +859,7 @@ impl<E> Default for Store<E> {
         Store {
             by_ns: HashMap::new(),
             by_key: HashMap::new(),
+            pods: WorkloadLabelIndex::default(),
             bad: HashMap::new(),
             generation: 0,
             len: 0,
@@ -886,6 +897,9 @@ impl<E: Entry> Store<E> {
                 list.insert(i, item);
             }
         }
+        if let Some(labels) = entry.pod_labels() {
+            self.pods.add(&ns, name, labels);
+        }
         let bytes = entry.bytes() + name.len().max(16) + 48;
         self.len += 1;
         self.bytes += bytes;
@@ -910,6 +924,9 @@ impl<E: Entry> Store<E> {
             return;
         };
         if let Some(old) = m.remove(name) {
+            if let Some(labels) = old.entry.pod_labels() {
+                self.pods.remove(ns, name, labels);
+            }
             self.len -= 1;
             self.bytes -= old.bytes as usize;
             if let Some(k) = old.entry.secondary(name)
@@ -1532,6 +1549,47 @@ impl Companions for ClusterCache {
         self.services.read().by_secondary(name)
     }
 
+    /// From the pod label index (a selector that requires no single pair is matched one by
+    /// one).
+    fn workloads_selecting(
+        &self,
+        namespace: Option<&str>,
+        sel: &LabelSelector,
+    ) -> Vec<Arc<Object>> {
+        let s = self.statefulsets.read();
+        let none = Labels::new();
+        let matching =
+            |o: &Arc<Object>| crate::selector::matches(sel, o.pod_labels().unwrap_or(&none));
+        match s.pods.candidates(namespace, sel) {
+            Some(c) => c
+                .iter()
+                .filter_map(|(ns, name)| s.get(ns, name))
+                .filter(matching)
+                .collect(),
+            None => {
+                let all: Box<dyn Iterator<Item = &Sts>> = match namespace {
+                    Some(ns) => Box::new(s.in_ns(ns).map(|(_, e)| e)),
+                    None => Box::new(s.all().map(|(_, _, e)| e)),
+                };
+                all.map(|e| e.0.object.clone()).filter(matching).collect()
+            }
+        }
+    }
+
+    fn pod_label_values(
+        &self,
+        namespace: &str,
+        key: &str,
+        limit: usize,
+    ) -> Vec<(String, Arc<Object>)> {
+        let s = self.statefulsets.read();
+        s.pods
+            .values(namespace, key, limit)
+            .into_iter()
+            .filter_map(|(v, name)| Some((v, s.get(namespace, &name)?)))
+            .collect()
+    }
+
     fn workloads(&self, namespace: Option<&str>) -> Vec<Arc<Object>> {
         let s = self.statefulsets.read();
         match namespace {
@@ -1585,6 +1643,57 @@ mod tests {
         v.iter()
             .map(|o| format!("{}/{}", o.key.namespace, o.key.name))
             .collect()
+    }
+
+    /// SL010's cross-namespace lookups come from the pod label index, which follows updates and
+    /// deletes, and answer what a scan would.
+    #[test]
+    fn workload_label_index_follows_updates_and_deletes() {
+        let c = ClusterCache::default();
+        let put = |ns: &str, name: &str, app: &str| {
+            let mut v = sts_value(ns, name, "x");
+            v["spec"]["selector"]["matchLabels"] = json!({"a": app});
+            v["spec"]["template"]["metadata"]["labels"] = json!({"a": app});
+            let e = Sts::decode(v).unwrap().unwrap();
+            c.statefulsets.write().insert(ns, name, e);
+        };
+        for (ns, name) in [("a", "zk"), ("b", "zk"), ("b", "web")] {
+            put(ns, name, name);
+        }
+        let sel = |y: &str| -> LabelSelector { serde_json::from_str(y).unwrap() };
+        let sorted = |v: Vec<Arc<Object>>| {
+            let mut n = names(v);
+            n.sort();
+            n
+        };
+        let zk = sel(r#"{"matchLabels": {"a": "zk"}}"#);
+        assert_eq!(sorted(c.workloads_selecting(None, &zk)), ["a/zk", "b/zk"]);
+        assert_eq!(sorted(c.workloads_selecting(Some("b"), &zk)), ["b/zk"]);
+        assert!(c.workloads_selecting(Some("c"), &zk).is_empty());
+        // no required pair: matched one by one, same answer
+        let not_web =
+            sel(r#"{"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["web"]}]}"#);
+        assert_eq!(
+            sorted(c.workloads_selecting(None, &not_web)),
+            ["a/zk", "b/zk"]
+        );
+        // an update moves it in the index; a delete removes it
+        put("b", "zk", "zk2");
+        assert_eq!(sorted(c.workloads_selecting(None, &zk)), ["a/zk"]);
+        c.statefulsets.write().remove("a", "zk");
+        assert!(c.workloads_selecting(None, &zk).is_empty());
+        let values: Vec<(String, String)> = c
+            .pod_label_values("b", "a", 5)
+            .into_iter()
+            .map(|(v, o)| (v, o.key.name.clone()))
+            .collect();
+        assert_eq!(
+            values,
+            [
+                ("web".to_string(), "web".to_string()),
+                ("zk2".into(), "zk".into())
+            ]
+        );
     }
 
     #[test]

@@ -88,9 +88,17 @@ impl WatchMetrics {
     }
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LiveReadLabels {
+    /// found (the caches lacked it), missing (confirmed absent), failed (error or timeout)
+    pub result: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub watch: WatchMetrics,
+    /// Live reads before a denial for a companion the caches lacked (read-after-write).
+    pub live_reads: Family<LiveReadLabels, Counter>,
     pub requests: Family<VerdictLabels, Counter>,
     pub findings: Family<RuleLabels, Counter>,
     pub latency: Histogram,
@@ -124,11 +132,18 @@ impl Metrics {
             "Time to answer an admission review (decode, check, encode)",
             latency.clone(),
         );
+        let live_reads = Family::<LiveReadLabels, Counter>::default();
+        registry.register(
+            "live_reads",
+            "Companions read from the API server because the watch caches lacked them, by result",
+            live_reads.clone(),
+        );
         let watch = WatchMetrics::default();
         watch.register(&mut registry);
         Metrics {
             registry,
             watch,
+            live_reads,
             requests,
             findings,
             latency,

@@ -21,6 +21,7 @@
 
 pub mod admit;
 pub mod cluster;
+pub mod live;
 pub mod metrics;
 pub mod tls;
 
@@ -44,7 +45,8 @@ use crate::catalog::{Catalog, Companions};
 use crate::config::Config;
 use admit::{Mode, Reviewer, Verdict};
 use cluster::ClusterCache;
-use metrics::{Metrics, RuleLabels, VerdictLabels};
+use live::LiveReader;
+use metrics::{LiveReadLabels, Metrics, RuleLabels, VerdictLabels};
 
 /// Largest AdmissionReview body accepted.
 pub const MAX_BODY: usize = 3 * 1024 * 1024;
@@ -98,6 +100,16 @@ pub struct ServeArgs {
     /// failing for longer than this many seconds.
     #[arg(long, value_name = "N", default_value_t = 15)]
     pub watch_failure_grace_seconds: u64,
+    /// Also audit every namespace this often (`30m`, `1h`, `1h30m`) and write one report per
+    /// namespace by server-side apply, for Policy Reporter and other dashboards (the first run
+    /// starts at once). Needs the report CRD and RBAC to get, create and patch reports (the
+    /// chart's `reports.enabled`); see docs/audit.md.
+    #[arg(long, value_name = "D", value_parser = crate::audit::parse_interval, conflicts_with = "no_cluster")]
+    pub audit_interval: Option<Duration>,
+    /// API of the reports `--audit-interval` writes: OpenReports `openreports.io/v1alpha1`
+    /// Report, or `wgpolicyk8s.io/v1alpha2` PolicyReport.
+    #[arg(long, value_enum, default_value = "openreports")]
+    pub audit_report_api: crate::report::policyreport::Api,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -122,6 +134,8 @@ impl ServeArgs {
             log_format: LogFormat::Text,
             shutdown_delay_seconds: 0,
             watch_failure_grace_seconds: 15,
+            audit_interval: None,
+            audit_report_api: Default::default(),
         }
     }
 }
@@ -141,6 +155,8 @@ struct Inner {
     mode: Mode,
     companions: Arc<dyn Companions>,
     cache: Option<Arc<ClusterCache>>,
+    /// Live reads before denying for a companion the caches lack (with a cluster).
+    live: Option<Arc<dyn LiveReader>>,
     tls_loaded: AtomicBool,
     stopping: AtomicBool,
     metrics: Metrics,
@@ -209,11 +225,30 @@ pub async fn start(args: &ServeArgs, source: CompanionSource) -> anyhow::Result<
     start_with_runner(args, source, crate::rules::run).await
 }
 
+/// [`start`] with companions from `source` and live reads (before denying for a missing
+/// companion) through `live` instead of the cluster client (tests count them).
+pub async fn start_with_live(
+    args: &ServeArgs,
+    source: CompanionSource,
+    live: Arc<dyn LiveReader>,
+) -> anyhow::Result<Running> {
+    start_inner(args, source, crate::rules::run, Some(live)).await
+}
+
 /// [`start`] with another rule engine (tests).
 pub async fn start_with_runner(
     args: &ServeArgs,
     source: CompanionSource,
     runner: admit::Runner,
+) -> anyhow::Result<Running> {
+    start_inner(args, source, runner, None).await
+}
+
+async fn start_inner(
+    args: &ServeArgs,
+    source: CompanionSource,
+    runner: admit::Runner,
+    live: Option<Arc<dyn LiveReader>>,
 ) -> anyhow::Result<Running> {
     tls::install_default_provider();
     let config = match &args.config {
@@ -222,16 +257,18 @@ pub async fn start_with_runner(
     };
     let timeout = Duration::from_millis(args.request_timeout_ms.max(1));
     let metrics = Metrics::new();
-    let (companions, cache): (Arc<dyn Companions>, _) = match source {
-        CompanionSource::Empty => (Arc::new(Catalog::default()), None),
-        CompanionSource::Static(c) => (c, None),
+    let (companions, cache, live): (Arc<dyn Companions>, _, _) = match source {
+        CompanionSource::Empty => (Arc::new(Catalog::default()), None, live),
+        CompanionSource::Static(c) => (c, None, live),
         CompanionSource::Cluster(client) => {
             let cache = Arc::new(ClusterCache::new(
                 metrics.watch.clone(),
                 Duration::from_secs(args.watch_failure_grace_seconds),
             ));
-            cache.spawn(client);
-            (cache.clone() as Arc<dyn Companions>, Some(cache))
+            cache.spawn(client.clone());
+            let live =
+                live.or_else(|| Some(Arc::new(live::KubeReader(client)) as Arc<dyn LiveReader>));
+            (cache.clone() as Arc<dyn Companions>, Some(cache), live)
         }
     };
     let inner = Arc::new(Inner {
@@ -239,6 +276,7 @@ pub async fn start_with_runner(
         mode: args.mode,
         companions,
         cache,
+        live,
         tls_loaded: AtomicBool::new(false),
         stopping: AtomicBool::new(false),
         metrics,
@@ -452,6 +490,24 @@ async fn validate(
             );
         }
     };
+    let decision = match (&inner.live, decision.recheck.is_some()) {
+        (Some(live), true) => {
+            let (d, stats) = live::confirm(&reviewer, decision, live.as_ref()).await;
+            let m = &inner.metrics.live_reads;
+            for (result, n) in [
+                ("found", stats.found),
+                ("missing", stats.missing),
+                ("failed", stats.failed),
+            ] {
+                if n > 0 {
+                    m.get_or_create(&LiveReadLabels { result }).inc_by(n as u64);
+                }
+            }
+            tracing::debug!(uid = %uid, reads = stats.reads, found = stats.found, failed = stats.failed, "read-after-write check");
+            d
+        }
+        _ => decision,
+    };
     let out = decision.response.into_review();
     let response = axum::Json(out).into_response();
     let elapsed = started.elapsed();
@@ -585,6 +641,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 .await
                 .context("cannot reach the Kubernetes API (use --no-cluster to run without it)")?;
             let client = cluster::client(config).context("Kubernetes client")?;
+            if let Some(every) = args.audit_interval {
+                let config = match &args.config {
+                    Some(p) => Config::load(p, &crate::rules::Registry)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?,
+                    None => Config::default(),
+                };
+                tokio::spawn(audit_reports(
+                    client.clone(),
+                    config,
+                    every,
+                    args.audit_report_api,
+                ));
+            }
             CompanionSource::Cluster(client)
         };
         // handlers first: a SIGTERM right after the "listening" line must drain, not kill
@@ -610,6 +679,39 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("stopped");
         Ok(())
     })
+}
+
+/// `--audit-interval`: audit the cluster and write its reports, now and then every `every`.
+/// A failed run is logged and retried at the next tick; it never affects admissions.
+async fn audit_reports(
+    client: kube::Client,
+    config: Config,
+    every: Duration,
+    api: crate::report::policyreport::Api,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let started = Instant::now();
+        match crate::audit::write_reports(&client, &config, api).await {
+            Ok((run, written)) => {
+                for u in &run.unavailable {
+                    tracing::warn!(kind = u.resource.plural, "audit: {}", u.describe(None));
+                }
+                tracing::info!(
+                    statefulsets = run.statefulsets(),
+                    findings = run.outcome.findings.len(),
+                    reports = written,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "audit reports written"
+                );
+            }
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "audit failed; retrying at the next interval")
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,12 +1,18 @@
 //! fake_apiserver: a tiny Kubernetes API server on loopback (plain HTTP) that serves list
 //! responses (with resourceVersion) and watch streams (`?watch=true`, newline-delimited JSON
-//! WatchEvents) for services, poddisruptionbudgets, statefulsets and configmaps, enough for
-//! kube-rs watchers. Lists can be held behind a gate (to observe "not synced yet"), a kind can
+//! WatchEvents) for services, poddisruptionbudgets, statefulsets and configmaps (and lists of
+//! deployments, daemonsets, jobs and cronjobs), enough for kube-rs watchers and
+//! `statelint audit`. Lists can be held behind a gate (to observe "not synced yet"), a kind can
 //! answer 403, and objects can be added or deleted while watches are open (events are kept
 //! and replayed from the resourceVersion a watch asks for, so none is lost between a list and
-//! its watch).
+//! its watch). It also answers a GET of one object (`/api/v1/namespaces/NS/services/NAME`, 404
+//! when absent) and a list of one namespace, for the webhook's read-after-write check; an object
+//! can be added quietly (in the store, no watch event yet: a watch that lags).
 //!
-//! Faults, as a real API server shows them: lists are paged (`limit` / `continue`); after
+//! Lists, cluster-wide or of one namespace, are paged (`limit` / `continue`) and filtered by
+//! `labelSelector` (`k=v`, `k==v`, `k!=v`, `k`, `!k` terms).
+//!
+//! Faults, as a real API server shows them: after
 //! [`expire`](FakeApiServer::expire) the open watches end and a watch from an older
 //! resourceVersion gets `410 Gone` (the client must relist); [`drop_watches`] ends the open
 //! watches only; [`set_down`] answers 503 to everything (an outage) until it is lifted; any
@@ -51,6 +57,8 @@ struct State {
     /// Watches from a resourceVersion at or below this get 410 Gone.
     compacted: u64,
     down: bool,
+    /// PATCH requests (server-side apply of reports): path?query, Content-Type, body.
+    patches: Vec<(String, String, Value)>,
 }
 
 pub struct FakeApiServer {
@@ -76,6 +84,25 @@ const KINDS: &[(&str, &str, &str, &str)] = &[
         "StatefulSet",
     ),
     ("/api/v1/configmaps", "v1", "ConfigMapList", "ConfigMap"),
+    (
+        "/apis/apps/v1/deployments",
+        "apps/v1",
+        "DeploymentList",
+        "Deployment",
+    ),
+    (
+        "/apis/apps/v1/daemonsets",
+        "apps/v1",
+        "DaemonSetList",
+        "DaemonSet",
+    ),
+    ("/apis/batch/v1/jobs", "batch/v1", "JobList", "Job"),
+    (
+        "/apis/batch/v1/cronjobs",
+        "batch/v1",
+        "CronJobList",
+        "CronJob",
+    ),
 ];
 
 fn path_of(kind: &str) -> &'static str {
@@ -107,6 +134,7 @@ impl FakeApiServer {
             forbidden: HashSet::new(),
             compacted: 0,
             down: false,
+            patches: Vec::new(),
         }));
         let (gate, _) = tokio::sync::watch::channel(!gated);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -183,10 +211,39 @@ impl FakeApiServer {
     }
 
     /// A client for this server, as `statelint serve` builds it.
+    #[cfg(feature = "server")]
     pub fn client(&self) -> kube::Client {
         let config = kube::Config::new(format!("http://{}", self.addr).parse().unwrap());
         // configured as `statelint serve` configures its own
         statelint::webhook::cluster::client(config).unwrap()
+    }
+
+    /// A client for this server (a build without the webhook: kube's defaults).
+    #[cfg(not(feature = "server"))]
+    pub fn client(&self) -> kube::Client {
+        let config = kube::Config::new(format!("http://{}", self.addr).parse().unwrap());
+        kube::Client::try_from(config).unwrap()
+    }
+
+    /// A kubeconfig (file content) that points kubectl-like clients (`statelint audit`) here.
+    pub fn kubeconfig(&self) -> String {
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: http://{}\n\
+             users:\n- name: fake\n  user: {{}}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n\
+             \x20   user: fake\ncurrent-context: fake\n",
+            self.addr
+        )
+    }
+
+    /// Requests so far whose path ends with `suffix` (`/statefulsets`), as path?query.
+    pub fn requests_for(&self, suffix: &str) -> Vec<String> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.split('?').next().unwrap_or("").ends_with(suffix))
+            .cloned()
+            .collect()
     }
 
     /// Create or replace an object (ADDED / MODIFIED to open watches).
@@ -207,6 +264,40 @@ impl FakeApiServer {
         };
         k.items.insert(key, obj.clone());
         broadcast(k, rv, json!({"type": ty, "object": obj}));
+    }
+
+    /// Create an object without telling open watches (a watch that has not caught up): a GET
+    /// or a list finds it, the watch caches do not.
+    pub fn apply_quietly(&self, mut obj: Value) {
+        let mut st = self.state.lock().unwrap();
+        st.rv += 1;
+        obj["metadata"]["resourceVersion"] = json!(st.rv.to_string());
+        let k = st
+            .kinds
+            .get_mut(path_of(obj["kind"].as_str().unwrap()))
+            .unwrap();
+        k.items.insert(key_of(&obj), obj);
+    }
+
+    /// Answer 403 to every PATCH (no RBAC to write reports).
+    pub fn forbid_patches(&self) {
+        self.state.lock().unwrap().forbidden.insert("patch");
+    }
+
+    /// PATCH requests so far (path?query, Content-Type, body): what `statelint` applied.
+    pub fn patches(&self) -> Vec<(String, String, Value)> {
+        self.state.lock().unwrap().patches.clone()
+    }
+
+    /// Requests for one namespace or one object (`/namespaces/` in the path): live reads.
+    pub fn namespaced_requests(&self) -> Vec<String> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.contains("/namespaces/"))
+            .cloned()
+            .collect()
     }
 
     /// Delete an object (DELETED to open watches).
@@ -233,6 +324,16 @@ fn key_of(o: &Value) -> (String, String) {
             .to_string(),
         o["metadata"]["name"].as_str().unwrap().to_string(),
     )
+}
+
+/// `/api/v1/namespaces/NS/services[/NAME]` -> (`/api/v1/services`, NS, NAME).
+fn namespaced(path: &str) -> Option<(String, String, Option<String>)> {
+    let (prefix, rest) = path.split_once("/namespaces/")?;
+    let mut parts = rest.split('/');
+    let ns = parts.next()?.to_string();
+    let resource = parts.next()?;
+    let name = parts.next().map(str::to_string);
+    Some((format!("{prefix}/{resource}"), ns, name))
 }
 
 fn broadcast(k: &mut Kind, rv: u64, ev: Value) {
@@ -265,6 +366,48 @@ fn json_response(status: StatusCode, v: &Value) -> Response<Body> {
         .unwrap()
 }
 
+/// Percent-decoding of a query value (`+` is a space).
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let Some(v) = b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether a label selector (equality and existence terms) selects object `o`.
+fn selects(selector: &str, o: &Value) -> bool {
+    let labels = &o["metadata"]["labels"];
+    selector
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .all(|t| {
+            if let Some((k, v)) = t.split_once("!=") {
+                labels[k.trim()].as_str() != Some(v.trim())
+            } else if let Some((k, v)) = t.split_once("==").or_else(|| t.split_once('=')) {
+                labels[k.trim()].as_str() == Some(v.trim())
+            } else if let Some(k) = t.strip_prefix('!') {
+                labels.get(k.trim()).is_none()
+            } else {
+                labels.get(t).is_some()
+            }
+        })
+}
+
 fn param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
     query
         .split('&')
@@ -289,6 +432,27 @@ async fn handle(
                 "message": msg, "reason": reason, "code": code}),
         )
     };
+    if req.method() == hyper::Method::PATCH {
+        // server-side apply (reports): recorded and answered with the object applied
+        let ct = req
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let body = req.into_body().collect().await.map(|b| b.to_bytes());
+        let body: Value = body
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or(Value::Null);
+        let mut st = state.lock().unwrap();
+        if st.forbidden.contains("patch") {
+            return Ok(status(403, "Forbidden", &format!("{path}: cannot patch")));
+        }
+        st.patches
+            .push((format!("{path}?{query}"), ct, body.clone()));
+        return Ok(json_response(StatusCode::OK, &body));
+    }
     if let Some(op) = path.strip_prefix("/fake/") {
         let mut st = state.lock().unwrap();
         match op {
@@ -303,6 +467,11 @@ async fn handle(
         }
         return Ok(json_response(StatusCode::OK, &json!({"rv": st.rv})));
     }
+    // /api/v1/namespaces/NS/services[/NAME] -> (/api/v1/services, NS, NAME)
+    let (path, scope) = match namespaced(&path) {
+        Some((kind, ns, name)) => (kind, Some((ns, name))),
+        None => (path, None),
+    };
     {
         let st = state.lock().unwrap();
         if st.down {
@@ -325,7 +494,21 @@ async fn handle(
     let rv = st.rv;
     let compacted = st.compacted;
     let k = st.kinds.get_mut(path.as_str()).unwrap();
+    let mut only_ns = None;
+    if let Some((ns, name)) = scope {
+        assert!(!watch, "fake_apiserver watches all namespaces only");
+        match name {
+            Some(name) => {
+                return Ok(match k.items.get(&(ns.clone(), name.clone())) {
+                    Some(o) => json_response(StatusCode::OK, o),
+                    None => status(404, "NotFound", &format!("{name} not found")),
+                });
+            }
+            None => only_ns = Some(ns),
+        }
+    }
     if !watch {
+        let selector = param(&query, "labelSelector").map(decode);
         // pages in key order: `continue` is the last key served, percent-free
         // ("namespace/name" in hex), so objects added meanwhile are served once
         let limit: usize = param(&query, "limit")
@@ -350,6 +533,10 @@ async fn handle(
         let mut items: Vec<&Value> = Vec::new();
         let mut last = None;
         let mut more = false;
+        let range = range.filter(|((n, _), o)| {
+            only_ns.as_ref().is_none_or(|want| want == n)
+                && selector.as_deref().is_none_or(|s| selects(s, o))
+        });
         for (key, v) in range {
             if items.len() == limit {
                 more = true;

@@ -170,6 +170,30 @@ pub fn review(op: &str, object: Option<&Value>, old: Option<&Value>) -> Value {
     })
 }
 
+/// A `statefulsets/scale` UPDATE review (`kubectl scale`, an HPA) from `from` to `to` replicas.
+pub fn scale_review(namespace: &str, name: &str, from: i32, to: i32) -> Value {
+    let scale = |n: i32| {
+        json!({"apiVersion": "autoscaling/v1", "kind": "Scale",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"replicas": n}, "status": {"replicas": from, "selector": format!("app={name}")}})
+    };
+    let gvk = json!({"group": "autoscaling", "version": "v1", "kind": "Scale"});
+    let gvr = json!({"group": "apps", "version": "v1", "resource": "statefulsets"});
+    json!({
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": format!("uid-scale-{name}-{to}"),
+            "kind": gvk, "resource": gvr, "subResource": "scale",
+            "requestKind": gvk, "requestResource": gvr, "requestSubResource": "scale",
+            "name": name, "namespace": namespace, "operation": "UPDATE",
+            "userInfo": {"username": "system:serviceaccount:kube-system:horizontal-pod-autoscaler"},
+            "object": scale(to), "oldObject": scale(from), "dryRun": false,
+            "options": {"apiVersion": "meta.k8s.io/v1", "kind": "UpdateOptions"}
+        }
+    })
+}
+
 /// What `statelint check` reports for the StatefulSet `name` when `objects` are in one file
 /// (companions first): (code, severity, message) of each finding.
 pub fn cli_findings(objects: &[Value], name: &str) -> Vec<(String, String, String)> {
