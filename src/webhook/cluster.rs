@@ -562,7 +562,7 @@ pub struct Sts {
     id: u64,
     json: Box<str>,
     service_name: Option<Box<str>>,
-    pod_labels: Pairs,
+    pod_labels: Labels,
 }
 
 /// Objects built from [`Sts`] entries, direct-mapped by entry id: a lookup that returns the
@@ -594,12 +594,7 @@ impl Sts {
 
     /// Does `sel` select the pod template's labels? (Without building the object.)
     fn pods_match(&self, sel: &LabelSelector) -> bool {
-        if let Some((k, v)) = crate::selector::required_pair(sel)
-            && !self.pod_labels.iter().any(|(a, b)| &**a == k && &**b == v)
-        {
-            return false;
-        }
-        crate::selector::matches(sel, &unpairs(&self.pod_labels))
+        crate::selector::matches(sel, &self.pod_labels)
     }
 }
 
@@ -620,14 +615,7 @@ impl Entry for Sts {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             json: json.into_boxed_str(),
             service_name: o.service_name().map(Box::from),
-            pod_labels: o
-                .pod_labels()
-                .map(|l| {
-                    l.iter()
-                        .map(|(k, v)| (Box::from(k.as_str()), Box::from(v.as_str())))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            pod_labels: o.pod_labels().cloned().unwrap_or_default(),
         };
         *HOT[(e.id % HOT_SLOTS as u64) as usize]
             .lock()
@@ -641,13 +629,18 @@ impl Entry for Sts {
         size_of::<Self>()
             + str_bytes(&self.json)
             + self.service_name.as_deref().map_or(0, str_bytes)
-            + pairs_bytes(&self.pod_labels)
+            + self
+                .pod_labels
+                .iter()
+                .map(|(k, v)| 48 + str_bytes(k) + str_bytes(v))
+                .sum::<usize>()
+            + if self.pod_labels.is_empty() { 0 } else { 400 }
     }
     fn secondary<'a>(&'a self, _: &'a str) -> Option<&'a str> {
         self.service_name.as_deref()
     }
     fn pod_labels(&self) -> Option<&Labels> {
-        self.0.object.pod_labels()
+        Some(&self.pod_labels)
     }
 }
 
@@ -1571,7 +1564,8 @@ impl Companions for ClusterCache {
                     Some(ns) => Box::new(s.in_ns(ns).map(|(_, e)| e)),
                     None => Box::new(s.all().map(|(_, _, e)| e)),
                 };
-                all.map(|e| e.0.object.clone()).filter(matching).collect()
+                // filtered on the labels kept beside each StatefulSet: only matches are built
+                all.filter(|e| e.pods_match(sel)).map(Sts::build).collect()
             }
         }
     }
@@ -1595,27 +1589,6 @@ impl Companions for ClusterCache {
         match namespace {
             Some(ns) => s.in_ns(ns).map(|(_, e)| e.build()).collect(),
             None => s.all().map(|(_, _, e)| e.build()).collect(),
-        }
-    }
-
-    /// Filtered on the labels kept beside each StatefulSet: only matches are built.
-    fn workloads_selecting(
-        &self,
-        namespace: Option<&str>,
-        sel: &LabelSelector,
-    ) -> Vec<Arc<Object>> {
-        let s = self.statefulsets.read();
-        match namespace {
-            Some(ns) => s
-                .in_ns(ns)
-                .filter(|(_, e)| e.pods_match(sel))
-                .map(|(_, e)| e.build())
-                .collect(),
-            None => s
-                .all()
-                .filter(|(_, _, e)| e.pods_match(sel))
-                .map(|(_, _, e)| e.build())
-                .collect(),
         }
     }
 }
