@@ -241,8 +241,12 @@ class ChartTest(unittest.TestCase):
         self.assertEqual(
             c["args"],
             ["serve", "--addr", "0.0.0.0:8443", "--tls-cert", "/tls/tls.crt", "--tls-key", "/tls/tls.key",
-             "--config", "/etc/statelint/.statelint.yaml", "--mode", "enforce"],
+             "--config", "/etc/statelint/.statelint.yaml", "--mode", "enforce", "--shutdown-delay-seconds", "10"],
         )
+        # SIGTERM: a preStop sleep (Kubernetes >= 1.30), then the server answers 10 s more with
+        # /readyz 503, then drains; the grace period covers all of it
+        self.assertEqual(c["lifecycle"], {"preStop": {"sleep": {"seconds": 5}}})
+        self.assertGreaterEqual(pod["terminationGracePeriodSeconds"], 5 + 10 + 11)
         self.assertEqual(c["ports"], [{"name": "https", "containerPort": 8443, "protocol": "TCP"}])
         self.assertEqual(c["livenessProbe"]["httpGet"], {"path": "/healthz", "port": "https", "scheme": "HTTPS"})
         self.assertEqual(c["readinessProbe"]["httpGet"], {"path": "/readyz", "port": "https", "scheme": "HTTPS"})
@@ -275,8 +279,11 @@ class ChartTest(unittest.TestCase):
 
     def test_modes_and_options_reach_the_args(self):
         args = lambda s: one(flat(self.rendered[s][1]), "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
-        self.assertEqual(args("warn")[-2:], ["--mode", "warn"])
-        self.assertEqual(args("everything")[-4:], ["--mode", "enforce", "--request-timeout-ms", "1500"])
+        self.assertEqual(args("warn")[-4:], ["--mode", "warn", "--shutdown-delay-seconds", "10"])
+        self.assertEqual(
+            args("everything")[-6:],
+            ["--mode", "enforce", "--request-timeout-ms", "1500", "--shutdown-delay-seconds", "10"],
+        )
 
         objs = flat(self.rendered["everything"][1])
         pod = one(objs, "Deployment")["spec"]["template"]["spec"]
@@ -549,6 +556,21 @@ class ChartTest(unittest.TestCase):
                 with self.assertRaises(helm_python.HelmValuesError) as cm:
                     chart().render(values, name=RELEASE, namespace=NAMESPACE)
                 self.assertIn("schema", str(cm.exception))
+
+    def test_grace_period_must_cover_the_shutdown(self):
+        with self.assertRaises(Exception) as cm:
+            chart().render({"terminationGracePeriodSeconds": 20}, name=RELEASE, namespace=NAMESPACE)
+        self.assertIn("terminationGracePeriodSeconds (20) must be at least", str(cm.exception))
+        # a shorter request timeout and no preStop fit in less
+        out = chart().render(
+            {"terminationGracePeriodSeconds": 15, "requestTimeoutMs": 2000, "preStopSleepSeconds": 0},
+            name=RELEASE, namespace=NAMESPACE,
+        )
+        dep = [
+            d for p, t in out.items() if p.endswith(".yaml")
+            for d in yaml.safe_load_all(t) if d and d.get("kind") == "Deployment"
+        ][0]
+        self.assertNotIn("lifecycle", dep["spec"]["template"]["spec"]["containers"][0])
 
 
 if __name__ == "__main__":

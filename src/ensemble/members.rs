@@ -191,6 +191,31 @@ pub const LISTS: &[ListSpec] = &[
             files: &[],
         },
     },
+    // Consul servers join through `-retry-join` (repeatable; cloud auto-join entries such as
+    // `provider=k8s label_selector=...` are not host names and are left out)
+    ListSpec {
+        system: System::Consul,
+        kind: ListKind::Seeds,
+        format: Format::HostList,
+        want: Want {
+            properties: &[],
+            flags: &["-retry-join"],
+            env: &[],
+            files: &[],
+        },
+    },
+    // CockroachDB nodes join through `--join host:port,...`
+    ListSpec {
+        system: System::CockroachDB,
+        kind: ListKind::Seeds,
+        format: Format::HostList,
+        want: Want {
+            properties: &[],
+            flags: &["--join"],
+            env: &[],
+            files: &[],
+        },
+    },
     // Consul servers: `-bootstrap-expect=N` (or `bootstrap_expect = N` in an HCL file) must be
     // the number of servers
     ListSpec {
@@ -388,7 +413,8 @@ pub fn parse(format: Format, key: &str, value: &str) -> Vec<Member> {
         Format::HostList => value
             .split(',')
             .map(str::trim)
-            .filter(|e| !e.is_empty())
+            // `provider=k8s label_selector=...` (cloud auto-join) names no host
+            .filter(|e| !e.is_empty() && !e.contains(['=', ' ']))
             .map(|e| member(e, host_port(e)))
             .collect(),
     }

@@ -63,6 +63,7 @@ fn member_word(system: System) -> &'static str {
         System::OpenSearch => "cluster-manager-eligible OpenSearch",
         System::Consul => "Consul server",
         System::Cassandra => "Cassandra node",
+        System::CockroachDB => "CockroachDB node",
         s => s.name(),
     }
 }
@@ -110,6 +111,7 @@ impl Rule for EnsembleMembers {
             System::OpenSearch,
             System::Consul,
             System::Cassandra,
+            System::CockroachDB,
         ]
         .into_iter()
         .filter(|s| runs(object, *s, cx.companions))

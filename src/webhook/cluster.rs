@@ -112,7 +112,7 @@ impl<K> std::fmt::Debug for Raw<K> {
 
 impl<'de, K> Deserialize<'de> for Raw<K> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(d)?;
+        let value = d.deserialize_any(Keep(TOP))?;
         let meta = value.get("metadata");
         let s = |f: &str| {
             meta.and_then(|m| m.get(f))
@@ -129,6 +129,104 @@ impl<'de, K> Deserialize<'de> for Raw<K> {
             value,
             _kind: PhantomData,
         })
+    }
+}
+
+/// Which keys of a JSON object a [`Keep`] decodes; the others are skipped as they are read
+/// (never allocated): status, managedFields, most annotations (a last-applied-configuration
+/// annotation holds a whole copy of the object).
+#[derive(Clone, Copy)]
+enum Fields {
+    /// Only these keys, each decoded as `Keep(.1)` (or kept whole).
+    Only(&'static [(&'static str, Option<Fields>)]),
+    /// Keys starting with this prefix, kept whole.
+    Prefix(&'static str),
+}
+
+const TOP: Fields = Fields::Only(&[
+    ("apiVersion", None),
+    ("kind", None),
+    ("metadata", Some(META)),
+    ("spec", None),
+    ("data", None),
+]);
+const META: Fields = Fields::Only(&[
+    ("name", None),
+    ("namespace", None),
+    ("resourceVersion", None),
+    ("labels", None),
+    ("deletionTimestamp", None),
+    ("annotations", Some(Fields::Prefix("statelint.io/"))),
+]);
+
+/// Decodes a JSON object keeping only some [`Fields`]; any other JSON value becomes `null`
+/// (so a malformed object fails alone, when it is projected, not the page it came in).
+#[derive(Clone, Copy)]
+struct Keep(Fields);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Keep {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Keep {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            let keep = match self.0 {
+                Fields::Only(fields) => fields.iter().find(|(k, _)| *k == key).map(|(_, f)| *f),
+                Fields::Prefix(p) => key.starts_with(p).then_some(None),
+            };
+            match keep {
+                Some(Some(inner)) => {
+                    let v = map.next_value_seed(Keep(inner))?;
+                    out.insert(key.into_owned(), v);
+                }
+                Some(None) => {
+                    let v: Value = map.next_value()?;
+                    out.insert(key.into_owned(), v);
+                }
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Value::Object(out))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Value::Null)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
     }
 }
 
@@ -455,28 +553,94 @@ fn typed_object(value: Value) -> Result<Option<Projected>, String> {
     }
 }
 
-/// StatefulSets.
+/// A StatefulSet, kept as its projection's JSON text (a typed `StatefulSet` costs ~20 KB:
+/// k8s-openapi's `Volume` alone is 3 KB inline, `Container` 2 KB), with what lookups filter on
+/// (`serviceName`, pod template labels). It becomes an [`Object`] when a lookup returns it,
+/// through a small cache of the last ones built ([`HOT_SLOTS`]).
 #[derive(Debug, Clone)]
-pub struct Sts(pub Projected);
+pub struct Sts {
+    id: u64,
+    json: Box<str>,
+    service_name: Option<Box<str>>,
+    pod_labels: Labels,
+}
+
+/// Objects built from [`Sts`] entries, direct-mapped by entry id: a lookup that returns the
+/// same StatefulSet again (a ZooKeeper ensemble many Kafka StatefulSets name) does not rebuild
+/// it. At most this many are held (~20 KB each).
+pub const HOT_SLOTS: usize = 512;
+#[allow(clippy::type_complexity)]
+static HOT: [Mutex<Option<(u64, Arc<Object>)>>; HOT_SLOTS] =
+    [const { Mutex::new(None) }; HOT_SLOTS];
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Sts {
+    fn build(&self) -> Arc<Object> {
+        let slot = &HOT[(self.id % HOT_SLOTS as u64) as usize];
+        if let Some((id, o)) = &*slot.lock().unwrap_or_else(|e| e.into_inner())
+            && *id == self.id
+        {
+            return o.clone();
+        }
+        let v: Value = serde_json::from_str(&self.json).expect("projection JSON we wrote");
+        let o = match Object::from_value(v, None, "default") {
+            Ok(Some(o)) => Arc::new(o),
+            // it was built once when cached, from the same text
+            _ => unreachable!("a cached StatefulSet projection no longer builds"),
+        };
+        *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some((self.id, o.clone()));
+        o
+    }
+
+    /// Does `sel` select the pod template's labels? (Without building the object.)
+    fn pods_match(&self, sel: &LabelSelector) -> bool {
+        crate::selector::matches(sel, &self.pod_labels)
+    }
+}
+
 /// ConfigMaps.
 #[derive(Debug, Clone)]
 pub struct Cm(pub Projected);
 
 impl Entry for Sts {
     fn decode(value: Value) -> Result<Option<Self>, String> {
-        Ok(typed_object(project_statefulset(&value))?.map(Sts))
+        let projected = project_statefulset(&value);
+        let json = projected.to_string();
+        // typed once here, so a StatefulSet that does not decode is skipped now, not at a lookup
+        let Some(p) = typed_object(projected)? else {
+            return Ok(None);
+        };
+        let o = p.object;
+        let e = Sts {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            json: json.into_boxed_str(),
+            service_name: o.service_name().map(Box::from),
+            pod_labels: o.pod_labels().cloned().unwrap_or_default(),
+        };
+        *HOT[(e.id % HOT_SLOTS as u64) as usize]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some((e.id, o));
+        Ok(Some(e))
     }
     fn object(&self, _: &str, _: &str) -> Arc<Object> {
-        self.0.object.clone()
+        self.build()
     }
     fn bytes(&self) -> usize {
-        self.0.bytes
+        size_of::<Self>()
+            + str_bytes(&self.json)
+            + self.service_name.as_deref().map_or(0, str_bytes)
+            + self
+                .pod_labels
+                .iter()
+                .map(|(k, v)| 48 + str_bytes(k) + str_bytes(v))
+                .sum::<usize>()
+            + if self.pod_labels.is_empty() { 0 } else { 400 }
     }
     fn secondary<'a>(&'a self, _: &'a str) -> Option<&'a str> {
-        self.0.object.service_name()
+        self.service_name.as_deref()
     }
     fn pod_labels(&self) -> Option<&Labels> {
-        self.0.object.pod_labels()
+        Some(&self.pod_labels)
     }
 }
 
@@ -1187,6 +1351,19 @@ fn apply_raw<K: Resource<DynamicType = ()>, E: Entry>(
 ) {
     let (ns, name) = raw_ns_name(&raw);
     let rv = raw.meta.resource_version;
+    if name.is_empty() {
+        w.health.decode_failures.fetch_add(1, Ordering::Relaxed);
+        metrics
+            .decode_failures
+            .get_or_create(&KindLabels { kind: w.kind })
+            .inc();
+        tracing::warn!(
+            kind = w.kind,
+            namespace = %ns,
+            "skipping a watched object without metadata.name"
+        );
+        return;
+    }
     let mut value = raw.value;
     // list items carry no apiVersion/kind
     if let Some(m) = value.as_object_mut() {
@@ -1349,7 +1526,7 @@ impl Companions for ClusterCache {
         self.statefulsets
             .read()
             .in_ns(namespace)
-            .map(|(_, s)| s.0.object.clone())
+            .map(|(_, s)| s.build())
             .collect()
     }
 
@@ -1387,7 +1564,8 @@ impl Companions for ClusterCache {
                     Some(ns) => Box::new(s.in_ns(ns).map(|(_, e)| e)),
                     None => Box::new(s.all().map(|(_, _, e)| e)),
                 };
-                all.map(|e| e.0.object.clone()).filter(matching).collect()
+                // filtered on the labels kept beside each StatefulSet: only matches are built
+                all.filter(|e| e.pods_match(sel)).map(Sts::build).collect()
             }
         }
     }
@@ -1409,8 +1587,8 @@ impl Companions for ClusterCache {
     fn workloads(&self, namespace: Option<&str>) -> Vec<Arc<Object>> {
         let s = self.statefulsets.read();
         match namespace {
-            Some(ns) => s.in_ns(ns).map(|(_, e)| e.0.object.clone()).collect(),
-            None => s.all().map(|(_, _, e)| e.0.object.clone()).collect(),
+            Some(ns) => s.in_ns(ns).map(|(_, e)| e.build()).collect(),
+            None => s.all().map(|(_, _, e)| e.build()).collect(),
         }
     }
 }
@@ -1522,7 +1700,7 @@ mod tests {
     }
 
     /// A relist applies pages into the same store: unchanged objects are not rebuilt (the
-    /// same `Arc`), changed ones are, unseen ones are dropped at the end; a bad object is
+    /// same entry), changed ones are, unseen ones are dropped at the end; a bad object is
     /// reported the first time only.
     #[test]
     fn relist_in_place_by_resource_version() {
@@ -1532,7 +1710,8 @@ mod tests {
         assert_eq!(s.apply("data", "a", Some("1"), v("a")), Applied::Stored);
         assert_eq!(s.apply("data", "b", Some("2"), v("b")), Applied::Stored);
         assert_eq!(s.end_relist(), 0);
-        let a1 = s.get("data", "a").unwrap();
+        let id = |s: &Store<Sts>| s.by_ns["data"]["a"].entry.id;
+        let a1 = id(&s);
         s.begin_relist();
         assert_eq!(s.apply("data", "a", Some("1"), v("a")), Applied::Unchanged);
         let mut bad = v("c");
@@ -1543,10 +1722,38 @@ mod tests {
         ));
         assert_eq!(s.apply("data", "c", Some("3"), bad), Applied::Failed(None));
         assert_eq!(s.end_relist(), 1, "b was not listed again");
-        assert!(Arc::ptr_eq(&a1, &s.get("data", "a").unwrap()));
+        assert_eq!(a1, id(&s), "an unchanged object is not rebuilt");
         assert!(s.get("data", "b").is_none());
         assert!(s.get("data", "c").is_none());
         assert_eq!(s.len(), 1);
+    }
+
+    /// A list page decodes whatever its items hold; only the fields projections read are
+    /// kept (no status, managedFields or foreign annotations).
+    #[test]
+    fn raw_items_keep_only_what_projections_read() {
+        let page = json!({"apiVersion": "v1", "kind": "ServiceList", "metadata": {"resourceVersion": "9"},
+        "items": [
+            {"metadata": {"name": "a", "namespace": "n", "resourceVersion": "5",
+                "managedFields": [{"manager": "x"}],
+                "annotations": {"statelint.io/ignore": "SL001", "kubectl.kubernetes.io/last-applied-configuration": "{...}"}},
+             "spec": {"ports": [{"port": "http"}]}, "status": {"loadBalancer": {}}},
+            "not an object",
+            {"metadata": "not a map", "spec": 3}
+        ]});
+        let list: kube::core::ObjectList<Raw<Service>> = serde_json::from_value(page).unwrap();
+        assert_eq!(list.items.len(), 3);
+        let a = &list.items[0];
+        assert_eq!(a.meta.name.as_deref(), Some("a"));
+        assert_eq!(a.meta.resource_version.as_deref(), Some("5"));
+        assert_eq!(
+            a.value,
+            json!({"metadata": {"name": "a", "namespace": "n", "resourceVersion": "5",
+                "annotations": {"statelint.io/ignore": "SL001"}},
+                "spec": {"ports": [{"port": "http"}]}})
+        );
+        assert_eq!(list.items[1].value, Value::Null);
+        assert!(list.items[2].meta.name.is_none());
     }
 
     /// What the projections keep is what rules read: Services and PDBs come back with their
@@ -1626,8 +1833,7 @@ mod tests {
                 Body::StatefulSet(s) if o.key.api_version == "apps/v1" => Some(
                     Sts::decode(serde_json::to_value(s).unwrap())
                         .unwrap()?
-                        .0
-                        .object,
+                        .build(),
                 ),
                 Body::Service(s) => Some(
                     SvcLite::decode(serde_json::to_value(s).unwrap())
