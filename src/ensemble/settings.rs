@@ -308,8 +308,23 @@ pub fn find_in_text(s: &str, key: &str, flag: bool) -> Vec<(String, usize, Strin
     let mut line_start = 0;
     // `(open, close)` groups with no `close` after some point: do not look for it again
     let mut unclosed = [usize::MAX; 3];
+    // the shell quote open where the key starts (`echo "server.1=a:2888:3888"`,
+    // `--override "k=v"`): it ends the value. Tracked forward only, reset at each line.
+    let (mut scanned, mut outer) = (0, None::<u8>);
     while let Some(off) = s[from..].find(needle) {
         let start = from + off;
+        let bytes = s.as_bytes();
+        while scanned < start {
+            let b = bytes[scanned];
+            match (outer, b) {
+                (_, b'\n') => outer = None,
+                (Some(b'\''), b'\'') | (Some(b'"'), b'"') => outer = None,
+                (None, b'"' | b'\'') => outer = Some(b),
+                (Some(b'"') | None, b'\\') => scanned += 1,
+                _ => {}
+            }
+            scanned += 1;
+        }
         if let Some(i) = s[line_start.max(from)..start].rfind('\n') {
             line_start = line_start.max(from) + i + 1;
         }
@@ -389,6 +404,8 @@ pub fn find_in_text(s: &str, key: &str, flag: bool) -> Vec<(String, usize, Strin
             match quote {
                 Some(q) if ch == q => quote = None,
                 Some(_) => text.push(ch),
+                // the quote the key was written in closes: the value ends
+                None if outer.is_some_and(|q| ch == q as char) => break,
                 None if ch == '"' || ch == '\'' => quote = Some(ch),
                 // end of the shell word; a backslash is a line continuation or an escape, and
                 // hosts never hold one
@@ -823,6 +840,26 @@ mod tests {
             ["zk-0.zk.{{ .Release.Namespace }}:2181"]
         );
         assert_eq!(values("$(echo zookeeper.connect=a:1)", k), ["a:1"]);
+        // the key inside a quoted word: its closing quote ends the value
+        assert_eq!(
+            values(
+                "--override \"zookeeper.connect=a:1,b:2\" \\\n  --override 'log.dirs=/d'",
+                k
+            ),
+            ["a:1,b:2"]
+        );
+        let v: Vec<_> = find_in_text(
+            "{\n  echo \"server.1=zk-0.zk:2888:3888\"\n  echo 'server.2=zk-1.zk:2888:3888'\n} > zoo.cfg\necho \"$((${HOSTNAME##*-}+1))\" > myid",
+            "server.*",
+            false,
+        )
+        .into_iter()
+        .map(|(k, _, v)| format!("{k}={v}"))
+        .collect();
+        assert_eq!(
+            v,
+            ["server.1=zk-0.zk:2888:3888", "server.2=zk-1.zk:2888:3888"]
+        );
     }
 
     #[test]
