@@ -15,6 +15,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 secs=${SECS:-10}
 conns=${CONNS:-16}
 cd "$root"
+bin=${CARGO_TARGET_DIR:-$root/target}/release
 cargo build --release --quiet --features server --bin statelint --example webhook_load --example admit_cost
 tmp=$(mktemp -d)
 serve_pid=
@@ -23,9 +24,9 @@ trap '[ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 parse() { # "... N/s, p50 Xµs, p99 Yµs ..." -> "N X Y" (ms)
   sed -E 's/.* ([0-9]+)\/s, p50 ([0-9]+)µs, p99 ([0-9]+)µs.*/\1 \2 \3/'
 }
-read -r floor_rps floor_p50 floor_p99 < <(target/release/examples/webhook_load "$conns" "$secs" floor 2>&1 | tail -1 | parse)
-read -r bare_rps bare_p50 bare_p99 < <(target/release/examples/webhook_load "$conns" "$secs" bare 2>&1 | tail -1 | parse)
-read -r chk_rps chk_p50 chk_p99 < <(target/release/examples/webhook_load "$conns" "$secs" check 2>&1 | tail -1 | parse)
+read -r floor_rps floor_p50 floor_p99 < <($bin/examples/webhook_load "$conns" "$secs" floor 2>&1 | tail -1 | parse)
+read -r bare_rps bare_p50 bare_p99 < <($bin/examples/webhook_load "$conns" "$secs" bare 2>&1 | tail -1 | parse)
+read -r chk_rps chk_p50 chk_p99 < <($bin/examples/webhook_load "$conns" "$secs" check 2>&1 | tail -1 | parse)
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
   -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$tmp/tls.key" -out "$tmp/tls.crt" 2>/dev/null
@@ -43,7 +44,7 @@ review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "reque
 open(sys.argv[2], "w").write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = [['
                              + json.dumps(review) + ']]\n')
 PY
-  target/release/statelint serve --addr 127.0.0.1:18443 --tls-cert "$tmp/tls.crt" --tls-key "$tmp/tls.key" \
+  $bin/statelint serve --addr 127.0.0.1:18443 --tls-cert "$tmp/tls.crt" --tls-key "$tmp/tls.key" \
     --no-cluster --log-format json >"$tmp/serve.log" 2>&1 &
   serve_pid=$!
   sleep 1
@@ -64,7 +65,7 @@ echo "$wrk_row"
 # shared machine, unlike the admissions/s above), from examples/admit_cost.
 if command -v valgrind >/dev/null; then
   ir() {
-    valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" target/release/examples/admit_cost "$1" "$2" >/dev/null 2>&1
+    valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" $bin/examples/admit_cost "$1" "$2" >/dev/null 2>&1
     awk '/^(summary|totals):/ {print $2; exit}' "$tmp/cg.out"
   }
   n=500

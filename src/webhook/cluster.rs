@@ -1,6 +1,7 @@
 //! Companions from the live cluster: kube-rs watchers of Services, PodDisruptionBudgets,
 //! StatefulSets and ConfigMaps feed per-namespace indexes that admissions read from memory.
-//! No admission ever waits on the API server.
+//! No admission waits on the API server, except to confirm a companion these caches lack
+//! before denying for it ([`super::live`]).
 //!
 //! - **Projections.** A cache holds only what the rules read. Services and PDBs are kept as
 //!   small structs ([`SvcLite`], [`PdbLite`]: selector, clusterIP, type, ports;
@@ -28,6 +29,8 @@
 //!   once, and while a required kind (not ConfigMaps) has been failing for more than
 //!   [`DOWN_UNREADY`]. If the service account may not list ConfigMaps, that kind is skipped
 //!   with an error log instead of blocking readiness.
+//! - StatefulSets are also indexed by pod template label ([`WorkloadLabelIndex`]), so SL010's
+//!   `podAffinity` lookups (also cluster-wide) never scan every StatefulSet.
 //! - `workloads()` (SL010 `dangling-pod-affinity`) returns the StatefulSets only: Deployments,
 //!   DaemonSets and Jobs are not watched, so SL010 may warn about a podAffinity term that only
 //!   matches pods of a Deployment.
