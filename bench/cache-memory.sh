@@ -44,10 +44,11 @@ synced_lines() { grep -c '"watch cache synced"' "$tmp/serve.log" || true; }
 
 # run SERVICES STATEFULSETS PDBS CONFIGMAPS -> sets sync_s steady_kb relist_kb estimate
 run() {
+  rm -f "$tmp/kubeconfig" "$tmp/fake.out" "$tmp/serve.log"
   "$fake" --services "$1" --statefulsets "$2" --pdbs "$3" --configmaps "$4" \
     --kubeconfig "$tmp/kubeconfig" >"$tmp/fake.out" &
   fpid=$!
-  until grep -q '^ready' "$tmp/fake.out" 2>/dev/null; do sleep 0.2; done
+  until grep -q '^ready' "$tmp/fake.out" 2>/dev/null && [ -s "$tmp/kubeconfig" ]; do sleep 0.2; done
   local fport
   fport=$(awk '/^ready/ {print $2}' "$tmp/fake.out")
   local t0
@@ -55,7 +56,10 @@ run() {
   KUBECONFIG="$tmp/kubeconfig" "$bin" serve --addr "127.0.0.1:$port" --insecure-http \
     --log-format json 2>"$tmp/serve.log" &
   spid=$!
-  until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do sleep 0.1; done
+  until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do
+    kill -0 "$spid" 2>/dev/null || { echo "statelint serve exited: $(cat "$tmp/serve.log")" >&2; exit 1; }
+    sleep 0.1
+  done
   sync_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
   sleep 2
   steady_kb=$(kb "$spid" VmRSS)
