@@ -784,16 +784,28 @@ fn sigterm_drains_in_flight_requests_then_exits_0() {
     let mut serve = ServeProcess::start(&["--shutdown-delay-seconds", "0"]);
     let addr = serve.addr;
 
-    // a request in flight: headers and half the body sent
+    // a request in flight: its headers sent with `Expect: 100-continue`, so the server's
+    // `100 Continue` proves it is reading this request (not merely that the connection sits in
+    // the listen backlog, which shutdown rightly drops) before SIGTERM; then half the body
     let body = serde_json::to_vec(&review("CREATE", Some(&zk_sts()), None)).unwrap();
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     write!(
         s,
-        "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
         body.len()
     )
     .unwrap();
+    s.flush().unwrap();
+    let mut interim = Vec::new();
+    let mut byte = [0u8; 1];
+    while !interim.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte)
+            .expect("the server answers 100 Continue");
+        interim.push(byte[0]);
+    }
+    let interim = String::from_utf8_lossy(&interim);
+    assert!(interim.starts_with("HTTP/1.1 100"), "{interim}");
     let half = body.len() / 2;
     s.write_all(&body[..half]).unwrap();
     s.flush().unwrap();
