@@ -1,5 +1,5 @@
 //! Reading settings from a container the way the software sees them: `command`/`args`
-//! (`--override k=v`, `-Dk=v`, `k=v`, `--flag=v`, `--flag v`, also inside `sh -c` scripts, where
+//! (`--override k=v`, `-Dk=v`, `-Ek=v`, `k=v`, `--flag=v`, `--flag v`, also inside `sh -c` scripts, where
 //! the script's and the env's shell variables are expanded), env vars (Kubernetes `$(VAR)`
 //! expansion; the env-to-property conventions of Bitnami `*_CFG_*` and Apache/Confluent
 //! `KAFKA_*` images), and mounted ConfigMaps (`server.properties`, `zoo.cfg` and other Java
@@ -20,7 +20,7 @@ use crate::object::Object;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Want<'a> {
     /// Property names (`zookeeper.connect`), found as `name=value` in argv items and scripts
-    /// (`--override name=v`, `-Dname=v`) and as keys of properties files. A trailing `*`
+    /// (`--override name=v`, `-Dname=v`, `-Ename=v`) and as keys of properties files. A trailing `*`
     /// matches any suffix (`server.*` for zoo.cfg's `server.1=...`).
     pub properties: &'a [&'a str],
     /// Command-line flags (`--initial-cluster`): `--flag=v` or `--flag v`.
@@ -348,7 +348,8 @@ pub fn find_in_text(s: &str, key: &str, flag: bool) -> Vec<(String, usize, Strin
             || match before.last() {
                 None => true,
                 Some(b) if b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.' => {
-                    before.len() >= 2 && &before[before.len() - 2..] == b"-D"
+                    // `-Dk=v` (JVM system properties), `-Ek=v` (Elasticsearch/OpenSearch)
+                    before.len() >= 2 && matches!(&before[before.len() - 2..], b"-D" | b"-E")
                 }
                 Some(_) => true,
             };
@@ -825,6 +826,14 @@ mod tests {
             ["a:1,b:2"]
         );
         assert_eq!(values("-Dzookeeper.connect=a:1;echo", k), ["a:1"]);
+        assert_eq!(
+            values(
+                "elasticsearch -Ecluster.initial_master_nodes=es-0,es-1 -Enode.name=x",
+                "cluster.initial_master_nodes"
+            ),
+            ["es-0,es-1"]
+        );
+        assert!(values("-Xzookeeper.connect=a:1", k).is_empty());
         assert!(values("zookeeper.connection.timeout.ms=6000", k).is_empty());
         assert!(values("# zookeeper.connect=old:1\necho", k).is_empty());
         assert!(values("xzookeeper.connect=a:1", k).is_empty());
