@@ -80,6 +80,15 @@ pub type EnvList<'a> = Vec<(usize, &'a EnvVar, Option<String>)>;
 /// Container env, in order, with Kubernetes `$(VAR)` expansion of each value using the vars
 /// defined before it.
 pub fn container_env<'a>(env: &'a [EnvVar], ns: &str) -> (Env, EnvList<'a>) {
+    container_env_of_pod(env, ns, None)
+}
+
+/// [`container_env`] in one pod: `fieldRef: metadata.name` is `pod` when given (else unknown).
+pub fn container_env_of_pod<'a>(
+    env: &'a [EnvVar],
+    ns: &str,
+    pod: Option<&str>,
+) -> (Env, EnvList<'a>) {
     let mut map = Env::new();
     let mut list = Vec::new();
     // vars that expand earlier ones can grow exponentially (B = $(A)$(A), C = $(B)$(B)...):
@@ -89,6 +98,9 @@ pub fn container_env<'a>(env: &'a [EnvVar], ns: &str) -> (Env, EnvList<'a>) {
         let val = match (&e.value, &e.value_from) {
             (_, Some(from)) => match from.field_ref.as_ref().map(|f| f.field_path.as_str()) {
                 Some("metadata.namespace") => EnvVal::Namespace,
+                Some("metadata.name") if pod.is_some() => {
+                    EnvVal::Lit(pod.unwrap_or_default().to_string())
+                }
                 _ => EnvVal::Unknown,
             },
             (Some(v), None) => match k8s_expand(v, &map, ns) {

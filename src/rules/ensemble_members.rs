@@ -18,12 +18,15 @@ use super::zookeeper_connect::{self, ClusterDomain};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
 use crate::catalog::Kind;
 use crate::config::{self, OptionError, Options as RawOptions};
-use crate::ensemble::hosts::{Target, resolve, split_ordinal};
+use crate::ensemble::hosts::{Target, resolve, split_ordinal, url_host_port};
 use crate::ensemble::lookup::{self, Ensemble, is_headless, service_name};
-use crate::ensemble::members::{Format, LISTS, ListKind, ListSpec, Member, PeerList, System};
-use crate::ensemble::settings::{self, EnvVal, Setting};
+use crate::ensemble::members::{
+    self as peer_lists, Format, LISTS, ListKind, ListSpec, Member, PeerList, System,
+};
+use crate::ensemble::settings::{self, EnvVal, Form, Setting};
 use crate::ensemble::system::{runs, votes};
 use crate::object::{Object, ObjectKey, placeholder_in, shell_placeholder_in};
+use k8s_openapi::api::core::v1::{Container, PodSpec};
 
 pub static META: RuleMeta = RuleMeta {
     code: "SL011",
@@ -139,6 +142,12 @@ impl Rule for EnsembleMembers {
                 for list in PeerList::build(*list_spec, found) {
                     check_list(object, &list, cx, out);
                 }
+            }
+        }
+        if systems.contains(&System::Etcd) {
+            for (cptr, c) in containers(spec) {
+                let cptr = format!("{base}{cptr}");
+                check_etcd_self(object, c, &cptr, spec, cx, out);
             }
         }
     }
@@ -1020,5 +1029,489 @@ spec: {{clusterIP: None, selector: {{app: zk}}}}
         let v = format!("zk-0{FQ}::1 zk-1{FQ}::3 zk-2{FQ}::2");
         let m = messages(&zk(3, &v));
         assert_eq!(m.len(), 2, "{m:?}");
+    }
+}
+
+/// etcd's own member settings, read beside its `--initial-cluster`.
+const ETCD_NAME: settings::Want<'static> = settings::Want {
+    properties: &[],
+    flags: &["--name"],
+    env: &["ETCD_NAME"],
+    files: &[],
+};
+const ETCD_ADVERTISE_PEER: settings::Want<'static> = settings::Want {
+    properties: &[],
+    flags: &["--initial-advertise-peer-urls"],
+    env: &["ETCD_INITIAL_ADVERTISE_PEER_URLS"],
+    files: &[],
+};
+
+/// A setting's value in pod `pod`: `fieldRef: metadata.name` and, in a shell script,
+/// `$HOSTNAME` are the pod's name. `None` when it depends on anything else statelint cannot
+/// know.
+fn value_in_pod(s: &Setting, c: &Container, ns: &str, pod: &str) -> Option<String> {
+    let (env, _) =
+        settings::container_env_of_pod(c.env.as_deref().unwrap_or_default(), ns, Some(pod));
+    let v = match s.form {
+        Form::ConfigMap => s.value.clone()?,
+        Form::Env if s.config_map.is_some() => s.value.clone()?,
+        Form::Env => match env.get(&s.key) {
+            Some(EnvVal::Lit(v)) => v.clone(),
+            _ => return None,
+        },
+        Form::Argv => settings::k8s_expand(&s.written, &env, ns)?,
+        Form::Script => {
+            let script = s.script.as_deref()?;
+            if settings::sources_files(script) {
+                return None;
+            }
+            let v = settings::k8s_expand(&s.written, &env, ns)?;
+            let mut env = env;
+            env.insert("HOSTNAME".to_string(), EnvVal::Lit(pod.to_string()));
+            let vars = settings::script_vars(script, &env, ns);
+            settings::shell_expand(&v, &vars, ns)?
+        }
+    };
+    let v = v.trim().trim_matches('"').trim_matches('\'').to_string();
+    (!v.is_empty() && !v.contains('$') && !v.contains('`')).then_some(v)
+}
+
+/// The one value `found` settings have in pod `pod` (`None` when unknown or they disagree),
+/// with the setting it comes from.
+fn one_value<'a>(
+    found: &'a [Setting],
+    c: &Container,
+    ns: &str,
+    pod: &str,
+) -> Option<(&'a Setting, String)> {
+    let mut out: Option<(&Setting, String)> = None;
+    for s in found {
+        let v = value_in_pod(s, c, ns, pod)?;
+        match &out {
+            Some((_, prev)) if *prev != v => return None,
+            Some(_) => {}
+            None => out = Some((s, v)),
+        }
+    }
+    out
+}
+
+/// A peer URL as etcd compares it: scheme, where the host resolves, port. `None` when it
+/// cannot be told (an IP, a name outside the cluster, another cluster domain).
+fn peer_url_key(
+    url: &str,
+    ns: &str,
+    domain: &str,
+    cx: &Ctx<'_>,
+) -> Option<(String, Target, String)> {
+    let (scheme, _) = url.split_once("://")?;
+    let hp = url_host_port(url);
+    let port = hp.port.clone()?;
+    let host = hp.host.to_ascii_lowercase();
+    let c = cx.companions;
+    let target = resolve(&host, ns, domain, |n, pod, svc| {
+        c.service(n, svc).is_some_and(|s| is_headless(&s))
+            || split_ordinal(pod)
+                .and_then(|(name, _)| c.statefulset(n, name))
+                .is_some_and(|z| service_name(&z) == svc)
+    });
+    match target {
+        Target::Pod { .. } | Target::Service { .. } => {
+            Some((scheme.to_ascii_lowercase(), target, port))
+        }
+        _ => None,
+    }
+}
+
+/// etcd checks at bootstrap that its `--name` is a member of `--initial-cluster` and that its
+/// `--initial-advertise-peer-urls` are the URLs listed for that name. Evaluated for every pod
+/// of the StatefulSet, with the pod's name where the settings use it.
+fn check_etcd_self(
+    object: &Arc<Object>,
+    c: &Container,
+    cptr: &str,
+    spec: &PodSpec,
+    cx: &Ctx<'_>,
+    out: &mut Vec<Finding>,
+) {
+    let ns = object.key.namespace.as_str();
+    let Some(list_spec) = LISTS
+        .iter()
+        .find(|l| l.system == System::Etcd && l.kind == ListKind::Voters)
+    else {
+        return;
+    };
+    let lists = settings::read(c, cptr, spec, ns, cx.companions, &list_spec.want);
+    let mut names = settings::read(c, cptr, spec, ns, cx.companions, &ETCD_NAME);
+    // `ETCD_NAME` straight from `fieldRef: metadata.name` (the reader keeps only `value`s)
+    for (i, e) in c.env.iter().flatten().enumerate() {
+        let field = e
+            .value_from
+            .as_ref()
+            .and_then(|f| f.field_ref.as_ref())
+            .map(|f| f.field_path.as_str());
+        if e.name == "ETCD_NAME" && e.value.is_none() && field == Some("metadata.name") {
+            names.push(Setting {
+                key: e.name.clone(),
+                form: Form::Env,
+                pointer: format!("{cptr}/env/{i}/valueFrom/fieldRef/fieldPath"),
+                config_map: None,
+                source: "env ETCD_NAME".to_string(),
+                container: c.name.clone(),
+                written: "metadata.name".to_string(),
+                value: None,
+                script: None,
+            });
+        }
+    }
+    let adverts = settings::read(c, cptr, spec, ns, cx.companions, &ETCD_ADVERTISE_PEER);
+    if lists.is_empty() || names.is_empty() && adverts.is_empty() {
+        return;
+    }
+    let replicas = object.replicas().max(0);
+    let domain = cluster_domain(cx);
+    let sts = object.key.name.as_str();
+    let finding = |s: &Setting, needle: &str, msg: String| {
+        let f = Finding::new(&META, object, s.pointer.clone(), msg);
+        let f = match &s.config_map {
+            Some(cm) => f.at(cm, s.pointer.clone()),
+            None => f,
+        };
+        f.needle(needle.to_string())
+    };
+    // name not in the list (a literal, or derived otherwise than as the pod name): pods
+    let mut unlisted: Vec<(String, String)> = Vec::new();
+    let mut unlisted_at: Option<&Setting> = None;
+    // pod-name members listed under another name: (list setting, entry, pod)
+    let mut renamed: Vec<(&Setting, String, String)> = Vec::new();
+    // advertise URLs that differ from the list's: (pod, advertised, listed)
+    let mut differ: Vec<(String, String, String)> = Vec::new();
+    let mut differ_at: Option<&Setting> = None;
+    let mut list_at: Option<&Setting> = None;
+    // pod-name members whose entry names another pod's URL: (list setting, entry, pod, other)
+    let mut misplaced: Vec<(&Setting, String, String, String)> = Vec::new();
+    for i in 0..replicas {
+        let pod = format!("{sts}-{i}");
+        let Some((ls, list)) = one_value(&lists, c, ns, &pod) else {
+            return;
+        };
+        list_at = Some(ls);
+        let members = peer_lists::parse(Format::EtcdInitialCluster, &ls.key, &list);
+        if members
+            .iter()
+            .any(|m| m.name.as_deref().is_none_or(str::is_empty))
+        {
+            return;
+        }
+        let name = one_value(&names, c, ns, &pod);
+        let Some((ns_setting, name)) = name else {
+            continue;
+        };
+        let entries: Vec<&Member> = members
+            .iter()
+            .filter(|m| m.name.as_deref() == Some(name.as_str()))
+            .collect();
+        if entries.is_empty() {
+            if name == pod {
+                // the list has this pod's URL under another name; a pod missing from the list
+                // altogether is check_list's finding
+                let own = members.iter().find(|m| {
+                    peer_url_key(&m.host.text, ns, domain, cx)
+                        .is_some_and(|(_, t, _)| t == Target::pod(&pod, service_name(object), ns))
+                });
+                if let Some(m) = own {
+                    renamed.push((ls, m.text.clone(), pod.clone()));
+                }
+            } else {
+                unlisted.push((pod.clone(), name.clone()));
+                unlisted_at = Some(ns_setting);
+            }
+            continue;
+        }
+        if name == pod {
+            let other = entries.iter().find_map(|m| {
+                let url = m.text.split_once('=').map_or(m.text.as_str(), |(_, u)| u);
+                match peer_url_key(url.trim(), ns, domain, cx) {
+                    Some((
+                        _,
+                        Target::Pod {
+                            pod: p,
+                            service,
+                            ns: n,
+                        },
+                        _,
+                    )) if p != pod
+                        && n == ns
+                        && service == service_name(object)
+                        && split_ordinal(&p).is_some_and(|(b, _)| b == sts) =>
+                    {
+                        Some((m.text.clone(), p))
+                    }
+                    _ => None,
+                }
+            });
+            if let Some((entry, p)) = other {
+                // a URL listed twice is check_list's finding (and it names the missing pod)
+                let twice = members
+                    .iter()
+                    .filter(|m| {
+                        let url = m.text.split_once('=').map_or(m.text.as_str(), |(_, u)| u);
+                        peer_url_key(url.trim(), ns, domain, cx)
+                            .is_some_and(|(_, t, _)| t == Target::pod(&p, service_name(object), ns))
+                    })
+                    .count()
+                    > 1;
+                if !twice {
+                    misplaced.push((ls, entry, pod.clone(), p));
+                }
+                continue;
+            }
+        }
+        let Some((as_setting, advertised)) = one_value(&adverts, c, ns, &pod) else {
+            continue;
+        };
+        let mut adv: Vec<_> = Vec::new();
+        for u in advertised
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
+            match peer_url_key(u, ns, domain, cx) {
+                Some(k) => adv.push(k),
+                None => {
+                    adv.clear();
+                    break;
+                }
+            }
+        }
+        let mut listed: Vec<_> = Vec::new();
+        for m in &entries {
+            let url = m.text.split_once('=').map_or(m.text.as_str(), |(_, u)| u);
+            match peer_url_key(url.trim(), ns, domain, cx) {
+                Some(k) => listed.push(k),
+                None => {
+                    listed.clear();
+                    break;
+                }
+            }
+        }
+        if adv.is_empty() || listed.is_empty() {
+            continue;
+        }
+        let same = adv.iter().all(|a| listed.contains(a)) && listed.iter().all(|l| adv.contains(l));
+        if !same {
+            let listed_text: Vec<String> = entries.iter().map(|m| m.text.clone()).collect();
+            differ.push((pod.clone(), advertised.clone(), listed_text.join(",")));
+            differ_at = Some(as_setting);
+        }
+    }
+    let Some(ls) = list_at else { return };
+    let intro = format!("StatefulSet {sts} (container {})", c.name);
+    if let Some(s) = unlisted_at {
+        let (pod, name) = &unlisted[0];
+        let names: BTreeSet<&str> = unlisted.iter().map(|(_, n)| n.as_str()).collect();
+        let pods: Vec<String> = unlisted.iter().map(|(p, _)| p.clone()).collect();
+        let what = if names.len() == 1 {
+            format!("`{name}`")
+        } else {
+            format!("`{name}` in pod {pod}")
+        };
+        out.push(
+            finding(
+                s,
+                &s.written,
+                format!(
+                    "{intro} sets {} to {what}, but {} names no member {what}: etcd refuses to start {} (\"couldn't find local name in the initial cluster configuration\")",
+                    s.source, ls.source, join_and(&pods)
+                ),
+            )
+            .help(format!(
+                "set {} to the pod's name (`$(POD_NAME)` from fieldRef metadata.name), which {} lists, or list `{name}` there",
+                s.source, ls.source
+            )),
+        );
+    }
+    for (s, entry, pod) in renamed {
+        let url = entry.split_once('=').map_or(entry.as_str(), |(_, u)| u);
+        out.push(
+            finding(
+                s,
+                &entry,
+                format!(
+                    "{intro} sets {} to `{pod}` in pod {pod} (its pod name), but {} lists that pod's URL as `{entry}`, under another name: etcd refuses to start {pod}",
+                    names.first().map_or("`--name`", |n| n.source.as_str()),
+                    s.source
+                ),
+            )
+            .help(format!("name the member as the pod: `{pod}={url}`")),
+        );
+    }
+    for (s, entry, pod, other) in misplaced {
+        let url = entry.split_once('=').map_or(entry.as_str(), |(_, u)| u);
+        let fixed = url.replacen(&other, &pod, 1);
+        out.push(
+            finding(
+                s,
+                &entry,
+                format!(
+                    "{intro} runs pod {pod} as member `{pod}`, but {} gives `{pod}` the URL of pod {other} (`{entry}`): peers would reach {other} for {pod}",
+                    s.source
+                ),
+            )
+            .help(format!("give each member its own pod's URL: `{pod}={fixed}`")),
+        );
+    }
+    if let Some(s) = differ_at {
+        let (pod, advertised, listed) = &differ[0];
+        let pods: Vec<String> = differ.iter().map(|(p, _, _)| p.clone()).collect();
+        out.push(
+            finding(
+                s,
+                &s.written,
+                format!(
+                    "{intro} sets {} so that pod {pod} advertises `{advertised}`, but {} lists `{listed}` for it: etcd refuses to bootstrap {} (\"--initial-cluster has ... but missing from --initial-advertise-peer-urls\")",
+                    s.source, ls.source, join_and(&pods)
+                ),
+            )
+            .help(format!(
+                "advertise the URL the list gives each member (scheme, host and port): for {pod}, `{}`",
+                listed.split_once('=').map_or(listed.as_str(), |(_, u)| u)
+            )),
+        );
+    }
+}
+
+#[cfg(test)]
+mod etcd_self_tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::rules::util::testing::lint;
+
+    /// An etcd StatefulSet of 3 whose container runs `script` with `MY_POD_NAME` from the pod.
+    fn etcd(script: &str, extra_env: &str) -> String {
+        format!(
+            "apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: etcd, namespace: data}}
+spec:
+  serviceName: etcd-hs
+  replicas: 3
+  selector: {{matchLabels: {{app: etcd}}}}
+  template:
+    metadata: {{labels: {{app: etcd}}}}
+    spec:
+      containers:
+      - name: etcd
+        image: quay.io/coreos/etcd:v3.5.17
+        command: [/bin/sh, -c, '{script}']
+        env:
+        - name: MY_POD_NAME
+          valueFrom: {{fieldRef: {{fieldPath: metadata.name}}}}
+{extra_env}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: etcd-hs, namespace: data}}
+spec: {{clusterIP: None, selector: {{app: etcd}}}}
+"
+        )
+    }
+
+    fn messages(yaml: &str) -> Vec<String> {
+        lint(&EnsembleMembers, yaml, &Config::default())
+            .into_iter()
+            .map(|f| format!("{} | {}", f.message, f.help))
+            .collect()
+    }
+
+    const LIST: &str = "etcd-0=http://etcd-0.etcd-hs:2380,etcd-1=http://etcd-1.etcd-hs:2380,etcd-2=http://etcd-2.etcd-hs:2380";
+
+    #[test]
+    fn script_with_hostname_passes_and_wrong_port_fails() {
+        let ok = format!(
+            "exec etcd --name ${{HOSTNAME}} --initial-advertise-peer-urls http://${{HOSTNAME}}.etcd-hs.data.svc.cluster.local:2380 --initial-cluster {LIST}"
+        );
+        assert!(
+            messages(&etcd(&ok, "")).is_empty(),
+            "{:?}",
+            messages(&etcd(&ok, ""))
+        );
+        let bad = ok.replace("cluster.local:2380", "cluster.local:2390");
+        let m = messages(&etcd(&bad, ""));
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(
+            m[0].contains("advertises `http://etcd-0.etcd-hs.data.svc.cluster.local:2390`"),
+            "{m:?}"
+        );
+        let bad = ok.replace("http://${HOSTNAME}", "https://${HOSTNAME}");
+        assert_eq!(messages(&etcd(&bad, "")).len(), 1);
+    }
+
+    #[test]
+    fn entries_under_another_name_or_with_another_pods_url() {
+        let list = LIST.replace("etcd-1=", "member1=");
+        let s = format!("exec etcd --name $(MY_POD_NAME) --initial-cluster {list}");
+        let m = messages(&etcd(&s, ""));
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(
+            m[0].contains("`member1=http://etcd-1.etcd-hs:2380`, under another name"),
+            "{m:?}"
+        );
+        assert!(
+            m[0].contains("`etcd-1=http://etcd-1.etcd-hs:2380`"),
+            "{m:?}"
+        );
+        let list = LIST.replace("etcd-1=http://etcd-1", "etcd-1=http://etcd-2");
+        let s = format!("exec etcd --name $(MY_POD_NAME) --initial-cluster {list}");
+        let m = messages(&etcd(&s, ""));
+        // a URL listed twice is check_list's finding
+        assert!(
+            !m.iter().any(|m| m.contains("gives `etcd-1` the URL")),
+            "{m:?}"
+        );
+        let list = LIST
+            .replace("etcd-1=http://etcd-1", "etcd-1=http://etcd-X")
+            .replace("etcd-2=http://etcd-2", "etcd-2=http://etcd-1")
+            .replace("etcd-X", "etcd-2");
+        let s = format!("exec etcd --name $(MY_POD_NAME) --initial-cluster {list}");
+        let m = messages(&etcd(&s, ""));
+        assert_eq!(m.len(), 2, "{m:?}");
+        assert!(
+            m[0].contains("gives `etcd-1` the URL of pod etcd-2"),
+            "{m:?}"
+        );
+        assert!(
+            m[1].contains("`etcd-2=http://etcd-2.etcd-hs:2380`"),
+            "{m:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_values_are_skipped() {
+        // the name from a Secret, a literal that is listed, an advertise URL by IP
+        let s = format!("exec etcd --name $(NAME) --initial-cluster {LIST}");
+        let env = "        - name: NAME\n          valueFrom: {secretKeyRef: {name: s, key: k}}";
+        assert!(messages(&etcd(&s, env)).is_empty());
+        let s = format!("exec etcd --name etcd-1 --initial-cluster {LIST}");
+        assert!(messages(&etcd(&s, "")).is_empty());
+        let s = format!(
+            "exec etcd --name ${{HOSTNAME}} --initial-advertise-peer-urls http://${{POD_IP}}:2380 --initial-cluster {LIST}"
+        );
+        assert!(messages(&etcd(&s, "")).is_empty());
+        // ETCD_NAME straight from the pod name
+        let s = format!(
+            "exec etcd --initial-advertise-peer-urls http://${{HOSTNAME}}.etcd-hs:2379 --initial-cluster {LIST}"
+        );
+        let env = "        - name: ETCD_NAME\n          valueFrom: {fieldRef: {fieldPath: metadata.name}}";
+        let m = messages(&etcd(&s, env));
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(
+            m[0].contains("advertises `http://etcd-0.etcd-hs:2379`"),
+            "{m:?}"
+        );
+        let s = format!("exec etcd --name other --initial-cluster {LIST}");
+        let m = messages(&etcd(&s, ""));
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(m[0].contains("names no member `other`"), "{m:?}");
     }
 }
