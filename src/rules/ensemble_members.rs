@@ -988,7 +988,8 @@ spec: {{clusterIP: None, selector: {{app: zk}}}}
         )
     }
 
-    fn messages(yaml: &str) -> Vec<String> {
+    /// Each finding as `message | help`.
+    pub(super) fn messages(yaml: &str) -> Vec<String> {
         lint(&EnsembleMembers, yaml, &Config::default())
             .into_iter()
             .map(|f| format!("{} | {}", f.message, f.help))
@@ -1383,9 +1384,7 @@ fn check_etcd_self(
 
 #[cfg(test)]
 mod etcd_self_tests {
-    use super::*;
-    use crate::config::Config;
-    use crate::rules::util::testing::lint;
+    use super::tests::messages;
 
     /// An etcd StatefulSet of 3 whose container runs `script` with `MY_POD_NAME` from the pod.
     fn etcd(script: &str, extra_env: &str) -> String {
@@ -1415,13 +1414,6 @@ metadata: {{name: etcd-hs, namespace: data}}
 spec: {{clusterIP: None, selector: {{app: etcd}}}}
 "
         )
-    }
-
-    fn messages(yaml: &str) -> Vec<String> {
-        lint(&EnsembleMembers, yaml, &Config::default())
-            .into_iter()
-            .map(|f| format!("{} | {}", f.message, f.help))
-            .collect()
     }
 
     const LIST: &str = "etcd-0=http://etcd-0.etcd-hs:2380,etcd-1=http://etcd-1.etcd-hs:2380,etcd-2=http://etcd-2.etcd-hs:2380";
