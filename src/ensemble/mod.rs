@@ -11,6 +11,7 @@
 //!
 //! [`Companions`]: crate::catalog::Companions
 
+pub mod formats;
 pub mod hosts;
 pub mod lookup;
 pub mod members;
