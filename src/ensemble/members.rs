@@ -75,13 +75,19 @@ const ES_INITIAL_MASTERS: Want<'static> = Want {
         "ELASTICSEARCH_CLUSTER_MASTER_HOSTS",
     ],
     files: &["elasticsearch.yml", "opensearch.yml"],
+    ..Want::NONE
 };
 const ES_SEED_HOSTS: Want<'static> = Want {
     properties: &["discovery.seed_hosts"],
     flags: &[],
     env: &["discovery.seed_hosts", "ELASTICSEARCH_CLUSTER_HOSTS"],
     files: &["elasticsearch.yml", "opensearch.yml"],
+    ..Want::NONE
 };
+
+/// etcd's `--config-file` (a YAML file whose keys are the flags' names); when it is given,
+/// etcd ignores its other flags and env vars.
+pub const ETCD_CONFIG_FILE: &[&str] = &["--config-file", "ETCD_CONFIG_FILE"];
 
 /// Every list SL011 reads, by system.
 pub const LISTS: &[ListSpec] = &[
@@ -94,6 +100,7 @@ pub const LISTS: &[ListSpec] = &[
             flags: &[],
             env: &[],
             files: &["zoo.cfg", "zoo.cfg.dynamic", "zookeeper.properties"],
+            ..Want::NONE
         },
     },
     ListSpec {
@@ -105,6 +112,7 @@ pub const LISTS: &[ListSpec] = &[
             flags: &[],
             env: &["ZOO_SERVERS"],
             files: &[],
+            ..Want::NONE
         },
     },
     ListSpec {
@@ -116,6 +124,7 @@ pub const LISTS: &[ListSpec] = &[
             flags: &[],
             env: &["ZOOKEEPER_SERVERS"],
             files: &[],
+            ..Want::NONE
         },
     },
     ListSpec {
@@ -124,9 +133,12 @@ pub const LISTS: &[ListSpec] = &[
         format: Format::EtcdInitialCluster,
         want: Want {
             properties: &[],
-            flags: &["--initial-cluster"],
+            flags: &["--initial-cluster", "--etcd-initial-cluster"],
             env: &["ETCD_INITIAL_CLUSTER"],
             files: &[],
+            file_keys: &["initial-cluster"],
+            config_files: ETCD_CONFIG_FILE,
+            ..Want::NONE
         },
     },
     ListSpec {
@@ -138,6 +150,7 @@ pub const LISTS: &[ListSpec] = &[
             flags: &[],
             env: KRAFT_VOTERS_ENV,
             files: &["server.properties"],
+            ..Want::NONE
         },
     },
     ListSpec {
@@ -149,6 +162,7 @@ pub const LISTS: &[ListSpec] = &[
             flags: &[],
             env: KRAFT_BOOTSTRAP_ENV,
             files: &["server.properties"],
+            ..Want::NONE
         },
     },
     // Elasticsearch/OpenSearch: the master-eligible nodes that bootstrap the cluster, by node
@@ -188,7 +202,9 @@ pub const LISTS: &[ListSpec] = &[
             properties: &[],
             flags: &[],
             env: &["CASSANDRA_SEEDS"],
-            files: &[],
+            files: &["cassandra.yaml"],
+            file_keys: &["seed_provider.parameters.seeds"],
+            ..Want::NONE
         },
     },
     // Consul servers join through `-retry-join` (repeatable; cloud auto-join entries such as
@@ -201,7 +217,25 @@ pub const LISTS: &[ListSpec] = &[
             properties: &[],
             flags: &["-retry-join"],
             env: &[],
-            files: &[],
+            files: &["*.json"],
+            file_keys: &["retry_join"],
+            config_env: &["CONSUL_LOCAL_CONFIG"],
+            ..Want::NONE
+        },
+    },
+    // Redpanda brokers join through `seed_servers` (redpanda.yaml, `{host: {address, port}}`
+    // entries) or `rpk redpanda start --seeds host:port,...`
+    ListSpec {
+        system: System::Redpanda,
+        kind: ListKind::Seeds,
+        format: Format::HostList,
+        want: Want {
+            properties: &[],
+            flags: &["--seeds"],
+            env: &[],
+            files: &["redpanda.yaml"],
+            file_keys: &["redpanda.seed_servers"],
+            ..Want::NONE
         },
     },
     // CockroachDB nodes join through `--join host:port,...`
@@ -214,6 +248,7 @@ pub const LISTS: &[ListSpec] = &[
             flags: &["--join"],
             env: &[],
             files: &[],
+            ..Want::NONE
         },
     },
     // Consul servers: `-bootstrap-expect=N` (or `bootstrap_expect = N` in an HCL file) must be
@@ -226,7 +261,9 @@ pub const LISTS: &[ListSpec] = &[
             properties: &["bootstrap_expect"],
             flags: &["-bootstrap-expect"],
             env: &[],
-            files: &["server.hcl", "consul.hcl", "config.hcl"],
+            files: &["server.hcl", "consul.hcl", "config.hcl", "*.json"],
+            config_env: &["CONSUL_LOCAL_CONFIG"],
+            ..Want::NONE
         },
     },
     // ZooKeeper images that generate `server.N` from a count: Kubernetes' `k8szk`
@@ -240,6 +277,7 @@ pub const LISTS: &[ListSpec] = &[
             flags: &["--servers"],
             env: &["ZK_REPLICAS"],
             files: &[],
+            ..Want::NONE
         },
     },
     // helm/charts' etcd builds `--initial-cluster` from `INITIAL_CLUSTER_SIZE`
@@ -252,6 +290,7 @@ pub const LISTS: &[ListSpec] = &[
             flags: &[],
             env: &["INITIAL_CLUSTER_SIZE"],
             files: &[],
+            ..Want::NONE
         },
     },
 ];
@@ -420,6 +459,31 @@ pub fn parse(format: Format, key: &str, value: &str) -> Vec<Member> {
     }
 }
 
+/// What a finding about a member points at: occurrence `nth` (from 0) of `text` in the text
+/// of the setting's node (a member written twice in one file is found each time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Needle {
+    pub text: String,
+    pub nth: usize,
+}
+
+impl Needle {
+    pub fn first(text: impl Into<String>) -> Needle {
+        Needle {
+            text: text.into(),
+            nth: 0,
+        }
+    }
+
+    /// `text` where it is written at byte `at` of `node`.
+    fn at(node: &str, text: &str, at: usize) -> Needle {
+        Needle {
+            text: text.to_string(),
+            nth: node.get(..at).map_or(0, |b| b.matches(text).count()),
+        }
+    }
+}
+
 /// A parsed list of one container: the setting(s) and their members, each member with the
 /// index of its setting and the text to point at (the member as written when the written and
 /// expanded lists split alike, else the whole setting).
@@ -427,7 +491,7 @@ pub fn parse(format: Format, key: &str, value: &str) -> Vec<Member> {
 pub struct PeerList {
     pub spec: ListSpec,
     pub settings: Vec<Setting>,
-    pub members: Vec<(usize, String, Member)>,
+    pub members: Vec<(usize, Needle, Member)>,
     /// A setting's value could not be known (a Secret, the pod name...): nothing is checked.
     pub unknown: bool,
 }
@@ -459,9 +523,35 @@ impl PeerList {
                 }
             };
             let i = list.settings.len();
-            match &s.value {
-                None => list.unknown = true,
-                Some(v) => {
+            match (&s.value, &s.structured) {
+                (None, _) => list.unknown = true,
+                // items of a structured file, as written: each member where it is
+                (Some(v), Some(st)) if *v == s.written => {
+                    for (item, range) in &st.items {
+                        let mut cursor = range.start;
+                        for m in parse(spec.format, &s.key, item) {
+                            let end = range.end.min(st.text.len());
+                            let found = st
+                                .text
+                                .get(cursor..end)
+                                .and_then(|t| t.find(&m.text))
+                                .map(|j| cursor + j);
+                            let needle = match found {
+                                Some(p) => {
+                                    cursor = p + m.text.len();
+                                    Needle::at(&st.text, &m.text, p)
+                                }
+                                None => Needle::at(
+                                    &st.text,
+                                    st.text.get(range.clone()).unwrap_or(item),
+                                    range.start,
+                                ),
+                            };
+                            list.members.push((i, needle, m));
+                        }
+                    }
+                }
+                (Some(v), _) => {
                     let expanded = parse(spec.format, &s.key, v);
                     let written = parse(spec.format, &s.key, &s.written);
                     let n = expanded.len();
@@ -474,7 +564,7 @@ impl PeerList {
                         } else {
                             s.written.clone()
                         };
-                        list.members.push((i, needle, m));
+                        list.members.push((i, Needle::first(needle), m));
                     }
                 }
             }

@@ -71,6 +71,7 @@ pub const ZOOKEEPER_CONNECT: settings::Want<'static> = settings::Want {
         "functions_worker.yml",
         "common.runtime.properties",
     ],
+    ..settings::Want::NONE
 };
 
 /// How help text names the setting `key` SL005 read: Kafka's env forms are `zookeeper.connect`.
@@ -90,7 +91,14 @@ pub fn config_file_matters(key: &str, text: &str) -> bool {
         .iter()
         .map(|l| &l.want)
         .chain([&ZOOKEEPER_CONNECT])
-        .any(|w| w.files.contains(&key) || w.env.contains(&key))
+        .any(|w| {
+            w.files.iter().any(|f| settings::file_matches(f, key))
+                || w.env.contains(&key)
+                // a config file named by a flag (etcd's `--config-file`) may have any name
+                || !w.config_files.is_empty()
+                    && formats::syntax_of(key).is_some()
+                    && w.file_keys().any(|k| text.contains(k.rsplit('.').next().unwrap_or(k)))
+        })
         || text.to_ascii_lowercase().contains("zookeeper")
 }
 
@@ -148,6 +156,6 @@ mod tests {
         let etcd = sts("store", "quay.io/coreos/etcd:v3.5", &[]);
         let (env, keys) = owned_settings(&etcd, &c, false, true);
         assert_eq!(env, ["ETCD_INITIAL_CLUSTER", "INITIAL_CLUSTER_SIZE"]);
-        assert_eq!(keys, ["--initial-cluster"]);
+        assert_eq!(keys, ["--initial-cluster", "--etcd-initial-cluster"]);
     }
 }
