@@ -633,6 +633,70 @@ mod tests {
     }
 
     #[test]
+    fn members_of_structured_files_point_where_they_are_written() {
+        use super::super::settings::{Form, Structured};
+        let text = "# es-0 and es-1 first\nlist: [es-0, es-1, \"es-0\"]\ncsv: \"es-1,es-2\"\n";
+        let span = |t: &str, from: usize| {
+            let i = from + text[from..].find(t).unwrap();
+            i..i + t.len()
+        };
+        let l = text.find("list").unwrap();
+        let c = text.find("csv").unwrap();
+        let setting = |items: Vec<(String, std::ops::Range<usize>)>| Setting {
+            key: "k".into(),
+            form: Form::ConfigMap,
+            pointer: "/data/f.yml".into(),
+            config_map: None,
+            source: String::new(),
+            container: String::new(),
+            written: items
+                .iter()
+                .map(|i| i.0.clone())
+                .collect::<Vec<_>>()
+                .join(","),
+            value: Some(
+                items
+                    .iter()
+                    .map(|i| i.0.clone())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            script: None,
+            structured: Some(Structured {
+                text: text.into(),
+                items,
+            }),
+        };
+        let spec = LISTS
+            .iter()
+            .find(|l| l.format == Format::NodeNames)
+            .copied()
+            .unwrap();
+        let list = setting(vec![
+            ("es-0".into(), span("es-0", l)),
+            ("es-1".into(), span("es-1", l)),
+            ("es-0".into(), span("\"es-0\"", l)),
+        ]);
+        let csv = setting(vec![("es-1,es-2".into(), span("\"es-1,es-2\"", c))]);
+        let built = PeerList::build(spec, vec![list, csv]);
+        let needles: Vec<(&str, usize)> = built
+            .iter()
+            .flat_map(|l| l.members.iter().map(|(_, n, _)| (n.text.as_str(), n.nth)))
+            .collect();
+        // the comment holds the first es-0 and es-1; the list's second es-0 is the third
+        assert_eq!(
+            needles,
+            [
+                ("es-0", 1),
+                ("es-1", 1),
+                ("es-0", 2),
+                ("es-1", 2),
+                ("es-2", 0)
+            ]
+        );
+    }
+
+    #[test]
     fn etcd_and_kraft_lists() {
         let m = parse(
             Format::EtcdInitialCluster,

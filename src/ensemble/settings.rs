@@ -1383,3 +1383,127 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod structured_tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::object::FileId;
+    use crate::source::limits::Limits;
+
+    /// The objects of `yaml`, the catalog, and the first StatefulSet's first container.
+    fn setup(yaml: &str) -> (Catalog, Arc<Object>) {
+        let (objects, errors) =
+            crate::source::parse_file(FileId(0), yaml, "default", &Limits::default());
+        assert!(errors.is_empty(), "{errors:?}");
+        let objects: Vec<Arc<Object>> = objects.into_iter().map(Arc::new).collect();
+        let sts = objects
+            .iter()
+            .find(|o| o.statefulset().is_some())
+            .unwrap()
+            .clone();
+        (Catalog::new(objects.into_iter()), sts)
+    }
+
+    fn read_all(yaml: &str, want: &Want<'_>) -> Vec<Setting> {
+        let (catalog, sts) = setup(yaml);
+        let spec = sts.pod_template().unwrap().spec.as_ref().unwrap();
+        let c = &spec.containers[0];
+        read(c, "/c", spec, "ns", &catalog, want)
+    }
+
+    fn pod(container: &str, volumes: &str, data: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cfg, namespace: ns}}\ndata:\n{data}\n---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {{name: s, namespace: ns}}\nspec:\n  serviceName: s\n  selector: {{matchLabels: {{app: s}}}}\n  template:\n    metadata: {{labels: {{app: s}}}}\n    spec:\n      containers:\n      - name: main\n        image: x\n{container}\n      volumes:\n{volumes}\n"
+        )
+    }
+
+    const VOL: &str = "      - {name: cfg, configMap: {name: cfg}}";
+
+    #[test]
+    fn config_files_by_pattern_and_by_path() {
+        let data = "  server.json: '{\"retry_join\": [\"a-0.a\", \"a-1.a\"]}'\n  other.txt: 'retry_join = x'\n  etcd.yml: 'initial-cluster: s-0=http://s-0.s:2380'";
+        let mounts = "        volumeMounts: [{name: cfg, mountPath: /etc/app/}]";
+        let want = Want {
+            files: &["*.json"],
+            file_keys: &["retry_join"],
+            ..Want::NONE
+        };
+        let s = read_all(&pod(mounts, VOL, data), &want);
+        assert_eq!(s.len(), 1, "{s:?}");
+        assert_eq!(s[0].value.as_deref(), Some("a-0.a,a-1.a"));
+        let st = s[0].structured.as_ref().unwrap();
+        assert_eq!(&st.text[st.items[1].1.clone()], "\"a-1.a\"");
+        // a file named by a flag or env var, through the mount
+        let want = Want {
+            file_keys: &["initial-cluster"],
+            config_files: &["--config-file", "ETCD_CONFIG_FILE"],
+            ..Want::NONE
+        };
+        for how in [
+            "        args: [--config-file, /etc/app/etcd.yml]",
+            "        args: [--config-file=/etc/app/etcd.yml]",
+            "        env: [{name: ETCD_CONFIG_FILE, value: /etc/app/etcd.yml}]",
+        ] {
+            let c = format!("{how}\n{mounts}");
+            let s = read_all(&pod(&c, VOL, data), &want);
+            assert_eq!(s.len(), 1, "{how}");
+            assert_eq!(s[0].value.as_deref(), Some("s-0=http://s-0.s:2380"));
+        }
+        // another path, or a subPath mount of another key: nothing
+        for c in [
+            "        args: [--config-file=/etc/other/etcd.yml]\n        volumeMounts: [{name: cfg, mountPath: /etc/app}]",
+            "        args: [--config-file=/etc/app/etcd.yml]\n        volumeMounts: [{name: cfg, mountPath: /etc/app/etcd.yml, subPath: server.json}]",
+        ] {
+            assert!(read_all(&pod(c, VOL, data), &want).is_empty(), "{c}");
+        }
+        // a subPath mount of that key, with items renaming it
+        let c = "        args: [--config-file=/etc/etcd.yaml]\n        volumeMounts: [{name: cfg, mountPath: /etc/etcd.yaml, subPath: conf.yaml}]";
+        let vol = "      - {name: cfg, configMap: {name: cfg, items: [{key: etcd.yml, path: conf.yaml}]}}";
+        assert_eq!(read_all(&pod(c, vol, data), &want).len(), 1);
+    }
+
+    #[test]
+    fn values_that_cannot_be_known() {
+        let mounts = "        env: [{name: SEEDS, value: 'e-0.e'}]\n        volumeMounts: [{name: cfg, mountPath: /c}]";
+        let want = Want {
+            files: &["elasticsearch.yml"],
+            properties: &["discovery.seed_hosts"],
+            ..Want::NONE
+        };
+        let value = |yml: &str| {
+            let data = format!("  elasticsearch.yml: |\n{}", textwrap(yml));
+            read_all(&pod(mounts, VOL, &data), &want)
+                .pop()
+                .map(|s| s.value)
+        };
+        assert_eq!(
+            value("discovery.seed_hosts: ${SEEDS}"),
+            Some(Some("e-0.e".into()))
+        );
+        assert_eq!(value("discovery.seed_hosts: ${NOPE}"), Some(None));
+        assert_eq!(value("a: &x [b]\ndiscovery.seed_hosts: *x"), Some(None));
+        assert_eq!(value("discovery.seed_hosts: {a: b}"), Some(None));
+        assert_eq!(value("discovery.seed_hosts: [a, [b]]"), Some(None));
+        // unreadable file: no setting at all
+        assert_eq!(value("discovery.seed_hosts: [a, b"), None);
+        assert_eq!(value("other: 1"), None);
+    }
+
+    fn textwrap(s: &str) -> String {
+        s.lines().map(|l| format!("    {l}\n")).collect()
+    }
+
+    #[test]
+    fn host_entries_of_structured_lists() {
+        let n = formats::parse(
+            formats::Syntax::Yaml,
+            "- host: {address: a-0.a., port: 33145}\n- {address: a-1.a}\n- a-2.a:1\n",
+        )
+        .unwrap();
+        let items: Vec<String> = items_of(&n).unwrap().into_iter().map(|i| i.0).collect();
+        assert_eq!(items, ["a-0.a.:33145", "a-1.a", "a-2.a:1"]);
+        let n = formats::parse(formats::Syntax::Yaml, "- host: {port: 1}\n").unwrap();
+        assert_eq!(items_of(&n), None);
+    }
+}
