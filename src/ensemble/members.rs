@@ -208,7 +208,8 @@ pub const LISTS: &[ListSpec] = &[
         },
     },
     // Consul servers join through `-retry-join` (repeatable; cloud auto-join entries such as
-    // `provider=k8s label_selector=...` are not host names and are left out)
+    // `provider=k8s label_selector=...` are not host names and are left out), or Bitnami's
+    // `CONSUL_RETRY_JOIN`
     ListSpec {
         system: System::Consul,
         kind: ListKind::Seeds,
@@ -216,7 +217,8 @@ pub const LISTS: &[ListSpec] = &[
         want: Want {
             properties: &[],
             flags: &["-retry-join"],
-            env: &[],
+            // Bitnami's image: one address
+            env: &["CONSUL_RETRY_JOIN", "CONSUL_RETRY_JOIN_ADDRESS"],
             files: &["*.json"],
             file_keys: &["retry_join"],
             config_env: &["CONSUL_LOCAL_CONFIG"],
@@ -251,8 +253,8 @@ pub const LISTS: &[ListSpec] = &[
             ..Want::NONE
         },
     },
-    // Consul servers: `-bootstrap-expect=N` (or `bootstrap_expect = N` in an HCL file) must be
-    // the number of servers
+    // Consul servers: `-bootstrap-expect=N` (or `bootstrap_expect = N` in an HCL file, or
+    // Bitnami's `CONSUL_BOOTSTRAP_EXPECT`) must be the number of servers
     ListSpec {
         system: System::Consul,
         kind: ListKind::Count,
@@ -260,7 +262,8 @@ pub const LISTS: &[ListSpec] = &[
         want: Want {
             properties: &["bootstrap_expect"],
             flags: &["-bootstrap-expect"],
-            env: &[],
+            // Bitnami's image
+            env: &["CONSUL_BOOTSTRAP_EXPECT"],
             files: &["server.hcl", "consul.hcl", "config.hcl", "*.json"],
             config_env: &["CONSUL_LOCAL_CONFIG"],
             ..Want::NONE
