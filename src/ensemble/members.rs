@@ -37,7 +37,7 @@ pub enum Format {
     /// KRaft `id@host:port,...`.
     KraftVoters,
     /// ClickHouse Keeper's `<raft_configuration>` servers, read as `id@host:port,...`
-    /// ([`super::formats::clickhouse_xml`]).
+    /// ([`super::formats::clickhouse`]).
     KeeperRaft,
     /// `host:port,...`.
     HostList,
@@ -238,7 +238,7 @@ pub const LISTS: &[ListSpec] = &[
         kind: ListKind::Voters,
         format: Format::KeeperRaft,
         want: Want {
-            properties: &[super::formats::KEEPER_RAFT],
+            properties: &[super::formats::clickhouse::KEEPER_RAFT],
             flags: &[],
             env: &[],
             files: &["*.xml"],

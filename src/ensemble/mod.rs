@@ -45,7 +45,7 @@ pub const ZOOKEEPER_CONNECT: settings::Want<'static> = settings::Want {
         "configurationStoreServers",
         "metadataServiceUri",
         "bookkeeperMetadataServiceUri",
-        formats::CLICKHOUSE_ZOOKEEPER,
+        formats::clickhouse::ZOOKEEPER,
     ],
     flags: &[],
     env: &[

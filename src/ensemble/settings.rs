@@ -793,9 +793,12 @@ pub fn read(
             else {
                 continue;
             };
-            if file.ends_with(".xml") {
+            if file.ends_with(".xml") && want.properties.iter().any(|k| k.starts_with('<')) {
+                let Some(root) = super::formats::parse(super::formats::Syntax::Xml, text) else {
+                    continue;
+                };
                 for &key in want.properties {
-                    for f in super::formats::clickhouse_xml(text, key, &env, ns) {
+                    for f in super::formats::clickhouse::lists(&root, text, key, &env, ns) {
                         out.push(Setting {
                             key: f.key.clone(),
                             form: Form::ConfigMap,

@@ -1,186 +1,251 @@
-//! Structured configuration files the ensemble settings are read from, each into a small tree
-//! that keeps where every scalar is written in the file, and the lists the ensemble rules read
-//! from them.
+//! Structured config files, read into one small tree so that every reader answers the same
+//! questions: which value does key path `a.b.c` hold, and where is it written.
+//!
+//! A file's syntax is chosen by its name ([`syntax_of`]); each syntax has its own module that
+//! turns the text into a [`Node`] ([`parse`]): YAML (and JSON, which is YAML 1.2 flow) in
+//! [`yaml`], XML in [`xml`]. What a system reads from the tree sits next to them
+//! ([`clickhouse`]). Files of the line-based formats (`server.properties`, `zoo.cfg`, `*.conf`,
+//! `*.cfg`) stay on [`super::settings::properties`].
+//!
+//! Rules for every reader:
+//! - **no panic, no false alarm**: text the reader cannot read gives `None` (the whole file
+//!   is unknown), a value it cannot know (a YAML alias, an HCL interpolation, an XML include)
+//!   is [`Node::Unknown`]; the rules check nothing they cannot read.
+//! - **spans**: every [`Scalar`] and [`Key`] keeps the byte range where it is written in the
+//!   file text, so a finding can point at one member of a list.
+//! - **repeated keys** are kept, in order ([`Node::Map`] is a list of pairs): XML repeats
+//!   elements, HCL repeats blocks; a caller that wants one value takes the last.
+//! - **bounded**: at most [`MAX_DEPTH`] levels and [`MAX_NODES`] nodes, on text of at most
+//!   [`MAX_BYTES`]; past that the file is unknown.
 
+use std::ops::Range;
+
+pub mod clickhouse;
 pub mod xml;
+pub mod yaml;
 
-use super::settings::{Env, EnvVal};
+/// Longest file read (a real config file is a few KiB).
+pub const MAX_BYTES: usize = 1 << 20;
+/// Deepest nesting read.
+pub const MAX_DEPTH: usize = 64;
+/// Most nodes read from one file.
+pub const MAX_NODES: usize = 100_000;
 
-/// A list read from a structured file.
+/// The syntaxes read into a [`Node`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    /// YAML 1.2, which includes JSON.
+    Yaml,
+    /// JSON, read by the YAML parser.
+    Json,
+    /// XML (ClickHouse), in ClickHouse's mapping to YAML ([`xml`]).
+    Xml,
+}
+
+/// The syntax of a config file, by its name (a ConfigMap key or a path): `.yml`, `.yaml`,
+/// `.json`. `None`: not structured (properties, zoo.cfg, shell...), read line by line.
+pub fn syntax_of(file: &str) -> Option<Syntax> {
+    let name = file.rsplit('/').next().unwrap_or(file).to_ascii_lowercase();
+    let ext = name.rsplit_once('.').map(|(_, e)| e)?;
+    match ext {
+        "yml" | "yaml" => Some(Syntax::Yaml),
+        "json" => Some(Syntax::Json),
+        "xml" => Some(Syntax::Xml),
+        _ => None,
+    }
+}
+
+/// Read `text` as `syntax`. `None` when it cannot be read (syntax error, too big, too deep):
+/// nothing in it is checked.
+pub fn parse(syntax: Syntax, text: &str) -> Option<Node> {
+    if text.len() > MAX_BYTES {
+        return None;
+    }
+    match syntax {
+        Syntax::Yaml | Syntax::Json => yaml::parse(text),
+        Syntax::Xml => xml::parse(text),
+    }
+}
+
+/// A scalar as the software reads it (quotes removed, escapes decoded), and where it is
+/// written (the whole token, quotes included).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found {
-    /// The setting, as messages name it (`<zookeeper>`).
-    pub key: String,
-    /// The members as written, joined with `,` (`host:port,...`).
-    pub written: String,
-    /// The members with `from_env` substituted; `None` when one is unknown.
-    pub value: Option<String>,
-    /// Each member's text in the file, to point at.
-    pub needles: Vec<String>,
+pub struct Scalar {
+    pub text: String,
+    pub span: Range<usize>,
 }
 
-/// ClickHouse's ZooKeeper (or Keeper) nodes: `<zookeeper><node><host>h</host><port>p</port>
-/// </node>...</zookeeper>` (port 2181 when not given), read as `h:p,...`.
-pub const CLICKHOUSE_ZOOKEEPER: &str = "<zookeeper>";
-/// ClickHouse Keeper's voters: `<keeper_server><raft_configuration><server><id>N</id>
-/// <hostname>h</hostname><port>p</port></server>...`, read as `N@h:p,...`.
-pub const KEEPER_RAFT: &str = "<raft_configuration>";
+/// A mapping key, and where it is written.
+pub type Key = Scalar;
 
-/// The text of a ClickHouse config element: its text, or the env var its `from_env` names
-/// (`None` when unknown: an unset or unknown var, `from_zk`, `incl`, an entity reference).
-fn clickhouse_text(e: &xml::Element, env: &Env, ns: &str) -> (String, Option<String>) {
-    if e.attr("from_zk").is_some() || e.attr("incl").is_some() {
-        return ("?".to_string(), None);
-    }
-    if let Some(var) = e.attr("from_env") {
-        let v = match env.get(var) {
-            Some(EnvVal::Lit(v)) => Some(v.trim().to_string()),
-            Some(EnvVal::Namespace) => Some(ns.to_string()),
-            _ => None,
-        };
-        return (format!("$({var})"), v);
-    }
-    let t = e.text.clone();
-    (t.clone().unwrap_or_default(), t)
+/// One node of a config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    Scalar(Scalar),
+    /// A sequence (YAML, JSON array, HCL list); `span` covers it.
+    List {
+        items: Vec<Node>,
+        span: Range<usize>,
+    },
+    /// A mapping (YAML, JSON object, XML element children, HCL body), keys in order, repeats
+    /// kept.
+    Map {
+        entries: Vec<(Key, Node)>,
+        span: Range<usize>,
+    },
+    /// A value the reader cannot know (an alias, an interpolation, an include).
+    Unknown {
+        span: Range<usize>,
+    },
 }
 
-/// The lists `key` names in the XML text of a ClickHouse or ClickHouse Keeper config file
-/// (its root is `<clickhouse>`, or `<yandex>` in older versions). Not well-formed XML, or a
-/// section that includes another (`incl`, `from_zk`): nothing, or an unknown value.
-pub fn clickhouse_xml(text: &str, key: &str, env: &Env, ns: &str) -> Vec<Found> {
-    if !text.contains(key.trim_matches(['<', '>'])) {
-        return Vec::new();
-    }
-    let Some(root) = xml::parse(text) else {
-        return Vec::new();
-    };
-    let (section, entry, host_tag, default_port) = match key {
-        CLICKHOUSE_ZOOKEEPER => (root.child("zookeeper"), "node", "host", Some("2181")),
-        KEEPER_RAFT => (
-            root.child("keeper_server")
-                .and_then(|k| k.child("raft_configuration")),
-            "server",
-            "hostname",
-            // a server's raft `<port>` has no default: without one the list is unknown
-            None,
-        ),
-        _ => return Vec::new(),
-    };
-    let Some(section) = section else {
-        return Vec::new();
-    };
-    let mut written = Vec::new();
-    let mut value = Some(Vec::new());
-    let mut needles = Vec::new();
-    if section.attr("incl").is_some() || section.attr("from_zk").is_some() {
-        value = None;
-    }
-    for e in section.all(entry) {
-        let (host_w, host_v) = match e.child(host_tag) {
-            Some(h) => {
-                needles.push(text[h.span.clone()].to_string());
-                clickhouse_text(h, env, ns)
+impl Node {
+    pub fn span(&self) -> Range<usize> {
+        match self {
+            Node::Scalar(s) => s.span.clone(),
+            Node::List { span, .. } | Node::Map { span, .. } | Node::Unknown { span } => {
+                span.clone()
             }
-            None => {
-                needles.push(String::new());
-                (String::new(), None)
-            }
-        };
-        let (port_w, port_v) = match e.child("port") {
-            Some(p) => clickhouse_text(p, env, ns),
-            None => (String::new(), default_port.map(str::to_string)),
-        };
-        let id = match key {
-            KEEPER_RAFT => Some(e.child("id").map(|i| clickhouse_text(i, env, ns))),
-            _ => None,
-        };
-        let (id_w, id_v) = match &id {
-            Some(Some((w, v))) => (format!("{w}@"), v.as_ref().map(|v| format!("{v}@"))),
-            Some(None) => ("@".to_string(), None),
-            None => (String::new(), Some(String::new())),
-        };
-        let port_w = if port_w.is_empty() {
-            String::new()
-        } else {
-            format!(":{port_w}")
-        };
-        written.push(format!("{id_w}{host_w}{port_w}"));
-        match (&mut value, id_v, host_v, port_v) {
-            (Some(list), Some(i), Some(h), Some(p)) => list.push(format!("{i}{h}:{p}")),
-            _ => value = None,
         }
     }
-    if written.is_empty() {
-        return Vec::new();
+
+    pub fn as_scalar(&self) -> Option<&Scalar> {
+        match self {
+            Node::Scalar(s) => Some(s),
+            _ => None,
+        }
     }
-    vec![Found {
-        key: key.to_string(),
-        written: written.join(","),
-        value: value.map(|v| v.join(",")),
-        needles,
-    }]
+
+    /// The value of `key` in a map (the last, when repeated).
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match self {
+            Node::Map { entries, .. } => entries.iter().rfind(|(k, _)| k.text == key).map(|e| &e.1),
+            _ => None,
+        }
+    }
+
+    /// Whether this node or one below it is [`Node::Unknown`].
+    pub fn has_unknown(&self) -> bool {
+        let mut stack = vec![self];
+        while let Some(n) = stack.pop() {
+            match n {
+                Node::Unknown { .. } => return true,
+                Node::Scalar(_) => {}
+                Node::List { items, .. } => stack.extend(items),
+                Node::Map { entries, .. } => stack.extend(entries.iter().map(|e| &e.1)),
+            }
+        }
+        false
+    }
+}
+
+/// Every node at dotted key path `path`, in document order. A dotted key may be written flat
+/// (`cluster.initial_master_nodes: [...]`) or nested (`cluster:` / `  initial_master_nodes:`),
+/// or anything in between, as Elasticsearch reads its settings; a list on the way is looked
+/// into item by item (`seed_provider.parameters.seeds` finds
+/// `seed_provider[0].parameters[0].seeds`).
+pub fn lookup<'a>(root: &'a Node, path: &str) -> Vec<&'a Node> {
+    let mut out = Vec::new();
+    let mut stack: Vec<(&Node, &str)> = vec![(root, path)];
+    // depth-first, children pushed in reverse so results come in document order
+    while let Some((node, path)) = stack.pop() {
+        if path.is_empty() {
+            out.push(node);
+            continue;
+        }
+        match node {
+            Node::Map { entries, .. } => {
+                for (k, v) in entries.iter().rev() {
+                    if k.text == path {
+                        stack.push((v, ""));
+                    } else if let Some(rest) = path
+                        .strip_prefix(k.text.as_str())
+                        .and_then(|r| r.strip_prefix('.'))
+                        .filter(|r| !k.text.is_empty() && !r.is_empty())
+                    {
+                        stack.push((v, rest));
+                    }
+                }
+            }
+            Node::List { items, .. } => {
+                for item in items.iter().rev() {
+                    stack.push((item, path));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> Env {
-        pairs
+    fn texts(nodes: &[&Node]) -> Vec<String> {
+        nodes
             .iter()
-            .map(|(k, v)| (k.to_string(), EnvVal::Lit(v.to_string())))
+            .map(|n| match n {
+                Node::Scalar(s) => s.text.clone(),
+                Node::List { items, .. } => format!(
+                    "[{}]",
+                    items
+                        .iter()
+                        .filter_map(|i| i.as_scalar().map(|s| s.text.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+                Node::Map { .. } => "{}".into(),
+                Node::Unknown { .. } => "?".into(),
+            })
             .collect()
     }
 
     #[test]
-    fn clickhouse_zookeeper_nodes() {
-        let x = "<clickhouse>\n<zookeeper>\n<node><host>zk-0.zk</host><port>2181</port></node>\n<node index=\"2\"><host>zk-1.zk</host></node>\n</zookeeper>\n</clickhouse>";
-        let f = clickhouse_xml(x, CLICKHOUSE_ZOOKEEPER, &Env::new(), "ns");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].written, "zk-0.zk:2181,zk-1.zk");
-        assert_eq!(f[0].value.as_deref(), Some("zk-0.zk:2181,zk-1.zk:2181"));
-        assert_eq!(f[0].needles, ["zk-0.zk", "zk-1.zk"]);
-        // no section, another section, not XML: nothing
-        assert!(
-            clickhouse_xml(
-                "<yandex><logger/></yandex>",
-                CLICKHOUSE_ZOOKEEPER,
-                &Env::new(),
-                "ns"
-            )
-            .is_empty()
+    fn syntax_by_file_name() {
+        assert_eq!(syntax_of("elasticsearch.yml"), Some(Syntax::Yaml));
+        assert_eq!(
+            syntax_of("/etc/cassandra/cassandra.YAML"),
+            Some(Syntax::Yaml)
         );
-        assert!(
-            clickhouse_xml(
-                "<yandex><zookeeper>",
-                CLICKHOUSE_ZOOKEEPER,
-                &Env::new(),
-                "ns"
-            )
-            .is_empty()
-        );
+        assert_eq!(syntax_of("server.json"), Some(Syntax::Json));
+        assert_eq!(syntax_of("05-zookeeper.xml"), Some(Syntax::Xml));
+        assert_eq!(syntax_of("server.properties"), None);
+        assert_eq!(syntax_of("zoo.cfg"), None);
+        assert_eq!(syntax_of("yml"), None);
     }
 
     #[test]
-    fn clickhouse_from_env_and_includes() {
-        let x = "<yandex><keeper_server><raft_configuration>\n<server><id>0</id><hostname>k-0.k-hs</hostname><port from_env=\"RAFT_PORT\"></port></server>\n</raft_configuration></keeper_server></yandex>";
-        let f = clickhouse_xml(x, KEEPER_RAFT, &env(&[("RAFT_PORT", "9234")]), "ns");
-        assert_eq!(f[0].written, "0@k-0.k-hs:$(RAFT_PORT)");
-        assert_eq!(f[0].value.as_deref(), Some("0@k-0.k-hs:9234"));
-        // an unset var is unknown
-        let f = clickhouse_xml(x, KEEPER_RAFT, &Env::new(), "ns");
-        assert_eq!(f[0].value, None);
-        // an included section is unknown
-        let x = "<clickhouse><zookeeper incl=\"zookeeper-servers\"><node><host>a</host></node></zookeeper></clickhouse>";
+    fn flat_and_nested_keys() {
+        let flat = parse(Syntax::Yaml, "cluster.initial_master_nodes: [a, b]\n").unwrap();
+        let nested = parse(
+            Syntax::Yaml,
+            "cluster:\n  initial_master_nodes:\n    - a\n    - b\n",
+        )
+        .unwrap();
+        let half = parse(
+            Syntax::Yaml,
+            "cluster:\n  name: x\n  initial_master_nodes: a,b\n",
+        )
+        .unwrap();
+        let k = "cluster.initial_master_nodes";
+        assert_eq!(texts(&lookup(&flat, k)), ["[a,b]"]);
+        assert_eq!(texts(&lookup(&nested, k)), ["[a,b]"]);
+        assert_eq!(texts(&lookup(&half, k)), ["a,b"]);
+        assert!(lookup(&half, "cluster.initial").is_empty());
+        assert!(lookup(&half, "cluster.name.x").is_empty());
+    }
+
+    #[test]
+    fn lists_on_the_way_are_looked_into() {
+        let c = parse(
+            Syntax::Yaml,
+            "seed_provider:\n  - class_name: org.apache.cassandra.locator.SimpleSeedProvider\n    parameters:\n      - seeds: \"c-0.c,c-1.c\"\n",
+        )
+        .unwrap();
         assert_eq!(
-            clickhouse_xml(x, CLICKHOUSE_ZOOKEEPER, &Env::new(), "ns")[0].value,
-            None
-        );
-        // a node without a host is unknown
-        let x = "<clickhouse><zookeeper><node><port>1</port></node></zookeeper></clickhouse>";
-        assert_eq!(
-            clickhouse_xml(x, CLICKHOUSE_ZOOKEEPER, &Env::new(), "ns")[0].value,
-            None
+            texts(&lookup(&c, "seed_provider.parameters.seeds")),
+            ["c-0.c,c-1.c"]
         );
     }
 }

@@ -1,146 +1,177 @@
-//! XML configuration files (ClickHouse and ClickHouse Keeper `config.xml`, `config.d/*.xml`),
-//! read with `quick-xml` into a small element tree that keeps, for each element's text, its
-//! byte range in the file, so a finding can point at one member.
+//! XML config files (ClickHouse and ClickHouse Keeper `config.xml`, `config.d/*.xml`) into a
+//! [`Node`] tree, read with `quick-xml` (which the JUnit output already builds).
 //!
-//! Malformed XML, entity references in a text we read, and documents past the bounds below
-//! give `None` or an element whose text is unknown: the lists in them are not checked.
+//! The tree follows ClickHouse's own mapping between its XML and YAML configs, so that one
+//! lookup serves both: the root element stands for the document (its name is dropped, as the
+//! YAML form has none); an element with neither attributes nor child elements is a
+//! [`Node::Scalar`] of its text; any other element is a [`Node::Map`] of `@attribute` entries,
+//! its child elements by name (repeats kept, in order) and `#text` when it has text. Text with
+//! an entity or character reference (`&amp;`) is [`Node::Unknown`]. Malformed XML, or a
+//! document past the bounds, is `None`: nothing in it is checked.
 
 use std::ops::Range;
 
 use quick_xml::Reader;
-use quick_xml::events::Event;
+use quick_xml::events::{BytesStart, Event};
 
-/// One element: its name, attributes, own text (trimmed) with its byte range, and children.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Element {
-    pub name: String,
-    pub attrs: Vec<(String, String)>,
-    /// The element's own text (CDATA included), trimmed; `None` when it holds an entity or
-    /// character reference (`&amp;`), which is not resolved.
-    pub text: Option<String>,
-    /// Where `text` is in the document (an empty range at the element's end when it has none).
-    pub span: Range<usize>,
-    pub children: Vec<Element>,
+use super::{Key, MAX_DEPTH, MAX_NODES, Node, Scalar};
+
+/// An open element.
+struct Frame {
+    name: Key,
+    attrs: Vec<(Key, Node)>,
+    children: Vec<(Key, Node)>,
+    /// Its own text (trimmed pieces joined); `None` once a reference makes it unknown.
+    text: Option<String>,
+    text_span: Option<Range<usize>>,
+    start: usize,
 }
 
-impl Element {
-    /// The children named `name`, in order.
-    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
-        self.children.iter().filter(move |c| c.name == name)
+impl Frame {
+    fn open(e: &BytesStart<'_>, start: usize, tag_end: usize) -> Option<Frame> {
+        let name = String::from_utf8(e.name().as_ref().to_vec()).ok()?;
+        let name_span = start + 1..start + 1 + name.len();
+        let mut attrs = Vec::new();
+        for a in e.attributes() {
+            let a = a.ok()?;
+            let k = String::from_utf8(a.key.as_ref().to_vec()).ok()?;
+            let v = String::from_utf8(a.value.to_vec()).ok()?;
+            let key = Scalar {
+                text: format!("@{k}"),
+                span: start..tag_end,
+            };
+            let value = if v.contains('&') {
+                Node::Unknown {
+                    span: start..tag_end,
+                }
+            } else {
+                Node::Scalar(Scalar {
+                    text: v,
+                    span: start..tag_end,
+                })
+            };
+            attrs.push((key, value));
+        }
+        Some(Frame {
+            name: Scalar {
+                text: name,
+                span: name_span,
+            },
+            attrs,
+            children: Vec::new(),
+            text: Some(String::new()),
+            text_span: None,
+            start,
+        })
     }
 
-    /// The last child named `name` (ClickHouse reads the last one of a repeated scalar).
-    pub fn child(&self, name: &str) -> Option<&Element> {
-        self.children.iter().rfind(|c| c.name == name)
-    }
-
-    /// The value of attribute `name`.
-    pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Deeper documents are not read (no real configuration nests this deep; dropping a deeper
-/// tree would recurse that deep).
-const MAX_DEPTH: usize = 64;
-/// Documents with more elements are not read.
-const MAX_ELEMENTS: usize = 100_000;
-
-/// The root element of `s`; `None` when `s` is not well-formed XML with one root element, or
-/// is past the bounds.
-pub fn parse(s: &str) -> Option<Element> {
-    let mut reader = Reader::from_str(s);
-    reader.config_mut().check_end_names = true;
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root = None;
-    let mut count = 0usize;
-    // a text node: (start, end) of its trimmed bytes, appended to the open element
-    let add_text = |stack: &mut Vec<Element>, raw: &str, start: usize, known: bool| {
-        let Some(top) = stack.last_mut() else {
+    /// Add a piece of text written at `start`.
+    fn text(&mut self, raw: &str, start: usize, known: bool) {
+        if !known {
+            self.text = None;
             return;
-        };
+        }
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             return;
         }
-        let lead = raw.len() - raw.trim_start().len();
-        let (s0, e0) = (start + lead, start + lead + trimmed.len());
-        match (&mut top.text, known) {
-            (_, false) => top.text = None,
-            (Some(t), true) if !t.is_empty() => {
-                t.push_str(trimmed);
-                top.span.end = e0;
-            }
-            (Some(t), true) => {
-                t.push_str(trimmed);
-                top.span = s0..e0;
-            }
-            (None, true) => {}
+        let s0 = start + (raw.len() - raw.trim_start().len());
+        let span = s0..s0 + trimmed.len();
+        if let Some(t) = &mut self.text {
+            t.push_str(trimmed);
         }
-    };
+        self.text_span = Some(match self.text_span.take() {
+            Some(prev) => prev.start..span.end,
+            None => span,
+        });
+    }
+
+    /// The element as a node; `end` is where it ends in the text.
+    fn close(self, end: usize) -> (Key, Node) {
+        let text_node = |span: Range<usize>| match self.text.clone() {
+            Some(text) => Node::Scalar(Scalar { text, span }),
+            None => Node::Unknown { span },
+        };
+        let text_span = self.text_span.clone().unwrap_or(end..end);
+        let node = if self.attrs.is_empty() && self.children.is_empty() {
+            text_node(text_span)
+        } else {
+            let mut entries = self.attrs;
+            entries.extend(self.children);
+            if self.text.as_deref() != Some("") {
+                let key = Scalar {
+                    text: "#text".to_string(),
+                    span: text_span.clone(),
+                };
+                entries.push((key, text_node(text_span)));
+            }
+            Node::Map {
+                entries,
+                span: self.start..end,
+            }
+        };
+        (self.name, node)
+    }
+}
+
+/// Read an XML document: the root element's node (see the module notes). `None`: not
+/// well-formed, not one root element, or past [`MAX_DEPTH`]/[`MAX_NODES`].
+pub fn parse(text: &str) -> Option<Node> {
+    let mut reader = Reader::from_str(text);
+    reader.config_mut().check_end_names = true;
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut root: Option<Node> = None;
+    let mut count = 0usize;
     loop {
-        let before = reader.buffer_position() as usize;
+        let before = usize::try_from(reader.buffer_position()).ok()?;
         let ev = reader.read_event().ok()?;
-        let after = reader.buffer_position() as usize;
-        let empty = matches!(ev, Event::Empty(_));
-        match ev {
-            Event::Start(e) | Event::Empty(e) => {
+        let after = usize::try_from(reader.buffer_position()).ok()?;
+        let closed = match ev {
+            // a second root element
+            Event::Start(_) | Event::Empty(_) if root.is_some() => return None,
+            Event::Start(e) => {
                 count += 1;
-                if stack.len() >= MAX_DEPTH || count > MAX_ELEMENTS {
+                if stack.len() >= MAX_DEPTH || count > MAX_NODES {
                     return None;
                 }
-                let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
-                let mut attrs = Vec::new();
-                for a in e.attributes() {
-                    let a = a.ok()?;
-                    attrs.push((
-                        String::from_utf8_lossy(a.key.as_ref()).into_owned(),
-                        String::from_utf8_lossy(&a.value).into_owned(),
-                    ));
-                }
-                let el = Element {
-                    name,
-                    attrs,
-                    text: Some(String::new()),
-                    span: after..after,
-                    children: Vec::new(),
-                };
-                if empty {
-                    match stack.last_mut() {
-                        Some(parent) => parent.children.push(el),
-                        None if root.is_none() => root = Some(el),
-                        None => return None,
-                    }
-                } else {
-                    stack.push(el);
-                }
+                stack.push(Frame::open(&e, before, after)?);
+                None
             }
-            Event::End(_) => {
-                let mut el = stack.pop()?;
-                if el.text.as_deref() == Some("") {
-                    el.span = before..before;
+            Event::Empty(e) => {
+                count += 1;
+                if count > MAX_NODES {
+                    return None;
                 }
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(el),
-                    None if root.is_none() => root = Some(el),
-                    None => return None,
-                }
+                Some(Frame::open(&e, before, after)?.close(after))
             }
+            Event::End(_) => Some(stack.pop()?.close(after)),
             Event::Text(t) => {
                 let raw = std::str::from_utf8(t.as_ref()).ok()?;
-                add_text(&mut stack, raw, before, true);
+                match stack.last_mut() {
+                    Some(top) => top.text(raw, before, true),
+                    None if raw.trim().is_empty() => {}
+                    None => return None, // text outside the root
+                }
+                None
             }
             Event::CData(t) => {
                 let raw = std::str::from_utf8(t.as_ref()).ok()?;
-                // `<![CDATA[` is 9 bytes
-                add_text(&mut stack, raw, before + 9, true);
+                // the text starts after `<![CDATA[`
+                stack.last_mut()?.text(raw, before + 9, true);
+                None
             }
-            Event::GeneralRef(_) => add_text(&mut stack, "&", before, false),
+            Event::GeneralRef(_) => {
+                stack.last_mut()?.text("", before, false);
+                None
+            }
             Event::Eof => break,
-            Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
+            Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => None,
+        };
+        if let Some((key, node)) = closed {
+            match stack.last_mut() {
+                Some(parent) => parent.children.push((key, node)),
+                None => root = Some(node),
+            }
         }
     }
     if !stack.is_empty() {
@@ -151,30 +182,38 @@ pub fn parse(s: &str) -> Option<Element> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::lookup;
     use super::*;
 
-    #[test]
-    fn reads_elements_text_and_where_it_is() {
-        let s = "<?xml version=\"1.0\"?>\n<clickhouse>\n  <!-- keepers -->\n  <zookeeper>\n    <node index=\"1\"><host> zk-0.zk </host><port>2181</port></node>\n    <node><host><![CDATA[zk-1.zk]]></host></node>\n  </zookeeper>\n  <empty/>\n</clickhouse>\n";
-        let root = parse(s).unwrap();
-        assert_eq!(root.name, "clickhouse");
-        let zk = root.child("zookeeper").unwrap();
-        let nodes: Vec<_> = zk.all("node").collect();
-        assert_eq!(nodes.len(), 2);
-        assert_eq!(nodes[0].attr("index"), Some("1"));
-        let host = nodes[0].child("host").unwrap();
-        assert_eq!(host.text.as_deref(), Some("zk-0.zk"));
-        assert_eq!(&s[host.span.clone()], "zk-0.zk");
-        let cdata = nodes[1].child("host").unwrap();
-        assert_eq!(&s[cdata.span.clone()], "zk-1.zk");
-        assert_eq!(root.child("empty").unwrap().text.as_deref(), Some(""));
+    fn scalar<'a>(n: &'a Node, key: &str) -> &'a Scalar {
+        n.get(key).and_then(Node::as_scalar).unwrap()
     }
 
     #[test]
-    fn references_make_the_text_unknown() {
-        let root = parse("<a><b>x&amp;y</b><c>&#65;</c></a>").unwrap();
-        assert_eq!(root.child("b").unwrap().text, None);
-        assert_eq!(root.child("c").unwrap().text, None);
+    fn elements_attributes_text_and_where_they_are() {
+        let s = "<?xml version=\"1.0\"?>\n<clickhouse>\n  <!-- keepers -->\n  <zookeeper>\n    <node index=\"1\"><host> zk-0.zk </host><port>2181</port></node>\n    <node><host><![CDATA[zk-1.zk]]></host></node>\n  </zookeeper>\n  <empty/>\n  <p from_env=\"PORT\"/>\n</clickhouse>\n";
+        let root = parse(s).unwrap();
+        let nodes = lookup(&root, "zookeeper.node");
+        assert_eq!(nodes.len(), 2);
+        assert_eq!(scalar(nodes[0], "@index").text, "1");
+        let host = scalar(nodes[0], "host");
+        assert_eq!(host.text, "zk-0.zk");
+        assert_eq!(&s[host.span.clone()], "zk-0.zk");
+        let cdata = scalar(nodes[1], "host");
+        assert_eq!(&s[cdata.span.clone()], "zk-1.zk");
+        assert_eq!(scalar(&root, "empty").text, "");
+        assert_eq!(scalar(root.get("p").unwrap(), "@from_env").text, "PORT");
+        // text next to attributes
+        let r = parse("<a><b x=\"1\">t</b></a>").unwrap();
+        assert_eq!(scalar(r.get("b").unwrap(), "#text").text, "t");
+    }
+
+    #[test]
+    fn references_are_unknown() {
+        let root = parse("<a><b>x&amp;y</b><c>&#65;</c><d v=\"&lt;\"/></a>").unwrap();
+        assert!(matches!(root.get("b"), Some(Node::Unknown { .. })));
+        assert!(matches!(root.get("c"), Some(Node::Unknown { .. })));
+        assert!(root.get("d").unwrap().has_unknown());
     }
 
     #[test]
@@ -191,12 +230,12 @@ mod tests {
             "<a><b></a></b>",
             "\u{0}\u{ffff}<a>\u{10ffff}</a",
             "<a><![CDATA[x</a>",
+            "<a>1</a>tail",
         ] {
             assert_eq!(parse(s), None, "{s:?}");
         }
         let deep = "<a>".repeat(10_000) + &"</a>".repeat(10_000);
         assert_eq!(parse(&deep), None);
-        // text after the root is tolerated, a second root is not
         assert!(parse("<a>1</a>\n").is_some());
     }
 }
