@@ -510,6 +510,19 @@ pub fn find_in_properties(s: &str, key: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
+/// A shell's `-c` option, alone or with other one-letter options: `-c`, `-ec`, `-ecx`, `-xc`.
+pub fn is_shell_c_flag(arg: &str) -> bool {
+    arg.strip_prefix('-').is_some_and(|o| {
+        // bash's one-letter options, each at most once
+        (1..=6).contains(&o.len())
+            && o.contains('c')
+            && o.bytes().all(|b| b"abcefhiklmnprstuvx".contains(&b))
+            && o.bytes()
+                .enumerate()
+                .all(|(i, b)| !o.as_bytes()[..i].contains(&b))
+    })
+}
+
 pub fn is_shell(cmd: &str) -> bool {
     let base = cmd.rsplit('/').next().unwrap_or(cmd);
     matches!(base, "sh" | "bash" | "ash" | "dash" | "zsh" | "ksh")
@@ -660,9 +673,16 @@ pub fn read(
     if in_argv {
         let argv = argv(c, cptr);
         let shell = argv.first().is_some_and(|(_, s)| is_shell(s));
+        // no `command`: the image's entrypoint runs the args, and may hand them to a shell
+        // (CockroachDB's `args: [shell, -ecx, SCRIPT]`, entrypoints that `exec "$@"`)
+        let entrypoint = c.command.as_ref().is_none_or(Vec::is_empty);
         for (i, (ptr, item)) in argv.iter().enumerate() {
-            let script =
-                shell && i >= 2 && argv[i - 1].1.starts_with('-') && argv[i - 1].1.contains('c');
+            let script = i >= 1
+                && if shell {
+                    i >= 2 && argv[i - 1].1.starts_with('-') && argv[i - 1].1.contains('c')
+                } else {
+                    entrypoint && is_shell_c_flag(argv[i - 1].1)
+                };
             let keys = want
                 .properties
                 .iter()
@@ -1083,6 +1103,59 @@ mod tests {
         assert!(!sources_files(
             "exec etcd --name ${HOSTNAME} # source of truth"
         ));
+    }
+
+    /// The values of `flag` that [`read`] finds in a container given as JSON.
+    fn read_flag(container: serde_json::Value, flag: &str) -> Vec<(Form, Option<String>)> {
+        let c: Container = serde_json::from_value(container).unwrap();
+        let spec = PodSpec {
+            containers: vec![c.clone()],
+            ..Default::default()
+        };
+        let want = Want {
+            flags: &[flag],
+            ..Default::default()
+        };
+        let companions = crate::catalog::Catalog::default();
+        read(&c, "/c", &spec, "db", &companions, &want)
+            .into_iter()
+            .map(|s| (s.form, s.value))
+            .collect()
+    }
+
+    #[test]
+    fn args_run_by_the_entrypoint_as_a_shell_script() {
+        // CockroachDB's chart: no command; the image's entrypoint runs `shell -ecx SCRIPT` with
+        // bash, so the env's ${VARS} in the script are expanded
+        let env = serde_json::json!([{"name": "STS", "value": "crdb"},
+            {"name": "FQDN", "value": "crdb.db.svc.cluster.local"}]);
+        let script =
+            "exec /cockroach/cockroach start --join=${STS}-0.${FQDN}:26257,${STS}-1.${FQDN}:26257";
+        let found = read_flag(
+            serde_json::json!({"name": "db", "image": "cockroachdb/cockroach:v25",
+                "args": ["shell", "-ecx", script], "env": env}),
+            "--join",
+        );
+        assert_eq!(
+            found,
+            [(
+                Form::Script,
+                Some(
+                    "crdb-0.crdb.db.svc.cluster.local:26257,crdb-1.crdb.db.svc.cluster.local:26257"
+                        .into()
+                )
+            )]
+        );
+        // with a command that is not a shell, `-c` is that program's option: not a script
+        let found = read_flag(
+            serde_json::json!({"name": "db", "image": "x", "command": ["/bin/prog"],
+                "args": ["-c", script], "env": env}),
+            "--join",
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0, Form::Argv);
+        assert!(is_shell_c_flag("-ec") && is_shell_c_flag("-c") && is_shell_c_flag("-euxc"));
+        assert!(!is_shell_c_flag("-config") && !is_shell_c_flag("--c") && !is_shell_c_flag("-x"));
     }
 
     #[test]

@@ -46,7 +46,12 @@ pub fn is_kafka(obj: &Object, companions: &dyn Companions) -> bool {
 /// unknown: yes.
 pub fn votes(obj: &Object, companions: &dyn Companions) -> bool {
     detected(obj, companions, |d| {
-        d.is_none_or(|d| matches!(d.duty, Duty::Votes | Duty::VotesWithoutData | Duty::ByData))
+        d.is_none_or(|d| {
+            matches!(
+                d.duty,
+                Duty::Votes | Duty::VotesWithoutData | Duty::ByData | Duty::VotesByData
+            )
+        })
     })
 }
 
