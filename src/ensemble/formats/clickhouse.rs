@@ -69,7 +69,12 @@ pub fn lists(root: &Node, text: &str, key: &str, env: &Env, ns: &str) -> Vec<Fou
     let (section, entry, host_tag, default_port) = match key {
         ZOOKEEPER => ("zookeeper", "node", "host", Some("2181")),
         // a Keeper server's raft `<port>` has no default: without one the list is unknown
-        KEEPER_RAFT => ("keeper_server.raft_configuration", "server", "hostname", None),
+        KEEPER_RAFT => (
+            "keeper_server.raft_configuration",
+            "server",
+            "hostname",
+            None,
+        ),
         _ => return Vec::new(),
     };
     let sections = lookup(root, section);
@@ -161,7 +166,15 @@ mod tests {
         let none = Env::new();
         assert!(read(Syntax::Xml, "<yandex><logger/></yandex>", ZOOKEEPER, &none).is_empty());
         assert!(read(Syntax::Xml, "<yandex><zookeeper>", ZOOKEEPER, &none).is_empty());
-        assert!(read(Syntax::Xml, "<yandex><zookeeper/></yandex>", ZOOKEEPER, &none).is_empty());
+        assert!(
+            read(
+                Syntax::Xml,
+                "<yandex><zookeeper/></yandex>",
+                ZOOKEEPER,
+                &none
+            )
+            .is_empty()
+        );
     }
 
     #[test]
@@ -171,10 +184,16 @@ mod tests {
         assert_eq!(f[0].written, "0@k-0.k-hs:$(RAFT_PORT)");
         assert_eq!(f[0].value.as_deref(), Some("0@k-0.k-hs:9234"));
         // an unset var is unknown
-        assert_eq!(read(Syntax::Xml, x, KEEPER_RAFT, &Env::new())[0].value, None);
+        assert_eq!(
+            read(Syntax::Xml, x, KEEPER_RAFT, &Env::new())[0].value,
+            None
+        );
         // a server without a port is unknown
         let x = "<clickhouse><keeper_server><raft_configuration><server><id>1</id><hostname>k-0.k</hostname></server></raft_configuration></keeper_server></clickhouse>";
-        assert_eq!(read(Syntax::Xml, x, KEEPER_RAFT, &Env::new())[0].value, None);
+        assert_eq!(
+            read(Syntax::Xml, x, KEEPER_RAFT, &Env::new())[0].value,
+            None
+        );
         // an included section is unknown
         let x = "<clickhouse><zookeeper incl=\"zookeeper-servers\"><node><host>a</host></node></zookeeper></clickhouse>";
         assert_eq!(read(Syntax::Xml, x, ZOOKEEPER, &Env::new())[0].value, None);
