@@ -111,5 +111,46 @@ CP=confluentinc+cp-helm-charts/charts
 r cp-zookeeper-default "$CP/cp-zookeeper" cp streaming
 r cp-kafka-default "$CP/cp-kafka" cp streaming --deps "$SRC/$CP"
 
+# Deliberately bad values: what a maintainer would want caught (docs/corpus.md lists what
+# statelint says about each)
+r bad-zookeeper-4 "$B/zookeeper" zk data "${BD[@]}" --set replicaCount=4
+r bad-zookeeper-minavailable-1 "$B/zookeeper" zk data "${BD[@]}" --set replicaCount=3 \
+  --set pdb.minAvailable=1
+r bad-zookeeper-no-pdb "$B/zookeeper" zk data "${BD[@]}" --set replicaCount=3 --set pdb.create=false
+r bad-zookeeper-no-antiaffinity "$B/zookeeper" zk data "${BD[@]}" --set replicaCount=3 \
+  --set podAntiAffinityPreset=
+r bad-etcd-4 "$B/etcd" etcd data "${BD[@]}" --set replicaCount=4
+r bad-etcd-maxunavailable-2 "$B/etcd" etcd data "${BD[@]}" --set replicaCount=3 \
+  --set pdb.maxUnavailable=2
+r bad-kafka-controllers-4 "$B/kafka" kafka data "${BD[@]}" --set controller.replicaCount=4
+r bad-kafka31-external-zookeeper "$K31/kafka" kafka data --deps "$SRC/$K31" \
+  --set kraft.enabled=false --set broker.replicaCount=3 --set controller.replicaCount=0 \
+  --set 'externalZookeeper.servers={zk-zookeeper-0.zk-zookeeper-headless.other.svc.cluster.local:2181}'
+r bad-elasticsearch-masters-4 "$B/elasticsearch" es data "${BD[@]}" --set master.replicaCount=4 \
+  --set master.podAntiAffinityPreset=soft
+r bad-mongodb-rs-4 "$B/mongodb" mongo data "${BD[@]}" --set architecture=replicaset \
+  --set replicaCount=4 --set arbiter.enabled=false
+r bad-mongodb-sharded-cfg-2 "$B/mongodb-sharded" mongos data "${BD[@]}" \
+  --set configsvr.replicaCount=2 --set shardsvr.dataNode.replicaCount=3
+r bad-consul-4 "$B/consul" consul data "${BD[@]}" --set replicaCount=4
+r bad-consul-k8s-bootstrap-expect hashicorp+consul-k8s/charts/consul consul consul \
+  --set server.replicas=3 --set server.bootstrapExpect=5
+r bad-consul-k8s-4 hashicorp+consul-k8s/charts/consul consul consul --set server.replicas=4
+r bad-vault-raft-4 hashicorp+vault-helm vault vault --set server.ha.enabled=true \
+  --set server.ha.raft.enabled=true --set server.ha.replicas=4
+r bad-nats-io-jetstream-4 nats-io+k8s/helm/charts/nats nats nats \
+  --set config.jetstream.enabled=true --set config.cluster.enabled=true \
+  --set config.cluster.replicas=4
+r bad-nats-jetstream-4 "$B/nats" nats data "${BD[@]}" --set replicaCount=4 \
+  --set jetstream.enabled=true --set persistence.enabled=true
+r bad-redpanda-4 "$RP/redpanda" redpanda redpanda --deps "$SRC/$RP" --set statefulset.replicas=4
+r bad-clickhouse-keeper-4 "$B/clickhouse" ch data "${BD[@]}" --set keeper.replicaCount=4
+r bad-solr-zookeeper-4 "$B/solr" solr data "${BD[@]}" --set zookeeper.replicaCount=4
+r bad-rabbitmq-minavailable-1 "$B/rabbitmq" rmq data "${BD[@]}" --set replicaCount=3 \
+  --set pdb.minAvailable=1
+r bad-cassandra-maxunavailable-2 "$B/cassandra" cass data "${BD[@]}" --set replicaCount=3 \
+  --set pdb.maxUnavailable=2
+r bad-cockroachdb-1 cockroachdb+helm-charts/cockroachdb crdb crdb --set statefulset.replicas=1
+
 echo "rendered into $OUT ($failed failed)" >&2
 exit $((failed > 0))

@@ -195,7 +195,8 @@ pub const LISTS: &[ListSpec] = &[
         },
     },
     // Consul servers join through `-retry-join` (repeatable; cloud auto-join entries such as
-    // `provider=k8s label_selector=...` are not host names and are left out)
+    // `provider=k8s label_selector=...` are not host names and are left out), or Bitnami's
+    // `CONSUL_RETRY_JOIN`
     ListSpec {
         system: System::Consul,
         kind: ListKind::Seeds,
@@ -203,7 +204,8 @@ pub const LISTS: &[ListSpec] = &[
         want: Want {
             properties: &[],
             flags: &["-retry-join"],
-            env: &[],
+            // Bitnami's image: one address
+            env: &["CONSUL_RETRY_JOIN", "CONSUL_RETRY_JOIN_ADDRESS"],
             files: &[],
         },
     },
@@ -219,8 +221,8 @@ pub const LISTS: &[ListSpec] = &[
             files: &[],
         },
     },
-    // Consul servers: `-bootstrap-expect=N` (or `bootstrap_expect = N` in an HCL file) must be
-    // the number of servers
+    // Consul servers: `-bootstrap-expect=N` (or `bootstrap_expect = N` in an HCL file, or
+    // Bitnami's `CONSUL_BOOTSTRAP_EXPECT`) must be the number of servers
     ListSpec {
         system: System::Consul,
         kind: ListKind::Count,
@@ -228,7 +230,8 @@ pub const LISTS: &[ListSpec] = &[
         want: Want {
             properties: &["bootstrap_expect"],
             flags: &["-bootstrap-expect"],
-            env: &[],
+            // Bitnami's image
+            env: &["CONSUL_BOOTSTRAP_EXPECT"],
             files: &["server.hcl", "consul.hcl", "config.hcl"],
         },
     },

@@ -1029,6 +1029,49 @@ spec: {{clusterIP: None, selector: {{app: zk}}}}
         assert!(messages(&zk(3, v)).is_empty(), "{:?}", messages(&zk(3, v)));
     }
 
+    /// Bitnami's Consul chart: 3 servers, CONSUL_BOOTSTRAP_EXPECT and CONSUL_RETRY_JOIN.
+    fn bitnami_consul(expect: &str, join: &str) -> String {
+        format!(
+            "apiVersion: v1
+kind: Service
+metadata: {{name: consul-hs, namespace: data}}
+spec: {{clusterIP: None, selector: {{app: consul}}}}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: consul, namespace: data}}
+spec:
+  serviceName: consul-hs
+  replicas: 3
+  selector: {{matchLabels: {{app: consul}}}}
+  template:
+    metadata: {{labels: {{app: consul}}}}
+    spec:
+      containers:
+      - name: consul
+        image: bitnami/consul:1.21
+        env:
+        - {{name: CONSUL_RETRY_JOIN, value: '{join}'}}
+        - {{name: CONSUL_BOOTSTRAP_EXPECT, value: '{expect}'}}
+"
+        )
+    }
+
+    #[test]
+    fn bitnami_consul_env() {
+        let join = "consul-hs.data.svc.cluster.local";
+        assert_eq!(messages(&bitnami_consul("3", join)), Vec::<String>::new());
+        let m = messages(&bitnami_consul("5", join));
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(
+            m[0].contains("CONSUL_BOOTSTRAP_EXPECT says the ensemble has 5 servers"),
+            "{m:?}"
+        );
+        let m = messages(&bitnami_consul("3", "consul-hs.prod.svc.cluster.local"));
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(m[0].contains("names namespace `prod`"), "{m:?}");
+    }
+
     #[test]
     fn extra_missing_and_misplaced_members() {
         let v = format!("zk-0{FQ}::1 zk-1{FQ}::2 zk-2{FQ}::3 zk-3{FQ}::4");
