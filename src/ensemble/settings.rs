@@ -101,6 +101,9 @@ pub struct Setting {
     /// The whole script, for a setting read from one (its value may come from a variable the
     /// script defines elsewhere).
     pub script: Option<String>,
+    /// For a list assembled from a structured file (ClickHouse's `<zookeeper>` nodes, an HCL
+    /// list): the text of each member as written in the file, to point at; empty otherwise.
+    pub needles: Vec<String>,
     /// A value read from a structured file or document (YAML, JSON...): its items and where
     /// each is written.
     pub structured: Option<Structured>,
@@ -619,13 +622,12 @@ fn argv<'c>(c: &'c Container, cptr: &str) -> Vec<(String, &'c str)> {
         .collect()
 }
 
-/// Whether ConfigMap key `key` is one that file pattern `pattern` asks for (`*.json`: every
-/// key with that extension).
-pub fn file_matches(pattern: &str, key: &str) -> bool {
-    match pattern.strip_prefix('*') {
-        Some(ext) => key.len() > ext.len() && key.ends_with(ext),
-        None => pattern == key,
-    }
+/// Whether ConfigMap key `key` is one of `files`: a name, or `*.ext` for every key ending so.
+pub fn file_matches(files: &[&str], key: &str) -> bool {
+    files.iter().any(|f| match f.strip_prefix('*') {
+        Some(ext) => key.ends_with(ext) && key.len() > ext.len(),
+        None => *f == key,
+    })
 }
 
 /// The ConfigMap keys a volume mount makes into files: (key, path under the mount), with a
@@ -670,7 +672,7 @@ pub fn mounted_files(
         };
         let Some(cmv) = &vol.config_map else { continue };
         // a mount of files no pattern asks for needs no lookup
-        let named = |k: &str| files.iter().any(|f| file_matches(f, k));
+        let named = |k: &str| file_matches(files, k);
         if let Some(items) = &cmv.items
             && !items.iter().any(|it| named(&it.key))
         {
@@ -682,7 +684,7 @@ pub fn mounted_files(
         let sub = m.sub_path.as_deref().filter(|s| !s.is_empty());
         let keys = mounted_keys(&cm, cmv.items.as_deref(), sub);
         for pattern in files {
-            for (key, _) in keys.iter().filter(|(k, _)| file_matches(pattern, k)) {
+            for (key, _) in keys.iter().filter(|(k, _)| file_matches(&[pattern], k)) {
                 if !out
                     .iter()
                     .any(|(o, k): &(Arc<Object>, String)| o.key == cm.key && k == key)
@@ -957,6 +959,7 @@ pub fn read(
                             value,
                             script: None,
                             structured: None,
+                            needles: Vec::new(),
                         });
                     }
                     found.clear();
@@ -993,6 +996,7 @@ pub fn read(
                         value,
                         script: script.then(|| item.to_string()),
                         structured: None,
+                        needles: Vec::new(),
                     });
                 }
             }
@@ -1016,6 +1020,7 @@ pub fn read(
             value: expanded.clone(),
             script: None,
             structured: None,
+            needles: Vec::new(),
         });
     }
     if env_from {
@@ -1048,6 +1053,7 @@ pub fn read(
                     value: Some(v.clone()),
                     script: None,
                     structured: None,
+                    needles: Vec::new(),
                 });
             }
         }
@@ -1089,7 +1095,24 @@ pub fn read(
                 value: None,
                 script: None,
                 structured: None,
+                needles: Vec::new(),
             };
+            if syntax == formats::Syntax::Xml && want.properties.iter().any(|k| k.starts_with('<'))
+            {
+                let Some(root) = formats::parse(syntax, text) else {
+                    continue;
+                };
+                for &key in want.properties {
+                    for f in formats::clickhouse::lists(&root, text, key, &env, ns) {
+                        let mut s = make(&f.key);
+                        s.written = f.written;
+                        s.value = f.value;
+                        s.needles = f.needles;
+                        out.push(s);
+                    }
+                }
+                continue;
+            }
             read_structured(syntax, text, want, &env, ns, &make, &mut out);
             continue;
         }
@@ -1115,6 +1138,7 @@ pub fn read(
                     written: v.to_string(),
                     script: None,
                     structured: None,
+                    needles: Vec::new(),
                 });
             }
         }
@@ -1139,6 +1163,7 @@ pub fn read(
                 value: None,
                 script: None,
                 structured: None,
+                needles: Vec::new(),
             };
             // spans in the text as written, when expansion left it alone
             let text = if written == expanded {
