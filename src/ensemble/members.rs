@@ -36,6 +36,9 @@ pub enum Format {
     EtcdInitialCluster,
     /// KRaft `id@host:port,...`.
     KraftVoters,
+    /// ClickHouse Keeper's `<raft_configuration>` servers, read as `id@host:port,...`
+    /// ([`super::formats::clickhouse`]).
+    KeeperRaft,
     /// `host:port,...`.
     HostList,
     /// Node names (= pod names) separated by commas or spaces, also as a YAML/JSON list
@@ -232,6 +235,18 @@ pub const LISTS: &[ListSpec] = &[
             files: &["server.hcl", "consul.hcl", "config.hcl"],
         },
     },
+    // ClickHouse Keeper: the Raft voters of `<keeper_server><raft_configuration>` in mounted XML
+    ListSpec {
+        system: System::ClickHouseKeeper,
+        kind: ListKind::Voters,
+        format: Format::KeeperRaft,
+        want: Want {
+            properties: &[super::formats::clickhouse::KEEPER_RAFT],
+            flags: &[],
+            env: &[],
+            files: &["*.xml"],
+        },
+    },
     // ZooKeeper images that generate `server.N` from a count: Kubernetes' `k8szk`
     // (`ZK_REPLICAS`) and `kubernetes-zookeeper` (`start-zookeeper --servers=N`)
     ListSpec {
@@ -386,7 +401,7 @@ pub fn parse(format: Format, key: &str, value: &str) -> Vec<Member> {
                 }
             })
             .collect(),
-        Format::KraftVoters => value
+        Format::KraftVoters | Format::KeeperRaft => value
             .split(',')
             .map(str::trim)
             .filter(|e| !e.is_empty())
@@ -469,7 +484,10 @@ impl PeerList {
                     let written = parse(spec.format, &s.key, &s.written);
                     let n = expanded.len();
                     for (j, m) in expanded.into_iter().enumerate() {
-                        let needle = if written.len() == n {
+                        let needle = if s.needles.len() == n && !s.needles[j].is_empty() {
+                            // a structured file: the member as written there
+                            s.needles[j].clone()
+                        } else if written.len() == n {
                             written[j].text.clone()
                         } else if s.script.as_ref().is_some_and(|t| t.contains(&m.text)) {
                             // defined by a script variable: point at it there

@@ -61,6 +61,9 @@ pub struct Setting {
     /// The whole script, for a setting read from one (its value may come from a variable the
     /// script defines elsewhere).
     pub script: Option<String>,
+    /// For a list assembled from a structured file (ClickHouse's `<zookeeper>` nodes, an HCL
+    /// list): the text of each member as written in the file, to point at; empty otherwise.
+    pub needles: Vec<String>,
 }
 
 /// What an env var expands to.
@@ -565,8 +568,16 @@ fn argv<'c>(c: &'c Container, cptr: &str) -> Vec<(String, &'c str)> {
         .collect()
 }
 
-/// The ConfigMaps mounted into a container, with the keys (file names) that `files` asks for:
-/// (ConfigMap, key).
+/// Whether ConfigMap key `key` is one of `files`: a name, or `*.ext` for every key ending so.
+pub fn file_matches(files: &[&str], key: &str) -> bool {
+    files.iter().any(|f| match f.strip_prefix('*') {
+        Some(ext) => key.ends_with(ext) && key.len() > ext.len(),
+        None => *f == key,
+    })
+}
+
+/// The ConfigMaps mounted into a container, with the keys (file names) that `files` asks for
+/// (names, or `*.xml` patterns): (ConfigMap, key), in the order of the mounts and keys.
 pub fn mounted_files(
     c: &Container,
     spec: &PodSpec,
@@ -580,10 +591,21 @@ pub fn mounted_files(
             continue;
         };
         let Some(cmv) = &vol.config_map else { continue };
-        let mut cm = None;
-        for &key in files {
+        // only the listed items are mounted
+        if let Some(items) = &cmv.items
+            && !items.iter().any(|it| file_matches(files, &it.key))
+        {
+            continue;
+        }
+        let Some(cm) = companions.config_map(ns, &cmv.name) else {
+            continue;
+        };
+        let Some(data) = cm.config_map().and_then(|m| m.data.as_ref()) else {
+            continue;
+        };
+        for key in data.keys().filter(|k| file_matches(files, k)) {
             if let Some(items) = &cmv.items
-                && !items.iter().any(|it| it.key == key)
+                && !items.iter().any(|it| it.key == *key)
             {
                 continue;
             }
@@ -592,23 +614,13 @@ pub fn mounted_files(
                     .items
                     .iter()
                     .flatten()
-                    .find(|it| it.key == key)
-                    .map_or(key, |it| it.path.as_str());
+                    .find(|it| it.key == *key)
+                    .map_or(key.as_str(), |it| it.path.as_str());
                 if sub != path {
                     continue;
                 }
             }
-            if cm.is_none() {
-                cm = companions.config_map(ns, &cmv.name);
-            }
-            let Some(cm) = &cm else { break };
-            let has = cm
-                .config_map()
-                .and_then(|m| m.data.as_ref())
-                .is_some_and(|d| d.contains_key(key));
-            if has {
-                out.push((cm.clone(), key.to_string()));
-            }
+            out.push((cm.clone(), key.clone()));
         }
     }
     out
@@ -696,6 +708,7 @@ pub fn read(
                             written: next.to_string(),
                             value,
                             script: None,
+                            needles: Vec::new(),
                         });
                     }
                     found.clear();
@@ -731,6 +744,7 @@ pub fn read(
                         written,
                         value,
                         script: script.then(|| item.to_string()),
+                        needles: Vec::new(),
                     });
                 }
             }
@@ -753,6 +767,7 @@ pub fn read(
             written,
             value: expanded,
             script: None,
+            needles: Vec::new(),
         });
     }
     if env_from {
@@ -784,6 +799,7 @@ pub fn read(
                     written: v.clone(),
                     value: Some(v.clone()),
                     script: None,
+                    needles: Vec::new(),
                 });
             }
         }
@@ -797,6 +813,31 @@ pub fn read(
             else {
                 continue;
             };
+            if file.ends_with(".xml") && want.properties.iter().any(|k| k.starts_with('<')) {
+                let Some(root) = super::formats::parse(super::formats::Syntax::Xml, text) else {
+                    continue;
+                };
+                for &key in want.properties {
+                    for f in super::formats::clickhouse::lists(&root, text, key, &env, ns) {
+                        out.push(Setting {
+                            key: f.key.clone(),
+                            form: Form::ConfigMap,
+                            pointer: format!(
+                                "/data/{}",
+                                file.replace('~', "~0").replace('/', "~1")
+                            ),
+                            config_map: Some(cm.clone()),
+                            source: format!("`{}` in ConfigMap {} ({file})", f.key, cm.key.name),
+                            container: c.name.clone(),
+                            written: f.written,
+                            value: f.value,
+                            script: None,
+                            needles: f.needles,
+                        });
+                    }
+                }
+                continue;
+            }
             let props = properties(text);
             for &key in want.properties {
                 // the last one wins, as in java.util.Properties; each `server.N` is its own key
@@ -818,6 +859,7 @@ pub fn read(
                         value: Some(v.to_string()),
                         written: v.to_string(),
                         script: None,
+                        needles: Vec::new(),
                     });
                 }
             }

@@ -115,6 +115,7 @@ impl Rule for EnsembleMembers {
             System::Consul,
             System::Cassandra,
             System::CockroachDB,
+            System::ClickHouseKeeper,
         ]
         .into_iter()
         .filter(|s| runs(object, *s, cx.companions))
@@ -185,6 +186,17 @@ fn id_offset(sts: &Object, system: System) -> Option<i64> {
     let spec = sts.pod_template().and_then(|t| t.spec.as_ref())?;
     for (_, c) in containers(spec) {
         let (env, _) = settings::container_env(c.env.as_deref().unwrap_or_default(), "");
+        // Bitnami's ClickHouse Keeper image takes the ordinal of a pod name as server id
+        let from_pod_name = c.env.iter().flatten().any(|e| {
+            e.name == "CLICKHOUSE_KEEPER_SERVER_ID"
+                && e.value_from
+                    .as_ref()
+                    .and_then(|f| f.field_ref.as_ref())
+                    .is_some_and(|f| f.field_path == "metadata.name")
+        });
+        if system == System::ClickHouseKeeper && from_pod_name {
+            return Some(0);
+        }
         let var = match system {
             System::Kafka => "KAFKA_MIN_ID",
             System::ZooKeeper => "ID_OFFSET",
@@ -315,6 +327,11 @@ fn render(
             format!("{name}={}", url.replacen(&like.host.host, &host, 1))
         }
         Format::KraftVoters => format!("{}@{addr}", id.unwrap_or(ordinal)),
+        Format::KeeperRaft => format!(
+            "<server><id>{}</id><hostname>{host}</hostname><port>{}</port></server>",
+            id.unwrap_or(ordinal + 1),
+            like.host.port.as_deref().unwrap_or("9234")
+        ),
         _ => entry,
     }
 }
@@ -325,6 +342,7 @@ fn separator(format: Format, written: &str) -> &'static str {
         Format::ZooServers if written.trim().contains(' ') => " ",
         Format::ZookeeperServers if written.contains(';') => ";",
         Format::NodeNames if !written.contains(',') && written.trim().contains(' ') => " ",
+        Format::KeeperRaft => "",
         _ => ",",
     }
 }
@@ -649,7 +667,7 @@ fn check_list(object: &Arc<Object>, list: &PeerList, cx: &Ctx<'_>, out: &mut Vec
             )
         })
         .collect();
-    let key = if spec.format == Format::ZooCfgServer {
+    let key = if matches!(spec.format, Format::ZooCfgServer | Format::KeeperRaft) {
         String::new()
     } else {
         format!("{}=", first.key)
@@ -669,6 +687,7 @@ fn check_list(object: &Arc<Object>, list: &PeerList, cx: &Ctx<'_>, out: &mut Vec
                 match system {
                     System::ZooKeeper => "the missing servers never join the quorum",
                     System::Etcd => "etcd refuses to bootstrap the missing members",
+                    System::ClickHouseKeeper => "the missing servers never join the Raft quorum",
                     System::Elasticsearch | System::OpenSearch => "a new cluster bootstraps without them in its first voting configuration, or never forms when the listed nodes are not enough",
                     _ => "the missing controllers never vote, and the quorum tolerates fewer failures than its size suggests",
                 }
@@ -1205,6 +1224,7 @@ fn check_etcd_self(
                 written: "metadata.name".to_string(),
                 value: None,
                 script: None,
+                needles: Vec::new(),
             });
         }
     }

@@ -3,7 +3,8 @@
 //!
 //! A file's syntax is chosen by its name ([`syntax_of`]); each syntax has its own module that
 //! turns the text into a [`Node`] ([`parse`]): YAML (and JSON, which is YAML 1.2 flow) in
-//! [`yaml`]. Files of the line-based formats (`server.properties`, `zoo.cfg`, `*.conf`,
+//! [`yaml`], XML in [`xml`]. What a system reads from the tree sits next to them
+//! ([`clickhouse`]). Files of the line-based formats (`server.properties`, `zoo.cfg`, `*.conf`,
 //! `*.cfg`) stay on [`super::settings::properties`].
 //!
 //! Rules for every reader:
@@ -19,6 +20,8 @@
 
 use std::ops::Range;
 
+pub mod clickhouse;
+pub mod xml;
 pub mod yaml;
 
 /// Longest file read (a real config file is a few KiB).
@@ -35,6 +38,8 @@ pub enum Syntax {
     Yaml,
     /// JSON, read by the YAML parser.
     Json,
+    /// XML (ClickHouse), in ClickHouse's mapping to YAML ([`xml`]).
+    Xml,
 }
 
 /// The syntax of a config file, by its name (a ConfigMap key or a path): `.yml`, `.yaml`,
@@ -45,6 +50,7 @@ pub fn syntax_of(file: &str) -> Option<Syntax> {
     match ext {
         "yml" | "yaml" => Some(Syntax::Yaml),
         "json" => Some(Syntax::Json),
+        "xml" => Some(Syntax::Xml),
         _ => None,
     }
 }
@@ -57,6 +63,7 @@ pub fn parse(syntax: Syntax, text: &str) -> Option<Node> {
     }
     match syntax {
         Syntax::Yaml | Syntax::Json => yaml::parse(text),
+        Syntax::Xml => xml::parse(text),
     }
 }
 
@@ -202,6 +209,7 @@ mod tests {
             Some(Syntax::Yaml)
         );
         assert_eq!(syntax_of("server.json"), Some(Syntax::Json));
+        assert_eq!(syntax_of("05-zookeeper.xml"), Some(Syntax::Xml));
         assert_eq!(syntax_of("server.properties"), None);
         assert_eq!(syntax_of("zoo.cfg"), None);
         assert_eq!(syntax_of("yml"), None);
