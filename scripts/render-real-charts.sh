@@ -5,6 +5,10 @@
 #
 #   bash scripts/render-real-charts.sh SRC OUT
 #
+# Each file starts with `# render-chart: release REL namespace NS`: check it with
+# `statelint check --namespace NS FILE`, as Helm installs objects without a namespace into the
+# release's (statelint does the same when it renders a chart itself).
+#
 # SRC holds the chart repositories at the commits docs/corpus.md names, unpacked as
 # SRC/<owner>+<repo>[@<commit>]/... (e.g. `git -C charts archive HEAD bitnami | tar -x -C
 # SRC/bitnami+charts`). Renders are written OUTSIDE the repository and never committed.
@@ -21,8 +25,9 @@ failed=0
 r() {
   local file=$1 chart=$2 rel=$3 ns=$4
   shift 4
+  echo "# render-chart: release $rel namespace $ns" >"$OUT/$file.yaml"
   if "$PY" "$HERE/render-chart.py" "$SRC/$chart" --name "$rel" --namespace "$ns" "$@" \
-    >"$OUT/$file.yaml" 2>"$OUT/$file.err"; then
+    >>"$OUT/$file.yaml" 2>"$OUT/$file.err"; then
     rm -f "$OUT/$file.err"
   else
     echo "render failed: $file ($(head -c 300 "$OUT/$file.err"))" >&2
@@ -110,6 +115,28 @@ r elastic-elasticsearch-default elastic+helm-charts/elasticsearch es search
 CP=confluentinc+cp-helm-charts/charts
 r cp-zookeeper-default "$CP/cp-zookeeper" cp streaming
 r cp-kafka-default "$CP/cp-kafka" cp streaming --deps "$SRC/$CP"
+r thanos-default "$B/thanos" thanos data "${BD[@]}" --set storegateway.enabled=true \
+  --set ruler.enabled=true --set compactor.enabled=true \
+  --set-string 'objstoreConfig=type: FILESYSTEM' \
+  --set 'ruler.alertmanagers={http://alertmanager:9093}' \
+  --set-string 'ruler.config=groups: []'
+r grafana-loki-default "$B/grafana-loki" loki data "${BD[@]}"
+r postgresql-ha-default "$B/postgresql-ha" pg data "${BD[@]}"
+r postgresql-replication "$B/postgresql" pg data "${BD[@]}" --set architecture=replication
+r mysql-replication "$B/mysql" mysql data "${BD[@]}" --set architecture=replication
+r influxdb-default "$B/influxdb" influx data "${BD[@]}"
+r neo4j-default "$B/neo4j" neo4j data "${BD[@]}"
+r yugabyte-default yugabyte+charts/stable/yugabyte yb yb
+r dapr-default dapr+dapr/charts/dapr dapr dapr-system
+r dapr-ha dapr+dapr/charts/dapr dapr dapr-system --set global.ha.enabled=true
+PC=prometheus-community+helm-charts/charts
+r prometheus-statefulset "$PC/prometheus" prom monitoring --deps "$SRC/$PC" \
+  --set server.statefulSet.enabled=true
+r alertmanager-ha "$PC/alertmanager" am monitoring --set replicaCount=3
+G=grafana+helm-charts/charts
+r loki-distributed-default "$G/loki-distributed" loki loki
+r tempo-distributed-default "$G/tempo-distributed" tempo tempo --deps "$SRC/$G" \
+  --stub grafana-agent-operator --stub minio
 
 # Deliberately bad values: what a maintainer would want caught (docs/corpus.md lists what
 # statelint says about each)

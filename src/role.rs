@@ -411,6 +411,13 @@ spec:
             Role::Voter,
             "Dapr scheduler",
         );
+        // Dapr's own images on ghcr.io; placement's Raft log may stay in memory
+        is(
+            "{name: p, image: ghcr.io/dapr/placement:1.16, command: [/placement, --initial-cluster, 'p-0=p-0.p:30000']}",
+            "",
+            Role::Voter,
+            "Dapr placement (raft): image dapr/placement",
+        );
         // embedded etcd in other software
         is(
             "{name: s, image: example/meta:1, args: [--etcd-initial-cluster=a=http://a:2380]}",

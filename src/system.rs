@@ -725,7 +725,7 @@ fn from_image(image: &str) -> Option<System> {
         System::CockroachDB
     } else if has("yugabyte") {
         System::YugabyteDB
-    } else if repo.starts_with("daprio/") || b == "dapr" {
+    } else if repo.starts_with("daprio/") || repo.starts_with("dapr/") || b == "dapr" {
         System::Dapr
     } else if [
         "nginx",
@@ -978,7 +978,9 @@ fn detect_container(cx: &ContainerView<'_>) -> Option<Detection> {
                     .any(|(_, w)| basename(w) == name || w.starts_with(&format!("{name}-")))
             };
             if runs("placement") {
-                set(&mut d, Some("placement (raft)"), Duty::Votes);
+                // its Raft log may stay in memory by design (the chart's default without HA):
+                // the placement tables are rebuilt from what the sidecars report
+                set(&mut d, Some("placement (raft)"), Duty::VotesWithoutData);
             } else if runs("scheduler") {
                 set(&mut d, Some("scheduler (embedded etcd)"), Duty::Votes);
             } else {
