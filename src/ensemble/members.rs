@@ -41,6 +41,8 @@ pub enum Format {
     KeeperRaft,
     /// `host:port,...`.
     HostList,
+    /// URLs `scheme://host:port,...` (NATS `--routes nats://n-0.n:6222,...`).
+    UrlList,
     /// Node names (= pod names) separated by commas or spaces, also as a YAML/JSON list
     /// (`[a, "b"]`): Elasticsearch/OpenSearch `cluster.initial_master_nodes`.
     NodeNames,
@@ -222,7 +224,7 @@ pub const LISTS: &[ListSpec] = &[
             flags: &["-retry-join"],
             // Bitnami's image: one address
             env: &["CONSUL_RETRY_JOIN", "CONSUL_RETRY_JOIN_ADDRESS"],
-            files: &["*.json"],
+            files: &["*.json", "*.hcl"],
             file_keys: &["retry_join"],
             config_env: &["CONSUL_LOCAL_CONFIG"],
             ..Want::NONE
@@ -267,8 +269,22 @@ pub const LISTS: &[ListSpec] = &[
             flags: &["-bootstrap-expect"],
             // Bitnami's image
             env: &["CONSUL_BOOTSTRAP_EXPECT"],
-            files: &["server.hcl", "consul.hcl", "config.hcl", "*.json"],
+            files: &["*.hcl", "*.json"],
             config_env: &["CONSUL_LOCAL_CONFIG"],
+            ..Want::NONE
+        },
+    },
+    // NATS servers cluster through `--routes` (seeds: each route must reach a server; the
+    // servers gossip the rest); `cluster { routes = [...] }` in nats.conf
+    ListSpec {
+        system: System::Nats,
+        kind: ListKind::Seeds,
+        format: Format::UrlList,
+        want: Want {
+            properties: &[],
+            flags: &["--routes", "-routes"],
+            env: &[],
+            files: &[],
             ..Want::NONE
         },
     },
@@ -467,6 +483,12 @@ pub fn parse(format: Format, key: &str, value: &str) -> Vec<Member> {
             .map(|e| e.trim().trim_matches(['"', '\'']))
             .filter(|e| !e.is_empty())
             .map(|e| member(e, host_port(e)))
+            .collect(),
+        Format::UrlList => value
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(|e| member(e, url_host_port(e)))
             .collect(),
         Format::HostList => value
             .split(',')

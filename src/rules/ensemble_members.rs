@@ -68,6 +68,7 @@ fn member_word(system: System) -> &'static str {
         System::Cassandra => "Cassandra node",
         System::CockroachDB => "CockroachDB node",
         System::Redpanda => "Redpanda broker",
+        System::Nats => "NATS server",
         s => s.name(),
     }
 }
@@ -118,6 +119,7 @@ impl Rule for EnsembleMembers {
             System::CockroachDB,
             System::Redpanda,
             System::ClickHouseKeeper,
+            System::Nats,
         ]
         .into_iter()
         .filter(|s| runs(object, *s, cx.companions))
