@@ -41,6 +41,8 @@ pub enum Format {
     KeeperRaft,
     /// `host:port,...`.
     HostList,
+    /// URLs `scheme://host:port,...` (NATS `--routes nats://n-0.n:6222,...`).
+    UrlList,
     /// Node names (= pod names) separated by commas or spaces, also as a YAML/JSON list
     /// (`[a, "b"]`): Elasticsearch/OpenSearch `cluster.initial_master_nodes`.
     NodeNames,
@@ -235,6 +237,19 @@ pub const LISTS: &[ListSpec] = &[
             files: &["server.hcl", "consul.hcl", "config.hcl"],
         },
     },
+    // NATS servers cluster through `--routes` (seeds: each route must reach a server; the
+    // servers gossip the rest); `cluster { routes = [...] }` in nats.conf
+    ListSpec {
+        system: System::Nats,
+        kind: ListKind::Seeds,
+        format: Format::UrlList,
+        want: Want {
+            properties: &[],
+            flags: &["--routes", "-routes"],
+            env: &[],
+            files: &[],
+        },
+    },
     // ClickHouse Keeper: the Raft voters of `<keeper_server><raft_configuration>` in mounted XML
     ListSpec {
         system: System::ClickHouseKeeper,
@@ -427,6 +442,12 @@ pub fn parse(format: Format, key: &str, value: &str) -> Vec<Member> {
             .map(|e| e.trim().trim_matches(['"', '\'']))
             .filter(|e| !e.is_empty())
             .map(|e| member(e, host_port(e)))
+            .collect(),
+        Format::UrlList => value
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(|e| member(e, url_host_port(e)))
             .collect(),
         Format::HostList => value
             .split(',')

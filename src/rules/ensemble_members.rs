@@ -67,6 +67,7 @@ fn member_word(system: System) -> &'static str {
         System::Consul => "Consul server",
         System::Cassandra => "Cassandra node",
         System::CockroachDB => "CockroachDB node",
+        System::Nats => "NATS server",
         s => s.name(),
     }
 }
@@ -116,6 +117,7 @@ impl Rule for EnsembleMembers {
             System::Cassandra,
             System::CockroachDB,
             System::ClickHouseKeeper,
+            System::Nats,
         ]
         .into_iter()
         .filter(|s| runs(object, *s, cx.companions))

@@ -3,7 +3,7 @@
 //!
 //! A file's syntax is chosen by its name ([`syntax_of`]); each syntax has its own module that
 //! turns the text into a [`Node`] ([`parse`]): YAML (and JSON, which is YAML 1.2 flow) in
-//! [`yaml`], XML in [`xml`]. What a system reads from the tree sits next to them
+//! [`yaml`], XML in [`xml`], HCL and NATS config in [`hcl`]. What a system reads from the tree sits next to them
 //! ([`clickhouse`]). Files of the line-based formats (`server.properties`, `zoo.cfg`, `*.conf`,
 //! `*.cfg`) stay on [`super::settings::properties`].
 //!
@@ -21,6 +21,7 @@
 use std::ops::Range;
 
 pub mod clickhouse;
+pub mod hcl;
 pub mod xml;
 pub mod yaml;
 
@@ -40,6 +41,8 @@ pub enum Syntax {
     Json,
     /// XML (ClickHouse), in ClickHouse's mapping to YAML ([`xml`]).
     Xml,
+    /// HCL (Consul, Vault) and the NATS config format ([`hcl`]).
+    Hcl,
 }
 
 /// The syntax of a config file, by its name (a ConfigMap key or a path): `.yml`, `.yaml`,
@@ -51,6 +54,7 @@ pub fn syntax_of(file: &str) -> Option<Syntax> {
         "yml" | "yaml" => Some(Syntax::Yaml),
         "json" => Some(Syntax::Json),
         "xml" => Some(Syntax::Xml),
+        "hcl" => Some(Syntax::Hcl),
         _ => None,
     }
 }
@@ -64,6 +68,7 @@ pub fn parse(syntax: Syntax, text: &str) -> Option<Node> {
     match syntax {
         Syntax::Yaml | Syntax::Json => yaml::parse(text),
         Syntax::Xml => xml::parse(text),
+        Syntax::Hcl => hcl::parse(text),
     }
 }
 
@@ -210,6 +215,7 @@ mod tests {
         );
         assert_eq!(syntax_of("server.json"), Some(Syntax::Json));
         assert_eq!(syntax_of("05-zookeeper.xml"), Some(Syntax::Xml));
+        assert_eq!(syntax_of("server.hcl"), Some(Syntax::Hcl));
         assert_eq!(syntax_of("server.properties"), None);
         assert_eq!(syntax_of("zoo.cfg"), None);
         assert_eq!(syntax_of("yml"), None);
