@@ -96,6 +96,10 @@ pub enum Duty {
     /// The mode depends on settings statelint could not see: decided by whether the
     /// StatefulSet keeps data (the role then says so).
     ByData,
+    /// The mode depends on settings statelint could not see (a config kept in a Secret), and
+    /// only the voting mode keeps data: a NATS server writes to disk only for JetStream. With
+    /// claim templates or PVC volumes it votes; without, it is stateless.
+    VotesByData,
 }
 
 /// Where a fact was read: a node of the StatefulSet, or of a ConfigMap it mounts.
@@ -306,14 +310,27 @@ fn detect_uncached(obj: &Object, companions: &dyn Companions) -> Option<Detectio
     let spec = obj.pod_template()?.spec.as_ref()?;
     let base = format!("{}/spec/containers", obj.pod_template_pointer());
     let mut best: Option<Detection> = None;
+    // a container that keeps data beside one that votes without (Redis beside its Sentinel)
+    let mut data_container = None;
     for (i, c) in spec.containers.iter().enumerate() {
         let cx = ContainerView::new(obj, spec, c, format!("{base}/{i}"), companions);
         let Some(d) = detect_container(&cx) else {
             continue;
         };
+        if d.duty == Duty::KeepsData && data_container.is_none() {
+            data_container = Some((d.label(), d.container.clone()));
+        }
         if best.as_ref().is_none_or(|b| rank(d.duty) > rank(b.duty)) {
             best = Some(d);
         }
+    }
+    if let (Some(b), Some((label, name))) = (best.as_mut(), data_container)
+        && b.duty == Duty::VotesWithoutData
+    {
+        b.duty = Duty::Votes;
+        b.reason.push_str(&format!(
+            ", beside {label} (container {name}), which keeps data"
+        ));
     }
     best
 }
@@ -323,7 +340,7 @@ fn rank(d: Duty) -> u8 {
         Duty::Votes => 4,
         Duty::VotesWithoutData => 3,
         Duty::KeepsData => 2,
-        Duty::ByData => 1,
+        Duty::ByData | Duty::VotesByData => 1,
         Duty::Neither => 0,
     }
 }
@@ -552,7 +569,27 @@ pub fn mounted_config_maps(
 ) -> Vec<Arc<Object>> {
     let mut out: Vec<Arc<Object>> = Vec::new();
     let ns = &object.key.namespace;
-    for m in c.volume_mounts.iter().flatten() {
+    // Init containers that write a volume this container mounts (an emptyDir) render its
+    // config from the ConfigMaps they mount (Bitnami's Kafka copies server.properties with
+    // its passwords filled in): those ConfigMaps count as this container's.
+    let shared = |init: &Container| {
+        init.volume_mounts.iter().flatten().any(|im| {
+            !im.read_only.unwrap_or(false)
+                && spec
+                    .volumes
+                    .iter()
+                    .flatten()
+                    .any(|v| v.name == im.name && v.empty_dir.is_some())
+                && c.volume_mounts.iter().flatten().any(|m| m.name == im.name)
+        })
+    };
+    let writers = spec.init_containers.iter().flatten().filter(|i| shared(i));
+    let mounts = c
+        .volume_mounts
+        .iter()
+        .flatten()
+        .chain(writers.flat_map(|i| i.volume_mounts.iter().flatten()));
+    for m in mounts {
         let Some(v) = spec.volumes.iter().flatten().find(|v| v.name == m.name) else {
             continue;
         };
@@ -781,7 +818,7 @@ fn from_image(repo: &str) -> Option<System> {
         System::CockroachDB
     } else if has("yugabyte") {
         System::YugabyteDB
-    } else if repo.starts_with("daprio/") || b == "dapr" {
+    } else if repo.starts_with("daprio/") || repo.starts_with("dapr/") || b == "dapr" {
         System::Dapr
     } else if [
         "nginx",
@@ -891,8 +928,11 @@ fn detect_container(cx: &ContainerView<'_>) -> Option<Detection> {
                 d.evidence = ev;
                 set(&mut d, Some("with JetStream"), Duty::Votes);
             } else if let Some((line, ev)) = cx.config_line(|l| {
+                // `jetstream {`, `jetstream: enabled`, `jetstream = true`, or JSON's
+                // `"jetstream": {` (the nats-io chart writes its config as JSON)
+                let l = l.trim_start_matches(['"', '\'']);
                 l.strip_prefix("jetstream").is_some_and(|r| {
-                    let r = r.trim_start();
+                    let r = r.trim_start_matches(['"', '\'']).trim_start();
                     (r.starts_with('{') || r.starts_with(':') || r.starts_with('='))
                         && !r.contains("false")
                         && !r.contains("disabled")
@@ -901,6 +941,16 @@ fn detect_container(cx: &ContainerView<'_>) -> Option<Detection> {
                 why.push_str(&format!(", {line}"));
                 d.evidence = ev;
                 set(&mut d, Some("with JetStream"), Duty::Votes);
+            } else if let Some((flag, _)) = cx
+                .has_flag(&["-c", "--config", "-config"])
+                .filter(|_| cx.mounted.is_empty())
+            {
+                // a config file statelint cannot read (Bitnami keeps nats-server.conf in a
+                // Secret): NATS keeps data only for JetStream, so the volumes decide
+                why.push_str(&format!(
+                    ", its config ({flag}) is not in a mounted ConfigMap"
+                ));
+                set(&mut d, None, Duty::VotesByData);
             } else {
                 why.push_str(", JetStream not enabled");
                 set(&mut d, Some("without JetStream"), Duty::ByData);
@@ -917,6 +967,26 @@ fn detect_container(cx: &ContainerView<'_>) -> Option<Detection> {
             }) {
                 why.push_str(&format!(", {line}"));
                 d.evidence = ev;
+                set(&mut d, Some("server"), Duty::Votes);
+            } else if let Some((v, ev)) = cx
+                .env("CONSUL_AGENT_MODE")
+                .or_else(|| cx.env("CONSUL_SERVER_MODE"))
+            {
+                // Bitnami's image: server or client
+                why.push_str(&format!(", CONSUL_AGENT_MODE={v}"));
+                d.evidence = ev;
+                if v.trim() == "client" {
+                    set(&mut d, Some("client"), Duty::ByData);
+                } else {
+                    set(&mut d, Some("server"), Duty::Votes);
+                }
+            } else if let Some((v, ev)) = cx.env("CONSUL_BOOTSTRAP_EXPECT") {
+                // only servers bootstrap
+                why.push_str(&format!(", CONSUL_BOOTSTRAP_EXPECT={v}"));
+                d.evidence = ev;
+                set(&mut d, Some("server"), Duty::Votes);
+            } else if image_repo(image).starts_with("bitnami/consul") {
+                why.push_str(", CONSUL_AGENT_MODE not set (the image runs a server)");
                 set(&mut d, Some("server"), Duty::Votes);
             } else {
                 why.push_str(", no -server flag found");
@@ -965,7 +1035,9 @@ fn detect_container(cx: &ContainerView<'_>) -> Option<Detection> {
             }
         }
         System::Redis => {
-            let sentinel = hint == Some("sentinel") || cx.has_flag(&["--sentinel"]).is_some();
+            let sentinel = hint == Some("sentinel")
+                || cx.has_flag(&["--sentinel"]).is_some()
+                || (hint.is_none() && base.ends_with("-sentinel"));
             if sentinel {
                 set(&mut d, Some("Sentinel"), Duty::VotesWithoutData);
             } else {
@@ -999,7 +1071,9 @@ fn detect_container(cx: &ContainerView<'_>) -> Option<Detection> {
                     .any(|(_, w)| basename(w) == name || w.starts_with(&format!("{name}-")))
             };
             if runs("placement") {
-                set(&mut d, Some("placement (raft)"), Duty::Votes);
+                // its Raft log may stay in memory by design (the chart's default without HA):
+                // the placement tables are rebuilt from what the sidecars report
+                set(&mut d, Some("placement (raft)"), Duty::VotesWithoutData);
             } else if runs("scheduler") {
                 set(&mut d, Some("scheduler (embedded etcd)"), Duty::Votes);
             } else {

@@ -71,6 +71,8 @@ pub fn connect_scheme(s: &str) -> &str {
 pub fn url_host_port(url: &str) -> HostPort {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let rest = rest.split(['/', '?']).next().unwrap_or(rest);
+    // `user:password@host:port`
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
     let mut hp = host_port(rest);
     hp.text = url.to_string();
     hp

@@ -25,7 +25,7 @@ use crate::config::{self, OptionError, Options as RawOptions};
 use crate::ensemble::hosts::{HostPort, Target, parse_connect, resolve, split_ordinal};
 use crate::ensemble::lookup::{self, Ensemble, service_name, service_ports};
 use crate::ensemble::settings::{self, Setting};
-use crate::ensemble::system::is_zookeeper;
+use crate::ensemble::system::serves_zookeeper as is_zookeeper;
 use crate::object::{Object, placeholder_in};
 use crate::selector;
 
@@ -33,7 +33,7 @@ pub static META: RuleMeta = RuleMeta {
     code: "SL005",
     slug: "zookeeper-connect",
     severity: Severity::Error,
-    summary: "ZooKeeper clients' connect strings (Kafka zookeeper.connect, Pulsar, BookKeeper, Solr, Druid) name a real ensemble, namespace, host and port",
+    summary: "ZooKeeper clients' connect strings (Kafka zookeeper.connect, Pulsar, BookKeeper, Solr, Druid, ClickHouse) name a real ensemble, namespace, host and port",
     page: include_str!("../../rules/SL005-zookeeper-connect.md"),
 };
 
@@ -210,10 +210,15 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
     // the setting's name in help text (`zookeeper.connect`, `metadataStoreUrl`, `ZK_HOST`...)
     let key = crate::ensemble::connect_key(&s.key);
     // help keeps the scheme the value is written with (`zk:`, `zk+hierarchical://`)
-    let key = format!(
-        "{key}={}",
-        crate::ensemble::hosts::connect_scheme(&s.written)
-    );
+    let key = if s.key.starts_with('<') {
+        // ClickHouse's XML `<zookeeper>` nodes
+        format!("the {} nodes ", s.key)
+    } else {
+        format!(
+            "{key}={}",
+            crate::ensemble::hosts::connect_scheme(&s.written)
+        )
+    };
     let key = key.as_str();
     let (written_hosts, written_chroot) = parse_connect(&s.written);
     // the value after expansion, parsed once (most values are written out: the same text)
@@ -304,7 +309,10 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
         };
         out.push(
             finding(
-                &h.text,
+                s.needles
+                    .get(first)
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or(&h.text),
                 format!(
                     "{intro}, but {hosts} the template placeholder `{ph}`, which no DNS name can contain"
                 ),
@@ -318,7 +326,9 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
     };
     // the written text of host i, for the needle
     let text_of = |i: usize| -> String {
-        if written_hosts.len() == hosts.len() {
+        if s.needles.len() == hosts.len() && !s.needles[i].is_empty() {
+            s.needles[i].clone()
+        } else if written_hosts.len() == hosts.len() {
             written_hosts[i].text.clone()
         } else {
             s.written.clone()
