@@ -844,7 +844,8 @@ fn from_image(repo: &str) -> Option<System> {
 
 fn detect_container(cx: &ContainerView<'_>) -> Option<Detection> {
     let repo = image_repo(cx.image());
-    if is_sidecar_image(repo_base(&repo)) {
+    let base = repo_base(&repo);
+    if is_sidecar_image(base) {
         return None;
     }
     let by_command = from_command(cx);
@@ -985,7 +986,7 @@ fn detect_container(cx: &ContainerView<'_>) -> Option<Detection> {
                 why.push_str(&format!(", CONSUL_BOOTSTRAP_EXPECT={v}"));
                 d.evidence = ev;
                 set(&mut d, Some("server"), Duty::Votes);
-            } else if image_repo(image).starts_with("bitnami/consul") {
+            } else if repo.starts_with("bitnami/consul") {
                 why.push_str(", CONSUL_AGENT_MODE not set (the image runs a server)");
                 set(&mut d, Some("server"), Duty::Votes);
             } else {
