@@ -204,11 +204,12 @@ pub const LISTS: &[ListSpec] = &[
         kind: ListKind::Seeds,
         format: Format::HostList,
         want: Want {
-            properties: &[],
+            // `retry_join = ["a", "b"]` in a mounted HCL config file
+            properties: &["retry_join"],
             flags: &["-retry-join"],
             // Bitnami's image: one address
             env: &["CONSUL_RETRY_JOIN", "CONSUL_RETRY_JOIN_ADDRESS"],
-            files: &[],
+            files: &["*.hcl"],
         },
     },
     // CockroachDB nodes join through `--join host:port,...`
@@ -234,7 +235,7 @@ pub const LISTS: &[ListSpec] = &[
             flags: &["-bootstrap-expect"],
             // Bitnami's image
             env: &["CONSUL_BOOTSTRAP_EXPECT"],
-            files: &["server.hcl", "consul.hcl", "config.hcl"],
+            files: &["*.hcl"],
         },
     },
     // NATS servers cluster through `--routes` (seeds: each route must reach a server; the
@@ -244,10 +245,23 @@ pub const LISTS: &[ListSpec] = &[
         kind: ListKind::Seeds,
         format: Format::UrlList,
         want: Want {
-            properties: &[],
+            properties: &["cluster.routes"],
             flags: &["--routes", "-routes"],
             env: &[],
-            files: &[],
+            files: &["nats.conf", "nats-server.conf"],
+        },
+    },
+    // Vault's integrated storage: `storage "raft" { retry_join { leader_api_addr = "..." } }`
+    // (repeatable blocks) in a mounted HCL file; seeds a new node joins through
+    ListSpec {
+        system: System::Vault,
+        kind: ListKind::Seeds,
+        format: Format::UrlList,
+        want: Want {
+            properties: &["storage.raft.retry_join.leader_api_addr"],
+            flags: &[],
+            env: &[],
+            files: &["*.hcl"],
         },
     },
     // ClickHouse Keeper: the Raft voters of `<keeper_server><raft_configuration>` in mounted XML

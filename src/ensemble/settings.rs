@@ -626,6 +626,41 @@ pub fn mounted_files(
     out
 }
 
+/// Config files read as HCL (Consul, Vault `*.hcl`) or as the NATS config format (`nats.conf`,
+/// `nats-server.conf`), which the same reader takes.
+fn hcl_syntax(file: &str) -> Option<super::formats::Syntax> {
+    let name = file.rsplit('/').next().unwrap_or(file).to_ascii_lowercase();
+    let nats = name.starts_with("nats") && name.ends_with(".conf");
+    (name.ends_with(".hcl") || nats).then_some(super::formats::Syntax::Hcl)
+}
+
+/// The words a container's `sed` commands replace (`sed -i "s|HOSTNAME|${HOSTNAME}|g" f`, as
+/// vault-helm does with its config file before it starts): values holding one are not known.
+fn sed_tokens(c: &Container) -> Vec<String> {
+    let mut out = Vec::new();
+    for item in c.command.iter().flatten().chain(c.args.iter().flatten()) {
+        if !item.contains("sed ") {
+            continue;
+        }
+        for sep in ["s|", "s/", "s#"] {
+            let close = &sep[1..];
+            let mut rest = item.as_str();
+            while let Some(i) = rest.find(sep) {
+                rest = &rest[i + 2..];
+                let Some(j) = rest.find(close) else { break };
+                let word = &rest[..j];
+                if !word.is_empty()
+                    && word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    && out.len() < MAX_SETTINGS
+                {
+                    out.push(word.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Every setting `want` asks for in one container (`cptr` is its pointer in the object).
 pub fn read(
     c: &Container,
@@ -835,6 +870,34 @@ pub fn read(
                             needles: f.needles,
                         });
                     }
+                }
+                continue;
+            }
+            if let Some(syntax) = hcl_syntax(&file) {
+                let Some(root) = super::formats::parse(syntax, text) else {
+                    continue;
+                };
+                let substituted = sed_tokens(c);
+                for &key in want.properties {
+                    let Some(f) = super::formats::hcl::list(&root, text, key) else {
+                        continue;
+                    };
+                    // the container's script rewrites these words in its copy of the file
+                    let value = f
+                        .value
+                        .filter(|v| !substituted.iter().any(|t| v.contains(t)));
+                    out.push(Setting {
+                        key: f.key.clone(),
+                        form: Form::ConfigMap,
+                        pointer: format!("/data/{}", file.replace('~', "~0").replace('/', "~1")),
+                        config_map: Some(cm.clone()),
+                        source: format!("`{}` in ConfigMap {} ({file})", f.key, cm.key.name),
+                        container: c.name.clone(),
+                        written: f.written,
+                        value,
+                        script: None,
+                        needles: f.needles,
+                    });
                 }
                 continue;
             }

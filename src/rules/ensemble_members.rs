@@ -68,6 +68,7 @@ fn member_word(system: System) -> &'static str {
         System::Cassandra => "Cassandra node",
         System::CockroachDB => "CockroachDB node",
         System::Nats => "NATS server",
+        System::Vault => "Vault server",
         s => s.name(),
     }
 }
@@ -118,6 +119,7 @@ impl Rule for EnsembleMembers {
             System::CockroachDB,
             System::ClickHouseKeeper,
             System::Nats,
+            System::Vault,
         ]
         .into_iter()
         .filter(|s| runs(object, *s, cx.companions))

@@ -414,3 +414,70 @@ mod never_panics {
         }
     }
 }
+
+/// The value at dotted key path `path` of an HCL/NATS tree, as one list setting: every node
+/// found (repeated blocks give several), a list's items in order. `text` is the file the tree
+/// was read from (for the needles). `None` when the path is not there; an unknown value (an
+/// interpolation, a `$VAR`, a map) makes the list unknown.
+pub fn list(root: &Node, text: &str, path: &str) -> Option<super::clickhouse::Found> {
+    let found = super::lookup(root, path);
+    if found.is_empty() {
+        return None;
+    }
+    let mut items = Vec::new();
+    let mut known = true;
+    for n in found {
+        match n {
+            Node::List { items: l, .. } => items.extend(l.iter()),
+            n => items.push(n),
+        }
+    }
+    let mut written = Vec::new();
+    let mut value = Vec::new();
+    let mut needles = Vec::new();
+    for n in items {
+        let span = n.span();
+        let raw = text.get(span).unwrap_or("").to_string();
+        match n {
+            Node::Scalar(s) => value.push(s.text.clone()),
+            _ => known = false,
+        }
+        written.push(raw.trim_matches(['"', '\'']).to_string());
+        needles.push(raw);
+    }
+    Some(super::clickhouse::Found {
+        key: path.to_string(),
+        written: written.join(","),
+        value: known.then(|| value.join(",")),
+        needles,
+    })
+}
+
+#[cfg(test)]
+mod list_tests {
+    use super::*;
+
+    #[test]
+    fn lists_scalars_and_repeated_blocks() {
+        let t = "retry_join = [\"a-0.a\", \"a-1.a\"]\nbootstrap_expect = 3\nstorage \"raft\" {\n  retry_join { leader_api_addr = \"http://v-0.v:8200\" }\n  retry_join { leader_api_addr = \"http://v-1.v:8200\" }\n}\n";
+        let n = parse(t).unwrap();
+        let f = list(&n, t, "retry_join").unwrap();
+        assert_eq!(f.value.as_deref(), Some("a-0.a,a-1.a"));
+        assert_eq!(f.needles, ["\"a-0.a\"", "\"a-1.a\""]);
+        assert_eq!(
+            list(&n, t, "bootstrap_expect").unwrap().value.as_deref(),
+            Some("3")
+        );
+        let f = list(&n, t, "storage.raft.retry_join.leader_api_addr").unwrap();
+        assert_eq!(
+            f.value.as_deref(),
+            Some("http://v-0.v:8200,http://v-1.v:8200")
+        );
+        assert!(list(&n, t, "nope").is_none());
+        let t = "retry_join = [\"a-0.a\", \"${x}\"]";
+        assert_eq!(
+            list(&parse(t).unwrap(), t, "retry_join").unwrap().value,
+            None
+        );
+    }
+}
