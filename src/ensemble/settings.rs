@@ -746,8 +746,9 @@ pub fn file_at(
 }
 
 /// A structured value's items (a scalar; each entry of a list, a `{host: {address, port}}` or
-/// `{address, port}` entry as `address:port`), with where each is written. `None` when it
-/// cannot be read as a list of members.
+/// `{address, port}` entry by its address, as written there: the peer lists' ports are not
+/// checked, and a fix then names the field to change), with where each is written. `None` when
+/// it cannot be read as a list of members.
 pub fn items_of(node: &Node) -> Option<Vec<(String, std::ops::Range<usize>)>> {
     let item = |n: &Node| -> Option<(String, std::ops::Range<usize>)> {
         match n {
@@ -755,11 +756,7 @@ pub fn items_of(node: &Node) -> Option<Vec<(String, std::ops::Range<usize>)>> {
             Node::Map { .. } => {
                 let host = n.get("host").unwrap_or(n);
                 let addr = host.get("address")?.as_scalar()?;
-                let text = match host.get("port") {
-                    Some(p) => format!("{}:{}", addr.text, p.as_scalar()?.text),
-                    None => addr.text.clone(),
-                };
-                Some((text, addr.span.clone()))
+                Some((addr.text.clone(), addr.span.clone()))
             }
             _ => None,
         }
@@ -833,6 +830,28 @@ fn read_structured(
         });
         out.push(s);
     }
+}
+
+/// Whether the container names a config file through one of `names` (a flag in its
+/// command/args or script, an env var), whether or not statelint can read that file.
+pub fn names_config_file(c: &Container, names: &[&str]) -> bool {
+    if names.is_empty() {
+        return false;
+    }
+    c.env
+        .iter()
+        .flatten()
+        .any(|e| names.contains(&e.name.as_str()))
+        || c.command
+            .iter()
+            .flatten()
+            .chain(c.args.iter().flatten())
+            .any(|item| {
+                names.iter().filter(|f| f.starts_with('-')).any(|flag| {
+                    item == flag
+                        || item.contains(flag) && !find_in_text(item, flag, true).is_empty()
+                })
+            })
 }
 
 /// The paths `flags` (`--config-file`) and env vars (`ETCD_CONFIG_FILE`) name, expanded.
@@ -1650,7 +1669,7 @@ mod structured_tests {
         )
         .unwrap();
         let items: Vec<String> = items_of(&n).unwrap().into_iter().map(|i| i.0).collect();
-        assert_eq!(items, ["a-0.a.:33145", "a-1.a", "a-2.a:1"]);
+        assert_eq!(items, ["a-0.a.", "a-1.a", "a-2.a:1"]);
         let n = formats::parse(formats::Syntax::Yaml, "- host: {port: 1}\n").unwrap();
         assert_eq!(items_of(&n), None);
     }
