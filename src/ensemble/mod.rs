@@ -75,6 +75,7 @@ pub const ZOOKEEPER_CONNECT: settings::Want<'static> = settings::Want {
         // ClickHouse's config.xml and config.d/*.xml
         "*.xml",
     ],
+    ..settings::Want::NONE
 };
 
 /// How help text names the setting `key` SL005 read: Kafka's env forms are `zookeeper.connect`.
@@ -94,7 +95,14 @@ pub fn config_file_matters(key: &str, text: &str) -> bool {
         .iter()
         .map(|l| &l.want)
         .chain([&ZOOKEEPER_CONNECT])
-        .any(|w| settings::file_matches(w.files, key) || w.env.contains(&key))
+        .any(|w| {
+            settings::file_matches(w.files, key)
+                || w.env.contains(&key)
+                // a config file named by a flag (etcd's `--config-file`) may have any name
+                || !w.config_files.is_empty()
+                    && formats::syntax_of(key).is_some()
+                    && w.file_keys().any(|k| text.contains(k.rsplit('.').next().unwrap_or(k)))
+        })
         || text.to_ascii_lowercase().contains("zookeeper")
 }
 
@@ -162,6 +170,6 @@ mod tests {
         let etcd = sts("store", "quay.io/coreos/etcd:v3.5", &[]);
         let (env, keys) = owned_settings(&etcd, &c, false, true);
         assert_eq!(env, ["ETCD_INITIAL_CLUSTER", "INITIAL_CLUSTER_SIZE"]);
-        assert_eq!(keys, ["--initial-cluster"]);
+        assert_eq!(keys, ["--initial-cluster", "--etcd-initial-cluster"]);
     }
 }

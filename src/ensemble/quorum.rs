@@ -102,6 +102,7 @@ pub fn replica_set_name(obj: &Object, companions: &dyn Companions) -> Option<Str
         flags: &["--replSet"],
         env: &["MONGODB_REPLICA_SET_NAME"],
         files: &[],
+        ..Want::NONE
     };
     let spec = obj.pod_template()?.spec.as_ref()?;
     let base = format!("{}/spec", obj.pod_template_pointer());

@@ -21,7 +21,7 @@ use crate::config::{self, OptionError, Options as RawOptions};
 use crate::ensemble::hosts::{Target, resolve, split_ordinal, url_host_port};
 use crate::ensemble::lookup::{self, Ensemble, is_headless, service_name};
 use crate::ensemble::members::{
-    self as peer_lists, Format, LISTS, ListKind, ListSpec, Member, PeerList, System,
+    self as peer_lists, Format, LISTS, ListKind, ListSpec, Member, Needle, PeerList, System,
 };
 use crate::ensemble::settings::{self, EnvVal, Form, Setting};
 use crate::ensemble::system::{runs, votes};
@@ -67,6 +67,7 @@ fn member_word(system: System) -> &'static str {
         System::Consul => "Consul server",
         System::Cassandra => "Cassandra node",
         System::CockroachDB => "CockroachDB node",
+        System::Redpanda => "Redpanda broker",
         System::Nats => "NATS server",
         s => s.name(),
     }
@@ -116,6 +117,7 @@ impl Rule for EnsembleMembers {
             System::Consul,
             System::Cassandra,
             System::CockroachDB,
+            System::Redpanda,
             System::ClickHouseKeeper,
             System::Nats,
         ]
@@ -131,7 +133,8 @@ impl Rule for EnsembleMembers {
         for list_spec in LISTS.iter().filter(|l| systems.contains(&l.system)) {
             for (cptr, c) in containers(spec) {
                 let cptr = format!("{base}{cptr}");
-                let found = settings::read(c, &cptr, spec, ns, cx.companions, &list_spec.want)
+                let found = settings::read(c, &cptr, spec, ns, cx.companions, &list_spec.want);
+                let found = in_effect(list_spec.system, found)
                     .into_iter()
                     .filter(|s| {
                         seen.insert((
@@ -153,6 +156,26 @@ impl Rule for EnsembleMembers {
                 check_etcd_self(object, c, &cptr, spec, cx, out);
             }
         }
+    }
+}
+
+/// The settings of one list that the software uses, when it is written in several places:
+/// etcd ignores its flags and env vars when given `--config-file`; Elasticsearch and OpenSearch
+/// settings given on the command line (`-E`, or env vars the images turn into `-E`) override
+/// the config file's, and the Cassandra images write `CASSANDRA_SEEDS` into cassandra.yaml.
+fn in_effect(system: System, found: Vec<Setting>) -> Vec<Setting> {
+    let from_file = |s: &Setting| s.form == Form::ConfigMap;
+    let file_wins = system == System::Etcd;
+    let file_loses = matches!(
+        system,
+        System::Elasticsearch | System::OpenSearch | System::Cassandra
+    );
+    if file_wins && found.iter().any(from_file) {
+        found.into_iter().filter(from_file).collect()
+    } else if file_loses && found.iter().any(|s| !from_file(s)) {
+        found.into_iter().filter(|s| !from_file(s)).collect()
+    } else {
+        found
     }
 }
 
@@ -375,13 +398,13 @@ fn check_list(object: &Arc<Object>, list: &PeerList, cx: &Ctx<'_>, out: &mut Vec
         "StatefulSet {} sets {source} (container {})",
         object.key.name, first.container
     );
-    let finding = |s: &Setting, needle: &str, msg: String| {
+    let finding = |s: &Setting, needle: &Needle, msg: String| {
         let f = Finding::new(&META, object, s.pointer.clone(), msg);
         let f = match &s.config_map {
             Some(cm) => f.at(cm, s.pointer.clone()),
             None => f,
         };
-        f.needle(needle.to_string())
+        f.needle_nth(needle.text.clone(), needle.nth)
     };
     // members found, by StatefulSet: ordinal -> (member index, id)
     if spec.kind == ListKind::Count {
@@ -423,7 +446,7 @@ fn check_list(object: &Arc<Object>, list: &PeerList, cx: &Ctx<'_>, out: &mut Vec
     let mut reported = 0;
     for (mi, (si, needle, m)) in list.members.iter().enumerate() {
         let s = &list.settings[*si];
-        if let Some(ph) = placeholder_in(needle)
+        if let Some(ph) = placeholder_in(&needle.text)
             .or_else(|| shell_placeholder_in(&m.text))
             .map(str::to_string)
         {
@@ -658,7 +681,7 @@ fn check_list(object: &Arc<Object>, list: &PeerList, cx: &Ctx<'_>, out: &mut Vec
         .members
         .last()
         .filter(|(si, _, _)| list.settings[*si].pointer == last.pointer)
-        .map_or(last.written.clone(), |(_, n, _)| n.clone());
+        .map_or(Needle::first(last.written.clone()), |(_, n, _)| n.clone());
     let sets: Vec<String> = pods
         .values()
         .map(|(s, _)| {
@@ -1103,12 +1126,18 @@ const ETCD_NAME: settings::Want<'static> = settings::Want {
     flags: &["--name"],
     env: &["ETCD_NAME"],
     files: &[],
+    file_keys: &["name"],
+    config_files: peer_lists::ETCD_CONFIG_FILE,
+    ..settings::Want::NONE
 };
 const ETCD_ADVERTISE_PEER: settings::Want<'static> = settings::Want {
     properties: &[],
     flags: &["--initial-advertise-peer-urls"],
     env: &["ETCD_INITIAL_ADVERTISE_PEER_URLS"],
     files: &[],
+    file_keys: &["initial-advertise-peer-urls"],
+    config_files: peer_lists::ETCD_CONFIG_FILE,
+    ..settings::Want::NONE
 };
 
 /// A setting's value in pod `pod`: `fieldRef: metadata.name` and, in a shell script,
@@ -1206,10 +1235,21 @@ fn check_etcd_self(
     else {
         return;
     };
-    let lists = settings::read(c, cptr, spec, ns, cx.companions, &list_spec.want);
-    let mut names = settings::read(c, cptr, spec, ns, cx.companions, &ETCD_NAME);
+    let lists = in_effect(
+        System::Etcd,
+        settings::read(c, cptr, spec, ns, cx.companions, &list_spec.want),
+    );
+    // with `--config-file`, etcd reads its name and URLs from that file only
+    let config_file = lists.iter().any(|s| s.form == Form::ConfigMap);
+    let only_file = |found: Vec<Setting>| -> Vec<Setting> {
+        found
+            .into_iter()
+            .filter(|s| !config_file || s.form == Form::ConfigMap)
+            .collect()
+    };
+    let mut names = only_file(settings::read(c, cptr, spec, ns, cx.companions, &ETCD_NAME));
     // `ETCD_NAME` straight from `fieldRef: metadata.name` (the reader keeps only `value`s)
-    for (i, e) in c.env.iter().flatten().enumerate() {
+    for (i, e) in c.env.iter().flatten().enumerate().filter(|_| !config_file) {
         let field = e
             .value_from
             .as_ref()
@@ -1226,11 +1266,19 @@ fn check_etcd_self(
                 written: "metadata.name".to_string(),
                 value: None,
                 script: None,
+                structured: None,
                 needles: Vec::new(),
             });
         }
     }
-    let adverts = settings::read(c, cptr, spec, ns, cx.companions, &ETCD_ADVERTISE_PEER);
+    let adverts = only_file(settings::read(
+        c,
+        cptr,
+        spec,
+        ns,
+        cx.companions,
+        &ETCD_ADVERTISE_PEER,
+    ));
     if lists.is_empty() || names.is_empty() && adverts.is_empty() {
         return;
     }
