@@ -157,6 +157,17 @@ mod tests {
         ));
         assert!(config_file_matters("other", "zookeeper.connect=zk:2181"));
         assert!(!config_file_matters("nginx.conf", "server { listen 80; }"));
+        // structured files: by pattern, and an etcd config file (any name) by its keys
+        assert!(config_file_matters(
+            "server.json",
+            "{\"log_level\": \"INFO\"}"
+        ));
+        assert!(config_file_matters("cassandra.yaml", "cluster_name: x"));
+        assert!(config_file_matters(
+            "etcd.conf.yml",
+            "initial-cluster: a=http://a:2380"
+        ));
+        assert!(!config_file_matters("app.yml", "logging: {level: info}"));
     }
 
     #[test]

@@ -820,6 +820,28 @@ fn read_structured(
     }
 }
 
+/// Whether the container names a config file through one of `names` (a flag in its
+/// command/args or script, an env var), whether or not statelint can read that file.
+pub fn names_config_file(c: &Container, names: &[&str]) -> bool {
+    if names.is_empty() {
+        return false;
+    }
+    c.env
+        .iter()
+        .flatten()
+        .any(|e| names.contains(&e.name.as_str()))
+        || c.command
+            .iter()
+            .flatten()
+            .chain(c.args.iter().flatten())
+            .any(|item| {
+                names.iter().filter(|f| f.starts_with('-')).any(|flag| {
+                    item == flag
+                        || item.contains(flag) && !find_in_text(item, flag, true).is_empty()
+                })
+            })
+}
+
 /// The paths `flags` (`--config-file`) and env vars (`ETCD_CONFIG_FILE`) name, expanded.
 fn config_file_paths(
     c: &Container,

@@ -134,7 +134,8 @@ impl Rule for EnsembleMembers {
             for (cptr, c) in containers(spec) {
                 let cptr = format!("{base}{cptr}");
                 let found = settings::read(c, &cptr, spec, ns, cx.companions, &list_spec.want);
-                let found = in_effect(list_spec.system, found)
+                let named = settings::names_config_file(c, list_spec.want.config_files);
+                let found = in_effect(list_spec.system, found, named)
                     .into_iter()
                     .filter(|s| {
                         seen.insert((
@@ -163,14 +164,16 @@ impl Rule for EnsembleMembers {
 /// etcd ignores its flags and env vars when given `--config-file`; Elasticsearch and OpenSearch
 /// settings given on the command line (`-E`, or env vars the images turn into `-E`) override
 /// the config file's, and the Cassandra images write `CASSANDRA_SEEDS` into cassandra.yaml.
-fn in_effect(system: System, found: Vec<Setting>) -> Vec<Setting> {
+/// `file_named`: the container names a config file (`--config-file`), read or not; etcd then
+/// uses nothing else, so nothing else is checked.
+fn in_effect(system: System, found: Vec<Setting>, file_named: bool) -> Vec<Setting> {
     let from_file = |s: &Setting| s.form == Form::ConfigMap;
     let file_wins = system == System::Etcd;
     let file_loses = matches!(
         system,
         System::Elasticsearch | System::OpenSearch | System::Cassandra
     );
-    if file_wins && found.iter().any(from_file) {
+    if file_wins && (file_named || found.iter().any(from_file)) {
         found.into_iter().filter(from_file).collect()
     } else if file_loses && found.iter().any(|s| !from_file(s)) {
         found.into_iter().filter(|s| !from_file(s)).collect()
@@ -1043,6 +1046,34 @@ spec: {{clusterIP: None, selector: {{app: zk}}}}
     const FQ: &str = ".zk-hs.data.svc.cluster.local:2888:3888";
 
     #[test]
+    fn etcd_config_file_replaces_flags_and_env() {
+        // the config file is on an emptyDir (not readable): the wrong flag and env are
+        // ignored by etcd, so nothing is reported
+        let yaml = "apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: etcd, namespace: kv}
+spec:
+  serviceName: etcd
+  replicas: 3
+  selector: {matchLabels: {app: etcd}}
+  template:
+    metadata: {labels: {app: etcd}}
+    spec:
+      containers:
+      - name: etcd
+        image: quay.io/coreos/etcd:v3.5.16
+        command: [etcd, --config-file, /cfg/etcd.yml, --initial-cluster, etcd-7=http://etcd-7.etcd:2380]
+        env:
+        - {name: ETCD_NAME, value: nobody}
+        volumeMounts: [{name: cfg, mountPath: /cfg}]
+      volumes: [{name: cfg, emptyDir: {}}]
+";
+        assert!(messages(yaml).is_empty(), "{:?}", messages(yaml));
+        let without = yaml.replace("--config-file, /cfg/etcd.yml, ", "");
+        assert_eq!(messages(&without).len(), 2, "{:?}", messages(&without));
+    }
+
+    #[test]
     fn right_lists_pass() {
         let v = format!("zk-0{FQ}::1 zk-1{FQ}::2 zk-2{FQ}::3");
         assert!(
@@ -1235,12 +1266,14 @@ fn check_etcd_self(
     else {
         return;
     };
+    // with `--config-file`, etcd reads its name and URLs from that file only
+    let named = settings::names_config_file(c, list_spec.want.config_files);
     let lists = in_effect(
         System::Etcd,
         settings::read(c, cptr, spec, ns, cx.companions, &list_spec.want),
+        named,
     );
-    // with `--config-file`, etcd reads its name and URLs from that file only
-    let config_file = lists.iter().any(|s| s.form == Form::ConfigMap);
+    let config_file = named || lists.iter().any(|s| s.form == Form::ConfigMap);
     let only_file = |found: Vec<Setting>| -> Vec<Setting> {
         found
             .into_iter()
