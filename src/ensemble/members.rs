@@ -284,7 +284,20 @@ pub const LISTS: &[ListSpec] = &[
             properties: &[],
             flags: &["--routes", "-routes"],
             env: &[],
-            files: &[],
+            files: &["nats.conf", "nats-server.conf"],
+            file_keys: &["cluster.routes"],
+            ..Want::NONE
+        },
+    },
+    // Vault's integrated storage: `storage "raft" { retry_join { leader_api_addr = "..." } }`
+    // (repeatable blocks, all read) in a mounted HCL file: seeds a new node joins through
+    ListSpec {
+        system: System::Vault,
+        kind: ListKind::Seeds,
+        format: Format::UrlList,
+        want: Want {
+            files: &["*.hcl"],
+            file_keys: &["storage.raft.retry_join.leader_api_addr"],
             ..Want::NONE
         },
     },

@@ -791,10 +791,22 @@ fn read_structured(
     };
     let shared: Arc<str> = Arc::from(text);
     for key in keys {
-        let Some(node) = formats::lookup(&root, key).pop() else {
+        let found = formats::lookup(&root, key);
+        // HCL repeats blocks that all count (Vault's `retry_join { }` blocks); elsewhere the
+        // last value of a key wins
+        let nodes: Vec<&formats::Node> = match syntax {
+            formats::Syntax::Hcl => found,
+            _ => found.last().copied().into_iter().collect(),
+        };
+        let (Some(first), Some(last)) = (nodes.first(), nodes.last()) else {
             continue;
         };
-        let items = items_of(node).filter(|_| !node.has_unknown());
+        let span = first.span().start..last.span().end;
+        let items = nodes
+            .iter()
+            .map(|n| items_of(n).filter(|_| !n.has_unknown()))
+            .collect::<Option<Vec<_>>>()
+            .map(|l| l.into_iter().flatten().collect::<Vec<_>>());
         let joined = items.as_ref().map(|items| {
             items
                 .iter()
@@ -810,7 +822,7 @@ fn read_structured(
             }
         });
         let mut s = make(key);
-        s.written = joined.unwrap_or_else(|| text[node.span()].to_string());
+        s.written = joined.unwrap_or_else(|| text.get(span).unwrap_or_default().to_string());
         s.value = value;
         s.structured = items.map(|items| Structured {
             text: shared.clone(),
@@ -874,6 +886,33 @@ fn config_file_paths(
         }
     }
     out.retain(|p| p.starts_with('/') && !p.contains('$'));
+    out
+}
+
+/// The words a container's `sed` commands replace (`sed -i "s|HOSTNAME|${HOSTNAME}|g" f`, as
+/// vault-helm does with its config file before it starts): values holding one are not known.
+fn sed_tokens(c: &Container) -> Vec<String> {
+    let mut out = Vec::new();
+    for item in c.command.iter().flatten().chain(c.args.iter().flatten()) {
+        if !item.contains("sed ") {
+            continue;
+        }
+        for sep in ["s|", "s/", "s#"] {
+            let close = &sep[1..];
+            let mut rest = item.as_str();
+            while let Some(i) = rest.find(sep) {
+                rest = &rest[i + 2..];
+                let Some(j) = rest.find(close) else { break };
+                let word = &rest[..j];
+                if !word.is_empty()
+                    && word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    && out.len() < MAX_SETTINGS
+                {
+                    out.push(word.to_string());
+                }
+            }
+        }
+    }
     out
 }
 
@@ -1132,7 +1171,18 @@ pub fn read(
                 }
                 continue;
             }
+            let before = out.len();
             read_structured(syntax, text, want, &env, ns, &make, &mut out);
+            // the container's script rewrites these words in its copy of the file
+            let substituted = sed_tokens(c);
+            for s in &mut out[before..] {
+                if s.value
+                    .as_ref()
+                    .is_some_and(|v| substituted.iter().any(|t| v.contains(t.as_str())))
+                {
+                    s.value = None;
+                }
+            }
             continue;
         }
         let props = properties(text);
@@ -1622,5 +1672,74 @@ mod structured_tests {
         assert_eq!(items, ["a-0.a.", "a-1.a", "a-2.a:1"]);
         let n = formats::parse(formats::Syntax::Yaml, "- host: {port: 1}\n").unwrap();
         assert_eq!(items_of(&n), None);
+    }
+}
+
+#[cfg(test)]
+mod hcl_settings_tests {
+    use super::*;
+
+    #[test]
+    fn sed_rewritten_words() {
+        let c: Container = serde_json::from_value(serde_json::json!({
+            "name": "vault",
+            "command": ["/bin/sh", "-ec"],
+            "args": ["cp /c/x.hcl /tmp/s.hcl;\n[ -n \"${HOSTNAME}\" ] && sed -Ei \"s|HOSTNAME|${HOSTNAME?}|g\" /tmp/s.hcl;\nsed -i 's/POD_IP/1.2.3.4/' /tmp/s.hcl; ls|grep x"]
+        }))
+        .unwrap();
+        assert_eq!(sed_tokens(&c), ["HOSTNAME", "POD_IP"]);
+        let plain: Container =
+            serde_json::from_value(serde_json::json!({"name": "v", "args": ["s|A|b|"]})).unwrap();
+        assert!(sed_tokens(&plain).is_empty());
+    }
+
+    #[test]
+    fn repeated_hcl_blocks_all_count() {
+        let text = "storage \"raft\" {\n  retry_join { leader_api_addr = \"http://v-0.v:8200\" }\n  retry_join { leader_api_addr = \"http://v-1.v:8200\" }\n}\n";
+        let want = Want {
+            file_keys: &["storage.raft.retry_join.leader_api_addr"],
+            ..Want::NONE
+        };
+        let make = |k: &str| Setting {
+            key: k.to_string(),
+            form: Form::ConfigMap,
+            pointer: String::new(),
+            config_map: None,
+            source: String::new(),
+            container: String::new(),
+            written: String::new(),
+            value: None,
+            script: None,
+            structured: None,
+            needles: Vec::new(),
+        };
+        let mut out = Vec::new();
+        read_structured(
+            formats::Syntax::Hcl,
+            text,
+            &want,
+            &Env::new(),
+            "ns",
+            &make,
+            &mut out,
+        );
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            out[0].value.as_deref(),
+            Some("http://v-0.v:8200,http://v-1.v:8200")
+        );
+        // an interpolation in one block: the list is unknown
+        let text = text.replace("v-1.v", "${x}");
+        let mut out = Vec::new();
+        read_structured(
+            formats::Syntax::Hcl,
+            &text,
+            &want,
+            &Env::new(),
+            "ns",
+            &make,
+            &mut out,
+        );
+        assert_eq!(out[0].value, None);
     }
 }

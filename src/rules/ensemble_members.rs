@@ -69,6 +69,7 @@ fn member_word(system: System) -> &'static str {
         System::CockroachDB => "CockroachDB node",
         System::Redpanda => "Redpanda broker",
         System::Nats => "NATS server",
+        System::Vault => "Vault server",
         s => s.name(),
     }
 }
@@ -120,6 +121,7 @@ impl Rule for EnsembleMembers {
             System::Redpanda,
             System::ClickHouseKeeper,
             System::Nats,
+            System::Vault,
         ]
         .into_iter()
         .filter(|s| runs(object, *s, cx.companions))

@@ -55,6 +55,9 @@ pub fn syntax_of(file: &str) -> Option<Syntax> {
         "json" => Some(Syntax::Json),
         "xml" => Some(Syntax::Xml),
         "hcl" => Some(Syntax::Hcl),
+        // the NATS server config (`nats.conf`, `nats-server.conf`): other `*.conf` files stay
+        // line-based
+        "conf" if name.starts_with("nats") => Some(Syntax::Hcl),
         _ => None,
     }
 }
@@ -216,6 +219,8 @@ mod tests {
         assert_eq!(syntax_of("server.json"), Some(Syntax::Json));
         assert_eq!(syntax_of("05-zookeeper.xml"), Some(Syntax::Xml));
         assert_eq!(syntax_of("server.hcl"), Some(Syntax::Hcl));
+        assert_eq!(syntax_of("nats.conf"), Some(Syntax::Hcl));
+        assert_eq!(syntax_of("broker.conf"), None);
         assert_eq!(syntax_of("server.properties"), None);
         assert_eq!(syntax_of("zoo.cfg"), None);
         assert_eq!(syntax_of("yml"), None);
