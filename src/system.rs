@@ -42,6 +42,8 @@ pub enum System {
     /// Web servers and proxies (nginx, Envoy, HAProxy...): known to keep no data.
     Proxy,
     Memcached,
+    /// MariaDB Galera Cluster, Percona XtraDB Cluster: a primary component needs a majority.
+    Galera,
 }
 
 impl System {
@@ -70,6 +72,7 @@ impl System {
             System::Dapr => "Dapr",
             System::Proxy => "web server/proxy",
             System::Memcached => "Memcached",
+            System::Galera => "Galera",
         }
     }
 }
@@ -804,6 +807,8 @@ fn from_image(repo: &str) -> Option<System> {
         System::Elasticsearch
     } else if has("mongo") {
         System::MongoDB
+    } else if has("galera") || has("xtradb-cluster") {
+        System::Galera
     } else if has("rabbitmq") {
         System::RabbitMQ
     } else if has("redis") || has("valkey") || has("keydb") {
@@ -885,6 +890,7 @@ fn detect_container(cx: &ContainerView<'_>) -> Option<Detection> {
         | System::Etcd
         | System::Redpanda
         | System::CockroachDB
+        | System::Galera
         | System::ClickHouseKeeper => {
             if hint == Some("embedded") {
                 set(&mut d, Some("(embedded)"), Duty::Votes);
