@@ -158,9 +158,22 @@ impl RoleInfo {
 
 /// The role of `obj`, when it is a StatefulSet.
 pub fn of(obj: &Object, companions: &dyn Companions) -> Option<RoleInfo> {
+    shared(obj, companions).map(|r| (*r).clone())
+}
+
+/// [`of`], shared: worked out once per object and companion view, with its detection
+/// ([`system::derivation`]).
+pub fn shared(obj: &Object, companions: &dyn Companions) -> Option<Arc<RoleInfo>> {
+    obj.statefulset()?;
+    let d = system::derivation(obj, companions);
+    d.role
+        .get_or_init(|| role_of(obj, d.detection.clone()).map(Arc::new))
+        .clone()
+}
+
+fn role_of(obj: &Object, detection: Option<Detection>) -> Option<RoleInfo> {
     let sts = obj.statefulset()?;
     let data = data_of(obj);
-    let detection = system::detect(obj, companions);
     let annotation = sts
         .metadata
         .annotations
@@ -204,6 +217,12 @@ pub fn of(obj: &Object, companions: &dyn Companions) -> Option<RoleInfo> {
                 Duty::Neither => (Role::Stateless, false, ""),
                 Duty::ByData if data.kept() => (Role::Replica, true, ", keeps data"),
                 Duty::ByData => (Role::Stateless, false, ", keeps no data"),
+                Duty::VotesByData if data.kept() => (
+                    Role::Voter,
+                    true,
+                    ", keeps data, which only its voting mode does",
+                ),
+                Duty::VotesByData => (Role::Stateless, false, ", keeps no data"),
             };
             let reason = format!("{label}: {}{extra}", d.reason);
             RoleInfo {
@@ -405,6 +424,33 @@ spec:
             Role::Voter,
             "Dapr scheduler",
         );
+        // Galera clusters elect a primary component by majority
+        is(
+            "{name: m, image: docker.io/bitnami/mariadb-galera:12.0}",
+            VCT,
+            Role::Voter,
+            "Galera: image bitnami/mariadb-galera",
+        );
+        is(
+            "{name: m, image: percona/percona-xtradb-cluster:8.0}",
+            VCT,
+            Role::Voter,
+            "Galera",
+        );
+        // plain MariaDB is not a quorum system
+        is(
+            "{name: m, image: mariadb:11}",
+            VCT,
+            Role::Replica,
+            "software not known to vote",
+        );
+        // Dapr's own images on ghcr.io; placement's Raft log may stay in memory
+        is(
+            "{name: p, image: ghcr.io/dapr/placement:1.16, command: [/placement, --initial-cluster, 'p-0=p-0.p:30000']}",
+            "",
+            Role::Voter,
+            "Dapr placement (raft): image dapr/placement",
+        );
         // embedded etcd in other software
         is(
             "{name: s, image: example/meta:1, args: [--etcd-initial-cluster=a=http://a:2380]}",
@@ -600,6 +646,109 @@ data:
             Role::Replica,
             "Cassandra",
         );
+    }
+
+    /// `sts` with a pod volume `cfg` from ConfigMap `cm`, whose data is `data` (YAML block
+    /// mapping lines, indented by 2), and `extra` spec fields.
+    fn with_config_map(container: &str, init: &str, data: &str, extra: &str) -> String {
+        let volumes =
+            "      volumes: [{name: cfg, configMap: {name: cm}}, {name: conf, emptyDir: {}}]\n";
+        let inits = if init.is_empty() {
+            String::new()
+        } else {
+            format!("      initContainers: [{init}]\n")
+        };
+        sts(container, extra).replace(
+            "      containers:",
+            &format!("{volumes}{inits}      containers:"),
+        ) + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata:\n"
+            + data
+    }
+
+    #[test]
+    fn nats_jetstream_in_json_config_or_unseen() {
+        // the nats-io chart writes nats.conf as JSON: a quoted key
+        let c = "{name: nats, image: nats:2.10, volumeMounts: [{name: cfg, mountPath: /etc/nats-config}]}";
+        let data = "  nats.conf: |\n    {\n      \"jetstream\": {\n        \"store_dir\": \"/data\"\n      }\n    }\n";
+        let (r, why) = one(&with_config_map(c, "", data, VCT));
+        assert_eq!(r, Role::Voter, "{why}");
+        assert!(why.contains("NATS with JetStream"), "{why}");
+        let data = "  nats.conf: |\n    {\"port\": 4222, \"jetstream\": false}\n";
+        assert_eq!(one(&with_config_map(c, "", data, VCT)).0, Role::Replica);
+        // config in a Secret (Bitnami): NATS writes to disk only for JetStream
+        let secret = "{name: nats, image: bitnami/nats:2, args: [-c, /opt/bitnami/nats/conf/nats-server.conf]}";
+        let (r, why) = one(&sts(secret, VCT));
+        assert_eq!(r, Role::Voter, "{why}");
+        assert!(
+            why.contains("keeps data, which only its voting mode does"),
+            "{why}"
+        );
+        assert_eq!(one(&sts(secret, "")).0, Role::Stateless);
+    }
+
+    #[test]
+    fn consul_server_from_bitnami_env() {
+        is(
+            "{name: consul, image: bitnami/consul:1.21, env: [{name: CONSUL_BOOTSTRAP_EXPECT, value: '3'}]}",
+            VCT,
+            Role::Voter,
+            "Consul server: image bitnami/consul, CONSUL_BOOTSTRAP_EXPECT=3",
+        );
+        is(
+            "{name: consul, image: bitnami/consul:1.21}",
+            VCT,
+            Role::Voter,
+            "CONSUL_AGENT_MODE not set (the image runs a server)",
+        );
+        is(
+            "{name: consul, image: bitnami/consul:1.21, env: [{name: CONSUL_AGENT_MODE, value: client}]}",
+            VCT,
+            Role::Replica,
+            "Consul client",
+        );
+        is(
+            "{name: consul, image: hashicorp/consul:1.21}",
+            "",
+            Role::Stateless,
+            "no -server flag found",
+        );
+    }
+
+    #[test]
+    fn redis_beside_its_sentinel_votes_and_keeps_data() {
+        let yaml = sts(
+            "{name: redis, image: bitnami/redis:8}, {name: sentinel, image: bitnami/redis-sentinel:8}",
+            VCT,
+        );
+        let r = roles(&yaml);
+        assert_eq!(r[0].1, Role::Voter, "{r:?}");
+        assert!(
+            r[0].2.contains("Redis Sentinel: image bitnami/redis-sentinel, beside Redis (container redis), which keeps data"),
+            "{r:?}"
+        );
+        let (objects, _) = parse_file(FileId(0), &yaml, "default", &Limits::default());
+        let objects: Vec<Arc<Object>> = objects.into_iter().map(Arc::new).collect();
+        let c = Catalog::new(objects.iter().cloned());
+        assert!(of(&objects[0], &c).unwrap().stores_data);
+    }
+
+    #[test]
+    fn config_rendered_by_an_init_container() {
+        // Bitnami Kafka 3.x: the init container mounts the ConfigMap and writes
+        // server.properties into an emptyDir that the server mounts
+        let init = "{name: init, image: bitnami/kafka:3.9, volumeMounts: [{name: cfg, mountPath: /configmaps}, {name: conf, mountPath: /config}]}";
+        let main = "{name: kafka, image: bitnami/kafka:3.9, volumeMounts: [{name: conf, mountPath: /opt/bitnami/kafka/config/server.properties, subPath: server.properties}]}";
+        let data = "  server.properties: |\n    process.roles=controller,broker\n";
+        let (r, why) = one(&with_config_map(main, init, data, VCT));
+        assert_eq!(r, Role::Voter, "{why}");
+        assert!(
+            why.contains("process.roles in ConfigMap cm (server.properties)=controller,broker"),
+            "{why}"
+        );
+        // an init container that shares no writable volume with the server says nothing
+        let init = "{name: init, image: bitnami/kafka:3.9, volumeMounts: [{name: cfg, mountPath: /configmaps}]}";
+        let (r, why) = one(&with_config_map(main, init, data, VCT));
+        assert_eq!(r, Role::Replica, "{why}");
     }
 
     #[test]

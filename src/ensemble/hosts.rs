@@ -71,6 +71,8 @@ pub fn connect_scheme(s: &str) -> &str {
 pub fn url_host_port(url: &str) -> HostPort {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let rest = rest.split(['/', '?']).next().unwrap_or(rest);
+    // `user:password@host:port`
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
     let mut hp = host_port(rest);
     hp.text = url.to_string();
     hp
@@ -158,8 +160,11 @@ pub fn resolve(
     {
         return Target::External;
     }
-    let fqdn_suffix = format!(".svc.{domain}");
-    let labels: Vec<&str> = if let Some(p) = host.strip_suffix(&fqdn_suffix) {
+    // `<...>.svc.<domain>`
+    let in_domain = host
+        .strip_suffix(domain)
+        .and_then(|p| p.strip_suffix(".svc."));
+    let labels: Vec<&str> = if let Some(p) = in_domain {
         let mut l: Vec<&str> = p.split('.').collect();
         l.push("svc");
         l

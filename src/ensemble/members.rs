@@ -36,8 +36,13 @@ pub enum Format {
     EtcdInitialCluster,
     /// KRaft `id@host:port,...`.
     KraftVoters,
+    /// ClickHouse Keeper's `<raft_configuration>` servers, read as `id@host:port,...`
+    /// ([`super::formats::clickhouse`]).
+    KeeperRaft,
     /// `host:port,...`.
     HostList,
+    /// URLs `scheme://host:port,...` (NATS `--routes nats://n-0.n:6222,...`).
+    UrlList,
     /// Node names (= pod names) separated by commas or spaces, also as a YAML/JSON list
     /// (`[a, "b"]`): Elasticsearch/OpenSearch `cluster.initial_master_nodes`.
     NodeNames,
@@ -75,13 +80,19 @@ const ES_INITIAL_MASTERS: Want<'static> = Want {
         "ELASTICSEARCH_CLUSTER_MASTER_HOSTS",
     ],
     files: &["elasticsearch.yml", "opensearch.yml"],
+    ..Want::NONE
 };
 const ES_SEED_HOSTS: Want<'static> = Want {
     properties: &["discovery.seed_hosts"],
     flags: &[],
     env: &["discovery.seed_hosts", "ELASTICSEARCH_CLUSTER_HOSTS"],
     files: &["elasticsearch.yml", "opensearch.yml"],
+    ..Want::NONE
 };
+
+/// etcd's `--config-file` (a YAML file whose keys are the flags' names); when it is given,
+/// etcd ignores its other flags and env vars.
+pub const ETCD_CONFIG_FILE: &[&str] = &["--config-file", "ETCD_CONFIG_FILE"];
 
 /// Every list SL011 reads, by system.
 pub const LISTS: &[ListSpec] = &[
@@ -94,6 +105,7 @@ pub const LISTS: &[ListSpec] = &[
             flags: &[],
             env: &[],
             files: &["zoo.cfg", "zoo.cfg.dynamic", "zookeeper.properties"],
+            ..Want::NONE
         },
     },
     ListSpec {
@@ -105,6 +117,7 @@ pub const LISTS: &[ListSpec] = &[
             flags: &[],
             env: &["ZOO_SERVERS"],
             files: &[],
+            ..Want::NONE
         },
     },
     ListSpec {
@@ -116,6 +129,7 @@ pub const LISTS: &[ListSpec] = &[
             flags: &[],
             env: &["ZOOKEEPER_SERVERS"],
             files: &[],
+            ..Want::NONE
         },
     },
     ListSpec {
@@ -124,9 +138,12 @@ pub const LISTS: &[ListSpec] = &[
         format: Format::EtcdInitialCluster,
         want: Want {
             properties: &[],
-            flags: &["--initial-cluster"],
+            flags: &["--initial-cluster", "--etcd-initial-cluster"],
             env: &["ETCD_INITIAL_CLUSTER"],
             files: &[],
+            file_keys: &["initial-cluster"],
+            config_files: ETCD_CONFIG_FILE,
+            ..Want::NONE
         },
     },
     ListSpec {
@@ -138,6 +155,7 @@ pub const LISTS: &[ListSpec] = &[
             flags: &[],
             env: KRAFT_VOTERS_ENV,
             files: &["server.properties"],
+            ..Want::NONE
         },
     },
     ListSpec {
@@ -149,6 +167,7 @@ pub const LISTS: &[ListSpec] = &[
             flags: &[],
             env: KRAFT_BOOTSTRAP_ENV,
             files: &["server.properties"],
+            ..Want::NONE
         },
     },
     // Elasticsearch/OpenSearch: the master-eligible nodes that bootstrap the cluster, by node
@@ -188,11 +207,14 @@ pub const LISTS: &[ListSpec] = &[
             properties: &[],
             flags: &[],
             env: &["CASSANDRA_SEEDS"],
-            files: &[],
+            files: &["cassandra.yaml"],
+            file_keys: &["seed_provider.parameters.seeds"],
+            ..Want::NONE
         },
     },
     // Consul servers join through `-retry-join` (repeatable; cloud auto-join entries such as
-    // `provider=k8s label_selector=...` are not host names and are left out)
+    // `provider=k8s label_selector=...` are not host names and are left out), or Bitnami's
+    // `CONSUL_RETRY_JOIN`
     ListSpec {
         system: System::Consul,
         kind: ListKind::Seeds,
@@ -200,8 +222,27 @@ pub const LISTS: &[ListSpec] = &[
         want: Want {
             properties: &[],
             flags: &["-retry-join"],
+            // Bitnami's image: one address
+            env: &["CONSUL_RETRY_JOIN", "CONSUL_RETRY_JOIN_ADDRESS"],
+            files: &["*.json", "*.hcl"],
+            file_keys: &["retry_join"],
+            config_env: &["CONSUL_LOCAL_CONFIG"],
+            ..Want::NONE
+        },
+    },
+    // Redpanda brokers join through `seed_servers` (redpanda.yaml, `{host: {address, port}}`
+    // entries) or `rpk redpanda start --seeds host:port,...`
+    ListSpec {
+        system: System::Redpanda,
+        kind: ListKind::Seeds,
+        format: Format::HostList,
+        want: Want {
+            properties: &[],
+            flags: &["--seeds"],
             env: &[],
-            files: &[],
+            files: &["redpanda.yaml"],
+            file_keys: &["redpanda.seed_servers"],
+            ..Want::NONE
         },
     },
     // CockroachDB nodes join through `--join host:port,...`
@@ -214,10 +255,11 @@ pub const LISTS: &[ListSpec] = &[
             flags: &["--join"],
             env: &[],
             files: &[],
+            ..Want::NONE
         },
     },
-    // Consul servers: `-bootstrap-expect=N` (or `bootstrap_expect = N` in an HCL file) must be
-    // the number of servers
+    // Consul servers: `-bootstrap-expect=N` (or `bootstrap_expect = N` in an HCL file, or
+    // Bitnami's `CONSUL_BOOTSTRAP_EXPECT`) must be the number of servers
     ListSpec {
         system: System::Consul,
         kind: ListKind::Count,
@@ -225,8 +267,51 @@ pub const LISTS: &[ListSpec] = &[
         want: Want {
             properties: &["bootstrap_expect"],
             flags: &["-bootstrap-expect"],
+            // Bitnami's image
+            env: &["CONSUL_BOOTSTRAP_EXPECT"],
+            files: &["*.hcl", "*.json"],
+            config_env: &["CONSUL_LOCAL_CONFIG"],
+            ..Want::NONE
+        },
+    },
+    // NATS servers cluster through `--routes` (seeds: each route must reach a server; the
+    // servers gossip the rest); `cluster { routes = [...] }` in nats.conf
+    ListSpec {
+        system: System::Nats,
+        kind: ListKind::Seeds,
+        format: Format::UrlList,
+        want: Want {
+            properties: &[],
+            flags: &["--routes", "-routes"],
             env: &[],
-            files: &["server.hcl", "consul.hcl", "config.hcl"],
+            files: &["nats.conf", "nats-server.conf"],
+            file_keys: &["cluster.routes"],
+            ..Want::NONE
+        },
+    },
+    // Vault's integrated storage: `storage "raft" { retry_join { leader_api_addr = "..." } }`
+    // (repeatable blocks, all read) in a mounted HCL file: seeds a new node joins through
+    ListSpec {
+        system: System::Vault,
+        kind: ListKind::Seeds,
+        format: Format::UrlList,
+        want: Want {
+            files: &["*.hcl"],
+            file_keys: &["storage.raft.retry_join.leader_api_addr"],
+            ..Want::NONE
+        },
+    },
+    // ClickHouse Keeper: the Raft voters of `<keeper_server><raft_configuration>` in mounted XML
+    ListSpec {
+        system: System::ClickHouseKeeper,
+        kind: ListKind::Voters,
+        format: Format::KeeperRaft,
+        want: Want {
+            properties: &[super::formats::clickhouse::KEEPER_RAFT],
+            flags: &[],
+            env: &[],
+            files: &["*.xml"],
+            ..Want::NONE
         },
     },
     // ZooKeeper images that generate `server.N` from a count: Kubernetes' `k8szk`
@@ -240,6 +325,7 @@ pub const LISTS: &[ListSpec] = &[
             flags: &["--servers"],
             env: &["ZK_REPLICAS"],
             files: &[],
+            ..Want::NONE
         },
     },
     // helm/charts' etcd builds `--initial-cluster` from `INITIAL_CLUSTER_SIZE`
@@ -252,6 +338,7 @@ pub const LISTS: &[ListSpec] = &[
             flags: &[],
             env: &["INITIAL_CLUSTER_SIZE"],
             files: &[],
+            ..Want::NONE
         },
     },
 ];
@@ -383,7 +470,7 @@ pub fn parse(format: Format, key: &str, value: &str) -> Vec<Member> {
                 }
             })
             .collect(),
-        Format::KraftVoters => value
+        Format::KraftVoters | Format::KeeperRaft => value
             .split(',')
             .map(str::trim)
             .filter(|e| !e.is_empty())
@@ -410,6 +497,12 @@ pub fn parse(format: Format, key: &str, value: &str) -> Vec<Member> {
             .filter(|e| !e.is_empty())
             .map(|e| member(e, host_port(e)))
             .collect(),
+        Format::UrlList => value
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(|e| member(e, url_host_port(e)))
+            .collect(),
         Format::HostList => value
             .split(',')
             .map(str::trim)
@@ -420,6 +513,31 @@ pub fn parse(format: Format, key: &str, value: &str) -> Vec<Member> {
     }
 }
 
+/// What a finding about a member points at: occurrence `nth` (from 0) of `text` in the text
+/// of the setting's node (a member written twice in one file is found each time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Needle {
+    pub text: String,
+    pub nth: usize,
+}
+
+impl Needle {
+    pub fn first(text: impl Into<String>) -> Needle {
+        Needle {
+            text: text.into(),
+            nth: 0,
+        }
+    }
+
+    /// `text` where it is written at byte `at` of `node`.
+    fn at(node: &str, text: &str, at: usize) -> Needle {
+        Needle {
+            text: text.to_string(),
+            nth: node.get(..at).map_or(0, |b| b.matches(text).count()),
+        }
+    }
+}
+
 /// A parsed list of one container: the setting(s) and their members, each member with the
 /// index of its setting and the text to point at (the member as written when the written and
 /// expanded lists split alike, else the whole setting).
@@ -427,7 +545,7 @@ pub fn parse(format: Format, key: &str, value: &str) -> Vec<Member> {
 pub struct PeerList {
     pub spec: ListSpec,
     pub settings: Vec<Setting>,
-    pub members: Vec<(usize, String, Member)>,
+    pub members: Vec<(usize, Needle, Member)>,
     /// A setting's value could not be known (a Secret, the pod name...): nothing is checked.
     pub unknown: bool,
 }
@@ -459,14 +577,43 @@ impl PeerList {
                 }
             };
             let i = list.settings.len();
-            match &s.value {
-                None => list.unknown = true,
-                Some(v) => {
+            match (&s.value, &s.structured) {
+                (None, _) => list.unknown = true,
+                // items of a structured file, as written: each member where it is
+                (Some(v), Some(st)) if *v == s.written => {
+                    for (item, range) in &st.items {
+                        let mut cursor = range.start;
+                        for m in parse(spec.format, &s.key, item) {
+                            let end = range.end.min(st.text.len());
+                            let found = st
+                                .text
+                                .get(cursor..end)
+                                .and_then(|t| t.find(&m.text))
+                                .map(|j| cursor + j);
+                            let needle = match found {
+                                Some(p) => {
+                                    cursor = p + m.text.len();
+                                    Needle::at(&st.text, &m.text, p)
+                                }
+                                None => Needle::at(
+                                    &st.text,
+                                    st.text.get(range.clone()).unwrap_or(item),
+                                    range.start,
+                                ),
+                            };
+                            list.members.push((i, needle, m));
+                        }
+                    }
+                }
+                (Some(v), _) => {
                     let expanded = parse(spec.format, &s.key, v);
                     let written = parse(spec.format, &s.key, &s.written);
                     let n = expanded.len();
                     for (j, m) in expanded.into_iter().enumerate() {
-                        let needle = if written.len() == n {
+                        let needle = if s.needles.len() == n && !s.needles[j].is_empty() {
+                            // a structured file: the member as written there
+                            s.needles[j].clone()
+                        } else if written.len() == n {
                             written[j].text.clone()
                         } else if s.script.as_ref().is_some_and(|t| t.contains(&m.text)) {
                             // defined by a script variable: point at it there
@@ -474,7 +621,7 @@ impl PeerList {
                         } else {
                             s.written.clone()
                         };
-                        list.members.push((i, needle, m));
+                        list.members.push((i, Needle::first(needle), m));
                     }
                 }
             }
@@ -540,6 +687,71 @@ mod tests {
         assert_eq!(hosts(&m), [("z-0.z", Some(1)), ("z-1.z", Some(2))]);
         let m = parse(Format::ZookeeperServers, "", "p-zk-0,p-zk-1");
         assert_eq!(hosts(&m), [("p-zk-0", Some(1)), ("p-zk-1", Some(2))]);
+    }
+
+    #[test]
+    fn members_of_structured_files_point_where_they_are_written() {
+        use super::super::settings::{Form, Structured};
+        let text = "# es-0 and es-1 first\nlist: [es-0, es-1, \"es-0\"]\ncsv: \"es-1,es-2\"\n";
+        let span = |t: &str, from: usize| {
+            let i = from + text[from..].find(t).unwrap();
+            i..i + t.len()
+        };
+        let l = text.find("list").unwrap();
+        let c = text.find("csv").unwrap();
+        let setting = |items: Vec<(String, std::ops::Range<usize>)>| Setting {
+            key: "k".into(),
+            form: Form::ConfigMap,
+            pointer: "/data/f.yml".into(),
+            config_map: None,
+            source: String::new(),
+            container: String::new(),
+            written: items
+                .iter()
+                .map(|i| i.0.clone())
+                .collect::<Vec<_>>()
+                .join(","),
+            value: Some(
+                items
+                    .iter()
+                    .map(|i| i.0.clone())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            script: None,
+            needles: Vec::new(),
+            structured: Some(Structured {
+                text: text.into(),
+                items,
+            }),
+        };
+        let spec = LISTS
+            .iter()
+            .find(|l| l.format == Format::NodeNames)
+            .copied()
+            .unwrap();
+        let list = setting(vec![
+            ("es-0".into(), span("es-0", l)),
+            ("es-1".into(), span("es-1", l)),
+            ("es-0".into(), span("\"es-0\"", l)),
+        ]);
+        let csv = setting(vec![("es-1,es-2".into(), span("\"es-1,es-2\"", c))]);
+        let built = PeerList::build(spec, vec![list, csv]);
+        let needles: Vec<(&str, usize)> = built
+            .iter()
+            .flat_map(|l| l.members.iter().map(|(_, n, _)| (n.text.as_str(), n.nth)))
+            .collect();
+        // the comment holds the first es-0 and es-1; the list's second es-0 is the third
+        assert_eq!(
+            needles,
+            [
+                ("es-0", 1),
+                ("es-1", 1),
+                ("es-0", 2),
+                ("es-1", 2),
+                ("es-2", 0)
+            ]
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //!
 //! [`Companions`]: crate::catalog::Companions
 
+pub mod formats;
 pub mod hosts;
 pub mod lookup;
 pub mod members;
@@ -31,7 +32,8 @@ pub const ZOOKEEPER_CONNECT_ENV: &[&str] = &[
 /// (`zk+hierarchical://host:port;host:port/ledgers`), in `broker.conf`/`bookkeeper.conf` or as
 /// env (Pulsar's images copy env vars, also `PULSAR_PREFIX_*`, into the config; its chart
 /// passes them with `envFrom`); Solr's `ZK_HOST` / `-DzkHost`; Druid's
-/// `druid.zk.service.host` (`common.runtime.properties`, or the image's `druid_zk_service_host`).
+/// `druid.zk.service.host` (`common.runtime.properties`, or the image's `druid_zk_service_host`);
+/// ClickHouse's `<zookeeper>` nodes in mounted `*.xml` files.
 pub const ZOOKEEPER_CONNECT: settings::Want<'static> = settings::Want {
     properties: &[
         "zookeeper.connect",
@@ -43,6 +45,7 @@ pub const ZOOKEEPER_CONNECT: settings::Want<'static> = settings::Want {
         "configurationStoreServers",
         "metadataServiceUri",
         "bookkeeperMetadataServiceUri",
+        formats::clickhouse::ZOOKEEPER,
     ],
     flags: &[],
     env: &[
@@ -69,7 +72,10 @@ pub const ZOOKEEPER_CONNECT: settings::Want<'static> = settings::Want {
         "proxy.conf",
         "functions_worker.yml",
         "common.runtime.properties",
+        // ClickHouse's config.xml and config.d/*.xml
+        "*.xml",
     ],
+    ..settings::Want::NONE
 };
 
 /// How help text names the setting `key` SL005 read: Kafka's env forms are `zookeeper.connect`.
@@ -83,14 +89,25 @@ pub fn connect_key(key: &str) -> &str {
 
 /// Whether a ConfigMap file can hold a setting the ensemble rules read (the webhook keeps only
 /// these): a file one of them reads by name, a key an `envFrom` turns into an env var they
-/// read, or any text that mentions ZooKeeper.
+/// read, any text that mentions ZooKeeper, or NATS's JetStream switch (the roles catalogue reads
+/// it from whatever file is mounted: `jetstream {` in nats.conf, `"jetstream": {` in JSON).
 pub fn config_file_matters(key: &str, text: &str) -> bool {
     members::LISTS
         .iter()
         .map(|l| &l.want)
         .chain([&ZOOKEEPER_CONNECT])
-        .any(|w| w.files.contains(&key) || w.env.contains(&key))
-        || text.to_ascii_lowercase().contains("zookeeper")
+        .any(|w| {
+            settings::file_matches(w.files, key)
+                || w.env.contains(&key)
+                // a config file named by a flag (etcd's `--config-file`) may have any name
+                || !w.config_files.is_empty()
+                    && formats::syntax_of(key).is_some()
+                    && w.file_keys().any(|k| text.contains(k.rsplit('.').next().unwrap_or(k)))
+        })
+        || {
+            let lower = text.to_ascii_lowercase();
+            lower.contains("zookeeper") || lower.contains("jetstream")
+        }
 }
 
 /// The env names and argv keys whose values SL005 (`zookeeper_connect`) and SL011
@@ -105,14 +122,24 @@ pub fn owned_settings(
     let mut keys = Vec::new();
     if zookeeper_connect {
         env.extend_from_slice(ZOOKEEPER_CONNECT.env);
-        keys.extend_from_slice(ZOOKEEPER_CONNECT.properties);
+        keys.extend(
+            ZOOKEEPER_CONNECT
+                .properties
+                .iter()
+                .filter(|k| !k.starts_with('<')),
+        );
     }
     if members {
         for l in members::LISTS {
             let runs = system::runs(object, l.system, companions);
             if runs {
                 env.extend_from_slice(l.want.env);
-                keys.extend(l.want.properties.iter().filter(|k| !k.ends_with('*')));
+                keys.extend(
+                    l.want
+                        .properties
+                        .iter()
+                        .filter(|k| !k.ends_with('*') && !k.starts_with('<')),
+                );
                 keys.extend_from_slice(l.want.flags);
             }
         }
@@ -134,6 +161,21 @@ mod tests {
         ));
         assert!(config_file_matters("other", "zookeeper.connect=zk:2181"));
         assert!(!config_file_matters("nginx.conf", "server { listen 80; }"));
+        // structured files: by pattern, and an etcd config file (any name) by its keys
+        assert!(config_file_matters(
+            "server.json",
+            "{\"log_level\": \"INFO\"}"
+        ));
+        assert!(config_file_matters("cassandra.yaml", "cluster_name: x"));
+        assert!(config_file_matters(
+            "etcd.conf.yml",
+            "initial-cluster: a=http://a:2380"
+        ));
+        assert!(!config_file_matters("app.yml", "logging: {level: info}"));
+        assert!(config_file_matters(
+            "nats.conf",
+            "{\"jetstream\": {\"store_dir\": \"/d\"}}"
+        ));
     }
 
     #[test]
@@ -147,6 +189,6 @@ mod tests {
         let etcd = sts("store", "quay.io/coreos/etcd:v3.5", &[]);
         let (env, keys) = owned_settings(&etcd, &c, false, true);
         assert_eq!(env, ["ETCD_INITIAL_CLUSTER", "INITIAL_CLUSTER_SIZE"]);
-        assert_eq!(keys, ["--initial-cluster"]);
+        assert_eq!(keys, ["--initial-cluster", "--etcd-initial-cluster"]);
     }
 }

@@ -6,14 +6,16 @@
 //! system it runs elects by majority among its pods: ZooKeeper, etcd (also embedded), KRaft
 //! controllers, Consul and Vault raft servers, NATS JetStream, Elasticsearch/OpenSearch
 //! master-eligible nodes, MongoDB data members and arbiters, ClickHouse Keeper, Redpanda,
-//! YugabyteDB masters, Dapr placement/scheduler. CockroachDB (ranges replicate by their own
-//! factor, not by node count) and Redis Sentinel (its quorum is a setting) are not such
-//! ensembles. A StatefulSet whose `statelint.io/role: voter` annotation says so votes too.
+//! YugabyteDB masters, Dapr placement/scheduler, Galera (MariaDB, Percona XtraDB Cluster).
+//! CockroachDB (ranges replicate by their own factor, not by node count) and Redis Sentinel
+//! (its quorum is a setting) are not such ensembles. A StatefulSet whose `statelint.io/role: voter` annotation says so votes too.
 //!
 //! StatefulSets of one system in one namespace form one ensemble when a Service broader than
 //! the StatefulSet's own selector selects the pods of both (a ZooKeeper ensemble split over two
 //! StatefulSets behind one Service), or, for MongoDB, when they name the same replica set
-//! (`MONGODB_REPLICA_SET_NAME`, `--replSet`): data members and an arbiter.
+//! (`MONGODB_REPLICA_SET_NAME`, `--replSet`): data members and an arbiter. Two MongoDB
+//! StatefulSets that name different replica sets (a sharded cluster's config servers and
+//! shards) are separate ensembles, even behind one Service.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -63,6 +65,7 @@ fn majority(system: System) -> bool {
             | System::Redpanda
             | System::YugabyteDB
             | System::Dapr
+            | System::Galera
     )
 }
 
@@ -70,7 +73,7 @@ fn majority(system: System) -> bool {
 /// recognise but that its image, command or name shows to be ZooKeeper or etcd (a `my-zk` on a
 /// private base image) votes in that system's quorum unless its role annotation says otherwise.
 pub fn votes_in(obj: &Object, companions: &dyn Companions) -> Option<Quorum> {
-    let info = role::of(obj, companions)?;
+    let info = role::shared(obj, companions)?;
     if info.from_annotation {
         if info.role != Role::Voter {
             return None;
@@ -100,6 +103,7 @@ pub fn replica_set_name(obj: &Object, companions: &dyn Companions) -> Option<Str
         flags: &["--replSet"],
         env: &["MONGODB_REPLICA_SET_NAME"],
         files: &[],
+        ..Want::NONE
     };
     let spec = obj.pod_template()?.spec.as_ref()?;
     let base = format!("{}/spec", obj.pod_template_pointer());
@@ -155,9 +159,15 @@ pub fn ensemble(
             let shared_service = other
                 .pod_labels()
                 .is_some_and(|l| services.iter().any(|s| s.service_selects(l)));
-            let same_replica_set =
-                replica_set.is_some() && replica_set_name(other, companions) == replica_set;
-            (shared_service || same_replica_set) && votes_in(other, companions) == Some(quorum)
+            // a MongoDB replica set name decides: a sharded cluster's config servers and
+            // shards are separate replica sets, however broad a Service selects them together
+            let other_set = replica_set
+                .as_ref()
+                .and(replica_set_name(other, companions));
+            let same_replica_set = other_set.is_some() && other_set == replica_set;
+            let other_replica_set = other_set.is_some() && other_set != replica_set;
+            (same_replica_set || shared_service && !other_replica_set)
+                && votes_in(other, companions) == Some(quorum)
         })
         .collect();
     members.extend(others);
@@ -187,6 +197,10 @@ mod tests {
             votes_in(&sts("n", "nats:2.10", &["--jetstream"]), &c),
             Some(Quorum::System(System::Nats))
         );
+        assert_eq!(
+            votes_in(&sts("g", "bitnami/mariadb-galera:12", &[]), &c),
+            Some(Quorum::System(System::Galera))
+        );
         // NATS without JetStream, Cassandra, CockroachDB: no majority quorum among the pods
         assert_eq!(votes_in(&sts("n", "nats:2.10", &[]), &c), None);
         assert_eq!(votes_in(&sts("c", "cassandra:4", &[]), &c), None);
@@ -195,5 +209,80 @@ mod tests {
             None
         );
         assert_eq!(Quorum::System(System::Kafka).label(), "KRaft controller");
+    }
+
+    /// Names of the StatefulSets in the ensemble of each StatefulSet of `yaml`.
+    fn ensembles(yaml: &str) -> Vec<(String, Vec<String>)> {
+        use crate::object::FileId;
+        use crate::source::{Limits, parse_file};
+        let (objects, errors) = parse_file(FileId(0), yaml, "default", &Limits::default());
+        assert!(errors.is_empty(), "{errors:?}");
+        let objects: Vec<Arc<Object>> = objects.into_iter().map(Arc::new).collect();
+        let c = Catalog::new(objects.iter().cloned());
+        objects
+            .iter()
+            .filter(|o| o.statefulset().is_some())
+            .map(|o| {
+                let members = ensemble(o, &c).map_or_else(Vec::new, |(_, m)| {
+                    m.iter().map(|m| m.key.name.clone()).collect()
+                });
+                (o.key.name.clone(), members)
+            })
+            .collect()
+    }
+
+    fn mongo(name: &str, set: &str, mode: &str) -> String {
+        format!(
+            "apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: {name}}}
+spec:
+  serviceName: all
+  replicas: 3
+  selector: {{matchLabels: {{app: mongo, part: {name}}}}}
+  template:
+    metadata: {{labels: {{app: mongo, part: {name}}}}}
+    spec:
+      containers:
+      - name: m
+        image: bitnami/mongodb-sharded:8
+        env:
+        - {{name: MONGODB_SHARDING_MODE, value: {mode}}}
+        - {{name: MONGODB_REPLICA_SET_NAME, value: {set}}}
+---
+"
+        )
+    }
+
+    const BROAD_SERVICE: &str = "apiVersion: v1
+kind: Service
+metadata: {name: all}
+spec: {clusterIP: None, selector: {app: mongo}}
+";
+
+    #[test]
+    fn mongodb_replica_sets_behind_one_service_are_separate_ensembles() {
+        let yaml = mongo("cfg", "rs-cfg", "configsvr")
+            + &mongo("shard0", "rs-shard0", "shardsvr")
+            + &mongo("shard0-arbiter", "rs-shard0", "shardsvr")
+            + BROAD_SERVICE;
+        let e = ensembles(&yaml);
+        assert_eq!(
+            e,
+            [
+                ("cfg".to_string(), vec!["cfg".to_string()]),
+                (
+                    "shard0".to_string(),
+                    vec!["shard0".to_string(), "shard0-arbiter".to_string()]
+                ),
+                (
+                    "shard0-arbiter".to_string(),
+                    vec!["shard0".to_string(), "shard0-arbiter".to_string()]
+                ),
+            ]
+        );
+        // without replica set names, the shared Service still groups them
+        let yaml = yaml.replace("MONGODB_REPLICA_SET_NAME", "OTHER");
+        assert!(ensembles(&yaml).iter().all(|(_, m)| m.len() == 3), "{yaml}");
     }
 }

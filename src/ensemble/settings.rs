@@ -16,6 +16,8 @@ use k8s_openapi::api::core::v1::{Container, EnvVar, PodSpec};
 use crate::catalog::Companions;
 use crate::object::Object;
 
+use super::formats::{self, Node};
+
 /// What to look for in a container.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Want<'a> {
@@ -27,8 +29,46 @@ pub struct Want<'a> {
     pub flags: &'a [&'a str],
     /// Env var names.
     pub env: &'a [&'a str],
-    /// ConfigMap keys (file names) read as properties files.
+    /// ConfigMap keys (file names) mounted into the container that hold these settings: read
+    /// as properties files, or by their syntax ([`formats::syntax_of`]: YAML, JSON...). `*.json`
+    /// matches every key of that extension.
     pub files: &'a [&'a str],
+    /// Key paths read in structured files (`seed_provider.parameters.seeds`, dotted, written
+    /// flat or nested); empty: the [`Want::properties`] without a `*`.
+    pub file_keys: &'a [&'a str],
+    /// Flags and env vars that name a config file to read (`--config-file`,
+    /// `ETCD_CONFIG_FILE`): the file is found through the container's volumeMounts.
+    pub config_files: &'a [&'a str],
+    /// Env vars whose value is a config document (Consul's `CONSUL_LOCAL_CONFIG`, JSON).
+    pub config_env: &'a [&'a str],
+}
+
+impl Want<'static> {
+    /// Nothing: the base of `Want { ..., ..Want::NONE }`.
+    pub const NONE: Want<'static> = Want {
+        properties: &[],
+        flags: &[],
+        env: &[],
+        files: &[],
+        file_keys: &[],
+        config_files: &[],
+        config_env: &[],
+    };
+}
+
+impl Want<'_> {
+    /// The key paths read in structured files.
+    pub fn file_keys(&self) -> impl Iterator<Item = &str> {
+        let props = if self.file_keys.is_empty() {
+            self.properties
+        } else {
+            &[]
+        };
+        self.file_keys
+            .iter()
+            .chain(props.iter().filter(|k| !k.ends_with('*')))
+            .copied()
+    }
 }
 
 /// Where a setting was read from.
@@ -61,6 +101,23 @@ pub struct Setting {
     /// The whole script, for a setting read from one (its value may come from a variable the
     /// script defines elsewhere).
     pub script: Option<String>,
+    /// For a list assembled from a structured file (ClickHouse's `<zookeeper>` nodes, an HCL
+    /// list): the text of each member as written in the file, to point at; empty otherwise.
+    pub needles: Vec<String>,
+    /// A value read from a structured file or document (YAML, JSON...): its items and where
+    /// each is written.
+    pub structured: Option<Structured>,
+}
+
+/// A value read from a structured text ([`formats`]). [`Setting::value`] and
+/// [`Setting::written`] join its items with `,`.
+#[derive(Debug, Clone)]
+pub struct Structured {
+    /// The whole text of the node the setting points at (the ConfigMap file, the env value).
+    pub text: Arc<str>,
+    /// Each item of the value (a scalar, each entry of a list), as the software reads it, and
+    /// the byte range where it is written in `text`.
+    pub items: Vec<(String, std::ops::Range<usize>)>,
 }
 
 /// What an env var expands to.
@@ -507,6 +564,19 @@ pub fn find_in_properties(s: &str, key: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
+/// A shell's `-c` option, alone or with other one-letter options: `-c`, `-ec`, `-ecx`, `-xc`.
+pub fn is_shell_c_flag(arg: &str) -> bool {
+    arg.strip_prefix('-').is_some_and(|o| {
+        // bash's one-letter options, each at most once
+        (1..=6).contains(&o.len())
+            && o.contains('c')
+            && o.bytes().all(|b| b"abcefhiklmnprstuvx".contains(&b))
+            && o.bytes()
+                .enumerate()
+                .all(|(i, b)| !o.as_bytes()[..i].contains(&b))
+    })
+}
+
 pub fn is_shell(cmd: &str) -> bool {
     let base = cmd.rsplit('/').next().unwrap_or(cmd);
     matches!(base, "sh" | "bash" | "ash" | "dash" | "zsh" | "ksh")
@@ -552,6 +622,40 @@ fn argv<'c>(c: &'c Container, cptr: &str) -> Vec<(String, &'c str)> {
         .collect()
 }
 
+/// Whether ConfigMap key `key` is one of `files`: a name, or `*.ext` for every key ending so.
+pub fn file_matches(files: &[&str], key: &str) -> bool {
+    files.iter().any(|f| match f.strip_prefix('*') {
+        Some(ext) => key.ends_with(ext) && key.len() > ext.len(),
+        None => *f == key,
+    })
+}
+
+/// The ConfigMap keys a volume mount makes into files: (key, path under the mount), with a
+/// `subPath` only the one it names.
+fn mounted_keys(
+    cm: &Object,
+    items: Option<&[k8s_openapi::api::core::v1::KeyToPath]>,
+    sub_path: Option<&str>,
+) -> Vec<(String, String)> {
+    let data = cm.config_map().and_then(|m| m.data.as_ref());
+    let keys: Vec<(String, String)> = match items {
+        Some(items) => items
+            .iter()
+            .filter(|it| data.is_some_and(|d| d.contains_key(&it.key)))
+            .map(|it| (it.key.clone(), it.path.clone()))
+            .collect(),
+        None => data
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| (k.clone(), k.clone()))
+            .collect(),
+    };
+    match sub_path {
+        Some(sub) => keys.into_iter().filter(|(_, p)| p == sub).collect(),
+        None => keys,
+    }
+}
+
 /// The ConfigMaps mounted into a container, with the keys (file names) that `files` asks for:
 /// (ConfigMap, key).
 pub fn mounted_files(
@@ -567,34 +671,245 @@ pub fn mounted_files(
             continue;
         };
         let Some(cmv) = &vol.config_map else { continue };
-        let mut cm = None;
-        for &key in files {
-            if let Some(items) = &cmv.items
-                && !items.iter().any(|it| it.key == key)
-            {
-                continue;
-            }
-            if let Some(sub) = m.sub_path.as_deref().filter(|s| !s.is_empty()) {
-                let path = cmv
-                    .items
+        // a mount of files no pattern asks for needs no lookup
+        let named = |k: &str| file_matches(files, k);
+        if let Some(items) = &cmv.items
+            && !items.iter().any(|it| named(&it.key))
+        {
+            continue;
+        }
+        let Some(cm) = companions.config_map(ns, &cmv.name) else {
+            continue;
+        };
+        let sub = m.sub_path.as_deref().filter(|s| !s.is_empty());
+        let keys = mounted_keys(&cm, cmv.items.as_deref(), sub);
+        for pattern in files {
+            for (key, _) in keys.iter().filter(|(k, _)| file_matches(&[pattern], k)) {
+                if !out
                     .iter()
-                    .flatten()
-                    .find(|it| it.key == key)
-                    .map_or(key, |it| it.path.as_str());
-                if sub != path {
-                    continue;
+                    .any(|(o, k): &(Arc<Object>, String)| o.key == cm.key && k == key)
+                {
+                    out.push((cm.clone(), key.clone()));
                 }
             }
-            if cm.is_none() {
-                cm = companions.config_map(ns, &cmv.name);
+        }
+    }
+    out
+}
+
+/// The ConfigMap key a container sees at file `path` (through its volumeMounts; the deepest
+/// mount wins, as in the container's filesystem).
+pub fn file_at(
+    c: &Container,
+    spec: &PodSpec,
+    ns: &str,
+    path: &str,
+    companions: &dyn Companions,
+) -> Option<(Arc<Object>, String)> {
+    let mut best: Option<(usize, Arc<Object>, String)> = None;
+    for m in c.volume_mounts.iter().flatten() {
+        let mount = m.mount_path.trim_end_matches('/');
+        let sub = m.sub_path.as_deref().filter(|s| !s.is_empty());
+        let rel = match sub {
+            Some(sub) if path == mount => sub,
+            Some(_) => continue,
+            None => match path.strip_prefix(mount).and_then(|r| r.strip_prefix('/')) {
+                Some(r) if !r.is_empty() => r,
+                _ => continue,
+            },
+        };
+        if best.as_ref().is_some_and(|(len, _, _)| *len > mount.len()) {
+            continue;
+        }
+        let Some(cmv) = spec
+            .volumes
+            .iter()
+            .flatten()
+            .find(|v| v.name == m.name)
+            .and_then(|v| v.config_map.as_ref())
+        else {
+            // another kind of volume at that path: the file is not a ConfigMap's
+            best = None;
+            continue;
+        };
+        let Some(cm) = companions.config_map(ns, &cmv.name) else {
+            best = None;
+            continue;
+        };
+        let found = mounted_keys(&cm, cmv.items.as_deref(), sub)
+            .into_iter()
+            .find(|(_, p)| p == rel)
+            .map(|(k, _)| k);
+        best = found.map(|k| (mount.len(), cm, k));
+    }
+    best.map(|(_, cm, k)| (cm, k))
+}
+
+/// A structured value's items (a scalar; each entry of a list, a `{host: {address, port}}` or
+/// `{address, port}` entry by its address, as written there: the peer lists' ports are not
+/// checked, and a fix then names the field to change), with where each is written. `None` when
+/// it cannot be read as a list of members.
+pub fn items_of(node: &Node) -> Option<Vec<(String, std::ops::Range<usize>)>> {
+    let item = |n: &Node| -> Option<(String, std::ops::Range<usize>)> {
+        match n {
+            Node::Scalar(s) => Some((s.text.clone(), s.span.clone())),
+            Node::Map { .. } => {
+                let host = n.get("host").unwrap_or(n);
+                let addr = host.get("address")?.as_scalar()?;
+                Some((addr.text.clone(), addr.span.clone()))
             }
-            let Some(cm) = &cm else { break };
-            let has = cm
-                .config_map()
-                .and_then(|m| m.data.as_ref())
-                .is_some_and(|d| d.contains_key(key));
-            if has {
-                out.push((cm.clone(), key.to_string()));
+            _ => None,
+        }
+    };
+    match node {
+        Node::List { items, .. } => items.iter().map(item).collect(),
+        Node::Scalar(_) => Some(vec![item(node)?]),
+        _ => None,
+    }
+}
+
+/// The settings `want` asks for in a structured text (`name`: the file or env var, for
+/// messages): one per key path, the last one when a key is written more than once. A value
+/// that uses `${VAR}` (Elasticsearch and others expand env vars in their config files) is
+/// expanded from the container env; unknown when it cannot be.
+#[allow(clippy::too_many_arguments)]
+fn read_structured(
+    syntax: formats::Syntax,
+    text: &str,
+    want: &Want<'_>,
+    env: &Env,
+    ns: &str,
+    make: &dyn Fn(&str) -> Setting,
+    out: &mut Vec<Setting>,
+) {
+    let keys: Vec<&str> = want.file_keys().collect();
+    if keys.is_empty() {
+        return;
+    }
+    let Some(root) = formats::parse(syntax, text) else {
+        return;
+    };
+    let shared: Arc<str> = Arc::from(text);
+    for key in keys {
+        let found = formats::lookup(&root, key);
+        // HCL repeats blocks that all count (Vault's `retry_join { }` blocks); elsewhere the
+        // last value of a key wins
+        let nodes: Vec<&formats::Node> = match syntax {
+            formats::Syntax::Hcl => found,
+            _ => found.last().copied().into_iter().collect(),
+        };
+        let (Some(first), Some(last)) = (nodes.first(), nodes.last()) else {
+            continue;
+        };
+        let span = first.span().start..last.span().end;
+        let items = nodes
+            .iter()
+            .map(|n| items_of(n).filter(|_| !n.has_unknown()))
+            .collect::<Option<Vec<_>>>()
+            .map(|l| l.into_iter().flatten().collect::<Vec<_>>());
+        let joined = items.as_ref().map(|items| {
+            items
+                .iter()
+                .map(|(t, _)| t.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        let value = joined.as_ref().and_then(|j| {
+            if j.contains('$') {
+                shell_expand(j, env, ns).filter(|v| !v.contains('$'))
+            } else {
+                Some(j.clone())
+            }
+        });
+        let mut s = make(key);
+        s.written = joined.unwrap_or_else(|| text.get(span).unwrap_or_default().to_string());
+        s.value = value;
+        s.structured = items.map(|items| Structured {
+            text: shared.clone(),
+            items,
+        });
+        out.push(s);
+    }
+}
+
+/// Whether the container names a config file through one of `names` (a flag in its
+/// command/args or script, an env var), whether or not statelint can read that file.
+pub fn names_config_file(c: &Container, names: &[&str]) -> bool {
+    if names.is_empty() {
+        return false;
+    }
+    c.env
+        .iter()
+        .flatten()
+        .any(|e| names.contains(&e.name.as_str()))
+        || c.command
+            .iter()
+            .flatten()
+            .chain(c.args.iter().flatten())
+            .any(|item| {
+                names.iter().filter(|f| f.starts_with('-')).any(|flag| {
+                    item == flag
+                        || item.contains(flag) && !find_in_text(item, flag, true).is_empty()
+                })
+            })
+}
+
+/// The paths `flags` (`--config-file`) and env vars (`ETCD_CONFIG_FILE`) name, expanded.
+fn config_file_paths(
+    c: &Container,
+    cptr: &str,
+    env_list: &EnvList<'_>,
+    ns: &str,
+    names: &[&str],
+) -> Vec<String> {
+    let mut out: Vec<String> = env_list
+        .iter()
+        .filter(|(_, e, _)| names.contains(&e.name.as_str()))
+        .filter_map(|(_, _, v)| v.clone())
+        .collect();
+    let env = container_env(c.env.as_deref().unwrap_or_default(), ns).0;
+    let argv = argv(c, cptr);
+    for (i, (_, item)) in argv.iter().enumerate() {
+        for flag in names.iter().filter(|f| f.starts_with('-')) {
+            if *item == *flag {
+                if let Some((_, next)) = argv.get(i + 1) {
+                    out.extend(k8s_expand(next, &env, ns));
+                }
+                continue;
+            }
+            if !item.contains(flag) {
+                continue;
+            }
+            for (_, _, v) in find_in_text(item, flag, true) {
+                out.extend(k8s_expand(&v, &env, ns));
+            }
+        }
+    }
+    out.retain(|p| p.starts_with('/') && !p.contains('$'));
+    out
+}
+
+/// The words a container's `sed` commands replace (`sed -i "s|HOSTNAME|${HOSTNAME}|g" f`, as
+/// vault-helm does with its config file before it starts): values holding one are not known.
+fn sed_tokens(c: &Container) -> Vec<String> {
+    let mut out = Vec::new();
+    for item in c.command.iter().flatten().chain(c.args.iter().flatten()) {
+        if !item.contains("sed ") {
+            continue;
+        }
+        for sep in ["s|", "s/", "s#"] {
+            let close = &sep[1..];
+            let mut rest = item.as_str();
+            while let Some(i) = rest.find(sep) {
+                rest = &rest[i + 2..];
+                let Some(j) = rest.find(close) else { break };
+                let word = &rest[..j];
+                if !word.is_empty()
+                    && word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    && out.len() < MAX_SETTINGS
+                {
+                    out.push(word.to_string());
+                }
             }
         }
     }
@@ -628,29 +943,54 @@ pub fn read(
         .iter()
         .flatten()
         .any(|e| want.env.contains(&e.name.as_str()));
-    let config_maps = !want.files.is_empty()
-        && c.volume_mounts.iter().flatten().any(|m| {
-            spec.volumes
+    let mounts_config_maps = c.volume_mounts.iter().flatten().any(|m| {
+        spec.volumes
+            .iter()
+            .flatten()
+            .any(|v| v.name == m.name && v.config_map.is_some())
+    });
+    let config_maps = !want.files.is_empty() && mounts_config_maps;
+    // a config file named by a flag or env var, mounted from a ConfigMap
+    let config_files = !want.config_files.is_empty()
+        && mounts_config_maps
+        && (c
+            .env
+            .iter()
+            .flatten()
+            .any(|e| want.config_files.contains(&e.name.as_str()))
+            || c.command
                 .iter()
                 .flatten()
-                .any(|v| v.name == m.name && v.config_map.is_some())
-        });
+                .chain(c.args.iter().flatten())
+                .any(|s| want.config_files.iter().any(|f| s.contains(f))));
+    let config_env = c
+        .env
+        .iter()
+        .flatten()
+        .any(|e| want.config_env.contains(&e.name.as_str()));
     // `envFrom` ConfigMaps: their data keys become env vars (Pulsar's charts configure this way)
     let env_from = !want.env.is_empty()
         && c.env_from
             .iter()
             .flatten()
             .any(|f| f.config_map_ref.is_some());
-    if !in_argv && !in_env && !config_maps && !env_from {
+    if !in_argv && !in_env && !config_maps && !env_from && !config_files && !config_env {
         return out;
     }
     let (env, env_list) = container_env(c.env.as_deref().unwrap_or_default(), ns);
     if in_argv {
         let argv = argv(c, cptr);
         let shell = argv.first().is_some_and(|(_, s)| is_shell(s));
+        // no `command`: the image's entrypoint runs the args, and may hand them to a shell
+        // (CockroachDB's `args: [shell, -ecx, SCRIPT]`, entrypoints that `exec "$@"`)
+        let entrypoint = c.command.as_ref().is_none_or(Vec::is_empty);
         for (i, (ptr, item)) in argv.iter().enumerate() {
-            let script =
-                shell && i >= 2 && argv[i - 1].1.starts_with('-') && argv[i - 1].1.contains('c');
+            let script = i >= 1
+                && if shell {
+                    i >= 2 && argv[i - 1].1.starts_with('-') && argv[i - 1].1.contains('c')
+                } else {
+                    entrypoint && is_shell_c_flag(argv[i - 1].1)
+                };
             let keys = want
                 .properties
                 .iter()
@@ -676,6 +1016,8 @@ pub fn read(
                             written: next.to_string(),
                             value,
                             script: None,
+                            structured: None,
+                            needles: Vec::new(),
                         });
                     }
                     found.clear();
@@ -711,12 +1053,14 @@ pub fn read(
                         written,
                         value,
                         script: script.then(|| item.to_string()),
+                        structured: None,
+                        needles: Vec::new(),
                     });
                 }
             }
         }
     }
-    for (i, e, expanded) in env_list {
+    for (i, e, expanded) in &env_list {
         if !want.env.contains(&e.name.as_str()) {
             continue;
         }
@@ -731,8 +1075,10 @@ pub fn read(
             source: format!("env {}", e.name),
             container: c.name.clone(),
             written,
-            value: expanded,
+            value: expanded.clone(),
             script: None,
+            structured: None,
+            needles: Vec::new(),
         });
     }
     if env_from {
@@ -764,43 +1110,137 @@ pub fn read(
                     written: v.clone(),
                     value: Some(v.clone()),
                     script: None,
+                    structured: None,
+                    needles: Vec::new(),
                 });
             }
         }
     }
-    if config_maps {
-        for (cm, file) in mounted_files(c, spec, ns, want.files, companions) {
-            let Some(text) = cm
-                .config_map()
-                .and_then(|m| m.data.as_ref())
-                .and_then(|d| d.get(&file))
-            else {
-                continue;
+    let mut files = if config_maps {
+        mounted_files(c, spec, ns, want.files, companions)
+    } else {
+        Vec::new()
+    };
+    if config_files {
+        for path in config_file_paths(c, cptr, &env_list, ns, want.config_files) {
+            if let Some(found) = file_at(c, spec, ns, &path, companions)
+                && !files
+                    .iter()
+                    .any(|(o, k)| o.key == found.0.key && *k == found.1)
+            {
+                files.push(found);
+            }
+        }
+    }
+    for (cm, file) in files {
+        let Some(text) = cm
+            .config_map()
+            .and_then(|m| m.data.as_ref())
+            .and_then(|d| d.get(&file))
+        else {
+            continue;
+        };
+        let pointer = format!("/data/{}", file.replace('~', "~0").replace('/', "~1"));
+        if let Some(syntax) = formats::syntax_of(&file) {
+            let make = |k: &str| Setting {
+                key: k.to_string(),
+                form: Form::ConfigMap,
+                pointer: pointer.clone(),
+                config_map: Some(cm.clone()),
+                source: format!("`{k}` in ConfigMap {} ({file})", cm.key.name),
+                container: c.name.clone(),
+                written: String::new(),
+                value: None,
+                script: None,
+                structured: None,
+                needles: Vec::new(),
             };
-            let props = properties(text);
-            for &key in want.properties {
-                // the last one wins, as in java.util.Properties; each `server.N` is its own key
-                let mut last: Vec<(&str, &str)> = Vec::new();
-                for (k, v) in props.iter().filter(|(k, _)| key_matches(key, k)) {
-                    match last.iter_mut().find(|(lk, _)| lk == k) {
-                        Some(slot) => slot.1 = v,
-                        None => last.push((k, v)),
+            if syntax == formats::Syntax::Xml && want.properties.iter().any(|k| k.starts_with('<'))
+            {
+                let Some(root) = formats::parse(syntax, text) else {
+                    continue;
+                };
+                for &key in want.properties {
+                    for f in formats::clickhouse::lists(&root, text, key, &env, ns) {
+                        let mut s = make(&f.key);
+                        s.written = f.written;
+                        s.value = f.value;
+                        s.needles = f.needles;
+                        out.push(s);
                     }
                 }
-                for (k, v) in last {
-                    out.push(Setting {
-                        key: k.to_string(),
-                        form: Form::ConfigMap,
-                        pointer: format!("/data/{}", file.replace('~', "~0").replace('/', "~1")),
-                        config_map: Some(cm.clone()),
-                        source: format!("`{k}` in ConfigMap {} ({file})", cm.key.name),
-                        container: c.name.clone(),
-                        value: Some(v.to_string()),
-                        written: v.to_string(),
-                        script: None,
-                    });
+                continue;
+            }
+            let before = out.len();
+            read_structured(syntax, text, want, &env, ns, &make, &mut out);
+            // the container's script rewrites these words in its copy of the file
+            let substituted = sed_tokens(c);
+            for s in &mut out[before..] {
+                if s.value
+                    .as_ref()
+                    .is_some_and(|v| substituted.iter().any(|t| v.contains(t.as_str())))
+                {
+                    s.value = None;
                 }
             }
+            continue;
+        }
+        let props = properties(text);
+        for &key in want.properties {
+            // the last one wins, as in java.util.Properties; each `server.N` is its own key
+            let mut last: Vec<(&str, &str)> = Vec::new();
+            for (k, v) in props.iter().filter(|(k, _)| key_matches(key, k)) {
+                match last.iter_mut().find(|(lk, _)| lk == k) {
+                    Some(slot) => slot.1 = v,
+                    None => last.push((k, v)),
+                }
+            }
+            for (k, v) in last {
+                out.push(Setting {
+                    key: k.to_string(),
+                    form: Form::ConfigMap,
+                    pointer: pointer.clone(),
+                    config_map: Some(cm.clone()),
+                    source: format!("`{k}` in ConfigMap {} ({file})", cm.key.name),
+                    container: c.name.clone(),
+                    value: Some(v.to_string()),
+                    written: v.to_string(),
+                    script: None,
+                    structured: None,
+                    needles: Vec::new(),
+                });
+            }
+        }
+    }
+    if config_env {
+        for (i, e, expanded) in &env_list {
+            if !want.config_env.contains(&e.name.as_str()) {
+                continue;
+            }
+            let (Some(written), Some(expanded)) = (&e.value, expanded) else {
+                continue;
+            };
+            let name = &e.name;
+            let make = |k: &str| Setting {
+                key: k.to_string(),
+                form: Form::Env,
+                pointer: format!("{cptr}/env/{i}/value"),
+                config_map: None,
+                source: format!("`{k}` in env {name}"),
+                container: c.name.clone(),
+                written: String::new(),
+                value: None,
+                script: None,
+                structured: None,
+                needles: Vec::new(),
+            };
+            // spans in the text as written, when expansion left it alone
+            let text = if written == expanded {
+                written
+            } else {
+                expanded
+            };
+            read_structured(formats::Syntax::Json, text, want, &env, ns, &make, &mut out);
         }
     }
     out
@@ -1043,6 +1483,59 @@ mod tests {
         ));
     }
 
+    /// The values of `flag` that [`read`] finds in a container given as JSON.
+    fn read_flag(container: serde_json::Value, flag: &str) -> Vec<(Form, Option<String>)> {
+        let c: Container = serde_json::from_value(container).unwrap();
+        let spec = PodSpec {
+            containers: vec![c.clone()],
+            ..Default::default()
+        };
+        let want = Want {
+            flags: &[flag],
+            ..Default::default()
+        };
+        let companions = crate::catalog::Catalog::default();
+        read(&c, "/c", &spec, "db", &companions, &want)
+            .into_iter()
+            .map(|s| (s.form, s.value))
+            .collect()
+    }
+
+    #[test]
+    fn args_run_by_the_entrypoint_as_a_shell_script() {
+        // CockroachDB's chart: no command; the image's entrypoint runs `shell -ecx SCRIPT` with
+        // bash, so the env's ${VARS} in the script are expanded
+        let env = serde_json::json!([{"name": "STS", "value": "crdb"},
+            {"name": "FQDN", "value": "crdb.db.svc.cluster.local"}]);
+        let script =
+            "exec /cockroach/cockroach start --join=${STS}-0.${FQDN}:26257,${STS}-1.${FQDN}:26257";
+        let found = read_flag(
+            serde_json::json!({"name": "db", "image": "cockroachdb/cockroach:v25",
+                "args": ["shell", "-ecx", script], "env": env}),
+            "--join",
+        );
+        assert_eq!(
+            found,
+            [(
+                Form::Script,
+                Some(
+                    "crdb-0.crdb.db.svc.cluster.local:26257,crdb-1.crdb.db.svc.cluster.local:26257"
+                        .into()
+                )
+            )]
+        );
+        // with a command that is not a shell, `-c` is that program's option: not a script
+        let found = read_flag(
+            serde_json::json!({"name": "db", "image": "x", "command": ["/bin/prog"],
+                "args": ["-c", script], "env": env}),
+            "--join",
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0, Form::Argv);
+        assert!(is_shell_c_flag("-ec") && is_shell_c_flag("-c") && is_shell_c_flag("-euxc"));
+        assert!(!is_shell_c_flag("-config") && !is_shell_c_flag("--c") && !is_shell_c_flag("-x"));
+    }
+
     #[test]
     fn script_variables_are_expanded() {
         let e = env(&[("NS", EnvVal::Namespace)]);
@@ -1055,5 +1548,198 @@ mod tests {
             shell_expand("zk-0.${DOMAIN}:2181", &vars, "data").as_deref(),
             Some("zk-0.zk-hs.data.svc:2181")
         );
+    }
+}
+
+#[cfg(test)]
+mod structured_tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::object::FileId;
+    use crate::source::limits::Limits;
+
+    /// The objects of `yaml`, the catalog, and the first StatefulSet's first container.
+    fn setup(yaml: &str) -> (Catalog, Arc<Object>) {
+        let (objects, errors) =
+            crate::source::parse_file(FileId(0), yaml, "default", &Limits::default());
+        assert!(errors.is_empty(), "{errors:?}");
+        let objects: Vec<Arc<Object>> = objects.into_iter().map(Arc::new).collect();
+        let sts = objects
+            .iter()
+            .find(|o| o.statefulset().is_some())
+            .unwrap()
+            .clone();
+        (Catalog::new(objects), sts)
+    }
+
+    fn read_all(yaml: &str, want: &Want<'_>) -> Vec<Setting> {
+        let (catalog, sts) = setup(yaml);
+        let spec = sts.pod_template().unwrap().spec.as_ref().unwrap();
+        let c = &spec.containers[0];
+        read(c, "/c", spec, "ns", &catalog, want)
+    }
+
+    fn pod(container: &str, volumes: &str, data: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cfg, namespace: ns}}\ndata:\n{data}\n---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {{name: s, namespace: ns}}\nspec:\n  serviceName: s\n  selector: {{matchLabels: {{app: s}}}}\n  template:\n    metadata: {{labels: {{app: s}}}}\n    spec:\n      containers:\n      - name: main\n        image: x\n{container}\n      volumes:\n{volumes}\n"
+        )
+    }
+
+    const VOL: &str = "      - {name: cfg, configMap: {name: cfg}}";
+
+    #[test]
+    fn config_files_by_pattern_and_by_path() {
+        let data = "  server.json: '{\"retry_join\": [\"a-0.a\", \"a-1.a\"]}'\n  other.txt: 'retry_join = x'\n  etcd.yml: 'initial-cluster: s-0=http://s-0.s:2380'";
+        let mounts = "        volumeMounts: [{name: cfg, mountPath: /etc/app/}]";
+        let want = Want {
+            files: &["*.json"],
+            file_keys: &["retry_join"],
+            ..Want::NONE
+        };
+        let s = read_all(&pod(mounts, VOL, data), &want);
+        assert_eq!(s.len(), 1, "{s:?}");
+        assert_eq!(s[0].value.as_deref(), Some("a-0.a,a-1.a"));
+        let st = s[0].structured.as_ref().unwrap();
+        assert_eq!(&st.text[st.items[1].1.clone()], "\"a-1.a\"");
+        // a file named by a flag or env var, through the mount
+        let want = Want {
+            file_keys: &["initial-cluster"],
+            config_files: &["--config-file", "ETCD_CONFIG_FILE"],
+            ..Want::NONE
+        };
+        for how in [
+            "        args: [--config-file, /etc/app/etcd.yml]",
+            "        args: [--config-file=/etc/app/etcd.yml]",
+            "        env: [{name: ETCD_CONFIG_FILE, value: /etc/app/etcd.yml}]",
+        ] {
+            let c = format!("{how}\n{mounts}");
+            let s = read_all(&pod(&c, VOL, data), &want);
+            assert_eq!(s.len(), 1, "{how}");
+            assert_eq!(s[0].value.as_deref(), Some("s-0=http://s-0.s:2380"));
+        }
+        // another path, or a subPath mount of another key: nothing
+        for c in [
+            "        args: [--config-file=/etc/other/etcd.yml]\n        volumeMounts: [{name: cfg, mountPath: /etc/app}]",
+            "        args: [--config-file=/etc/app/etcd.yml]\n        volumeMounts: [{name: cfg, mountPath: /etc/app/etcd.yml, subPath: server.json}]",
+        ] {
+            assert!(read_all(&pod(c, VOL, data), &want).is_empty(), "{c}");
+        }
+        // a subPath mount of that key, with items renaming it
+        let c = "        args: [--config-file=/etc/etcd.yaml]\n        volumeMounts: [{name: cfg, mountPath: /etc/etcd.yaml, subPath: conf.yaml}]";
+        let vol = "      - {name: cfg, configMap: {name: cfg, items: [{key: etcd.yml, path: conf.yaml}]}}";
+        assert_eq!(read_all(&pod(c, vol, data), &want).len(), 1);
+    }
+
+    #[test]
+    fn values_that_cannot_be_known() {
+        let mounts = "        env: [{name: SEEDS, value: 'e-0.e'}]\n        volumeMounts: [{name: cfg, mountPath: /c}]";
+        let want = Want {
+            files: &["elasticsearch.yml"],
+            properties: &["discovery.seed_hosts"],
+            ..Want::NONE
+        };
+        let value = |yml: &str| {
+            let data = format!("  elasticsearch.yml: |\n{}", textwrap(yml));
+            read_all(&pod(mounts, VOL, &data), &want)
+                .pop()
+                .map(|s| s.value)
+        };
+        assert_eq!(
+            value("discovery.seed_hosts: ${SEEDS}"),
+            Some(Some("e-0.e".into()))
+        );
+        assert_eq!(value("discovery.seed_hosts: ${NOPE}"), Some(None));
+        assert_eq!(value("a: &x [b]\ndiscovery.seed_hosts: *x"), Some(None));
+        assert_eq!(value("discovery.seed_hosts: {a: b}"), Some(None));
+        assert_eq!(value("discovery.seed_hosts: [a, [b]]"), Some(None));
+        // unreadable file: no setting at all
+        assert_eq!(value("discovery.seed_hosts: [a, b"), None);
+        assert_eq!(value("other: 1"), None);
+    }
+
+    fn textwrap(s: &str) -> String {
+        s.lines().map(|l| format!("    {l}\n")).collect()
+    }
+
+    #[test]
+    fn host_entries_of_structured_lists() {
+        let n = formats::parse(
+            formats::Syntax::Yaml,
+            "- host: {address: a-0.a., port: 33145}\n- {address: a-1.a}\n- a-2.a:1\n",
+        )
+        .unwrap();
+        let items: Vec<String> = items_of(&n).unwrap().into_iter().map(|i| i.0).collect();
+        assert_eq!(items, ["a-0.a.", "a-1.a", "a-2.a:1"]);
+        let n = formats::parse(formats::Syntax::Yaml, "- host: {port: 1}\n").unwrap();
+        assert_eq!(items_of(&n), None);
+    }
+}
+
+#[cfg(test)]
+mod hcl_settings_tests {
+    use super::*;
+
+    #[test]
+    fn sed_rewritten_words() {
+        let c: Container = serde_json::from_value(serde_json::json!({
+            "name": "vault",
+            "command": ["/bin/sh", "-ec"],
+            "args": ["cp /c/x.hcl /tmp/s.hcl;\n[ -n \"${HOSTNAME}\" ] && sed -Ei \"s|HOSTNAME|${HOSTNAME?}|g\" /tmp/s.hcl;\nsed -i 's/POD_IP/1.2.3.4/' /tmp/s.hcl; ls|grep x"]
+        }))
+        .unwrap();
+        assert_eq!(sed_tokens(&c), ["HOSTNAME", "POD_IP"]);
+        let plain: Container =
+            serde_json::from_value(serde_json::json!({"name": "v", "args": ["s|A|b|"]})).unwrap();
+        assert!(sed_tokens(&plain).is_empty());
+    }
+
+    #[test]
+    fn repeated_hcl_blocks_all_count() {
+        let text = "storage \"raft\" {\n  retry_join { leader_api_addr = \"http://v-0.v:8200\" }\n  retry_join { leader_api_addr = \"http://v-1.v:8200\" }\n}\n";
+        let want = Want {
+            file_keys: &["storage.raft.retry_join.leader_api_addr"],
+            ..Want::NONE
+        };
+        let make = |k: &str| Setting {
+            key: k.to_string(),
+            form: Form::ConfigMap,
+            pointer: String::new(),
+            config_map: None,
+            source: String::new(),
+            container: String::new(),
+            written: String::new(),
+            value: None,
+            script: None,
+            structured: None,
+            needles: Vec::new(),
+        };
+        let mut out = Vec::new();
+        read_structured(
+            formats::Syntax::Hcl,
+            text,
+            &want,
+            &Env::new(),
+            "ns",
+            &make,
+            &mut out,
+        );
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            out[0].value.as_deref(),
+            Some("http://v-0.v:8200,http://v-1.v:8200")
+        );
+        // an interpolation in one block: the list is unknown
+        let text = text.replace("v-1.v", "${x}");
+        let mut out = Vec::new();
+        read_structured(
+            formats::Syntax::Hcl,
+            &text,
+            &want,
+            &Env::new(),
+            "ns",
+            &make,
+            &mut out,
+        );
+        assert_eq!(out[0].value, None);
     }
 }

@@ -26,6 +26,12 @@ pub fn is_zookeeper(obj: &Object, companions: &dyn Companions) -> bool {
     runs(obj, System::ZooKeeper, companions)
 }
 
+/// True when `obj` serves ZooKeeper's client protocol: a ZooKeeper server, or ClickHouse
+/// Keeper (ClickHouse's own ZooKeeper replacement, which ZooKeeper clients connect to alike).
+pub fn serves_zookeeper(obj: &Object, companions: &dyn Companions) -> bool {
+    is_zookeeper(obj, companions) || runs(obj, System::ClickHouseKeeper, companions)
+}
+
 /// True when `obj` runs etcd.
 pub fn is_etcd(obj: &Object, companions: &dyn Companions) -> bool {
     runs(obj, System::Etcd, companions)
@@ -40,7 +46,12 @@ pub fn is_kafka(obj: &Object, companions: &dyn Companions) -> bool {
 /// unknown: yes.
 pub fn votes(obj: &Object, companions: &dyn Companions) -> bool {
     detected(obj, companions, |d| {
-        d.is_none_or(|d| matches!(d.duty, Duty::Votes | Duty::VotesWithoutData | Duty::ByData))
+        d.is_none_or(|d| {
+            matches!(
+                d.duty,
+                Duty::Votes | Duty::VotesWithoutData | Duty::ByData | Duty::VotesByData
+            )
+        })
     })
 }
 

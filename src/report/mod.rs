@@ -193,7 +193,12 @@ impl Report<'_> {
             Some(n) if !n.is_empty() => {
                 let text = &self.sources.get(origin.file).text;
                 text.get(span.start as usize..span.end as usize)
-                    .and_then(|t| t.find(n.as_str()))
+                    .and_then(|t| {
+                        t.match_indices(n.as_str())
+                            .nth(a.needle_nth)
+                            .map(|(i, _)| i)
+                            .or_else(|| t.find(n.as_str()))
+                    })
                     .map_or(span, |i| ByteSpan {
                         start: span.start + i as u32,
                         end: span.start + (i + n.len()) as u32,

@@ -21,7 +21,7 @@ use crate::config::{self, OptionError, Options as RawOptions};
 use crate::ensemble::hosts::{Target, resolve, split_ordinal, url_host_port};
 use crate::ensemble::lookup::{self, Ensemble, is_headless, service_name};
 use crate::ensemble::members::{
-    self as peer_lists, Format, LISTS, ListKind, ListSpec, Member, PeerList, System,
+    self as peer_lists, Format, LISTS, ListKind, ListSpec, Member, Needle, PeerList, System,
 };
 use crate::ensemble::settings::{self, EnvVal, Form, Setting};
 use crate::ensemble::system::{runs, votes};
@@ -67,6 +67,9 @@ fn member_word(system: System) -> &'static str {
         System::Consul => "Consul server",
         System::Cassandra => "Cassandra node",
         System::CockroachDB => "CockroachDB node",
+        System::Redpanda => "Redpanda broker",
+        System::Nats => "NATS server",
+        System::Vault => "Vault server",
         s => s.name(),
     }
 }
@@ -115,6 +118,10 @@ impl Rule for EnsembleMembers {
             System::Consul,
             System::Cassandra,
             System::CockroachDB,
+            System::Redpanda,
+            System::ClickHouseKeeper,
+            System::Nats,
+            System::Vault,
         ]
         .into_iter()
         .filter(|s| runs(object, *s, cx.companions))
@@ -128,7 +135,9 @@ impl Rule for EnsembleMembers {
         for list_spec in LISTS.iter().filter(|l| systems.contains(&l.system)) {
             for (cptr, c) in containers(spec) {
                 let cptr = format!("{base}{cptr}");
-                let found = settings::read(c, &cptr, spec, ns, cx.companions, &list_spec.want)
+                let found = settings::read(c, &cptr, spec, ns, cx.companions, &list_spec.want);
+                let named = settings::names_config_file(c, list_spec.want.config_files);
+                let found = in_effect(list_spec.system, found, named)
                     .into_iter()
                     .filter(|s| {
                         seen.insert((
@@ -150,6 +159,28 @@ impl Rule for EnsembleMembers {
                 check_etcd_self(object, c, &cptr, spec, cx, out);
             }
         }
+    }
+}
+
+/// The settings of one list that the software uses, when it is written in several places:
+/// etcd ignores its flags and env vars when given `--config-file`; Elasticsearch and OpenSearch
+/// settings given on the command line (`-E`, or env vars the images turn into `-E`) override
+/// the config file's, and the Cassandra images write `CASSANDRA_SEEDS` into cassandra.yaml.
+/// `file_named`: the container names a config file (`--config-file`), read or not; etcd then
+/// uses nothing else, so nothing else is checked.
+fn in_effect(system: System, found: Vec<Setting>, file_named: bool) -> Vec<Setting> {
+    let from_file = |s: &Setting| s.form == Form::ConfigMap;
+    let file_wins = system == System::Etcd;
+    let file_loses = matches!(
+        system,
+        System::Elasticsearch | System::OpenSearch | System::Cassandra
+    );
+    if file_wins && (file_named || found.iter().any(from_file)) {
+        found.into_iter().filter(from_file).collect()
+    } else if file_loses && found.iter().any(|s| !from_file(s)) {
+        found.into_iter().filter(|s| !from_file(s)).collect()
+    } else {
+        found
     }
 }
 
@@ -185,6 +216,17 @@ fn id_offset(sts: &Object, system: System) -> Option<i64> {
     let spec = sts.pod_template().and_then(|t| t.spec.as_ref())?;
     for (_, c) in containers(spec) {
         let (env, _) = settings::container_env(c.env.as_deref().unwrap_or_default(), "");
+        // Bitnami's ClickHouse Keeper image takes the ordinal of a pod name as server id
+        let from_pod_name = c.env.iter().flatten().any(|e| {
+            e.name == "CLICKHOUSE_KEEPER_SERVER_ID"
+                && e.value_from
+                    .as_ref()
+                    .and_then(|f| f.field_ref.as_ref())
+                    .is_some_and(|f| f.field_path == "metadata.name")
+        });
+        if system == System::ClickHouseKeeper && from_pod_name {
+            return Some(0);
+        }
         let var = match system {
             System::Kafka => "KAFKA_MIN_ID",
             System::ZooKeeper => "ID_OFFSET",
@@ -315,6 +357,11 @@ fn render(
             format!("{name}={}", url.replacen(&like.host.host, &host, 1))
         }
         Format::KraftVoters => format!("{}@{addr}", id.unwrap_or(ordinal)),
+        Format::KeeperRaft => format!(
+            "<server><id>{}</id><hostname>{host}</hostname><port>{}</port></server>",
+            id.unwrap_or(ordinal + 1),
+            like.host.port.as_deref().unwrap_or("9234")
+        ),
         _ => entry,
     }
 }
@@ -325,6 +372,7 @@ fn separator(format: Format, written: &str) -> &'static str {
         Format::ZooServers if written.trim().contains(' ') => " ",
         Format::ZookeeperServers if written.contains(';') => ";",
         Format::NodeNames if !written.contains(',') && written.trim().contains(' ') => " ",
+        Format::KeeperRaft => "",
         _ => ",",
     }
 }
@@ -355,13 +403,13 @@ fn check_list(object: &Arc<Object>, list: &PeerList, cx: &Ctx<'_>, out: &mut Vec
         "StatefulSet {} sets {source} (container {})",
         object.key.name, first.container
     );
-    let finding = |s: &Setting, needle: &str, msg: String| {
+    let finding = |s: &Setting, needle: &Needle, msg: String| {
         let f = Finding::new(&META, object, s.pointer.clone(), msg);
         let f = match &s.config_map {
             Some(cm) => f.at(cm, s.pointer.clone()),
             None => f,
         };
-        f.needle(needle.to_string())
+        f.needle_nth(needle.text.clone(), needle.nth)
     };
     // members found, by StatefulSet: ordinal -> (member index, id)
     if spec.kind == ListKind::Count {
@@ -403,7 +451,7 @@ fn check_list(object: &Arc<Object>, list: &PeerList, cx: &Ctx<'_>, out: &mut Vec
     let mut reported = 0;
     for (mi, (si, needle, m)) in list.members.iter().enumerate() {
         let s = &list.settings[*si];
-        if let Some(ph) = placeholder_in(needle)
+        if let Some(ph) = placeholder_in(&needle.text)
             .or_else(|| shell_placeholder_in(&m.text))
             .map(str::to_string)
         {
@@ -638,7 +686,7 @@ fn check_list(object: &Arc<Object>, list: &PeerList, cx: &Ctx<'_>, out: &mut Vec
         .members
         .last()
         .filter(|(si, _, _)| list.settings[*si].pointer == last.pointer)
-        .map_or(last.written.clone(), |(_, n, _)| n.clone());
+        .map_or(Needle::first(last.written.clone()), |(_, n, _)| n.clone());
     let sets: Vec<String> = pods
         .values()
         .map(|(s, _)| {
@@ -649,7 +697,7 @@ fn check_list(object: &Arc<Object>, list: &PeerList, cx: &Ctx<'_>, out: &mut Vec
             )
         })
         .collect();
-    let key = if spec.format == Format::ZooCfgServer {
+    let key = if matches!(spec.format, Format::ZooCfgServer | Format::KeeperRaft) {
         String::new()
     } else {
         format!("{}=", first.key)
@@ -669,6 +717,7 @@ fn check_list(object: &Arc<Object>, list: &PeerList, cx: &Ctx<'_>, out: &mut Vec
                 match system {
                     System::ZooKeeper => "the missing servers never join the quorum",
                     System::Etcd => "etcd refuses to bootstrap the missing members",
+                    System::ClickHouseKeeper => "the missing servers never join the Raft quorum",
                     System::Elasticsearch | System::OpenSearch => "a new cluster bootstraps without them in its first voting configuration, or never forms when the listed nodes are not enough",
                     _ => "the missing controllers never vote, and the quorum tolerates fewer failures than its size suggests",
                 }
@@ -999,6 +1048,34 @@ spec: {{clusterIP: None, selector: {{app: zk}}}}
     const FQ: &str = ".zk-hs.data.svc.cluster.local:2888:3888";
 
     #[test]
+    fn etcd_config_file_replaces_flags_and_env() {
+        // the config file is on an emptyDir (not readable): the wrong flag and env are
+        // ignored by etcd, so nothing is reported
+        let yaml = "apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: etcd, namespace: kv}
+spec:
+  serviceName: etcd
+  replicas: 3
+  selector: {matchLabels: {app: etcd}}
+  template:
+    metadata: {labels: {app: etcd}}
+    spec:
+      containers:
+      - name: etcd
+        image: quay.io/coreos/etcd:v3.5.16
+        command: [etcd, --config-file, /cfg/etcd.yml, --initial-cluster, etcd-7=http://etcd-7.etcd:2380]
+        env:
+        - {name: ETCD_NAME, value: nobody}
+        volumeMounts: [{name: cfg, mountPath: /cfg}]
+      volumes: [{name: cfg, emptyDir: {}}]
+";
+        assert!(messages(yaml).is_empty(), "{:?}", messages(yaml));
+        let without = yaml.replace("--config-file, /cfg/etcd.yml, ", "");
+        assert_eq!(messages(&without).len(), 2, "{:?}", messages(&without));
+    }
+
+    #[test]
     fn right_lists_pass() {
         let v = format!("zk-0{FQ}::1 zk-1{FQ}::2 zk-2{FQ}::3");
         assert!(
@@ -1008,6 +1085,49 @@ spec: {{clusterIP: None, selector: {{app: zk}}}}
         );
         let v = "zk-0.zk-hs:2888:3888,zk-1.zk-hs:2888:3888,zk-2.zk-hs:2888:3888";
         assert!(messages(&zk(3, v)).is_empty(), "{:?}", messages(&zk(3, v)));
+    }
+
+    /// Bitnami's Consul chart: 3 servers, CONSUL_BOOTSTRAP_EXPECT and CONSUL_RETRY_JOIN.
+    fn bitnami_consul(expect: &str, join: &str) -> String {
+        format!(
+            "apiVersion: v1
+kind: Service
+metadata: {{name: consul-hs, namespace: data}}
+spec: {{clusterIP: None, selector: {{app: consul}}}}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: consul, namespace: data}}
+spec:
+  serviceName: consul-hs
+  replicas: 3
+  selector: {{matchLabels: {{app: consul}}}}
+  template:
+    metadata: {{labels: {{app: consul}}}}
+    spec:
+      containers:
+      - name: consul
+        image: bitnami/consul:1.21
+        env:
+        - {{name: CONSUL_RETRY_JOIN, value: '{join}'}}
+        - {{name: CONSUL_BOOTSTRAP_EXPECT, value: '{expect}'}}
+"
+        )
+    }
+
+    #[test]
+    fn bitnami_consul_env() {
+        let join = "consul-hs.data.svc.cluster.local";
+        assert_eq!(messages(&bitnami_consul("3", join)), Vec::<String>::new());
+        let m = messages(&bitnami_consul("5", join));
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(
+            m[0].contains("CONSUL_BOOTSTRAP_EXPECT says the ensemble has 5 servers"),
+            "{m:?}"
+        );
+        let m = messages(&bitnami_consul("3", "consul-hs.prod.svc.cluster.local"));
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(m[0].contains("names namespace `prod`"), "{m:?}");
     }
 
     #[test]
@@ -1039,12 +1159,18 @@ const ETCD_NAME: settings::Want<'static> = settings::Want {
     flags: &["--name"],
     env: &["ETCD_NAME"],
     files: &[],
+    file_keys: &["name"],
+    config_files: peer_lists::ETCD_CONFIG_FILE,
+    ..settings::Want::NONE
 };
 const ETCD_ADVERTISE_PEER: settings::Want<'static> = settings::Want {
     properties: &[],
     flags: &["--initial-advertise-peer-urls"],
     env: &["ETCD_INITIAL_ADVERTISE_PEER_URLS"],
     files: &[],
+    file_keys: &["initial-advertise-peer-urls"],
+    config_files: peer_lists::ETCD_CONFIG_FILE,
+    ..settings::Want::NONE
 };
 
 /// A setting's value in pod `pod`: `fieldRef: metadata.name` and, in a shell script,
@@ -1142,10 +1268,23 @@ fn check_etcd_self(
     else {
         return;
     };
-    let lists = settings::read(c, cptr, spec, ns, cx.companions, &list_spec.want);
-    let mut names = settings::read(c, cptr, spec, ns, cx.companions, &ETCD_NAME);
+    // with `--config-file`, etcd reads its name and URLs from that file only
+    let named = settings::names_config_file(c, list_spec.want.config_files);
+    let lists = in_effect(
+        System::Etcd,
+        settings::read(c, cptr, spec, ns, cx.companions, &list_spec.want),
+        named,
+    );
+    let config_file = named || lists.iter().any(|s| s.form == Form::ConfigMap);
+    let only_file = |found: Vec<Setting>| -> Vec<Setting> {
+        found
+            .into_iter()
+            .filter(|s| !config_file || s.form == Form::ConfigMap)
+            .collect()
+    };
+    let mut names = only_file(settings::read(c, cptr, spec, ns, cx.companions, &ETCD_NAME));
     // `ETCD_NAME` straight from `fieldRef: metadata.name` (the reader keeps only `value`s)
-    for (i, e) in c.env.iter().flatten().enumerate() {
+    for (i, e) in c.env.iter().flatten().enumerate().filter(|_| !config_file) {
         let field = e
             .value_from
             .as_ref()
@@ -1162,10 +1301,19 @@ fn check_etcd_self(
                 written: "metadata.name".to_string(),
                 value: None,
                 script: None,
+                structured: None,
+                needles: Vec::new(),
             });
         }
     }
-    let adverts = settings::read(c, cptr, spec, ns, cx.companions, &ETCD_ADVERTISE_PEER);
+    let adverts = only_file(settings::read(
+        c,
+        cptr,
+        spec,
+        ns,
+        cx.companions,
+        &ETCD_ADVERTISE_PEER,
+    ));
     if lists.is_empty() || names.is_empty() && adverts.is_empty() {
         return;
     }

@@ -66,6 +66,8 @@ pub struct Anchor {
     /// Narrow the span to this text when it occurs verbatim inside the node's source (a host
     /// inside a `sh -c` script, one item of a comma-separated list).
     pub needle: Option<String>,
+    /// Which occurrence of the needle (from 0): a member written twice in one file.
+    pub needle_nth: usize,
 }
 
 /// One problem on one object.
@@ -101,6 +103,7 @@ impl Finding {
                 pointer: pointer.into(),
                 on_key: false,
                 needle: None,
+                needle_nth: 0,
             },
             message: message.into(),
             help: String::new(),
@@ -112,6 +115,13 @@ impl Finding {
     /// Narrow the primary span to `text` inside the node (when it appears verbatim there).
     pub fn needle(mut self, text: impl Into<String>) -> Self {
         self.at.needle = Some(text.into());
+        self
+    }
+
+    /// Narrow the primary span to occurrence `nth` (from 0) of `text` inside the node.
+    pub fn needle_nth(mut self, text: impl Into<String>, nth: usize) -> Self {
+        self.at.needle = Some(text.into());
+        self.at.needle_nth = nth;
         self
     }
 
@@ -138,6 +148,7 @@ impl Finding {
             pointer: pointer.into(),
             on_key: false,
             needle: self.at.needle.take(),
+            needle_nth: self.at.needle_nth,
         };
         self
     }
@@ -155,6 +166,7 @@ impl Finding {
                 pointer: pointer.into(),
                 on_key: false,
                 needle: None,
+                needle_nth: 0,
             },
             text.into(),
         ));
@@ -356,9 +368,8 @@ pub fn run(objects: &[Arc<Object>], companions: &dyn Companions, config: &Config
         .par_iter()
         .with_min_len(64)
         .flat_map_iter(|o| {
-            // the role, SL005, SL009, SL011... each ask what `o` (and the ensembles it names) runs
-            let _memo = crate::system::memo_scope();
-            let role = crate::role::of(o, companions).map(Arc::new);
+            // worked out once per object (and kept with it: SL005, SL009, SL011... ask again)
+            let role = crate::role::shared(o, companions);
             let cx = Ctx {
                 companions,
                 config,
