@@ -3,7 +3,8 @@
 "Rendered charts beyond the corpus").
 
     python3 scripts/render-chart.py CHART [--name REL] [--namespace NS] [--deps DIR]...
-                                    [-f FILE]... [--set K=V]... [--set-string K=V]... > out.yaml
+                                    [-f FILE]... [--set K=V]... [--set-string K=V]...
+                                    [--stub NAME]... [--api-versions V]... > out.yaml
 
 Renders with Helm v4 as a library (helm-python-sdk), through tests/tools/helm, our
 `helm template` stand-in: run `bash scripts/test.sh --test docs` once, then use
@@ -94,6 +95,8 @@ def main():
     p.add_argument("--values", "-f", action="append", default=[])
     p.add_argument("--set", action="append", default=[])
     p.add_argument("--set-string", action="append", default=[])
+    # what statelint passes when it renders a chart itself (docs/charts.md)
+    p.add_argument("--api-versions", action="append", default=["policy/v1/PodDisruptionBudget"])
     a = p.parse_args()
     chart = os.path.abspath(a.chart)
     if not os.path.exists(os.path.join(chart, "Chart.yaml")):
@@ -110,6 +113,8 @@ def main():
             cmd += ["--set", s]
         for s in a.set_string:
             cmd += ["--set-string", s]
+        for v in a.api_versions:
+            cmd += ["--api-versions", v]
         sys.exit(subprocess.run(cmd).returncode)
 
 

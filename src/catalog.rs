@@ -121,12 +121,47 @@ pub trait Companions: Send + Sync {
 
 type Key = (String, String, String); // kind, namespace, name
 
-fn key_of(o: &Object) -> Key {
-    (
-        o.key.kind.clone(),
-        o.key.namespace.clone(),
-        o.key.name.clone(),
-    )
+/// A (kind, namespace, name) key as borrowed strings, so that [`Catalog`] looks objects up
+/// without building a [`Key`] (three `String`s) per lookup.
+trait KeyView {
+    fn parts(&self) -> (&str, &str, &str);
+}
+
+impl KeyView for Key {
+    fn parts(&self) -> (&str, &str, &str) {
+        (&self.0, &self.1, &self.2)
+    }
+}
+
+impl KeyView for (&str, &str, &str) {
+    fn parts(&self) -> (&str, &str, &str) {
+        *self
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn KeyView + 'a> for Key {
+    fn borrow(&self) -> &(dyn KeyView + 'a) {
+        self
+    }
+}
+
+// hashes as the tuple of its strings, like `Key` itself
+impl std::hash::Hash for dyn KeyView + '_ {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.parts().hash(h);
+    }
+}
+
+impl PartialEq for dyn KeyView + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn KeyView + '_ {}
+
+fn key_of(o: &Object) -> (&str, &str, &str) {
+    (&o.key.kind, &o.key.namespace, &o.key.name)
 }
 
 /// Selector index for one namespace: objects keyed by one (label, value) pair every pod they
@@ -395,7 +430,7 @@ impl Catalog {
 
     fn get(&self, kind: &str, ns: &str, name: &str) -> Option<Arc<Object>> {
         self.by_key
-            .get(&(kind.to_string(), ns.to_string(), name.to_string()))
+            .get(&(kind, ns, name) as &dyn KeyView)
             .map(|&i| self.objects[i].clone())
     }
 
@@ -455,7 +490,7 @@ impl Companions for Catalog {
             .get(service_name)
             .into_iter()
             .flatten()
-            .filter(|&&i| self.by_key.get(&key_of(&self.objects[i])) == Some(&i))
+            .filter(|&&i| self.by_key.get(&key_of(&self.objects[i]) as &dyn KeyView) == Some(&i))
             .map(|&i| self.objects[i].clone())
             .collect()
     }
@@ -465,7 +500,7 @@ impl Companions for Catalog {
             .get(name)
             .into_iter()
             .flatten()
-            .filter(|&&i| self.by_key.get(&key_of(&self.objects[i])) == Some(&i))
+            .filter(|&&i| self.by_key.get(&key_of(&self.objects[i]) as &dyn KeyView) == Some(&i))
             .map(|&i| self.objects[i].clone())
             .collect()
     }

@@ -66,7 +66,7 @@ impl Origin {
 }
 
 /// The typed body of the kinds the rules read.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Body {
     StatefulSet(Box<StatefulSet>),
     Service(Box<Service>),
@@ -88,6 +88,40 @@ pub struct Object {
     pub body: Body,
     /// Strings holding a template placeholder: (pointer, the string).
     pub placeholders: Vec<(String, String)>,
+    /// What was derived from the object (its system and role), kept with it: see [`Derived`].
+    pub derived: Derived,
+}
+
+/// What [`crate::system`] and [`crate::role`] derived from an object, kept with the object so that
+/// it is worked out once per object, not once per rule or once per admission review: a
+/// ZooKeeper StatefulSet in the webhook's watch cache is detected once, not again for every
+/// Kafka StatefulSet that names it. The derivation records the companion lookups it made and
+/// holds only for a companion view that answers them the same way
+/// ([`crate::system::derivation`]). A clone of the object starts empty (a modified copy, such as
+/// the scaled StatefulSet of a `statefulsets/scale` review, is derived again).
+#[derive(Default)]
+pub struct Derived(std::sync::Mutex<Option<Arc<crate::system::Derivation>>>);
+
+impl Derived {
+    pub(crate) fn get(&self) -> Option<Arc<crate::system::Derivation>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn set(&self, d: Arc<crate::system::Derivation>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(d);
+    }
+}
+
+impl Clone for Derived {
+    fn clone(&self) -> Self {
+        Derived::default()
+    }
+}
+
+impl std::fmt::Debug for Derived {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Derived")
+    }
 }
 
 /// Why a document could not become an object: the pointer of the bad node and a message.
@@ -221,6 +255,7 @@ impl Object {
             origin,
             body,
             placeholders,
+            derived: Derived::default(),
         }))
     }
 
@@ -231,22 +266,31 @@ impl Object {
     /// `replicas`, or text that might hold a template placeholder (`{{`, `<`, or any `\u`
     /// escape, which could hide one), since placeholders are found on the tree.
     pub fn from_json_fast(raw: &str, default_namespace: &str) -> Option<Object> {
+        /// The StatefulSet's fields in one pass (k8s-openapi's own `Deserialize` would accept a
+        /// missing `apiVersion` or `kind`, which the general path then takes from the request).
         #[derive(serde::Deserialize)]
-        struct Head<'a> {
+        struct Whole<'a> {
             #[serde(rename = "apiVersion", borrow)]
             api_version: Option<&'a str>,
             #[serde(borrow)]
             kind: Option<&'a str>,
+            metadata: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>,
+            spec: Option<k8s_openapi::api::apps::v1::StatefulSetSpec>,
+            status: Option<k8s_openapi::api::apps::v1::StatefulSetStatus>,
         }
-        let b = raw.as_bytes();
-        if b.contains(&b'<') || b.windows(2).any(|w| w == b"{{" || w == b"\\u") {
+        // memchr / SIMD substring searches, not a byte-by-byte loop
+        if raw.contains('<') || raw.contains("{{") || raw.contains("\\u") {
             return None;
         }
-        let head: Head<'_> = serde_json::from_str(raw).ok()?;
-        if head.api_version != Some("apps/v1") || head.kind != Some("StatefulSet") {
+        let whole: Whole<'_> = serde_json::from_str(raw).ok()?;
+        if whole.api_version != Some("apps/v1") || whole.kind != Some("StatefulSet") {
             return None;
         }
-        let sts: StatefulSet = serde_json::from_str(raw).ok()?;
+        let sts = StatefulSet {
+            metadata: whole.metadata.unwrap_or_default(),
+            spec: whole.spec,
+            status: whole.status,
+        };
         if sts
             .spec
             .as_ref()
@@ -292,6 +336,7 @@ impl Object {
             origin: None,
             body: Body::StatefulSet(Box::new(sts)),
             placeholders: Vec::new(),
+            derived: Derived::default(),
         })
     }
 

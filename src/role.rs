@@ -158,9 +158,22 @@ impl RoleInfo {
 
 /// The role of `obj`, when it is a StatefulSet.
 pub fn of(obj: &Object, companions: &dyn Companions) -> Option<RoleInfo> {
+    shared(obj, companions).map(|r| (*r).clone())
+}
+
+/// [`of`], shared: worked out once per object and companion view, with its detection
+/// ([`system::derivation`]).
+pub fn shared(obj: &Object, companions: &dyn Companions) -> Option<Arc<RoleInfo>> {
+    obj.statefulset()?;
+    let d = system::derivation(obj, companions);
+    d.role
+        .get_or_init(|| role_of(obj, d.detection.clone()).map(Arc::new))
+        .clone()
+}
+
+fn role_of(obj: &Object, detection: Option<Detection>) -> Option<RoleInfo> {
     let sts = obj.statefulset()?;
     let data = data_of(obj);
-    let detection = system::detect(obj, companions);
     let annotation = sts
         .metadata
         .annotations

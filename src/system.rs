@@ -143,71 +143,169 @@ impl Detection {
 /// The system a StatefulSet (or another workload) runs, if it is a known one: the strongest
 /// detection among its main containers (one that votes over one that keeps data over one that
 /// does neither; sidecars such as exporters are skipped; init containers are not looked at).
-/// Inside a [`memo_scope`], each object is detected once.
+/// Worked out once per object and companion view ([`derivation`]).
 pub fn detect(obj: &Object, companions: &dyn Companions) -> Option<Detection> {
     detected(obj, companions, |d| d.cloned())
 }
 
-/// [`detect`]'s answer, borrowed by `f` (no clone when it comes from the memo).
+/// [`detect`]'s answer, borrowed by `f` (no clone).
 pub fn detected<R>(
     obj: &Object,
     companions: &dyn Companions,
     f: impl FnOnce(Option<&Detection>) -> R,
 ) -> R {
-    let key = (
-        obj as *const Object as usize,
-        companions as *const dyn Companions as *const () as usize,
-    );
-    let hit = MEMO.with(|m| {
-        let m = m.borrow();
-        let memo = m.as_ref()?;
-        memo.iter()
-            .find(|e| e.0 == key && e.1 == obj.key)
-            .map(|e| e.2.clone())
-    });
-    match hit {
-        Some(d) => f(d.as_ref().as_ref()),
-        None => {
-            let d = detect_uncached(obj, companions);
-            let r = f(d.as_ref());
-            MEMO.with(|m| {
-                if let Some(memo) = m.borrow_mut().as_mut() {
-                    memo.push((key, obj.key.clone(), Arc::new(d)));
+    f(derivation(obj, companions).detection.as_ref())
+}
+
+/// What was derived from one object: its [`Detection`] and (lazily) its role, with the
+/// companion lookups detection made. Kept with the object ([`crate::object::Derived`]).
+pub struct Derivation {
+    /// The lookups detection made (the ConfigMaps the containers mount) and their answers;
+    /// `None` when it asked something that cannot be replayed (then it is not kept).
+    lookups: Option<Vec<Lookup>>,
+    pub detection: Option<Detection>,
+    /// [`crate::role::of`]'s answer, worked out on first use.
+    pub(crate) role: std::sync::OnceLock<Option<Arc<crate::role::RoleInfo>>>,
+}
+
+/// One companion lookup by name and what it returned.
+struct Lookup {
+    kind: crate::catalog::Kind,
+    namespace: String,
+    name: String,
+    found: Option<Arc<Object>>,
+}
+
+impl Derivation {
+    /// Whether `view` answers every lookup the derivation made with the same object: the same
+    /// one (an index or cache hands out the object it holds), or one with the same key, labels
+    /// and body (a cache that builds the object it returns).
+    fn holds_in(&self, view: &dyn Companions) -> bool {
+        let Some(lookups) = &self.lookups else {
+            return false;
+        };
+        lookups.iter().all(|l| {
+            let now = l.kind.lookup(view, &l.namespace, &l.name);
+            match (&l.found, &now) {
+                (None, None) => true,
+                (Some(a), Some(b)) => {
+                    Arc::ptr_eq(a, b)
+                        || (a.key == b.key && a.labels == b.labels && a.body == b.body)
                 }
-            });
-            r
-        }
+                _ => false,
+            }
+        })
     }
 }
 
-/// Detections made in this thread's [`memo_scope`]: (object and companions addresses, the
-/// object's key, the answer, shared so that a hit clones a pointer).
-type Memo = Vec<(
-    (usize, usize),
-    crate::object::ObjectKey,
-    Arc<Option<Detection>>,
-)>;
-
-thread_local! {
-    static MEMO: std::cell::RefCell<Option<Memo>> = const { std::cell::RefCell::new(None) };
+/// The derivation of `obj` in `companions`: the one kept with the object when it still holds
+/// there, else worked out now (and kept). A ZooKeeper StatefulSet in the webhook's cache is
+/// detected once for all the reviews of Kafka StatefulSets that name it; within a run, the
+/// rules asking about one object (its role, SL005, SL009, SL011...) share one detection.
+pub fn derivation(obj: &Object, companions: &dyn Companions) -> Arc<Derivation> {
+    if let Some(d) = obj.derived.get()
+        && d.holds_in(companions)
+    {
+        return d;
+    }
+    let recorder = Recorder {
+        base: companions,
+        lookups: std::sync::Mutex::new(Some(Vec::new())),
+    };
+    let detection = detect_uncached(obj, &recorder);
+    let lookups = recorder
+        .lookups
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    let replayable = lookups.is_some();
+    let d = Arc::new(Derivation {
+        lookups,
+        detection,
+        role: std::sync::OnceLock::new(),
+    });
+    if replayable {
+        obj.derived.set(d.clone());
+    }
+    d
 }
 
-/// While the returned guard lives, [`detect`] on this thread answers each (object, companion
-/// view) pair once: the rules checking one object ask about it (and the ensembles it names)
-/// several times (its role, SL005, SL009, SL011...). [`crate::rules::run`] opens one per object
-/// checked; objects are immutable and alive while it runs, and the object's key is compared
-/// too, so an answer is never given for another object.
-pub fn memo_scope() -> MemoScope {
-    MEMO.with(|m| *m.borrow_mut() = Some(Vec::new()));
-    MemoScope(())
+/// The companion view detection reads through: records each lookup by name and its answer.
+/// Detection reads ConfigMaps by name only; any other question makes the derivation one that
+/// is not kept (`lookups` becomes `None`).
+struct Recorder<'a> {
+    base: &'a dyn Companions,
+    lookups: std::sync::Mutex<Option<Vec<Lookup>>>,
 }
 
-/// Ends the memo of [`memo_scope`] when dropped.
-pub struct MemoScope(());
+impl Recorder<'_> {
+    fn by_name(&self, kind: crate::catalog::Kind, ns: &str, name: &str) -> Option<Arc<Object>> {
+        let found = kind.lookup(self.base, ns, name);
+        if let Some(l) = self
+            .lookups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            l.push(Lookup {
+                kind,
+                namespace: ns.to_string(),
+                name: name.to_string(),
+                found: found.clone(),
+            });
+        }
+        found
+    }
 
-impl Drop for MemoScope {
-    fn drop(&mut self) {
-        MEMO.with(|m| *m.borrow_mut() = None);
+    fn not_kept(&self) {
+        *self.lookups.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+impl Companions for Recorder<'_> {
+    fn service(&self, ns: &str, name: &str) -> Option<Arc<Object>> {
+        self.by_name(crate::catalog::Kind::Service, ns, name)
+    }
+    fn statefulset(&self, ns: &str, name: &str) -> Option<Arc<Object>> {
+        self.by_name(crate::catalog::Kind::StatefulSet, ns, name)
+    }
+    fn config_map(&self, ns: &str, name: &str) -> Option<Arc<Object>> {
+        self.by_name(crate::catalog::Kind::ConfigMap, ns, name)
+    }
+    fn services_selecting(&self, ns: &str, labels: &crate::object::Labels) -> Vec<Arc<Object>> {
+        self.not_kept();
+        self.base.services_selecting(ns, labels)
+    }
+    fn pdbs_selecting(&self, ns: &str, labels: &crate::object::Labels) -> Vec<Arc<Object>> {
+        self.not_kept();
+        self.base.pdbs_selecting(ns, labels)
+    }
+    fn statefulsets(&self, ns: &str) -> Vec<Arc<Object>> {
+        self.not_kept();
+        self.base.statefulsets(ns)
+    }
+    fn statefulsets_by_service(&self, service_name: &str) -> Vec<Arc<Object>> {
+        self.not_kept();
+        self.base.statefulsets_by_service(service_name)
+    }
+    fn services_named(&self, name: &str) -> Vec<Arc<Object>> {
+        self.not_kept();
+        self.base.services_named(name)
+    }
+    fn workloads(&self, ns: Option<&str>) -> Vec<Arc<Object>> {
+        self.not_kept();
+        self.base.workloads(ns)
+    }
+    fn workloads_selecting(
+        &self,
+        ns: Option<&str>,
+        sel: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
+    ) -> Vec<Arc<Object>> {
+        self.not_kept();
+        self.base.workloads_selecting(ns, sel)
+    }
+    fn pod_label_values(&self, ns: &str, key: &str, limit: usize) -> Vec<(String, Arc<Object>)> {
+        self.not_kept();
+        self.base.pod_label_values(ns, key, limit)
     }
 }
 
@@ -423,26 +521,23 @@ impl<'a> ContainerView<'a> {
 /// `docker.io/bitnami/kafka:4.0` -> `bitnami/kafka`.
 pub fn image_repo(image: &str) -> String {
     let no_digest = image.split('@').next().unwrap_or(image);
-    let mut parts: Vec<&str> = no_digest.split('/').collect();
-    if parts.len() > 1 {
-        let first = parts[0];
-        if first.contains('.') || first.contains(':') || first == "localhost" {
-            parts.remove(0);
-        }
+    let mut repo = no_digest;
+    if let Some((first, rest)) = no_digest.split_once('/')
+        && (first.contains('.') || first.contains(':') || first == "localhost")
+    {
+        repo = rest;
     }
-    let mut repo = parts.join("/");
     if let Some((r, tag)) = repo.rsplit_once(':')
         && !tag.contains('/')
     {
-        repo = r.to_string();
+        repo = r;
     }
     repo.to_ascii_lowercase()
 }
 
-/// The last segment of an image repository: `bitnami/kafka` -> `kafka`.
-fn image_base(image: &str) -> String {
-    let repo = image_repo(image);
-    repo.rsplit('/').next().unwrap_or(&repo).to_string()
+/// The last segment of an image repository ([`image_repo`]): `bitnami/kafka` -> `kafka`.
+fn repo_base(repo: &str) -> &str {
+    repo.rsplit('/').next().unwrap_or(repo)
 }
 
 /// Command and args split into words as a shell would see them (scripts of `sh -c` too),
@@ -668,12 +763,11 @@ fn from_command(cx: &ContainerView<'_>) -> Option<(System, Option<&'static str>,
 }
 
 /// What an image is, from its name (the repository's last segment, or the whole repository).
-fn from_image(image: &str) -> Option<System> {
-    let base = image_base(image);
-    let repo = image_repo(image);
-    let b = base.as_str();
+fn from_image(repo: &str) -> Option<System> {
+    let b = repo_base(repo);
+    // a word of the name (split at `-`, `_`, `.`) that names a tool, not the server
     let tool = |s: &str| {
-        [
+        const TOOLS: &[&str] = &[
             "operator",
             "backup",
             "restore",
@@ -699,9 +793,8 @@ fn from_image(image: &str) -> Option<System> {
             "cli",
             "shell",
             "box",
-        ]
-        .iter()
-        .any(|t| s.split(['-', '_', '.']).any(|w| w == *t))
+        ];
+        s.split(['-', '_', '.']).any(|w| TOOLS.contains(&w))
     };
     if tool(b) {
         return None;
@@ -772,25 +865,26 @@ fn from_image(image: &str) -> Option<System> {
 }
 
 fn detect_container(cx: &ContainerView<'_>) -> Option<Detection> {
-    let image = cx.image();
-    let base = image_base(image);
-    if is_sidecar_image(&base) {
+    let repo = image_repo(cx.image());
+    let base = repo_base(&repo);
+    if is_sidecar_image(base) {
         return None;
     }
     let by_command = from_command(cx);
-    let by_image = from_image(image);
+    let by_image = from_image(&repo);
     let (system, hint, mut why, evidence) = match (by_command, by_image) {
         (Some((s, hint, i, shown)), img) => {
-            let mut why = format!("command `{shown}`");
-            if img == Some(s) {
-                why = format!("image {}, {why}", image_repo(image));
-            }
+            let why = if img == Some(s) {
+                format!("image {repo}, command `{shown}`")
+            } else {
+                format!("command `{shown}`")
+            };
             (s, hint, why, cx.here(cx.arg_pointer(i)))
         }
         (None, Some(s)) => (
             s,
             None,
-            format!("image {}", image_repo(image)),
+            format!("image {repo}"),
             cx.here(format!("{}/image", cx.pointer)),
         ),
         (None, None) => return None,
@@ -914,7 +1008,7 @@ fn detect_container(cx: &ContainerView<'_>) -> Option<Detection> {
                 why.push_str(&format!(", CONSUL_BOOTSTRAP_EXPECT={v}"));
                 d.evidence = ev;
                 set(&mut d, Some("server"), Duty::Votes);
-            } else if image_repo(image).starts_with("bitnami/consul") {
+            } else if repo.starts_with("bitnami/consul") {
                 why.push_str(", CONSUL_AGENT_MODE not set (the image runs a server)");
                 set(&mut d, Some("server"), Duty::Votes);
             } else {
@@ -1120,6 +1214,56 @@ fn es_mode(cx: &ContainerView<'_>, d: &mut Detection, why: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The derivation is kept with the object and reused while the companions detection read
+    /// are the same, and worked out again when a mounted ConfigMap changes.
+    #[test]
+    fn derivation_is_kept_while_what_it_read_holds() {
+        use crate::catalog::Catalog;
+        use crate::object::FileId;
+        use crate::source::{Limits, parse_file};
+        let sts = "apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: kafka}
+spec:
+  serviceName: kafka
+  selector: {matchLabels: {app: kafka}}
+  template:
+    metadata: {labels: {app: kafka}}
+    spec:
+      volumes: [{name: cfg, configMap: {name: kafka-cfg}}]
+      containers: [{name: kafka, image: bitnami/kafka:4.0, volumeMounts: [{name: cfg, mountPath: /config}]}]
+";
+        let cm = |roles: &str| {
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: kafka-cfg}}\ndata:\n  server.properties: |\n    process.roles={roles}\n"
+            )
+        };
+        let objects = |yaml: &str| -> Vec<Arc<Object>> {
+            let (o, errors) = parse_file(FileId(0), yaml, "default", &Limits::default());
+            assert!(errors.is_empty(), "{errors:?}");
+            o.into_iter().map(Arc::new).collect()
+        };
+        let kafka = objects(sts).remove(0);
+        let broker = Catalog::new(objects(&cm("broker")));
+        let controller = Catalog::new(objects(&cm("controller")));
+        let label = |c: &Catalog| detect(&kafka, c).map(|d| d.label());
+        let first = derivation(&kafka, &broker);
+        assert_eq!(label(&broker).as_deref(), Some("Kafka KRaft broker"));
+        assert!(Arc::ptr_eq(&first, &derivation(&kafka, &broker)));
+        // the same ConfigMap content, another object: still holds
+        let broker_again = Catalog::new(objects(&cm("broker")));
+        assert!(Arc::ptr_eq(&first, &derivation(&kafka, &broker_again)));
+        // another ConfigMap content, or none: worked out again
+        assert_eq!(
+            label(&controller).as_deref(),
+            Some("Kafka KRaft controller")
+        );
+        assert_eq!(label(&Catalog::default()).as_deref(), Some("Kafka broker"));
+        // a modified copy starts afresh
+        let copy = (*kafka).clone();
+        assert!(copy.derived.get().is_none());
+    }
 
     #[test]
     fn image_repos() {

@@ -102,6 +102,9 @@ fn line_of(file: &str, text: &str) -> u64 {
         + 1
 }
 
+/// The chart's budget picks `policy/v1` only when Helm is told the cluster serves the kind
+/// (`--api-versions policy/v1/PodDisruptionBudget`), as consul-k8s and YugabyteDB do: without
+/// the flag this would render `policy/v1beta1` and SL006 would fire.
 #[test]
 fn good_chart_renders_and_passes() {
     let (code, v) = check_json(&["fixtures/charts/zookeeper"]);
@@ -128,7 +131,7 @@ fn bad_chart_findings_point_at_the_templates() {
         assert_eq!(r["from"], "fixtures/charts/etcd-bad");
         assert_eq!(
             r["command"],
-            "helm template release-name fixtures/charts/etcd-bad --namespace default"
+            "helm template release-name fixtures/charts/etcd-bad --namespace default --api-versions policy/v1/PodDisruptionBudget"
         );
         assert!(r["line"].as_u64().unwrap() > 0);
     }
@@ -171,7 +174,7 @@ fn human_output_shows_the_rendered_manifest_and_names_the_template() {
     assert!(
         text.contains(&format!(
             "note: rendered from fixtures/charts/etcd-bad/templates/pdb.yaml:{line}:3 by \
-             `helm template release-name fixtures/charts/etcd-bad --namespace default`"
+             `helm template release-name fixtures/charts/etcd-bad --namespace default --api-versions policy/v1/PodDisruptionBudget`"
         )),
         "{text}"
     );
@@ -304,7 +307,7 @@ fn chart_settings_in_the_config() {
     assert_eq!(
         even["rendered"]["command"],
         format!(
-            "helm template zk {} --namespace data --values {} --set persistence.size=20Gi --set replicas=6",
+            "helm template zk {} --namespace data --api-versions policy/v1/PodDisruptionBudget --values {} --set persistence.size=20Gi --set replicas=6",
             chart.display(),
             dir.path().join("prod.yaml").display()
         )
@@ -348,7 +351,7 @@ fn missing_tools_give_one_error_per_folder_and_the_rest_is_checked() {
     assert!(m.contains("Install Helm"), "{m}");
     assert!(
         m.contains(
-            "`helm template release-name fixtures/charts/zookeeper --namespace default | statelint check -`"
+            "`helm template release-name fixtures/charts/zookeeper --namespace default --api-versions policy/v1/PodDisruptionBudget | statelint check -`"
         ),
         "{m}"
     );
@@ -612,7 +615,7 @@ fn rendered_output_that_is_not_yaml_is_one_error_at_the_template() {
         errs[0]["message"]
             .as_str()
             .unwrap()
-            .starts_with("in the output of `helm template release-name badyaml --namespace default`: YAML syntax error"),
+            .starts_with("in the output of `helm template release-name badyaml --namespace default --api-versions policy/v1/PodDisruptionBudget`: YAML syntax error"),
         "{v:#}"
     );
     // the documents before it are still checked

@@ -160,8 +160,11 @@ pub fn resolve(
     {
         return Target::External;
     }
-    let fqdn_suffix = format!(".svc.{domain}");
-    let labels: Vec<&str> = if let Some(p) = host.strip_suffix(&fqdn_suffix) {
+    // `<...>.svc.<domain>`
+    let in_domain = host
+        .strip_suffix(domain)
+        .and_then(|p| p.strip_suffix(".svc."));
+    let labels: Vec<&str> = if let Some(p) = in_domain {
         let mut l: Vec<&str> = p.split('.').collect();
         l.push("svc");
         l

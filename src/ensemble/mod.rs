@@ -89,7 +89,8 @@ pub fn connect_key(key: &str) -> &str {
 
 /// Whether a ConfigMap file can hold a setting the ensemble rules read (the webhook keeps only
 /// these): a file one of them reads by name, a key an `envFrom` turns into an env var they
-/// read, or any text that mentions ZooKeeper.
+/// read, any text that mentions ZooKeeper, or NATS's JetStream switch (the roles catalogue reads
+/// it from whatever file is mounted: `jetstream {` in nats.conf, `"jetstream": {` in JSON).
 pub fn config_file_matters(key: &str, text: &str) -> bool {
     members::LISTS
         .iter()
@@ -103,7 +104,10 @@ pub fn config_file_matters(key: &str, text: &str) -> bool {
                     && formats::syntax_of(key).is_some()
                     && w.file_keys().any(|k| text.contains(k.rsplit('.').next().unwrap_or(k)))
         })
-        || text.to_ascii_lowercase().contains("zookeeper")
+        || {
+            let lower = text.to_ascii_lowercase();
+            lower.contains("zookeeper") || lower.contains("jetstream")
+        }
 }
 
 /// The env names and argv keys whose values SL005 (`zookeeper_connect`) and SL011
@@ -168,6 +172,10 @@ mod tests {
             "initial-cluster: a=http://a:2380"
         ));
         assert!(!config_file_matters("app.yml", "logging: {level: info}"));
+        assert!(config_file_matters(
+            "nats.conf",
+            "{\"jetstream\": {\"store_dir\": \"/d\"}}"
+        ));
     }
 
     #[test]

@@ -73,7 +73,7 @@ fn majority(system: System) -> bool {
 /// recognise but that its image, command or name shows to be ZooKeeper or etcd (a `my-zk` on a
 /// private base image) votes in that system's quorum unless its role annotation says otherwise.
 pub fn votes_in(obj: &Object, companions: &dyn Companions) -> Option<Quorum> {
-    let info = role::of(obj, companions)?;
+    let info = role::shared(obj, companions)?;
     if info.from_annotation {
         if info.role != Role::Voter {
             return None;

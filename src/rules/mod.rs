@@ -368,9 +368,8 @@ pub fn run(objects: &[Arc<Object>], companions: &dyn Companions, config: &Config
         .par_iter()
         .with_min_len(64)
         .flat_map_iter(|o| {
-            // the role, SL005, SL009, SL011... each ask what `o` (and the ensembles it names) runs
-            let _memo = crate::system::memo_scope();
-            let role = crate::role::of(o, companions).map(Arc::new);
+            // worked out once per object (and kept with it: SL005, SL009, SL011... ask again)
+            let role = crate::role::shared(o, companions);
             let cx = Ctx {
                 companions,
                 config,

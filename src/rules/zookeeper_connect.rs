@@ -220,7 +220,18 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
         )
     };
     let key = key.as_str();
-    let (written_hosts, _) = parse_connect(&s.written);
+    let (written_hosts, written_chroot) = parse_connect(&s.written);
+    // the value after expansion, parsed once (most values are written out: the same text)
+    let parsed_value = s
+        .value
+        .as_deref()
+        .filter(|v| *v != s.written)
+        .map(parse_connect);
+    let value_parsed = || match (&s.value, &parsed_value) {
+        (None, _) => None,
+        (Some(_), Some((h, c))) => Some((h, c)),
+        (Some(_), None) => Some((&written_hosts, &written_chroot)),
+    };
     let finding = |host_text: &str, msg: String| {
         let f = Finding::new(&META, kafka, s.pointer.clone(), msg);
         let f = match &s.config_map {
@@ -236,7 +247,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
 
     // 1. placeholders: `<X>` and `{{ }}` as written; `${X}` after expansion (a shell script
     // may define it)
-    let value_hosts = s.value.as_deref().map(|v| parse_connect(v).0);
+    let value_hosts = value_parsed().map(|(h, _)| h);
     let placeholder_of = |i: usize| -> Option<String> {
         placeholder_in(&written_hosts[i].text)
             .map(str::to_string)
@@ -257,7 +268,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
         let ph = placeholder_of(first).unwrap_or_default();
         let h = &written_hosts[first];
         let zks = zookeepers(kns, cx);
-        let chroot = parse_connect(&s.written).1;
+        let chroot = written_chroot.clone();
         let is_ns = ph.to_ascii_uppercase().contains("NAMESPACE");
         let what = if is_ns {
             "the namespace where the ZooKeeper ensemble runs".to_string()
@@ -310,10 +321,9 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
         );
         return;
     }
-    let Some(value) = &s.value else {
+    let Some((hosts, chroot)) = value_parsed() else {
         return; // depends on a value we cannot know
     };
-    let (hosts, chroot) = parse_connect(value);
     // the written text of host i, for the needle
     let text_of = |i: usize| -> String {
         if s.needles.len() == hosts.len() && !s.needles[i].is_empty() {
@@ -353,7 +363,12 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
     // 2. resolve every host
     let mut targets = Vec::new();
     for (i, h) in hosts.iter().enumerate() {
-        let t = resolve(&h.host.to_ascii_lowercase(), kns, domain, |ns, pod, svc| {
+        let host: std::borrow::Cow<'_, str> = if h.host.bytes().any(|b| b.is_ascii_uppercase()) {
+            h.host.to_ascii_lowercase().into()
+        } else {
+            h.host.as_str().into()
+        };
+        let t = resolve(&host, kns, domain, |ns, pod, svc| {
             cx.companions
                 .service(ns, svc)
                 .is_some_and(|s| s.is_headless_service())
@@ -465,7 +480,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                 )
                 .help(format!(
                     "write {key}{}",
-                    suggestion(e, &hosts, domain, chroot.as_deref())
+                    suggestion(e, hosts, domain, chroot.as_deref())
                 ))
                 .note(zk, "/metadata/namespace", format!("ZooKeeper StatefulSet {} is in namespace `{zns}`", zk.key.name)),
             );

@@ -794,6 +794,13 @@ fn vendored(dir: &Path) -> (Vec<String>, Vec<String>) {
     (folders, archives)
 }
 
+/// What `helm template` is told the cluster serves besides its offline defaults, which list
+/// group/versions (`policy/v1`) but no kinds: charts that pick a PodDisruptionBudget's
+/// apiVersion with `.Capabilities.APIVersions.Has "policy/v1/PodDisruptionBudget"` (consul-k8s,
+/// YugabyteDB) would otherwise render `policy/v1beta1`, which every supported cluster (1.21+)
+/// replaces with `policy/v1` at install time.
+const HELM_API_VERSIONS: &str = "policy/v1/PodDisruptionBudget";
+
 fn render_helm(
     root: &Root,
     config: &RenderConfig,
@@ -815,6 +822,8 @@ fn render_helm(
         shown.clone(),
         "--namespace".into(),
         namespace.clone(),
+        "--api-versions".into(),
+        HELM_API_VERSIONS.into(),
     ];
     let values = chart
         .map(|c| {

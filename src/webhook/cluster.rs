@@ -698,6 +698,7 @@ fn lite_object(key: ObjectKey, body: Body) -> Arc<Object> {
         origin: None,
         body,
         placeholders: Vec::new(),
+        derived: Default::default(),
     })
 }
 
