@@ -177,6 +177,7 @@ r bad-rabbitmq-minavailable-1 "$B/rabbitmq" rmq data "${BD[@]}" --set replicaCou
   --set pdb.minAvailable=1
 r bad-cassandra-maxunavailable-2 "$B/cassandra" cass data "${BD[@]}" --set replicaCount=3 \
   --set pdb.maxUnavailable=2
+r bad-galera-4 "$B/mariadb-galera" galera data "${BD[@]}" --set replicaCount=4
 r bad-cockroachdb-1 cockroachdb+helm-charts/cockroachdb crdb crdb --set statefulset.replicas=1
 
 echo "rendered into $OUT ($failed failed)" >&2

@@ -436,6 +436,26 @@ spec:
             Role::Voter,
             "Dapr scheduler",
         );
+        // Galera clusters elect a primary component by majority
+        is(
+            "{name: m, image: docker.io/bitnami/mariadb-galera:12.0}",
+            VCT,
+            Role::Voter,
+            "Galera: image bitnami/mariadb-galera",
+        );
+        is(
+            "{name: m, image: percona/percona-xtradb-cluster:8.0}",
+            VCT,
+            Role::Voter,
+            "Galera",
+        );
+        // plain MariaDB is not a quorum system
+        is(
+            "{name: m, image: mariadb:11}",
+            VCT,
+            Role::Replica,
+            "software not known to vote",
+        );
         // Dapr's own images on ghcr.io; placement's Raft log may stay in memory
         is(
             "{name: p, image: ghcr.io/dapr/placement:1.16, command: [/placement, --initial-cluster, 'p-0=p-0.p:30000']}",

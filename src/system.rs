@@ -44,6 +44,8 @@ pub enum System {
     /// Web servers and proxies (nginx, Envoy, HAProxy...): known to keep no data.
     Proxy,
     Memcached,
+    /// MariaDB Galera Cluster, Percona XtraDB Cluster: a primary component needs a majority.
+    Galera,
 }
 
 impl System {
@@ -73,6 +75,7 @@ impl System {
             System::SeaweedFS => "SeaweedFS",
             System::Proxy => "web server/proxy",
             System::Memcached => "Memcached",
+            System::Galera => "Galera",
         }
     }
 }
@@ -824,6 +827,8 @@ fn from_image(repo: &str) -> Option<System> {
         System::Elasticsearch
     } else if has("mongo") {
         System::MongoDB
+    } else if has("galera") || has("xtradb-cluster") {
+        System::Galera
     } else if has("rabbitmq") {
         System::RabbitMQ
     } else if has("redis") || has("valkey") || has("keydb") {
@@ -907,6 +912,7 @@ fn detect_container(cx: &ContainerView<'_>) -> Option<Detection> {
         | System::Etcd
         | System::Redpanda
         | System::CockroachDB
+        | System::Galera
         | System::ClickHouseKeeper => {
             if hint == Some("embedded") {
                 set(&mut d, Some("(embedded)"), Duty::Votes);

@@ -6,9 +6,10 @@
 //! system it runs elects by majority among its pods: ZooKeeper, etcd (also embedded), KRaft
 //! controllers, Consul and Vault raft servers, NATS JetStream, Elasticsearch/OpenSearch
 //! master-eligible nodes, MongoDB data members and arbiters, ClickHouse Keeper, Redpanda,
-//! YugabyteDB masters, Dapr placement/scheduler, SeaweedFS masters. CockroachDB (ranges replicate by their own
-//! factor, not by node count) and Redis Sentinel (its quorum is a setting) are not such
-//! ensembles. A StatefulSet whose `statelint.io/role: voter` annotation says so votes too.
+//! YugabyteDB masters, Dapr placement/scheduler, Galera (MariaDB, Percona XtraDB Cluster),
+//! SeaweedFS masters.
+//! CockroachDB (ranges replicate by their own factor, not by node count) and Redis Sentinel
+//! (its quorum is a setting) are not such ensembles. A StatefulSet whose `statelint.io/role: voter` annotation says so votes too.
 //!
 //! StatefulSets of one system in one namespace form one ensemble when a Service broader than
 //! the StatefulSet's own selector selects the pods of both (a ZooKeeper ensemble split over two
@@ -65,6 +66,7 @@ fn majority(system: System) -> bool {
             | System::Redpanda
             | System::YugabyteDB
             | System::Dapr
+            | System::Galera
             | System::SeaweedFS
     )
 }
@@ -196,6 +198,10 @@ mod tests {
         assert_eq!(
             votes_in(&sts("n", "nats:2.10", &["--jetstream"]), &c),
             Some(Quorum::System(System::Nats))
+        );
+        assert_eq!(
+            votes_in(&sts("g", "bitnami/mariadb-galera:12", &[]), &c),
+            Some(Quorum::System(System::Galera))
         );
         // NATS without JetStream, Cassandra, CockroachDB: no majority quorum among the pods
         assert_eq!(votes_in(&sts("n", "nats:2.10", &[]), &c), None);
