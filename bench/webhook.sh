@@ -9,28 +9,32 @@
 #     the floor's admissions/s, and check's p99 <= 2x the floor's (the "vs floor" columns);
 #  2. wrk (a separate process, one thread) against the `statelint serve` binary with JSON
 #     decision logs on, posting the seed's ZooKeeper StatefulSet as a CREATE review.
-# Needs: wrk (apt-get install -y wrk), openssl, python3.
+# Needs: wrk (apt-get install -y wrk), openssl, python3. SECS, CONNS and PROFILE (default release)
+# can be set in the environment.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 secs=${SECS:-10}
 conns=${CONNS:-16}
 cd "$root"
-bin=${CARGO_TARGET_DIR:-$root/target}/release
-cargo build --release --quiet --features server --bin statelint --example webhook_load --example admit_cost
+# PROFILE=profiling reuses a `profiling` build (release code with symbols, same speed)
+profile=${PROFILE:-release}
+bin=${CARGO_TARGET_DIR:-$root/target}/$profile
+cargo build --profile "$profile" --quiet --features server --bin statelint --example webhook_load --example admit_cost
 tmp=$(mktemp -d)
 serve_pid=
 trap '[ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 
-parse() { # "... N/s, p50 Xµs, p99 Yµs ..." -> "N X Y" (ms)
-  sed -E 's/.* ([0-9]+)\/s, p50 ([0-9]+)µs, p99 ([0-9]+)µs.*/\1 \2 \3/'
+parse() { # "... N/s, p50 Xµs, p99 Yµs, ..., cpu Cµs/admission" -> "N X Y C"
+  sed -E 's/.* ([0-9]+)\/s, p50 ([0-9]+)µs, p99 ([0-9]+)µs.*, cpu ([0-9.?]+)µs\/admission.*/\1 \2 \3 \4/'
 }
-read -r floor_rps floor_p50 floor_p99 < <($bin/examples/webhook_load "$conns" "$secs" floor 2>&1 | tail -1 | parse)
-read -r bare_rps bare_p50 bare_p99 < <($bin/examples/webhook_load "$conns" "$secs" bare 2>&1 | tail -1 | parse)
-read -r chk_rps chk_p50 chk_p99 < <($bin/examples/webhook_load "$conns" "$secs" check 2>&1 | tail -1 | parse)
+load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
+read -r floor_rps floor_p50 floor_p99 floor_cpu < <($bin/examples/webhook_load "$conns" "$secs" floor 2>&1 | tail -1 | parse)
+read -r bare_rps bare_p50 bare_p99 bare_cpu < <($bin/examples/webhook_load "$conns" "$secs" bare 2>&1 | tail -1 | parse)
+read -r chk_rps chk_p50 chk_p99 chk_cpu < <($bin/examples/webhook_load "$conns" "$secs" check 2>&1 | tail -1 | parse)
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
   -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$tmp/tls.key" -out "$tmp/tls.crt" 2>/dev/null
-wrk_row="| \`statelint serve\` binary, JSON decision logs on, wrk -t1 -c$conns (separate process) | n/a | | | | |"
+wrk_row="| \`statelint serve\` binary, JSON decision logs on, wrk -t1 -c$conns (separate process) | n/a | | | | | | |"
 if command -v wrk >/dev/null && python3 -c 'import yaml' 2>/dev/null; then
   python3 - "$root/fixtures/seed/zookeeper.yaml" "$tmp/post.lua" <<'PY'
 import json, sys, yaml
@@ -51,15 +55,19 @@ PY
   out=$(wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$tmp/post.lua" https://127.0.0.1:18443/validate)
   rps=$(echo "$out" | awk '/Requests\/sec/ {printf "%d", $2}')
   ms() { echo "$out" | awk -v p="$1" '$1==p {v=$2; if (v ~ /us$/) {sub(/us/,"",v); printf "%.2f", v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v); printf "%.2f", v} else print v}'; }
-  wrk_row="| \`statelint serve\` binary, JSON decision logs on, wrk -t1 -c$conns (separate process) | $rps | $(ms 50%) | $(ms 99%) | $(awk -v a="$rps" -v b="$floor_rps" 'BEGIN{printf "%.2f", a/b}') | |"
+  wrk_row="| \`statelint serve\` binary, JSON decision logs on, wrk -t1 -c$conns (separate process) | $rps | $(ms 50%) | $(ms 99%) | $(awk -v a="$rps" -v b="$floor_rps" 'BEGIN{printf "%.2f", a/b}') | | | |"
 fi
 ms_of() { awk -v u="$1" 'BEGIN{printf "%.2f", u/1000}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
-echo "| server | admissions/s | p50 ms | p99 ms | admissions/s vs floor | p99 vs floor |"
-echo "|---|---|---|---|---|---|"
-echo "| floor: ConfigMap CREATE of the same size, decode + answer, no rule (webhook_load floor) | $floor_rps | $(ms_of "$floor_p50") | $(ms_of "$floor_p99") | 1.00 | 1.00 |"
-echo "| bare: the Kafka StatefulSet read, \`allowed: true\`, no rule (webhook_load bare) | $bare_rps | $(ms_of "$bare_p50") | $(ms_of "$bare_p99") | $(ratio "$bare_rps" "$floor_rps") | $(ratio "$bare_p99" "$floor_p99") |"
-echo "| every rule, Kafka StatefulSet CREATE (webhook_load check) | $chk_rps | $(ms_of "$chk_p50") | $(ms_of "$chk_p99") | **$(ratio "$chk_rps" "$floor_rps")** (target >= 0.80) | **$(ratio "$chk_p99" "$floor_p99")** (target <= 2.00) |"
+# CPU µs per admission (server and in-process client, user + system) barely depends on the
+# machine's load; floor / check of it is the admissions/s ratio an otherwise idle machine gives.
+echo "load average before the runs: $load"
+echo
+echo "| server | admissions/s | p50 ms | p99 ms | admissions/s vs floor | p99 vs floor | CPU µs/admission | floor's CPU / this CPU |"
+echo "|---|---|---|---|---|---|---|---|"
+echo "| floor: ConfigMap CREATE of the same size, decode + answer, no rule (webhook_load floor) | $floor_rps | $(ms_of "$floor_p50") | $(ms_of "$floor_p99") | 1.00 | 1.00 | $floor_cpu | 1.00 |"
+echo "| bare: the Kafka StatefulSet read, \`allowed: true\`, no rule (webhook_load bare) | $bare_rps | $(ms_of "$bare_p50") | $(ms_of "$bare_p99") | $(ratio "$bare_rps" "$floor_rps") | $(ratio "$bare_p99" "$floor_p99") | $bare_cpu | $(ratio "$floor_cpu" "$bare_cpu") |"
+echo "| every rule, Kafka StatefulSet CREATE (webhook_load check) | $chk_rps | $(ms_of "$chk_p50") | $(ms_of "$chk_p99") | **$(ratio "$chk_rps" "$floor_rps")** (target >= 0.80) | **$(ratio "$chk_p99" "$floor_p99")** (target <= 2.00) | $chk_cpu | $(ratio "$floor_cpu" "$chk_cpu") |"
 echo "$wrk_row"
 # Instructions per review without HTTP/TLS (decode, decide, encode; callgrind: noise-free on a
 # shared machine, unlike the admissions/s above), from examples/admit_cost.

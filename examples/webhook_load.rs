@@ -123,15 +123,21 @@ async fn main() {
         }));
     }
     let started = Instant::now();
+    let cpu_start = cpu_seconds();
     let mut all = Vec::new();
     for t in tasks {
         all.extend(t.await.unwrap());
     }
     let elapsed = started.elapsed().as_secs_f64();
+    // CPU time of the whole process (server and client) per admission: unlike admissions/s,
+    // it hardly moves with what else runs on the machine
+    let cpu_us = cpu_seconds()
+        .zip(cpu_start)
+        .map(|(end, start)| (end - start) * 1e6 / all.len() as f64);
     all.sort_unstable();
     let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
     println!(
-        "{} connections, {:.1}s, {} ({size} B): {} admissions, {:.0}/s, p50 {}µs, p99 {}µs, max {}µs",
+        "{} connections, {:.1}s, {} ({size} B): {} admissions, {:.0}/s, p50 {}µs, p99 {}µs, max {}µs, cpu {}µs/admission",
         conns,
         elapsed,
         match mode {
@@ -143,6 +149,17 @@ async fn main() {
         all.len() as f64 / elapsed,
         pct(0.50),
         pct(0.99),
-        all.last().unwrap()
+        all.last().unwrap(),
+        cpu_us.map_or("?".to_string(), |c| format!("{c:.1}"))
     );
+}
+
+/// User + system CPU seconds of this process so far (Linux `/proc/self/stat`; `None` elsewhere).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // the fields after the parenthesised command name; utime and stime are the 12th and 13th
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // USER_HZ is 100 on Linux
+    Some(ticks / 100.0)
 }

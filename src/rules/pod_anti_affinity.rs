@@ -232,16 +232,19 @@ fn selector_miss(
     what: &str,
     labels: &Labels,
 ) -> Option<Miss> {
-    let own = yaml_map(labels);
-    let fix = format!(
-        "make its labelSelector select the pod template's labels, e.g. {{matchLabels: {own}}}"
-    );
+    // the help is built only for a miss (the common case matches)
+    let fix = || {
+        format!(
+            "make its labelSelector select the pod template's labels, e.g. {{matchLabels: {}}}",
+            yaml_map(labels)
+        )
+    };
     match sel {
         None => Some(Miss {
             pointer: format!("{ptr}/labelSelector"),
             on_key: false,
             message: format!("{what} has no labelSelector, so it selects no pods"),
-            help: fix,
+            help: fix(),
         }),
         Some(s) if !selector::matches(s, labels) => Some(Miss {
             pointer: format!("{ptr}/labelSelector"),
@@ -251,7 +254,7 @@ fn selector_miss(
                 selector::describe(s),
                 selector::describe_map(labels)
             ),
-            help: fix,
+            help: fix(),
         }),
         Some(_) => None,
     }
