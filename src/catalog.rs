@@ -2,7 +2,7 @@
 //! [`Companions`] trait through which rules find a StatefulSet's Services, PDBs, ConfigMaps and
 //! ZooKeeper ensembles. The webhook implements the same trait over the live cluster.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -229,33 +229,51 @@ impl PodLabelIndex {
 /// objects are added and removed by namespace and name. Answers
 /// [`Companions::workloads_selecting`] (SL010's cluster-wide `podAffinity`) from the pairs a
 /// selector requires instead of a scan of every workload, and
-/// [`Companions::pod_label_values`] from the namespace's values of a key.
+/// [`Companions::pod_label_values`] from the namespace's values of a key. Names are shared
+/// (`Arc<str>`) with the store, and each label key and value is held once.
 #[derive(Default)]
 pub struct WorkloadLabelIndex {
-    /// label key -> value -> (namespace, name), every namespace.
-    all: HashMap<String, HashMap<String, std::collections::BTreeSet<(String, String)>>>,
-    /// namespace -> label key -> value (sorted) -> names.
-    per_ns: HashMap<String, HashMap<String, std::collections::BTreeMap<String, Vec<String>>>>,
+    /// label key -> value -> (namespace, name) sorted, every namespace.
+    all: HashMap<Arc<str>, HashMap<Arc<str>, Vec<NsName>>>,
+    /// namespace -> label key -> value (sorted) -> names (sorted).
+    per_ns: HashMap<Arc<str>, HashMap<Arc<str>, NamesByValue>>,
 }
+
+/// (namespace, name)
+type NsName = (Arc<str>, Arc<str>);
+/// label value (sorted) -> workload names (sorted)
+type NamesByValue = BTreeMap<Arc<str>, Vec<Arc<str>>>;
 
 impl WorkloadLabelIndex {
     /// Index workload `namespace`/`name` by its pod template `labels`.
-    pub fn add(&mut self, namespace: &str, name: &str, labels: &Labels) {
-        let (ns, name) = (&namespace.to_string(), &name.to_string());
+    pub fn add<'a>(
+        &mut self,
+        namespace: &Arc<str>,
+        name: &Arc<str>,
+        labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) {
         for (k, v) in labels {
-            self.all
-                .entry(k.clone())
-                .or_default()
-                .entry(v.clone())
-                .or_default()
-                .insert((ns.clone(), name.clone()));
+            let key = match self.all.get_key_value(k) {
+                Some((key, _)) => key.clone(),
+                None => Arc::from(k),
+            };
+            let vals = self.all.entry(key.clone()).or_default();
+            let value = match vals.get_key_value(v) {
+                Some((value, _)) => value.clone(),
+                None => Arc::from(v),
+            };
+            let list = vals.entry(value.clone()).or_default();
+            let item = (namespace.clone(), name.clone());
+            if let Err(i) = list.binary_search(&item) {
+                list.insert(i, item);
+            }
             let names = self
                 .per_ns
-                .entry(ns.clone())
+                .entry(namespace.clone())
                 .or_default()
-                .entry(k.clone())
+                .entry(key)
                 .or_default()
-                .entry(v.clone())
+                .entry(value)
                 .or_default();
             if let Err(i) = names.binary_search(name) {
                 names.insert(i, name.clone());
@@ -264,13 +282,18 @@ impl WorkloadLabelIndex {
     }
 
     /// Forget workload `namespace`/`name`, added with these `labels`.
-    pub fn remove(&mut self, namespace: &str, name: &str, labels: &Labels) {
-        let (ns, name) = (&namespace.to_string(), &name.to_string());
+    pub fn remove<'a>(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) {
+        let (ns, name) = (namespace, name);
         for (k, v) in labels {
             if let Some(vals) = self.all.get_mut(k) {
-                if let Some(set) = vals.get_mut(v) {
-                    set.remove(&(ns.clone(), name.clone()));
-                    if set.is_empty() {
+                if let Some(list) = vals.get_mut(v) {
+                    list.retain(|(n, m)| !(&**n == ns && &**m == name));
+                    if list.is_empty() {
                         vals.remove(v);
                     }
                 }
@@ -281,7 +304,7 @@ impl WorkloadLabelIndex {
             if let Some(keys) = self.per_ns.get_mut(ns) {
                 if let Some(vals) = keys.get_mut(k) {
                     if let Some(names) = vals.get_mut(v) {
-                        names.retain(|n| n != name);
+                        names.retain(|n| &**n != name);
                         if names.is_empty() {
                             vals.remove(v);
                         }
@@ -305,26 +328,25 @@ impl WorkloadLabelIndex {
         &self,
         namespace: Option<&str>,
         sel: &LabelSelector,
-    ) -> Option<Vec<(String, String)>> {
+    ) -> Option<Vec<(Arc<str>, Arc<str>)>> {
         let (k, v) = selector::required_pair(sel)?;
         Some(match namespace {
-            Some(ns) => self
-                .per_ns
-                .get(ns)
-                .and_then(|keys| keys.get(k))
-                .and_then(|vals| vals.get(v))
-                .into_iter()
-                .flatten()
-                .map(|n| (ns.to_string(), n.clone()))
-                .collect(),
+            Some(ns) => match self.per_ns.get_key_value(ns) {
+                Some((ns, keys)) => keys
+                    .get(k)
+                    .and_then(|vals| vals.get(v))
+                    .into_iter()
+                    .flatten()
+                    .map(|n| (ns.clone(), n.clone()))
+                    .collect(),
+                None => Vec::new(),
+            },
             None => self
                 .all
                 .get(k)
                 .and_then(|vals| vals.get(v))
-                .into_iter()
-                .flatten()
                 .cloned()
-                .collect(),
+                .unwrap_or_default(),
         })
     }
 
@@ -337,7 +359,7 @@ impl WorkloadLabelIndex {
             .into_iter()
             .flatten()
             .take(limit)
-            .filter_map(|(v, names)| Some((v.clone(), names.first()?.clone())))
+            .filter_map(|(v, names)| Some((v.to_string(), names.first()?.to_string())))
             .collect()
     }
 }

@@ -245,13 +245,16 @@ fn main() -> ExitCode {
         #[cfg(not(feature = "cluster"))]
         Command::Audit { .. } => usage_error(NO_CLUSTER),
         #[cfg(feature = "server")]
-        Command::Serve(args) => match statelint::webhook::run(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::from(2)
+        Command::Serve(args) => {
+            no_huge_pages();
+            match statelint::webhook::run(args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
             }
-        },
+        }
         #[cfg(not(feature = "server"))]
         Command::Serve { .. } => usage_error(NO_SERVER),
     }
@@ -353,10 +356,13 @@ fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// A short run that builds one large heap: transparent huge pages only cost. mimalloc asks for
-/// them (MADV_HUGEPAGE), and with the common `defrag=madvise` setting every 2 MiB fault may
-/// compact memory and then zero the page: on the benchmark machine that was a third of the
-/// CPU time of `check` at N=10k. Disabling THP for this process keeps ordinary 4 KiB pages.
+/// Transparent huge pages only cost us. For `check` (a short run that builds one large heap):
+/// mimalloc asks for them (MADV_HUGEPAGE), and with the common `defrag=madvise` setting every
+/// 2 MiB fault may compact memory and then zero the page: on the benchmark machine that was a
+/// third of the CPU time of `check` at N=10k. For `serve`: a huge page is resident as a whole
+/// once one byte of it is, which cost 26 MB of RSS (of 234 MB) with the watch caches of a
+/// 100k-Service cluster (bench/cache-memory.sh). Disabling THP for this process keeps ordinary
+/// 4 KiB pages.
 fn no_huge_pages() {
     #[cfg(target_os = "linux")]
     {

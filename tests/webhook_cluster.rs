@@ -282,7 +282,7 @@ fn bad_config_map(name: &str) -> Value {
         "data": {"server.properties": "zookeeper.connect=zk-0.zk-hs:2181\n"}})
 }
 
-/// Lists come in pages of 500; a Service and a ConfigMap that do not decode are skipped and
+/// Lists come in pages (`LIST_PAGE`); a Service and a ConfigMap that do not decode are skipped and
 /// counted, and neither blocks readiness nor hides the objects around them.
 #[tokio::test]
 async fn malformed_objects_in_paged_lists_are_skipped_and_counted() {
@@ -322,7 +322,13 @@ async fn malformed_objects_in_paged_lists_are_skipped_and_counted() {
         .iter()
         .filter(|r| r.starts_with("/api/v1/services?") && !r.contains("watch="))
         .count();
-    assert_eq!(pages, 3, "1,203 Services in pages of 500: {reqs:?}");
+    let want = 1203usize.div_ceil(statelint::webhook::cluster::LIST_PAGE as usize);
+    assert_eq!(
+        pages,
+        want,
+        "1,203 Services in pages of {}: {reqs:?}",
+        statelint::webhook::cluster::LIST_PAGE
+    );
     // the bad Service does not stop admissions that need the good ones
     assert!(
         !allowed(

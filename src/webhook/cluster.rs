@@ -47,7 +47,7 @@ use futures::StreamExt;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Service, ServicePort, ServiceSpec};
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::Resource;
 use kube::api::Api;
@@ -59,6 +59,9 @@ use serde_json::{Map, Value};
 use crate::catalog::{Companions, WorkloadLabelIndex};
 use crate::object::{Body, Labels, Object, ObjectKey};
 use crate::webhook::metrics::{KindLabels, WatchMetrics};
+use crate::webhook::packed::{
+    Reader, Writer, alloc_bytes, pack_into, pack_value, unpack_from, unpack_value,
+};
 
 /// A kind whose retries have gone this long without failing is up again (a failing kind
 /// retries at least every [`MAX_BACKOFF`]).
@@ -69,6 +72,11 @@ pub const DOWN_UNREADY: Duration = Duration::from_secs(15);
 /// Backoff between failed list/watch attempts: from 200 ms, doubling, at most this.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const MIN_BACKOFF: Duration = Duration::from_millis(200);
+/// Objects per list page. A page is held whole while it is read (its body, then its items as
+/// JSON), and the kinds list one at a time: a relist costs one page of one kind over the steady
+/// state. kube's default, 500 StatefulSets a page with four kinds listing at once, made a relist
+/// peak 20 MB above the steady state whatever the cluster's size (bench/cache-memory.sh).
+pub const LIST_PAGE: u32 = 100;
 
 /// The client the watchers use: `config` without kube's own retries of 429/503/504 (up to 15
 /// attempts, waits doubling to minutes, so an outage stayed hidden and recovery waited out the
@@ -383,55 +391,15 @@ fn project_config_map(v: &Value) -> Option<Value> {
     }))
 }
 
-fn boxed(s: String) -> Box<str> {
-    s.into_boxed_str()
-}
-
-/// Label pairs, compact (a `BTreeMap<String, String>` costs a 500-byte node per map).
-type Pairs = Box<[(Box<str>, Box<str>)]>;
-
 /// (namespace, name)
-type NsName = (Arc<str>, Box<str>);
+type NsName = (Arc<str>, Arc<str>);
 
-fn pairs(m: BTreeMap<String, String>) -> Pairs {
-    m.into_iter().map(|(k, v)| (boxed(k), boxed(v))).collect()
-}
-
-fn unpairs(p: &[(Box<str>, Box<str>)]) -> BTreeMap<String, String> {
-    p.iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-fn str_bytes(s: &str) -> usize {
-    // heap allocations are at least 16 bytes
-    if s.is_empty() { 0 } else { s.len().max(16) }
-}
-
-fn pairs_bytes(p: &[(Box<str>, Box<str>)]) -> usize {
-    p.iter()
-        .map(|(k, v)| 32 + str_bytes(k) + str_bytes(v))
-        .sum()
-}
-
-/// What the rules read of a Service: selector, clusterIP(s), type, ports.
+/// What the rules read of a Service: selector, clusterIP(s), type, ports; packed into one
+/// allocation ([`Writer`]): a flag byte for the selector, the selector's pairs, clusterIP,
+/// `clusterIPs[0]` (read only when `clusterIP` is not set), type, then per port its number, name
+/// and targetPort.
 #[derive(Debug, Clone)]
-pub struct SvcLite {
-    /// None: no `spec.selector`.
-    selector: Option<Pairs>,
-    cluster_ip: Option<Box<str>>,
-    /// `spec.clusterIPs[0]`, read only when `clusterIP` is not set.
-    first_cluster_ip: Option<Box<str>>,
-    type_: Option<Box<str>>,
-    ports: Box<[PortLite]>,
-}
-
-#[derive(Debug, Clone)]
-struct PortLite {
-    port: i32,
-    name: Option<Box<str>>,
-    target_port: Option<IntOrString>,
-}
+pub struct SvcLite(Box<[u8]>);
 
 impl SvcLite {
     fn from_service(s: Service) -> SvcLite {
@@ -440,76 +408,132 @@ impl SvcLite {
             Some(_) => None,
             None => spec.cluster_ips.and_then(|v| v.into_iter().next()),
         };
-        SvcLite {
-            selector: spec.selector.map(pairs),
-            cluster_ip: spec.cluster_ip.map(boxed),
-            first_cluster_ip: first_cluster_ip.map(boxed),
-            type_: spec.type_.map(boxed),
-            ports: spec
-                .ports
-                .unwrap_or_default()
-                .into_iter()
-                .map(|p| PortLite {
-                    port: p.port,
-                    name: p.name.map(boxed),
-                    target_port: p.target_port,
-                })
-                .collect(),
+        let mut w = Writer::default();
+        match &spec.selector {
+            Some(sel) => {
+                w.u8(1);
+                w.pairs(sel.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            }
+            None => w.u8(0),
+        }
+        w.opt_str(spec.cluster_ip.as_deref());
+        w.opt_str(first_cluster_ip.as_deref());
+        w.opt_str(spec.type_.as_deref());
+        let ports = spec.ports.unwrap_or_default();
+        w.varint(ports.len());
+        for p in &ports {
+            w.i32(p.port);
+            w.opt_str(p.name.as_deref());
+            w.int_or_str(p.target_port.as_ref());
+        }
+        SvcLite(w.finish())
+    }
+
+    /// `selector::map_matches` on the packed selector.
+    fn selects(&self, labels: &Labels) -> bool {
+        let mut r = Reader(&self.0);
+        if r.u8() == 0 {
+            return false;
+        }
+        let mut pairs = r.pairs().peekable();
+        pairs.peek().is_some() && pairs.all(|(k, v)| labels.get(k).map(String::as_str) == Some(v))
+    }
+
+    fn service(&self) -> ServiceSpec {
+        let mut r = Reader(&self.0);
+        let selector = (r.u8() == 1).then(|| {
+            r.pairs()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        });
+        let cluster_ip = r.opt_str().map(String::from);
+        let cluster_ips = r.opt_str().map(|s| vec![s.to_string()]);
+        let type_ = r.opt_str().map(String::from);
+        let n = r.varint();
+        let ports: Vec<ServicePort> = (0..n)
+            .map(|_| ServicePort {
+                port: r.i32(),
+                name: r.opt_str().map(String::from),
+                target_port: r.int_or_str(),
+                ..Default::default()
+            })
+            .collect();
+        ServiceSpec {
+            selector,
+            cluster_ip,
+            cluster_ips,
+            type_,
+            ports: (!ports.is_empty()).then_some(ports),
+            ..Default::default()
         }
     }
-
-    /// `selector::map_matches` on the compact selector.
-    fn selects(&self, labels: &Labels) -> bool {
-        self.selector.as_deref().is_some_and(|sel| {
-            !sel.is_empty()
-                && sel
-                    .iter()
-                    .all(|(k, v)| labels.get(&**k).map(String::as_str) == Some(&**v))
-        })
-    }
 }
 
-/// What the rules read of a PodDisruptionBudget: selector, minAvailable, maxUnavailable.
+/// What the rules read of a PodDisruptionBudget: selector, minAvailable, maxUnavailable;
+/// packed into one allocation ([`Writer`]): whether there is a selector, its matchLabels (a flag,
+/// then the pairs), its matchExpressions (a flag, then their JSON, packed), then minAvailable and
+/// maxUnavailable.
 #[derive(Debug, Clone)]
-pub struct PdbLite {
-    /// None: no `spec.selector`.
-    match_labels: Option<Pairs>,
-    match_expressions: Option<Box<[LabelSelectorRequirement]>>,
-    has_selector: bool,
-    min_available: Option<IntOrString>,
-    max_unavailable: Option<IntOrString>,
-}
+pub struct PdbLite(Box<[u8]>);
 
 impl PdbLite {
     fn from_pdb(p: PodDisruptionBudget) -> PdbLite {
         let spec = p.spec.unwrap_or_default();
-        let has_selector = spec.selector.is_some();
-        let sel = spec.selector.unwrap_or_default();
-        PdbLite {
-            match_labels: sel.match_labels.map(pairs),
-            match_expressions: sel.match_expressions.map(Vec::into_boxed_slice),
-            has_selector,
-            min_available: spec.min_available,
-            max_unavailable: spec.max_unavailable,
+        let mut w = Writer::default();
+        match &spec.selector {
+            None => w.u8(0),
+            Some(sel) => {
+                w.u8(1);
+                match &sel.match_labels {
+                    None => w.u8(0),
+                    Some(m) => {
+                        w.u8(1);
+                        w.pairs(m.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                    }
+                }
+                match &sel.match_expressions {
+                    None => w.u8(0),
+                    Some(e) => {
+                        w.u8(1);
+                        let v = serde_json::to_value(e).expect("expressions serialize");
+                        pack_into(&mut w, &v);
+                    }
+                }
+            }
         }
+        w.int_or_str(spec.min_available.as_ref());
+        w.int_or_str(spec.max_unavailable.as_ref());
+        PdbLite(w.finish())
     }
 
-    fn selector(&self) -> Option<LabelSelector> {
-        self.has_selector.then(|| LabelSelector {
-            match_labels: self.match_labels.as_deref().map(unpairs),
-            match_expressions: self.match_expressions.as_deref().map(<[_]>::to_vec),
-        })
+    /// selector, minAvailable, maxUnavailable
+    fn read(
+        &self,
+    ) -> (
+        Option<LabelSelector>,
+        Option<IntOrString>,
+        Option<IntOrString>,
+    ) {
+        let mut r = Reader(&self.0);
+        let selector = (r.u8() == 1).then(|| {
+            let match_labels = (r.u8() == 1).then(|| {
+                r.pairs()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            });
+            let match_expressions = (r.u8() == 1).then(|| {
+                serde_json::from_value(unpack_from(&mut r)).expect("expressions we packed")
+            });
+            LabelSelector {
+                match_labels,
+                match_expressions,
+            }
+        });
+        (selector, r.int_or_str(), r.int_or_str())
     }
 
     fn selects(&self, labels: &Labels) -> bool {
-        crate::selector::pdb_matches(self.selector().as_ref(), false, labels)
-    }
-}
-
-fn intstr_bytes(i: &Option<IntOrString>) -> usize {
-    match i {
-        Some(IntOrString::String(s)) => str_bytes(s),
-        _ => 0,
+        crate::selector::pdb_matches(self.read().0.as_ref(), false, labels)
     }
 }
 
@@ -525,8 +549,8 @@ pub trait Entry: Sized + Send + Sync + 'static {
     /// The cross-namespace index key: a Service's name, a StatefulSet's `serviceName`.
     fn secondary<'a>(&'a self, name: &'a str) -> Option<&'a str>;
     /// A workload's pod template labels, for the pod label index (SL010's `podAffinity`).
-    fn pod_labels(&self) -> Option<&Labels> {
-        None
+    fn pod_labels(&self) -> Vec<(&str, &str)> {
+        Vec::new()
     }
 }
 
@@ -556,21 +580,22 @@ fn typed_object(value: Value) -> Result<Option<Projected>, String> {
     }
 }
 
-/// A StatefulSet, kept as its projection's JSON text (a typed `StatefulSet` costs ~20 KB:
-/// k8s-openapi's `Volume` alone is 3 KB inline, `Container` 2 KB), with what lookups filter on
-/// (`serviceName`, pod template labels). It becomes an [`Object`] when a lookup returns it,
-/// through a small cache of the last ones built ([`HOT_SLOTS`]).
+/// A StatefulSet, kept as its projection packed ([`pack_value`]; a typed `StatefulSet` costs
+/// ~20 KB: k8s-openapi's `Volume` alone is 3 KB inline, `Container` 2 KB), with what lookups filter on
+/// (`serviceName`, pod template labels, packed). It becomes an [`Object`] when a lookup returns
+/// it, through a small cache of the last ones built ([`HOT_SLOTS`]).
 #[derive(Debug, Clone)]
 pub struct Sts {
     id: u64,
-    json: Box<str>,
+    packed: Box<[u8]>,
     service_name: Option<Box<str>>,
-    pod_labels: Labels,
+    /// The pod template's labels, packed ([`Writer::pairs`]).
+    pod_labels: Box<[u8]>,
 }
 
 /// Objects built from [`Sts`] entries, direct-mapped by entry id: a lookup that returns the
 /// same StatefulSet again (a ZooKeeper ensemble many Kafka StatefulSets name) does not rebuild
-/// it. At most this many are held (~20 KB each).
+/// it. At most this many are held (~20 KB each), only once admissions have looked them up.
 pub const HOT_SLOTS: usize = 512;
 #[allow(clippy::type_complexity)]
 static HOT: [Mutex<Option<(u64, Arc<Object>)>>; HOT_SLOTS] =
@@ -585,7 +610,7 @@ impl Sts {
         {
             return o.clone();
         }
-        let v: Value = serde_json::from_str(&self.json).expect("projection JSON we wrote");
+        let v = unpack_value(&self.packed);
         let o = match Object::from_value(v, None, "default") {
             Ok(Some(o)) => Arc::new(o),
             // it was built once when cached, from the same text
@@ -595,9 +620,19 @@ impl Sts {
         o
     }
 
+    fn labels(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut r = Reader(&self.pod_labels);
+        let n = r.varint();
+        (0..n).map(move |_| (r.str(), r.str()))
+    }
+
     /// Does `sel` select the pod template's labels? (Without building the object.)
     fn pods_match(&self, sel: &LabelSelector) -> bool {
-        crate::selector::matches(sel, &self.pod_labels)
+        let labels: Labels = self
+            .labels()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        crate::selector::matches(sel, &labels)
     }
 }
 
@@ -608,42 +643,41 @@ pub struct Cm(pub Projected);
 impl Entry for Sts {
     fn decode(value: Value) -> Result<Option<Self>, String> {
         let projected = project_statefulset(&value);
-        let json = projected.to_string();
+        let packed = pack_value(&projected);
         // typed once here, so a StatefulSet that does not decode is skipped now, not at a lookup
+        // (and not kept: built objects are held only for lookups, see `HOT`)
         let Some(p) = typed_object(projected)? else {
             return Ok(None);
         };
         let o = p.object;
-        let e = Sts {
+        let mut labels = Writer::default();
+        let none = Labels::new();
+        let pod_labels = o.pod_labels().unwrap_or(&none);
+        labels.pairs(pod_labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        Ok(Some(Sts {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            json: json.into_boxed_str(),
+            packed,
             service_name: o.service_name().map(Box::from),
-            pod_labels: o.pod_labels().cloned().unwrap_or_default(),
-        };
-        *HOT[(e.id % HOT_SLOTS as u64) as usize]
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some((e.id, o));
-        Ok(Some(e))
+            pod_labels: labels.finish(),
+        }))
     }
     fn object(&self, _: &str, _: &str) -> Arc<Object> {
         self.build()
     }
     fn bytes(&self) -> usize {
         size_of::<Self>()
-            + str_bytes(&self.json)
-            + self.service_name.as_deref().map_or(0, str_bytes)
+            + alloc_bytes(self.packed.len())
             + self
-                .pod_labels
-                .iter()
-                .map(|(k, v)| 48 + str_bytes(k) + str_bytes(v))
-                .sum::<usize>()
-            + if self.pod_labels.is_empty() { 0 } else { 400 }
+                .service_name
+                .as_deref()
+                .map_or(0, |s| alloc_bytes(s.len()))
+            + alloc_bytes(self.pod_labels.len())
     }
     fn secondary<'a>(&'a self, _: &'a str) -> Option<&'a str> {
         self.service_name.as_deref()
     }
-    fn pod_labels(&self) -> Option<&Labels> {
-        Some(&self.pod_labels)
+    fn pod_labels(&self) -> Vec<(&str, &str)> {
+        self.labels().collect()
     }
 }
 
@@ -715,30 +749,9 @@ impl Entry for SvcLite {
         Ok(Some(SvcLite::from_service(typed(v)?)))
     }
     fn object(&self, namespace: &str, name: &str) -> Arc<Object> {
-        let spec = ServiceSpec {
-            selector: self.selector.as_deref().map(unpairs),
-            cluster_ip: self.cluster_ip.as_deref().map(String::from),
-            cluster_ips: self
-                .first_cluster_ip
-                .as_deref()
-                .map(|s| vec![s.to_string()]),
-            type_: self.type_.as_deref().map(String::from),
-            ports: (!self.ports.is_empty()).then(|| {
-                self.ports
-                    .iter()
-                    .map(|p| ServicePort {
-                        port: p.port,
-                        name: p.name.as_deref().map(String::from),
-                        target_port: p.target_port.clone(),
-                        ..Default::default()
-                    })
-                    .collect()
-            }),
-            ..Default::default()
-        };
         let svc = Service {
             metadata: lite_meta(namespace, name),
-            spec: Some(spec),
+            spec: Some(self.service()),
             status: None,
         };
         lite_object(
@@ -747,20 +760,7 @@ impl Entry for SvcLite {
         )
     }
     fn bytes(&self) -> usize {
-        size_of::<Self>()
-            + self.selector.as_deref().map_or(0, pairs_bytes)
-            + self.cluster_ip.as_deref().map_or(0, str_bytes)
-            + self.first_cluster_ip.as_deref().map_or(0, str_bytes)
-            + self.type_.as_deref().map_or(0, str_bytes)
-            + self
-                .ports
-                .iter()
-                .map(|p| {
-                    size_of::<PortLite>()
-                        + p.name.as_deref().map_or(0, str_bytes)
-                        + intstr_bytes(&p.target_port)
-                })
-                .sum::<usize>()
+        size_of::<Self>() + alloc_bytes(self.0.len())
     }
     fn secondary<'a>(&'a self, name: &'a str) -> Option<&'a str> {
         Some(name)
@@ -777,12 +777,13 @@ impl Entry for PdbLite {
         Ok(Some(PdbLite::from_pdb(typed(v)?)))
     }
     fn object(&self, namespace: &str, name: &str) -> Arc<Object> {
+        let (selector, min_available, max_unavailable) = self.read();
         let pdb = PodDisruptionBudget {
             metadata: lite_meta(namespace, name),
             spec: Some(PodDisruptionBudgetSpec {
-                selector: self.selector(),
-                min_available: self.min_available.clone(),
-                max_unavailable: self.max_unavailable.clone(),
+                selector,
+                min_available,
+                max_unavailable,
                 ..Default::default()
             }),
             status: None,
@@ -793,24 +794,7 @@ impl Entry for PdbLite {
         )
     }
     fn bytes(&self) -> usize {
-        size_of::<Self>()
-            + self.match_labels.as_deref().map_or(0, pairs_bytes)
-            + self.match_expressions.as_deref().map_or(0, |e| {
-                e.iter()
-                    .map(|r| {
-                        size_of::<LabelSelectorRequirement>()
-                            + str_bytes(&r.key)
-                            + str_bytes(&r.operator)
-                            + r.values
-                                .iter()
-                                .flatten()
-                                .map(|v| 24 + str_bytes(v))
-                                .sum::<usize>()
-                    })
-                    .sum()
-            })
-            + intstr_bytes(&self.min_available)
-            + intstr_bytes(&self.max_unavailable)
+        size_of::<Self>() + alloc_bytes(self.0.len())
     }
     fn secondary<'a>(&'a self, _: &'a str) -> Option<&'a str> {
         None
@@ -837,11 +821,11 @@ struct Slot<E> {
 
 /// Objects of one kind: namespace -> name -> entry (sorted, for stable answers), and a
 /// secondary index across namespaces: Services by name, StatefulSets by `serviceName` (to find
-/// an ensemble wherever it runs).
+/// an ensemble wherever it runs). Names are `Arc<str>`, shared by the indexes.
 pub struct Store<E> {
-    by_ns: HashMap<Arc<str>, BTreeMap<Box<str>, Slot<E>>>,
+    by_ns: HashMap<Arc<str>, BTreeMap<Arc<str>, Slot<E>>>,
     /// secondary key -> (namespace, name), sorted
-    by_key: HashMap<Box<str>, Vec<NsName>>,
+    by_key: HashMap<Arc<str>, Vec<NsName>>,
     /// Workloads by pod template label (SL010's cross-namespace `podAffinity` lookups).
     pods: WorkloadLabelIndex,
     /// Objects that did not decode: (namespace, name) -> (resourceVersion hash, generation).
@@ -876,6 +860,9 @@ enum Applied {
     Failed(Option<String>),
 }
 
+/// Bytes of a `BTreeMap` element and a `HashMap` slot, with the slack of their nodes and tables.
+const MAP_SLOT: usize = 64;
+
 impl<E: Entry> Store<E> {
     fn ns_key(&self, ns: &str) -> Arc<str> {
         self.by_ns
@@ -887,21 +874,29 @@ impl<E: Entry> Store<E> {
     fn put(&mut self, ns: &str, name: &str, rv: u64, entry: E) {
         self.remove(ns, name);
         let ns = self.ns_key(ns);
-        if let Some(k) = entry.secondary(name) {
-            let list = self.by_key.entry(k.into()).or_default();
-            let item = (ns.clone(), Box::from(name));
+        let name: Arc<str> = Arc::from(name);
+        // name (Arc: two counters before the text) and its slot in the namespace's map
+        let mut bytes = entry.bytes() + alloc_bytes(16 + name.len()) + MAP_SLOT;
+        if let Some(k) = entry.secondary(&name) {
+            let key = match self.by_key.get_key_value(k) {
+                Some((key, _)) => key.clone(),
+                None if k == &*name => name.clone(),
+                None => Arc::from(k),
+            };
+            let list = self.by_key.entry(key).or_default();
+            let item = (ns.clone(), name.clone());
             if let Err(i) = list.binary_search(&item) {
                 list.insert(i, item);
             }
+            bytes += MAP_SLOT;
         }
-        if let Some(labels) = entry.pod_labels() {
-            self.pods.add(&ns, name, labels);
-        }
-        let bytes = entry.bytes() + name.len().max(16) + 48;
+        let labels = entry.pod_labels();
+        bytes += labels.len() * 2 * MAP_SLOT;
+        self.pods.add(&ns, &name, labels);
         self.len += 1;
         self.bytes += bytes;
         self.by_ns.entry(ns).or_default().insert(
-            name.into(),
+            name,
             Slot {
                 rv,
                 generation: self.generation,
@@ -921,9 +916,7 @@ impl<E: Entry> Store<E> {
             return;
         };
         if let Some(old) = m.remove(name) {
-            if let Some(labels) = old.entry.pod_labels() {
-                self.pods.remove(ns, name, labels);
-            }
+            self.pods.remove(ns, name, old.entry.pod_labels());
             self.len -= 1;
             self.bytes -= old.bytes as usize;
             if let Some(k) = old.entry.secondary(name)
@@ -954,7 +947,9 @@ impl<E: Entry> Store<E> {
         }
         match E::decode(value) {
             Ok(Some(e)) => {
-                self.bad.remove(&(Arc::from(ns), Box::from(name)));
+                if !self.bad.is_empty() {
+                    self.bad.remove(&(Arc::from(ns), Arc::from(name)));
+                }
                 self.put(ns, name, rv, e);
                 Applied::Stored
             }
@@ -965,7 +960,7 @@ impl<E: Entry> Store<E> {
             Err(msg) => {
                 // a stale version would answer for an object that changed: drop it
                 self.remove(ns, name);
-                let key = (self.ns_key(ns), Box::from(name));
+                let key = (self.ns_key(ns), Arc::from(name));
                 let first = self.bad.get(&key).is_none_or(|(r, _)| *r != rv || rv == 0);
                 self.bad.insert(key, (rv, generation));
                 Applied::Failed(first.then_some(msg))
@@ -975,7 +970,9 @@ impl<E: Entry> Store<E> {
 
     fn delete(&mut self, ns: &str, name: &str) {
         self.remove(ns, name);
-        self.bad.remove(&(Arc::from(ns), Box::from(name)));
+        if !self.bad.is_empty() {
+            self.bad.remove(&(Arc::from(ns), Arc::from(name)));
+        }
     }
 
     /// A relist starts: entries it does not see again are dropped by [`Self::end_relist`].
@@ -1156,6 +1153,8 @@ pub struct ClusterCache {
     pub config_maps: Watched<Cm>,
     metrics: WatchMetrics,
     down_unready: Duration,
+    /// One kind lists at a time (see [`LIST_PAGE`]).
+    listing: Arc<tokio::sync::Semaphore>,
 }
 
 impl Default for ClusterCache {
@@ -1201,6 +1200,7 @@ impl ClusterCache {
             config_maps: Watched::new("ConfigMap", true),
             metrics,
             down_unready,
+            listing: Arc::new(tokio::sync::Semaphore::new(1)),
         }
     }
 
@@ -1403,10 +1403,12 @@ async fn drive<K, E>(
 {
     let w = pick(&cache);
     let labels = KindLabels { kind: w.kind };
-    let stream = watcher::watcher(api, watcher::Config::default());
+    let stream = watcher::watcher(api, watcher::Config::default().page_size(LIST_PAGE));
     futures::pin_mut!(stream);
     let mut backoff = Backoff::new();
     let mut listing = false;
+    // held from a list's first page to its last, so that kinds list one at a time
+    let mut permit: Option<tokio::sync::OwnedSemaphorePermit> = None;
     loop {
         let next = if w.health.is_up() {
             stream.next().await
@@ -1434,6 +1436,8 @@ async fn drive<K, E>(
                 ev
             }
             Err(e) => {
+                // a failed list starts again from its first page: let another kind list meanwhile
+                permit = None;
                 let code = status_code(&e);
                 if code == Some(403) && w.optional && !w.is_synced() {
                     tracing::error!(
@@ -1466,6 +1470,9 @@ async fn drive<K, E>(
         };
         match ev {
             Event::Init => {
+                if permit.is_none() {
+                    permit = cache.listing.clone().acquire_owned().await.ok();
+                }
                 if w.is_synced() {
                     w.health.relists.fetch_add(1, Ordering::Relaxed);
                     cache.metrics.relists.get_or_create(&labels).inc();
@@ -1475,6 +1482,7 @@ async fn drive<K, E>(
             }
             Event::InitApply(raw) => apply_raw(w, &cache.metrics, raw),
             Event::InitDone => {
+                permit = None;
                 let dropped = if listing { w.write().end_relist() } else { 0 };
                 listing = false;
                 let (n, bytes) = {

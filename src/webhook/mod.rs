@@ -23,6 +23,7 @@ pub mod admit;
 pub mod cluster;
 pub mod live;
 pub mod metrics;
+pub mod packed;
 pub mod tls;
 
 use std::net::SocketAddr;
