@@ -5,7 +5,7 @@
 //! `controller.quorum.bootstrap.servers`). References for each format are on the SL011 page.
 
 use super::hosts::{HostPort, host_port, url_host_port};
-use super::settings::{Setting, Want};
+use super::settings::{Form, Setting, Want};
 
 /// What a list says about the ensemble.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -562,6 +562,20 @@ pub struct PeerList {
     pub unknown: bool,
 }
 
+/// The node whose `server.N` settings form one list: the setting's own node (a script, a file),
+/// or, for `server.N=` items of `command`/`args`, the container (each item is its own node, and
+/// the image's entrypoint reads them all as one zoo.cfg).
+fn group_node(s: &Setting) -> &str {
+    if s.form == Form::Argv {
+        for array in ["/args/", "/command/"] {
+            if let Some(at) = s.pointer.rfind(array) {
+                return &s.pointer[..at];
+            }
+        }
+    }
+    &s.pointer
+}
+
 impl PeerList {
     /// Group the settings of one spec (zoo.cfg `server.N` lines of one file form one list).
     pub fn build(spec: ListSpec, settings: Vec<Setting>) -> Vec<PeerList> {
@@ -570,7 +584,7 @@ impl PeerList {
             let group = match spec.format {
                 Format::ZooCfgServer => lists.iter_mut().find(|l| {
                     let f = &l.settings[0];
-                    f.pointer == s.pointer
+                    group_node(f) == group_node(&s)
                         && f.config_map.as_ref().map(|o| &o.key)
                             == s.config_map.as_ref().map(|o| &o.key)
                 }),
@@ -764,6 +778,48 @@ mod tests {
                 ("es-2", 0)
             ]
         );
+    }
+
+    #[test]
+    fn server_items_of_one_container_form_one_list() {
+        let setting = |pointer: &str, key: &str, value: &str| Setting {
+            key: key.into(),
+            form: if pointer.contains("/data/") {
+                Form::ConfigMap
+            } else {
+                Form::Argv
+            },
+            pointer: pointer.into(),
+            config_map: None,
+            source: String::new(),
+            container: "main".into(),
+            written: value.into(),
+            value: Some(value.into()),
+            script: None,
+            needles: Vec::new(),
+            structured: None,
+        };
+        let spec = LISTS
+            .iter()
+            .find(|l| l.format == Format::ZooCfgServer)
+            .copied()
+            .unwrap();
+        let c0 = "/spec/template/spec/containers/0";
+        let c1 = "/spec/template/spec/containers/1";
+        let built = PeerList::build(
+            spec,
+            vec![
+                setting(&format!("{c0}/args/2"), "server.1", "zk-0.zk-hs:2888:3888"),
+                setting(&format!("{c0}/args/3"), "server.2", "zk-1.zk-hs:2888:3888"),
+                setting(&format!("{c0}/args/4"), "server.3", "zk-2.zk-hs:2888:3888"),
+                setting(&format!("{c1}/args/0"), "server.1", "zk-0.zk-hs:2888:3888"),
+                setting("/data/zoo.cfg", "server.1", "zk-0.zk-hs:2888:3888"),
+                setting("/data/zoo.cfg", "server.2", "zk-1.zk-hs:2888:3888"),
+            ],
+        );
+        let sizes: Vec<usize> = built.iter().map(|l| l.members.len()).collect();
+        // the argv items of container 0 are one list; container 1 and the file are their own
+        assert_eq!(sizes, [3, 1, 2]);
     }
 
     #[test]
