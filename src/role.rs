@@ -419,6 +419,18 @@ spec:
             "YugabyteDB tserver",
         );
         is(
+            "{name: m, image: chrislusf/seaweedfs:3.80, command: [/bin/sh, -ec, 'exec /usr/bin/weed -logdir=/logs master -port=9333 -peers=s-0.s:9333']}",
+            VCT,
+            Role::Voter,
+            "SeaweedFS master",
+        );
+        is(
+            "{name: v, image: chrislusf/seaweedfs:3.80, command: [/usr/bin/weed, volume, -dir=/data, -mserver=m-0.m:9333]}",
+            VCT,
+            Role::Replica,
+            "SeaweedFS volume server",
+        );
+        is(
             "{name: s, image: daprio/dapr:1.14, command: [./scheduler]}",
             VCT,
             Role::Voter,

@@ -39,6 +39,8 @@ pub enum System {
     CockroachDB,
     YugabyteDB,
     Dapr,
+    /// SeaweedFS (`weed master` votes in its Raft; volume servers and filers keep data).
+    SeaweedFS,
     /// Web servers and proxies (nginx, Envoy, HAProxy...): known to keep no data.
     Proxy,
     Memcached,
@@ -70,6 +72,7 @@ impl System {
             System::CockroachDB => "CockroachDB",
             System::YugabyteDB => "YugabyteDB",
             System::Dapr => "Dapr",
+            System::SeaweedFS => "SeaweedFS",
             System::Proxy => "web server/proxy",
             System::Memcached => "Memcached",
             System::Galera => "Galera",
@@ -645,6 +648,8 @@ struct Launch {
     word: String,
     program: String,
     next: String,
+    /// The first later word that is no flag nor line continuation (`weed -logdir=/l \ master`).
+    sub: String,
     index: usize,
 }
 
@@ -665,6 +670,14 @@ fn launches(words: &[(usize, String)]) -> Vec<Launch> {
                 basename(w).to_string()
             },
             next: words.get(k + 1).map(|(_, n)| n.clone()).unwrap_or_default(),
+            sub: words
+                .iter()
+                .skip(k + 1)
+                .take(16)
+                .map(|(_, n)| n.as_str())
+                .find(|n| !n.starts_with('-') && *n != "\\")
+                .unwrap_or_default()
+                .to_string(),
             index: *i,
         })
         .collect()
@@ -709,6 +722,13 @@ fn from_command(cx: &ContainerView<'_>) -> Option<(System, Option<&'static str>,
             "mongod" => Some((System::MongoDB, None)),
             "mongos" => Some((System::MongoDB, Some("mongos"))),
             "cockroach" if n.starts_with("start") => Some((System::CockroachDB, None)),
+            "weed" => match l.sub.as_str() {
+                "master" => Some((System::SeaweedFS, Some("master"))),
+                "server" => Some((System::SeaweedFS, Some("server"))),
+                "volume" => Some((System::SeaweedFS, Some("volume"))),
+                "filer" => Some((System::SeaweedFS, Some("filer"))),
+                _ => None,
+            },
             "yb-master" => Some((System::YugabyteDB, Some("master"))),
             "yb-tserver" => Some((System::YugabyteDB, Some("tserver"))),
             "clickhouse-keeper" => Some((System::ClickHouseKeeper, None)),
@@ -823,6 +843,8 @@ fn from_image(repo: &str) -> Option<System> {
         System::CockroachDB
     } else if has("yugabyte") {
         System::YugabyteDB
+    } else if has("seaweedfs") {
+        System::SeaweedFS
     } else if repo.starts_with("daprio/") || repo.starts_with("dapr/") || b == "dapr" {
         System::Dapr
     } else if [
@@ -1063,6 +1085,13 @@ fn detect_container(cx: &ContainerView<'_>) -> Option<Detection> {
             Some("proxy") => set(&mut d, Some("proxy"), Duty::Neither),
             Some("functions-worker") => set(&mut d, Some("functions worker"), Duty::Neither),
             Some("standalone") => set(&mut d, Some("standalone"), Duty::KeepsData),
+            _ => set(&mut d, None, Duty::ByData),
+        },
+        System::SeaweedFS => match hint {
+            Some("master") => set(&mut d, Some("master"), Duty::Votes),
+            Some("server") => set(&mut d, Some("server (master + volume)"), Duty::Votes),
+            Some("volume") => set(&mut d, Some("volume server"), Duty::KeepsData),
+            Some("filer") => set(&mut d, Some("filer"), Duty::ByData),
             _ => set(&mut d, None, Duty::ByData),
         },
         System::YugabyteDB => match hint {

@@ -289,6 +289,17 @@ pub const LISTS: &[ListSpec] = &[
             ..Want::NONE
         },
     },
+    // SeaweedFS masters form their Raft through `-peers=host:port,...`: "all master nodes"
+    // (`weed master -h`), so a voter list; `none` (single-master mode) names no host
+    ListSpec {
+        system: System::SeaweedFS,
+        kind: ListKind::Voters,
+        format: Format::HostList,
+        want: Want {
+            flags: &["-peers"],
+            ..Want::NONE
+        },
+    },
     // Vault's integrated storage: `storage "raft" { retry_join { leader_api_addr = "..." } }`
     // (repeatable blocks, all read) in a mounted HCL file: seeds a new node joins through
     ListSpec {
@@ -506,8 +517,9 @@ pub fn parse(format: Format, key: &str, value: &str) -> Vec<Member> {
         Format::HostList => value
             .split(',')
             .map(str::trim)
-            // `provider=k8s label_selector=...` (cloud auto-join) names no host
-            .filter(|e| !e.is_empty() && !e.contains(['=', ' ']))
+            // `provider=k8s label_selector=...` (cloud auto-join) names no host, nor does
+            // SeaweedFS's `-peers=none`
+            .filter(|e| !e.is_empty() && !e.contains(['=', ' ']) && *e != "none")
             .map(|e| member(e, host_port(e)))
             .collect(),
     }

@@ -6,7 +6,8 @@
 //! system it runs elects by majority among its pods: ZooKeeper, etcd (also embedded), KRaft
 //! controllers, Consul and Vault raft servers, NATS JetStream, Elasticsearch/OpenSearch
 //! master-eligible nodes, MongoDB data members and arbiters, ClickHouse Keeper, Redpanda,
-//! YugabyteDB masters, Dapr placement/scheduler, Galera (MariaDB, Percona XtraDB Cluster).
+//! YugabyteDB masters, Dapr placement/scheduler, Galera (MariaDB, Percona XtraDB Cluster),
+//! SeaweedFS masters.
 //! CockroachDB (ranges replicate by their own factor, not by node count) and Redis Sentinel
 //! (its quorum is a setting) are not such ensembles. A StatefulSet whose `statelint.io/role: voter` annotation says so votes too.
 //!
@@ -66,6 +67,7 @@ fn majority(system: System) -> bool {
             | System::YugabyteDB
             | System::Dapr
             | System::Galera
+            | System::SeaweedFS
     )
 }
 

@@ -70,6 +70,7 @@ fn member_word(system: System) -> &'static str {
         System::Redpanda => "Redpanda broker",
         System::Nats => "NATS server",
         System::Vault => "Vault server",
+        System::SeaweedFS => "SeaweedFS master",
         s => s.name(),
     }
 }
@@ -122,6 +123,7 @@ impl Rule for EnsembleMembers {
             System::ClickHouseKeeper,
             System::Nats,
             System::Vault,
+            System::SeaweedFS,
         ]
         .into_iter()
         .filter(|s| runs(object, *s, cx.companions))
@@ -202,9 +204,11 @@ enum Resolved {
 /// not; a Consul server votes)?
 fn is_voter(sts: &Object, system: System, cx: &Ctx<'_>) -> bool {
     match system {
-        System::Kafka | System::Elasticsearch | System::OpenSearch | System::Consul => {
-            votes(sts, cx.companions)
-        }
+        System::Kafka
+        | System::Elasticsearch
+        | System::OpenSearch
+        | System::Consul
+        | System::SeaweedFS => votes(sts, cx.companions),
         _ => true,
     }
 }
@@ -385,7 +389,10 @@ fn check_list(object: &Arc<Object>, list: &PeerList, cx: &Ctx<'_>, out: &mut Vec
     let system = spec.system;
     // Elasticsearch's voter list names master-eligible nodes only; a data node's pod is no member
     let only_voters = spec.kind == ListKind::Voters
-        && matches!(system, System::Elasticsearch | System::OpenSearch);
+        && matches!(
+            system,
+            System::Elasticsearch | System::OpenSearch | System::SeaweedFS
+        );
     let is_member =
         |o: &Object| runs(o, system, cx.companions) && (!only_voters || is_voter(o, system, cx));
     let domain = cluster_domain(cx);
@@ -718,6 +725,7 @@ fn check_list(object: &Arc<Object>, list: &PeerList, cx: &Ctx<'_>, out: &mut Vec
                     System::ZooKeeper => "the missing servers never join the quorum",
                     System::Etcd => "etcd refuses to bootstrap the missing members",
                     System::ClickHouseKeeper => "the missing servers never join the Raft quorum",
+                    System::SeaweedFS => "the missing masters are not in the Raft configuration the masters start with",
                     System::Elasticsearch | System::OpenSearch => "a new cluster bootstraps without them in its first voting configuration, or never forms when the listed nodes are not enough",
                     _ => "the missing controllers never vote, and the quorum tolerates fewer failures than its size suggests",
                 }
