@@ -3,15 +3,17 @@
 //! No admission waits on the API server, except to confirm a companion these caches lack
 //! before denying for it ([`super::live`]).
 //!
-//! - **Projections.** A cache holds only what the rules read. Services and PDBs are kept as
-//!   small structs ([`SvcLite`], [`PdbLite`]: selector, clusterIP, type, ports;
-//!   minAvailable / maxUnavailable) and become an [`Object`] only when a lookup returns them.
-//!   StatefulSets keep metadata name/namespace/labels/`statelint.io/*` annotations, and of their
+//! - **Projections.** A cache holds only what the rules read, packed into one allocation per
+//!   object ([`crate::webhook::packed`]). Services and PDBs keep selector, clusterIP, type,
+//!   ports; minAvailable / maxUnavailable ([`SvcLite`], [`PdbLite`]) and become an [`Object`]
+//!   only when a lookup returns them. StatefulSets ([`Sts`]) keep metadata name/namespace/labels/`statelint.io/*` annotations, and of their
 //!   spec what the rules, [`crate::role`], [`crate::system`] and [`crate::ensemble`] read
 //!   (replicas, serviceName, selector, claim templates, the pod template's labels, containers'
 //!   image / command / args / env / ports / volumeMounts / securityContext, volumes,
-//!   securityContext, affinity, topology spread); status, managedFields, probes, resources and
-//!   the rest are dropped before the object is typed. ConfigMaps keep only the files the
+//!   securityContext, affinity, topology spread), packed in a binary form of that JSON, and are
+//!   built when a lookup returns them; status, managedFields, probes, resources and the rest are
+//!   dropped before the object is typed. Names are `Arc<str>`, shared by the store, its
+//!   cross-namespace index and the pod label index. ConfigMaps keep only the files the
 //!   ensemble rules read ([`crate::ensemble::config_file_matters`]); others are not kept.
 //! - **Per-object decoding.** A list page or watch event is decoded as JSON only
 //!   ([`Raw`]); each object is then projected on its own. One that does not decode is skipped,
@@ -21,8 +23,9 @@
 //!   or a watch that expired with 410 Gone) walks the pages into the same store: an unchanged
 //!   object is only marked seen (nothing decoded, nothing allocated), a changed one replaces its
 //!   entry, and when the list is done the entries it did not see are dropped. The old and the
-//!   new list are never both held, so a relist costs one page (500 objects) over steady state,
-//!   and admissions keep their answers during it.
+//!   new list are never both held, and the kinds list one at a time in pages of [`LIST_PAGE`],
+//!   so a relist costs one page of one kind over steady state, and admissions keep their
+//!   answers during it.
 //! - **Health.** Errors back off from 200 ms to at most 5 s and the backoff resets on the first
 //!   event after a failure; a 410 relists at once. A kind is *up* once an event arrives or a
 //!   retry has gone [`QUIET`] without failing; `/readyz` is 503 until every kind has synced
@@ -555,10 +558,12 @@ pub trait Entry: Sized + Send + Sync + 'static {
 }
 
 /// Estimated bytes of a typed [`Object`] per byte of the JSON it was built from (measured
-/// with bench/cache-memory.sh; see docs/webhook.md).
+/// with bench/cache-memory.sh; see docs/webhook.md). For ConfigMaps this overestimates (by ~2x,
+/// examples/cache-probe.rs).
 const OBJECT_BYTES_PER_JSON_BYTE: usize = 4;
 
-/// A projected [`Object`] (StatefulSets, ConfigMaps) and its estimated size.
+/// A projected [`Object`] (ConfigMaps; StatefulSets only while they are checked) and its
+/// estimated size.
 #[derive(Debug, Clone)]
 pub struct Projected {
     pub object: Arc<Object>,
