@@ -369,6 +369,16 @@ pub fn key_matches(key: &str, name: &str) -> bool {
 /// as written, byte offset of the value, value as written). Comment lines of scripts are
 /// skipped; values end at unquoted whitespace or a shell operator.
 pub fn find_in_text(s: &str, key: &str, flag: bool) -> Vec<(String, usize, String)> {
+    find_in(s, key, flag, true)
+}
+
+/// [`find_in_text`] in one `command`/`args` item, which no shell reads: `;`, `|`, `&` and `)`
+/// are part of the value (BookKeeper's `zk+hierarchical://h1:2181;h2:2181/ledgers`).
+pub fn find_in_arg(s: &str, key: &str, flag: bool) -> Vec<(String, usize, String)> {
+    find_in(s, key, flag, false)
+}
+
+fn find_in(s: &str, key: &str, flag: bool, shell: bool) -> Vec<(String, usize, String)> {
     let prefix = key.strip_suffix('*');
     let needle = prefix.unwrap_or(key);
     let mut out = Vec::new();
@@ -478,8 +488,10 @@ pub fn find_in_text(s: &str, key: &str, flag: bool) -> Vec<(String, usize, Strin
                 None if outer.is_some_and(|q| ch == q as char) => break,
                 None if ch == '"' || ch == '\'' => quote = Some(ch),
                 // end of the shell word; a backslash is a line continuation or an escape, and
-                // hosts never hold one
-                None if ch.is_whitespace() || matches!(ch, ';' | '|' | '&' | ')' | '`' | '\\') => {
+                // hosts never hold one. Inside the quote the key is written in, and in an argv
+                // item, `;`, `|`, `&` and `)` are plain characters.
+                None if ch.is_whitespace() || matches!(ch, '`' | '\\') => break,
+                None if shell && outer.is_none() && matches!(ch, ';' | '|' | '&' | ')') => {
                     break;
                 }
                 None => text.push(ch),
@@ -1001,7 +1013,11 @@ pub fn read(
                 if !item.contains(key.trim_end_matches('*')) {
                     continue;
                 }
-                let mut found = find_in_text(item, key, flag);
+                let mut found = if script {
+                    find_in_text(item, key, flag)
+                } else {
+                    find_in_arg(item, key, flag)
+                };
                 // a flag as its own argv item, its value the next item: `--initial-cluster`, `v`
                 if flag && !script && *item == *key {
                     if let Some((nptr, next)) = argv.get(i + 1) {
@@ -1262,6 +1278,21 @@ mod tests {
             .into_iter()
             .map(|(_, _, v)| v)
             .collect()
+    }
+
+    #[test]
+    fn semicolons_end_values_only_where_a_shell_reads_them() {
+        let k = "metadataServiceUri";
+        let uri = "zk+hierarchical://zk-0.zk:2181;zk-1.zk:2181/ledgers";
+        let arg = format!("{k}={uri}");
+        // an argv item: no shell, the `;` belongs to the value
+        assert_eq!(find_in_arg(&arg, k, false)[0].2, uri);
+        // a script: unquoted, `;` ends the command; inside the quote the key is in, it does not
+        assert_eq!(values(&arg, k), ["zk+hierarchical://zk-0.zk:2181"]);
+        let script = format!("echo \"{arg}\" >> conf/bookkeeper.conf; exec bin/bookkeeper bookie");
+        assert_eq!(values(&script, k), [uri]);
+        let script = format!("echo \"{k}=a:1\";echo x | tee f && (echo \"{k}=b:2\")");
+        assert_eq!(values(&script, k), ["a:1", "b:2"]);
     }
 
     #[test]
