@@ -699,3 +699,96 @@ async fn scaling_zookeeper_is_checked_against_its_pdb() {
     assert_eq!(r["allowed"], true, "{r}");
     server.shutdown();
 }
+
+/// Through the real binary: a Service that does not decode is logged once, in one short line
+/// that names the kind, namespace, name and error and never the object; the relist after a 410
+/// decodes it again (counted) without logging it again.
+#[tokio::test]
+async fn the_binary_logs_a_bad_object_once_in_one_short_line() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    statelint::webhook::tls::install_default_provider();
+    let mut bad = bad_service("bad-svc");
+    bad["metadata"]["annotations"] = json!({"note": "PAYLOAD-MARKER ".repeat(200)});
+    let fake = FakeApiServer::start(&[sts("zk"), headless("zk-hs", "zk"), bad], false).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("kubeconfig"), fake.kubeconfig()).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_statelint"))
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--insecure-http",
+            "--log-format",
+            "json",
+        ])
+        .env("KUBECONFIG", dir.path().join("kubeconfig"))
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let addr = eventually("the listening line", || {
+        let lines = lines.clone();
+        async move {
+            lines.lock().unwrap().iter().find_map(|l| {
+                let v: Value = serde_json::from_str(l).ok()?;
+                (v["message"] == "statelint webhook listening")
+                    .then(|| v["addr"].as_str().unwrap().to_string())
+            })
+        }
+    })
+    .await;
+    let url = format!("http://{addr}");
+    eventually("ready", || {
+        let url = url.clone();
+        async move { (readyz(&url).await == 200).then_some(()) }
+    })
+    .await;
+    assert_eq!(
+        metric(&url, "statelint_watch_decode_failures_total", "Service").await,
+        1.0
+    );
+    fake.expire();
+    eventually("the relist decodes the bad Service again", || {
+        let url = url.clone();
+        async move {
+            (metric(&url, "statelint_watch_relists_total", "Service").await >= 1.0
+                && metric(&url, "statelint_watch_decode_failures_total", "Service").await >= 2.0)
+                .then_some(())
+        }
+    })
+    .await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let lines = lines.lock().unwrap().clone();
+    let about: Vec<&String> = lines.iter().filter(|l| l.contains("bad-svc")).collect();
+    assert_eq!(about.len(), 1, "one line about bad-svc: {lines:#?}");
+    let line = about[0];
+    assert!(line.len() < 400, "a short line: {line}");
+    assert!(
+        !line.contains("PAYLOAD-MARKER"),
+        "no object content: {line}"
+    );
+    let v: Value = serde_json::from_str(line).unwrap();
+    assert_eq!(
+        v["message"],
+        "skipping a watched object that does not decode"
+    );
+    assert_eq!(v["kind"], "Service", "{line}");
+    assert_eq!(v["namespace"], "data", "{line}");
+    assert_eq!(v["name"], "bad-svc", "{line}");
+    assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "{line}");
+    assert!(
+        !lines.iter().any(|l| l.contains("PAYLOAD-MARKER")),
+        "no line carries the object"
+    );
+}
