@@ -636,18 +636,19 @@ impl PeerList {
                     let written = parse(spec.format, &s.key, &s.written);
                     let n = expanded.len();
                     for (j, m) in expanded.into_iter().enumerate() {
-                        let needle = if s.needles.len() == n && !s.needles[j].is_empty() {
-                            // a structured file: the member as written there
-                            s.needles[j].clone()
+                        let needle = if s.needles.len() == n && !s.needles[j].0.is_empty() {
+                            // a structured file: the member where it is written there
+                            let (text, nth) = s.needles[j].clone();
+                            Needle { text, nth }
                         } else if written.len() == n {
-                            written[j].text.clone()
+                            Needle::first(written[j].text.clone())
                         } else if s.script.as_ref().is_some_and(|t| t.contains(&m.text)) {
                             // defined by a script variable: point at it there
-                            m.text.clone()
+                            Needle::first(m.text.clone())
                         } else {
-                            s.written.clone()
+                            Needle::first(s.written.clone())
                         };
-                        list.members.push((i, Needle::first(needle), m));
+                        list.members.push((i, needle, m));
                     }
                 }
             }

@@ -102,8 +102,9 @@ pub struct Setting {
     /// script defines elsewhere).
     pub script: Option<String>,
     /// For a list assembled from a structured file (ClickHouse's `<zookeeper>` nodes, an HCL
-    /// list): the text of each member as written in the file, to point at; empty otherwise.
-    pub needles: Vec<String>,
+    /// list): the text of each member as written in the file and which occurrence of that
+    /// text in the file it is, to point at; empty otherwise.
+    pub needles: Vec<(String, usize)>,
     /// A value read from a structured file or document (YAML, JSON...): its items and where
     /// each is written.
     pub structured: Option<Structured>,

@@ -238,7 +238,13 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
             Some(cm) => f.at(cm, s.pointer.clone()),
             None => f,
         };
-        f.needle(host_text.to_string())
+        // a host read from a structured file: the occurrence of its text where it is written
+        let nth = s
+            .needles
+            .iter()
+            .find(|(t, _)| t == host_text)
+            .map_or(0, |(_, n)| *n);
+        f.needle_nth(host_text.to_string(), nth)
     };
     let intro = format!(
         "StatefulSet {} sets {} (container {})",
@@ -311,7 +317,8 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
             finding(
                 s.needles
                     .get(first)
-                    .filter(|n| !n.is_empty())
+                    .map(|(t, _)| t)
+                    .filter(|t| !t.is_empty())
                     .unwrap_or(&h.text),
                 format!(
                     "{intro}, but {hosts} the template placeholder `{ph}`, which no DNS name can contain"
@@ -326,8 +333,8 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
     };
     // the written text of host i, for the needle
     let text_of = |i: usize| -> String {
-        if s.needles.len() == hosts.len() && !s.needles[i].is_empty() {
-            s.needles[i].clone()
+        if s.needles.len() == hosts.len() && !s.needles[i].0.is_empty() {
+            s.needles[i].0.clone()
         } else if written_hosts.len() == hosts.len() {
             written_hosts[i].text.clone()
         } else {

@@ -15,8 +15,10 @@ pub struct Found {
     pub written: String,
     /// The members with `from_env` substituted; `None` when one is unknown.
     pub value: Option<String>,
-    /// Each member's host as written in the file, to point at.
-    pub needles: Vec<String>,
+    /// Each member's host as written in the file, to point at, and which occurrence of that
+    /// text in the file it is (0: the first), so an earlier mention of the same host (another
+    /// section, a comment) does not catch the pointer.
+    pub needles: Vec<(String, usize)>,
 }
 
 /// ClickHouse's ZooKeeper (or Keeper) nodes: `<zookeeper><node><host>h</host><port>p</port>
@@ -91,9 +93,11 @@ pub fn lists(root: &Node, text: &str, key: &str, env: &Env, ns: &str) -> Vec<Fou
         let host = e.get(host_tag);
         needles.push(
             host.and_then(Node::as_scalar)
-                .and_then(|s| text.get(s.span.clone()))
-                .unwrap_or("")
-                .to_string(),
+                .and_then(|s| {
+                    let t = text.get(s.span.clone())?;
+                    Some((t.to_string(), text.get(..s.span.start)?.matches(t).count()))
+                })
+                .unwrap_or_default(),
         );
         let (host_w, host_v) = value(host, env, ns);
         let (port_w, port_v) = match e.get("port") {
@@ -150,18 +154,41 @@ mod tests {
     }
 
     #[test]
+    fn needles_name_the_occurrence_where_a_member_is_written() {
+        // an embedded Keeper: its own pods are first named in `<zookeeper>`, and a comment
+        // mentions one again; each list points at its own entries
+        let x = "<clickhouse>\n<!-- ch-1.ch was added later -->\n<zookeeper><node><host>ch-0.ch</host><port>9181</port></node><node><host>ch-1.ch</host><port>9181</port></node></zookeeper>\n<keeper_server><raft_configuration>\n<server><id>0</id><hostname>ch-0.ch</hostname><port>9234</port></server>\n<server><id>1</id><hostname>ch-1.ch</hostname><port>9234</port></server>\n</raft_configuration></keeper_server>\n</clickhouse>";
+        let zk = read(Syntax::Xml, x, ZOOKEEPER, &Env::new());
+        assert_eq!(
+            zk[0].needles,
+            [("ch-0.ch".to_string(), 0), ("ch-1.ch".to_string(), 1)]
+        );
+        let raft = read(Syntax::Xml, x, KEEPER_RAFT, &Env::new());
+        assert_eq!(
+            raft[0].needles,
+            [("ch-0.ch".to_string(), 1), ("ch-1.ch".to_string(), 2)]
+        );
+    }
+
+    #[test]
     fn zookeeper_nodes_in_xml_and_yaml() {
         let x = "<clickhouse>\n<zookeeper>\n<node><host>zk-0.zk</host><port>2181</port></node>\n<node index=\"2\"><host>zk-1.zk</host></node>\n</zookeeper>\n</clickhouse>";
         let f = read(Syntax::Xml, x, ZOOKEEPER, &Env::new());
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].written, "zk-0.zk:2181,zk-1.zk");
         assert_eq!(f[0].value.as_deref(), Some("zk-0.zk:2181,zk-1.zk:2181"));
-        assert_eq!(f[0].needles, ["zk-0.zk", "zk-1.zk"]);
+        assert_eq!(
+            f[0].needles,
+            [("zk-0.zk".to_string(), 0), ("zk-1.zk".to_string(), 0)]
+        );
         // the YAML form of the same config
         let y = "zookeeper:\n  node:\n    - host: zk-0.zk\n      port: 2181\n    - host: zk-1.zk\n";
         let f = read(Syntax::Yaml, y, ZOOKEEPER, &Env::new());
         assert_eq!(f[0].value.as_deref(), Some("zk-0.zk:2181,zk-1.zk:2181"));
-        assert_eq!(f[0].needles, ["zk-0.zk", "zk-1.zk"]);
+        assert_eq!(
+            f[0].needles,
+            [("zk-0.zk".to_string(), 0), ("zk-1.zk".to_string(), 0)]
+        );
         // no section, another section, not XML: nothing
         let none = Env::new();
         assert!(read(Syntax::Xml, "<yandex><logger/></yandex>", ZOOKEEPER, &none).is_empty());
