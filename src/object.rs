@@ -22,6 +22,19 @@ pub const IGNORE_ANNOTATION: &str = "statelint.io/ignore";
 /// Optional reason for the suppression.
 pub const IGNORE_REASON_ANNOTATION: &str = "statelint.io/ignore-reason";
 
+/// The rules an `ignore` annotation names: comma-separated, blanks dropped.
+fn ignore_list(value: Option<&String>) -> Vec<String> {
+    value
+        .map(|s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Index of a file in [`crate::source::Sources`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FileId(pub usize);
@@ -186,16 +199,7 @@ impl Object {
             meta.and_then(|m| m.get("annotations")),
             "/metadata/annotations",
         )?;
-        let ignore = annotations
-            .get(IGNORE_ANNOTATION)
-            .map(|s| {
-                s.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(String::from)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let ignore = ignore_list(annotations.get(IGNORE_ANNOTATION));
         let ignore_reason = annotations.get(IGNORE_REASON_ANNOTATION).cloned();
 
         let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
@@ -312,16 +316,7 @@ impl Object {
             .unwrap_or_else(|| default_namespace.to_string());
         let labels = meta.labels.clone().unwrap_or_default();
         let annotations = meta.annotations.as_ref();
-        let ignore = annotations
-            .and_then(|a| a.get(IGNORE_ANNOTATION))
-            .map(|s| {
-                s.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(String::from)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let ignore = ignore_list(annotations.and_then(|a| a.get(IGNORE_ANNOTATION)));
         let ignore_reason = annotations.and_then(|a| a.get(IGNORE_REASON_ANNOTATION).cloned());
         Some(Object {
             key: ObjectKey {

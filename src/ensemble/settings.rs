@@ -904,6 +904,11 @@ fn config_file_paths(
 
 /// The words a container's `sed` commands replace (`sed -i "s|HOSTNAME|${HOSTNAME}|g" f`, as
 /// vault-helm does with its config file before it starts): values holding one are not known.
+/// The JSON pointer of a ConfigMap's `data` key.
+fn data_pointer(key: &str) -> String {
+    format!("/data/{}", key.replace('~', "~0").replace('/', "~1"))
+}
+
 fn sed_tokens(c: &Container) -> Vec<String> {
     let mut out = Vec::new();
     for item in c.command.iter().flatten().chain(c.args.iter().flatten()) {
@@ -1120,7 +1125,7 @@ pub fn read(
                 out.push(Setting {
                     key: var.clone(),
                     form: Form::Env,
-                    pointer: format!("/data/{}", k.replace('~', "~0").replace('/', "~1")),
+                    pointer: data_pointer(k),
                     config_map: Some(cm.clone()),
                     source: format!("env {var} (envFrom ConfigMap {})", cm.key.name),
                     container: c.name.clone(),
@@ -1149,6 +1154,7 @@ pub fn read(
             }
         }
     }
+    let mut substituted = None;
     for (cm, file) in files {
         let Some(text) = cm
             .config_map()
@@ -1157,21 +1163,21 @@ pub fn read(
         else {
             continue;
         };
-        let pointer = format!("/data/{}", file.replace('~', "~0").replace('/', "~1"));
+        let pointer = data_pointer(&file);
+        let make = |k: &str| Setting {
+            key: k.to_string(),
+            form: Form::ConfigMap,
+            pointer: pointer.clone(),
+            config_map: Some(cm.clone()),
+            source: format!("`{k}` in ConfigMap {} ({file})", cm.key.name),
+            container: c.name.clone(),
+            written: String::new(),
+            value: None,
+            script: None,
+            structured: None,
+            needles: Vec::new(),
+        };
         if let Some(syntax) = formats::syntax_of(&file) {
-            let make = |k: &str| Setting {
-                key: k.to_string(),
-                form: Form::ConfigMap,
-                pointer: pointer.clone(),
-                config_map: Some(cm.clone()),
-                source: format!("`{k}` in ConfigMap {} ({file})", cm.key.name),
-                container: c.name.clone(),
-                written: String::new(),
-                value: None,
-                script: None,
-                structured: None,
-                needles: Vec::new(),
-            };
             if syntax == formats::Syntax::Xml && want.properties.iter().any(|k| k.starts_with('<'))
             {
                 let Some(root) = formats::parse(syntax, text) else {
@@ -1191,7 +1197,7 @@ pub fn read(
             let before = out.len();
             read_structured(syntax, text, want, &env, ns, &make, &mut out);
             // the container's script rewrites these words in its copy of the file
-            let substituted = sed_tokens(c);
+            let substituted = substituted.get_or_insert_with(|| sed_tokens(c));
             for s in &mut out[before..] {
                 if s.value
                     .as_ref()
@@ -1213,19 +1219,10 @@ pub fn read(
                 }
             }
             for (k, v) in last {
-                out.push(Setting {
-                    key: k.to_string(),
-                    form: Form::ConfigMap,
-                    pointer: pointer.clone(),
-                    config_map: Some(cm.clone()),
-                    source: format!("`{k}` in ConfigMap {} ({file})", cm.key.name),
-                    container: c.name.clone(),
-                    value: Some(v.to_string()),
-                    written: v.to_string(),
-                    script: None,
-                    structured: None,
-                    needles: Vec::new(),
-                });
+                let mut s = make(k);
+                s.value = Some(v.to_string());
+                s.written = v.to_string();
+                out.push(s);
             }
         }
     }
