@@ -17,6 +17,7 @@ use statelint::catalog::Companions;
 use statelint::object::Object;
 use statelint::webhook::admit::Mode;
 use statelint::webhook::{CompanionSource, ServeArgs};
+use support::serve_process::ServeProcess;
 use support::*;
 
 fn warnings(resp: &Value) -> Vec<String> {
@@ -569,105 +570,6 @@ async fn rotated_certificate_is_served_without_failed_requests() {
 }
 
 // ---------- SIGTERM drains ----------
-
-/// `statelint serve` as a process (plain HTTP on a free port, JSON logs), its log lines read
-/// from stderr.
-struct ServeProcess {
-    child: std::process::Child,
-    logs: std::sync::mpsc::Receiver<Value>,
-    addr: std::net::SocketAddr,
-}
-
-impl ServeProcess {
-    fn start(extra: &[&str]) -> ServeProcess {
-        use std::io::BufRead;
-        use std::process::{Command, Stdio};
-        let mut child = Command::new(env!("CARGO_BIN_EXE_statelint"))
-            .args([
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--insecure-http",
-                "--no-cluster",
-                "--log-format",
-                "json",
-            ])
-            .args(extra)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let (tx, logs) = std::sync::mpsc::channel::<Value>();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                    let _ = tx.send(v);
-                }
-            }
-        });
-        let mut p = ServeProcess {
-            child,
-            logs,
-            addr: "127.0.0.1:1".parse().unwrap(),
-        };
-        let listening = p.wait_log("statelint webhook listening");
-        p.addr = listening["addr"].as_str().unwrap().parse().unwrap();
-        p
-    }
-
-    /// The next log line with this message (earlier lines are dropped).
-    fn wait_log(&self, msg: &str) -> Value {
-        self.logs_until(msg).pop().unwrap()
-    }
-
-    /// Every log line up to and including the next one with this message.
-    fn logs_until(&self, msg: &str) -> Vec<Value> {
-        let mut seen = Vec::new();
-        loop {
-            let v = self
-                .logs
-                .recv_timeout(Duration::from_secs(60))
-                .unwrap_or_else(|_| panic!("no `{msg}` log line after {seen:?}"));
-            let done = v["message"] == msg;
-            seen.push(v);
-            if done {
-                return seen;
-            }
-        }
-    }
-
-    /// POST a raw body to /validate; the status line and body.
-    fn post(&self, content_type: &str, body: &[u8]) -> String {
-        let mut s = std::net::TcpStream::connect(self.addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        write!(
-            s,
-            "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        )
-        .unwrap();
-        s.write_all(body).unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        out
-    }
-
-    fn admit(&self, review: &Value) -> Value {
-        let out = self.post("application/json", &serde_json::to_vec(review).unwrap());
-        assert!(out.starts_with("HTTP/1.1 200"), "{out}");
-        let body = &out[out.find("\r\n\r\n").unwrap() + 4..];
-        serde_json::from_str::<Value>(body).unwrap()["response"].clone()
-    }
-}
-
-impl Drop for ServeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Each bad request is logged once (it was logged twice: by the error answer and by the
 /// error counter), with its status and reason; a good one once, as its decision.

@@ -7,6 +7,7 @@ mod support;
 use serde_json::{Value, json};
 use statelint::webhook::{CompanionSource, ServeArgs};
 use support::fake_apiserver::FakeApiServer;
+use support::serve_process::ServeProcess;
 use support::*;
 
 fn sts(name: &str) -> Value {
@@ -705,48 +706,15 @@ async fn scaling_zookeeper_is_checked_against_its_pdb() {
 /// decodes it again (counted) without logging it again.
 #[tokio::test]
 async fn the_binary_logs_a_bad_object_once_in_one_short_line() {
-    use std::io::BufRead;
-    use std::process::{Command, Stdio};
     statelint::webhook::tls::install_default_provider();
     let mut bad = bad_service("bad-svc");
     bad["metadata"]["annotations"] = json!({"note": "PAYLOAD-MARKER ".repeat(200)});
     let fake = FakeApiServer::start(&[sts("zk"), headless("zk-hs", "zk"), bad], false).await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("kubeconfig"), fake.kubeconfig()).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_statelint"))
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--insecure-http",
-            "--log-format",
-            "json",
-        ])
-        .env("KUBECONFIG", dir.path().join("kubeconfig"))
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let sink = lines.clone();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            sink.lock().unwrap().push(line);
-        }
-    });
-    let addr = eventually("the listening line", || {
-        let lines = lines.clone();
-        async move {
-            lines.lock().unwrap().iter().find_map(|l| {
-                let v: Value = serde_json::from_str(l).ok()?;
-                (v["message"] == "statelint webhook listening")
-                    .then(|| v["addr"].as_str().unwrap().to_string())
-            })
-        }
-    })
-    .await;
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, fake.kubeconfig()).unwrap();
+    let mut serve = ServeProcess::start_with(&[], &[("KUBECONFIG", &kubeconfig)]);
+    let addr = serve.addr;
     let url = format!("http://{addr}");
     eventually("ready", || {
         let url = url.clone();
@@ -767,9 +735,7 @@ async fn the_binary_logs_a_bad_object_once_in_one_short_line() {
         }
     })
     .await;
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let lines = lines.lock().unwrap().clone();
+    let lines = serve.stop();
     let about: Vec<&String> = lines.iter().filter(|l| l.contains("bad-svc")).collect();
     assert_eq!(about.len(), 1, "one line about bad-svc: {lines:#?}");
     let line = about[0];

@@ -222,6 +222,7 @@ pub fn cli_findings(objects: &[Value], name: &str) -> Vec<(String, String, Strin
         .collect()
 }
 pub mod fake_apiserver;
+pub mod serve_process;
 
 // ---------- manifests ----------
 
