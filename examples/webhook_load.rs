@@ -8,7 +8,10 @@
 //! - `check`: a ~1.3 KB Kafka StatefulSet CREATE whose companions (headless Service, PDB, the
 //!   ZooKeeper ensemble) are known, every rule (examples/common/admit_reviews.rs);
 //! - `bare`: the same review answered `allowed: true` once the StatefulSet is read, no rule;
-//! - `floor`: a ConfigMap CREATE of the same size that no rule concerns: decode and answer.
+//! - `floor`: a ConfigMap CREATE of the same size that no rule concerns: decode and answer;
+//! - `decode`: SPEC section 6's floor, "a bare axum + rustls server decoding the review": the
+//!   same Kafka StatefulSet review, decoded whole by axum's `Json<AdmissionReview<DynamicObject>>`
+//!   extractor and answered `allowed: true` (same TLS certificates, same client).
 
 // the allocator `statelint serve` runs with (src/main.rs)
 #[global_allocator]
@@ -43,8 +46,8 @@ async fn main() {
     let mode = args.get(2).map(String::as_str).unwrap_or("check");
     let is_bare = mode == "bare";
     assert!(
-        matches!(mode, "check" | "bare" | "floor"),
-        "check, bare or floor, not {mode}"
+        matches!(mode, "check" | "bare" | "floor" | "decode"),
+        "check, bare, floor or decode, not {mode}"
     );
     statelint::webhook::tls::install_default_provider();
 
@@ -78,7 +81,12 @@ async fn main() {
     )
     .await
     .unwrap();
-    let url = format!("https://127.0.0.1:{}/validate", server.addr.port());
+    let port = if mode == "decode" {
+        bare_axum(&dir.path().join("tls.crt"), &dir.path().join("tls.key")).await
+    } else {
+        server.addr.port()
+    };
+    let url = format!("https://127.0.0.1:{port}/validate");
 
     let (sts, floor) = admit_reviews::reviews();
     let body = if mode == "floor" { floor } else { sts };
@@ -143,6 +151,7 @@ async fn main() {
         match mode {
             "bare" => "bare (no rules)",
             "floor" => "floor (ConfigMap, no rule)",
+            "decode" => "decode (bare axum server, the review decoded whole)",
             _ => "rules",
         },
         all.len(),
@@ -152,6 +161,35 @@ async fn main() {
         all.last().unwrap(),
         cpu_us.map_or("?".to_string(), |c| format!("{c:.1}"))
     );
+}
+
+/// SPEC section 6's floor: a bare axum + rustls server that decodes the review (axum's `Json`
+/// extractor into kube's typed `AdmissionReview<DynamicObject>`) and answers `allowed: true`.
+/// Returns its port.
+async fn bare_axum(cert: &std::path::Path, key: &std::path::Path) -> u16 {
+    use axum::Json;
+    use kube::core::DynamicObject;
+    use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview};
+    async fn validate(
+        Json(review): Json<AdmissionReview<DynamicObject>>,
+    ) -> Json<AdmissionReview<DynamicObject>> {
+        let req: AdmissionRequest<DynamicObject> = review.try_into().unwrap();
+        Json(AdmissionResponse::from(&req).into_review())
+    }
+    let app = axum::Router::new().route("/validate", axum::routing::post(validate));
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+        .await
+        .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        axum_server::from_tcp_rustls(listener, tls)
+            .unwrap()
+            .serve(app.into_make_service())
+            .await
+            .unwrap();
+    });
+    port
 }
 
 /// User + system CPU seconds of this process so far (Linux `/proc/self/stat`; `None` elsewhere).
