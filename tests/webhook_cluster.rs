@@ -701,6 +701,98 @@ async fn scaling_zookeeper_is_checked_against_its_pdb() {
     server.shutdown();
 }
 
+/// Through the real binary over TLS, companions from the fake API server's watch: `kubectl
+/// scale sts zk --replicas=1` under a Kafka StatefulSet whose `zookeeper.connect` names zk-0 to
+/// zk-2 re-checks Kafka (SL005) and is denied, naming Kafka and the pods it loses; scaling up
+/// to 5 is allowed. A StatefulSet UPDATE that lowers `replicas` is denied the same way.
+#[tokio::test]
+async fn the_binary_denies_scaling_zookeeper_below_kafka_connect_string() {
+    statelint::webhook::tls::install_default_provider();
+    let zk_pdb = json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": {"name": "zk-pdb", "namespace": "data"},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "zk"}}}});
+    let kafka = kafka_sts("zk-0.zk-hs:2181,zk-1.zk-hs:2181,zk-2.zk-hs:2181");
+    let objects = vec![
+        zk_sts(),
+        support::headless("zk-hs", "zk", 2181),
+        zk_pdb,
+        kafka,
+        support::headless("kafka-hs", "kafka", 9092),
+        support::pdb("kafka-pdb", "kafka", 2),
+    ];
+    let fake = FakeApiServer::start(&objects, false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, fake.kubeconfig()).unwrap();
+    let ca = Ca::new("test ca");
+    let (cert, key) = ca.server_cert();
+    let secret = SecretDir::new(&cert, &key);
+    let mut serve = ServeProcess::start_tls_with(
+        &secret.cert(),
+        &secret.key(),
+        &[],
+        &[("KUBECONFIG", &kubeconfig)],
+    );
+    let url = format!("https://{}", serve.addr);
+    let client = https_client(&[&ca.pem], false);
+    let admit = |review: Value| {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            let r = client
+                .post(format!("{url}/validate"))
+                .json(&review)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            let v: Value = r.json().await.unwrap();
+            assert_eq!(v["response"]["uid"], review["request"]["uid"]);
+            v["response"].clone()
+        }
+    };
+    eventually("ready", || {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            let r = client.get(format!("{url}/readyz")).send().await.ok()?;
+            (r.status() == 200).then_some(())
+        }
+    })
+    .await;
+
+    let r = admit(scale_review("data", "zk", 3, 1)).await;
+    assert_eq!(r["allowed"], false, "{r}");
+    assert_eq!(r["status"]["code"], 403);
+    let m = codes(&r);
+    assert!(
+        m.starts_with("statelint denied scaling StatefulSet data/zk to 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("- SL005 zookeeper-connect: this breaks StatefulSet kafka, which depends on zk: StatefulSet kafka sets env KAFKA_ZOOKEEPER_CONNECT (container kafka), but host `zk-1.zk-hs` names pod zk-1, and ZooKeeper StatefulSet zk in `data` has 1 replica (only zk-0)"),
+        "{m}"
+    );
+    assert!(m.contains("names pod zk-2"), "{m}");
+
+    let r = admit(scale_review("data", "zk", 3, 5)).await;
+    assert_eq!(r["allowed"], true, "{r}");
+    assert!(!codes(&r).contains("SL005"), "{r}");
+
+    // the same through a StatefulSet UPDATE
+    let mut smaller = zk_sts();
+    smaller["spec"]["replicas"] = json!(1);
+    let r = admit(review("UPDATE", Some(&smaller), Some(&zk_sts()))).await;
+    assert_eq!(r["allowed"], false, "{r}");
+    assert!(
+        codes(&r).contains("this breaks StatefulSet kafka, which depends on zk"),
+        "{r}"
+    );
+    assert!(
+        fake.namespaced_requests().is_empty(),
+        "answered from the caches"
+    );
+    serve.stop();
+}
+
 /// Through the real binary: a Service that does not decode is logged once, in one short line
 /// that names the kind, namespace, name and error and never the object; the relist after a 410
 /// decodes it again (counted) without logging it again.

@@ -105,8 +105,10 @@ impl Rule for PdbQuorum {
         ]
     }
 
-    fn concerns(&self, sts: &Object, pdb: &Object) -> bool {
-        sts.pod_labels().is_some_and(|l| pdb.pdb_selects(l))
+    fn concerns(&self, sts: &Object, companion: &Object) -> bool {
+        // another StatefulSet may vote in the same ensemble (its replicas count in the quorum)
+        companion.statefulset().is_some()
+            || sts.pod_labels().is_some_and(|l| companion.pdb_selects(l))
     }
 
     /// Deleting the only PDB of a StatefulSet leaves drains free to evict its quorum.

@@ -115,8 +115,9 @@ pub struct Recheck {
 /// The review to run again.
 #[derive(Debug)]
 pub enum Pending {
-    /// A StatefulSet CREATE/UPDATE, the object as read from the request.
-    StatefulSet(Arc<Object>),
+    /// A StatefulSet CREATE/UPDATE: the object as read from the request and, for an UPDATE,
+    /// the version it replaces.
+    StatefulSet(Arc<Object>, Option<Arc<Object>>),
     /// A `statefulsets/scale` UPDATE to this many replicas.
     Scale(i32),
 }
@@ -313,6 +314,12 @@ impl<'de> serde::de::Visitor<'de> for RequestSeed {
                 Some(_) => Err(E::custom("not an object")),
             }
         }
+        let typed = |kind: &Option<GroupVersionKind>| {
+            self.typed
+                && kind
+                    .as_ref()
+                    .is_some_and(|k| k.group == "apps" && k.kind == "StatefulSet")
+        };
         let mut uid = None;
         let mut kind: Option<GroupVersionKind> = None;
         let mut resource = None;
@@ -347,17 +354,21 @@ impl<'de> serde::de::Visitor<'de> for RequestSeed {
                 Field::Namespace => once(&mut namespace, m.next_value()?, "namespace")?,
                 Field::Operation => once(&mut operation, m.next_value()?, "operation")?,
                 Field::UserInfo => once(&mut user_info, m.next_value()?, "userInfo")?,
-                Field::Object => {
-                    // the StatefulSet typed now when `kind` said so (the API server sends it
-                    // first); otherwise its text, read once it is known what it is
-                    let v = match &kind {
-                        Some(k) if self.typed && k.group == "apps" && k.kind == "StatefulSet" => m
-                            .next_value::<Option<FastStatefulSet>>()?
-                            .map(RawObject::StatefulSet),
-                        _ => text(m.next_value()?)?,
-                    };
-                    once(&mut object, v, "object")?
-                }
+                // a StatefulSet typed now when `kind` said so (the API server sends it first);
+                // otherwise the text, read once it is known what it is
+                Field::Object if typed(&kind) => once(
+                    &mut object,
+                    m.next_value::<Option<FastStatefulSet>>()?
+                        .map(RawObject::StatefulSet),
+                    "object",
+                )?,
+                Field::Object => once(&mut object, text(m.next_value()?)?, "object")?,
+                Field::OldObject if typed(&kind) => once(
+                    &mut old_object,
+                    m.next_value::<Option<FastStatefulSet>>()?
+                        .map(RawObject::StatefulSet),
+                    "oldObject",
+                )?,
                 Field::OldObject => once(&mut old_object, text(m.next_value()?)?, "oldObject")?,
                 Field::DryRun => once(&mut dry_run, m.next_value::<bool>()?, "dryRun")?,
                 Field::Options => once(&mut options, m.next_value()?, "options")?,
@@ -366,7 +377,9 @@ impl<'de> serde::de::Visitor<'de> for RequestSeed {
                 }
             }
         }
-        if matches!(object, Some(Some(RawObject::StatefulSet(_))))
+        let typed_object =
+            |o: &Option<Option<RawObject<'_>>>| matches!(o, Some(Some(RawObject::StatefulSet(_))));
+        if (typed_object(&object) || typed_object(&old_object))
             && sub_resource
                 .as_ref()
                 .is_some_and(|s: &Option<String>| s.as_deref().is_some_and(|s| !s.is_empty()))
@@ -469,7 +482,7 @@ impl Reviewer<'_> {
         }
         let result = match (req.kind.group.as_str(), req.kind.kind.as_str()) {
             ("apps", "StatefulSet") => match req.operation {
-                Operation::Create | Operation::Update => self.statefulset(req, object),
+                Operation::Create | Operation::Update => self.statefulset(req, object, old_object),
                 _ => return allow(),
             },
             (group, kind) => match Kind::of(group, kind) {
@@ -490,7 +503,7 @@ impl Reviewer<'_> {
     /// now); never asks for another confirmation.
     pub fn resume(&self, req: &AdmissionRequest<DynamicObject>, pending: Pending) -> Decision {
         let mut d = match pending {
-            Pending::StatefulSet(obj) => self.check_statefulset(req, obj),
+            Pending::StatefulSet(obj, old) => self.check_statefulset(req, obj, old),
             Pending::Scale(replicas) => {
                 let ns = self.namespace(req);
                 match self.companions.statefulset(ns, &req.name) {
@@ -569,19 +582,33 @@ impl Reviewer<'_> {
         &self,
         req: &AdmissionRequest<DynamicObject>,
         object: Option<RawObject<'_>>,
+        old_object: Option<RawObject<'_>>,
     ) -> Result<Decision, String> {
         let Some(obj) = self.object(req, object, "object")? else {
             return Err("request.object is missing".into());
         };
-        Ok(self.check_statefulset(req, obj))
+        // an UPDATE: the version it replaces, for the StatefulSets that depend on it (the API
+        // server sends oldObject; the cached copy otherwise)
+        let old = match req.operation {
+            Operation::Update => match self.object(req, old_object, "oldObject")? {
+                Some(o) => Some(o),
+                None => self
+                    .companions
+                    .statefulset(&obj.key.namespace, &obj.key.name),
+            },
+            _ => None,
+        };
+        Ok(self.check_statefulset(req, obj, old))
     }
 
-    /// Every enabled rule on a StatefulSet under CREATE/UPDATE; a denial with companions the
+    /// Every enabled rule on a StatefulSet under CREATE/UPDATE, and for an UPDATE the
+    /// StatefulSets that depend on it ([`Self::dependents`]); a denial with companions the
     /// caches lacked asks for a live read ([`Decision::recheck`]).
     fn check_statefulset(
         &self,
         req: &AdmissionRequest<DynamicObject>,
         obj: Arc<Object>,
+        old: Option<Arc<Object>>,
     ) -> Decision {
         if is_terminating(&obj) {
             return self.decide(req, &obj.key.to_string(), Vec::new(), None);
@@ -589,20 +616,109 @@ impl Reviewer<'_> {
         let misses = Misses::new(self.companions);
         let view = Overlay::new(&misses).with(&obj.key.kind, &obj, Some(obj.clone()));
         let outcome = (self.runner)(std::slice::from_ref(&obj), &view, self.config);
-        let problems: Vec<Problem> = outcome.findings.iter().map(problem).collect();
+        let mut problems: Vec<Problem> = outcome.findings.iter().map(problem).collect();
         let hint = missing_companion(&obj, &view, &problems).then_some(MISSING_COMPANION_HINT);
+        if let Some(old) = old.as_ref().filter(|o| !same_to_dependents(o, &obj)) {
+            problems.extend(self.dependents(old, &obj, &misses));
+        }
         let mut d = self.decide(req, &obj.key.to_string(), problems, hint);
         if d.verdict == Verdict::Denied {
             let misses = misses.take();
             if !misses.is_empty() {
                 d.recheck = Some(Recheck {
                     req: req.clone(),
-                    pending: Pending::StatefulSet(obj),
+                    pending: Pending::StatefulSet(obj, old),
                     misses,
                 });
             }
         }
         d
+    }
+
+    /// The other StatefulSets of the namespace that read `changed` through a rule (a Kafka
+    /// StatefulSet whose `zookeeper.connect` names ZooKeeper's pods, SL005; a broker whose
+    /// `controller.quorum.voters` names KRaft controllers, or a peer list naming another
+    /// StatefulSet's pods, SL011; an ensemble split over StatefulSets, SL002...): the enabled
+    /// rules that [read](Rule::reads) StatefulSets run on each dependent that runs pods and that
+    /// the change [concerns](Rule::concerns), before (with `before`) and after (with
+    /// `changed`). An error that appears only after is reported against the dependent (errors
+    /// deny); a rule that already failed on it only warns, and a finding it already had is not
+    /// repeated, so a dependent that was broken before is not blamed on this change.
+    fn dependents(
+        &self,
+        before: &Arc<Object>,
+        changed: &Arc<Object>,
+        misses: &Misses<'_>,
+    ) -> Vec<Problem> {
+        let readers = self.readers(Kind::StatefulSet);
+        if readers.is_empty() {
+            return Vec::new();
+        }
+        let key = &changed.key;
+        let deps: Vec<Arc<Object>> = self
+            .live_statefulsets(&key.namespace)
+            .into_iter()
+            .filter(|s| s.key.name != key.name && s.replicas() > 0)
+            .filter(|s| {
+                readers
+                    .iter()
+                    .any(|r| r.concerns(s, changed) || r.concerns(s, before))
+            })
+            .collect();
+        if deps.is_empty() {
+            return Vec::new();
+        }
+        let codes: Vec<&'static str> = readers.iter().map(|r| r.meta().code).collect();
+        let mut only = self.config.clone();
+        only.restrict_to(&codes);
+        let after_view = Overlay::new(misses).with("StatefulSet", changed, Some(changed.clone()));
+        let after = (self.runner)(&deps, &after_view, &only);
+        let errors = |o: &Outcome| -> Vec<rules::Finding> {
+            o.findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .cloned()
+                .collect()
+        };
+        let after = errors(&after);
+        let failing: Vec<Arc<Object>> = deps
+            .into_iter()
+            .filter(|d| after.iter().any(|f| f.object.key == d.key))
+            .collect();
+        if failing.is_empty() {
+            return Vec::new();
+        }
+        let before_view =
+            Overlay::new(self.companions).with("StatefulSet", before, Some(before.clone()));
+        let before = errors(&(self.runner)(&failing, &before_view, &only));
+        let mut problems = Vec::new();
+        for f in &after {
+            let had = |same_message: bool| {
+                before.iter().any(|b| {
+                    b.object.key == f.object.key
+                        && b.rule.code == f.rule.code
+                        && (!same_message || b.message == f.message)
+                })
+            };
+            if had(true) {
+                continue;
+            }
+            let mut p = problem(f);
+            p.message = if had(false) {
+                p.severity = Severity::Warning;
+                format!(
+                    "StatefulSet {}, which depends on {}, failed this rule before too: {}",
+                    f.object.key.name, key.name, p.message
+                )
+            } else {
+                format!(
+                    "this breaks StatefulSet {}, which depends on {}: {}",
+                    f.object.key.name, key.name, p.message
+                )
+            };
+            problems.push(p);
+        }
+        problems
     }
 
     /// A `statefulsets/scale` UPDATE (`kubectl scale`, an HPA): the StatefulSet from the
@@ -649,7 +765,8 @@ impl Reviewer<'_> {
     /// The replica-sensitive rules ([`Rule::depends_on_replicas`]) on `current` scaled to
     /// `replicas`: a finding that was not there at the current count denies (errors) or warns;
     /// one that was there already is not repeated, and a rule that already failed only warns, so
-    /// scaling never blocks a repair. Scaling to 0 stops every pod: nothing to check.
+    /// scaling never blocks a repair. Scaling to 0 stops every pod: nothing to check on the
+    /// StatefulSet itself. Then the StatefulSets that depend on it ([`Self::dependents`]).
     fn check_scale(
         &self,
         req: &AdmissionRequest<DynamicObject>,
@@ -660,7 +777,7 @@ impl Reviewer<'_> {
             "scaling StatefulSet {}/{} to {replicas}",
             current.key.namespace, current.key.name
         );
-        if is_terminating(&current) || replicas == 0 || replicas == current.replicas() {
+        if is_terminating(&current) || replicas == current.replicas() {
             return self.decide(req, &subject, Vec::new(), None);
         }
         let mut scaled = (*current).clone();
@@ -676,28 +793,17 @@ impl Reviewer<'_> {
         let mut only = self.config.clone();
         only.restrict_to(&codes);
         let misses = Misses::new(self.companions);
-        let after_view = Overlay::new(&misses).with("StatefulSet", &scaled, Some(scaled.clone()));
-        let after = (self.runner)(std::slice::from_ref(&scaled), &after_view, &only);
-        let before = (self.runner)(std::slice::from_ref(&current), self.companions, &only);
         let mut problems = Vec::new();
-        for f in &after.findings {
-            if before
-                .findings
-                .iter()
-                .any(|b| b.rule.code == f.rule.code && b.message == f.message)
-            {
-                continue;
-            }
-            let mut p = problem(f);
-            if before
-                .findings
-                .iter()
-                .any(|b| b.rule.code == f.rule.code && b.severity == Severity::Error)
-            {
-                p.severity = Severity::Warning;
-            }
-            problems.push(p);
+        // scaling to 0 stops every pod: the StatefulSet's own replica rules have nothing to say
+        // (the StatefulSets that depend on it still do)
+        if replicas != 0 {
+            let after_view =
+                Overlay::new(&misses).with("StatefulSet", &scaled, Some(scaled.clone()));
+            let after = (self.runner)(std::slice::from_ref(&scaled), &after_view, &only);
+            let before = (self.runner)(std::slice::from_ref(&current), self.companions, &only);
+            new_findings(&after, &before, &mut problems);
         }
+        problems.extend(self.dependents(&current, &scaled, &misses));
         let mut d = self.decide(req, &subject, problems, None);
         if d.verdict == Verdict::Denied {
             let misses = misses.take();
@@ -928,6 +1034,29 @@ fn bad(req: &AdmissionRequest<DynamicObject>, msg: &str) -> Decision {
     }
 }
 
+/// The findings of a scaled StatefulSet (`after`) that it did not have at its current count
+/// (`before`); a rule that already failed only warns.
+fn new_findings(after: &Outcome, before: &Outcome, problems: &mut Vec<Problem>) {
+    for f in &after.findings {
+        if before
+            .findings
+            .iter()
+            .any(|b| b.rule.code == f.rule.code && b.message == f.message)
+        {
+            continue;
+        }
+        let mut p = problem(f);
+        if before
+            .findings
+            .iter()
+            .any(|b| b.rule.code == f.rule.code && b.severity == Severity::Error)
+        {
+            p.severity = Severity::Warning;
+        }
+        problems.push(p);
+    }
+}
+
 fn problem(f: &rules::Finding) -> Problem {
     Problem {
         code: f.rule.code,
@@ -935,6 +1064,20 @@ fn problem(f: &rules::Finding) -> Problem {
         severity: f.severity,
         message: f.message.clone(),
         help: f.help.clone(),
+    }
+}
+
+/// Whether `a` and `b` (two versions of one StatefulSet) look the same to the rules of other
+/// StatefulSets: the same spec, labels and annotations (an UPDATE that only touches other
+/// metadata re-checks no dependent).
+fn same_to_dependents(a: &Object, b: &Object) -> bool {
+    match (a.statefulset(), b.statefulset()) {
+        (Some(a), Some(b)) => {
+            a.spec == b.spec
+                && a.metadata.labels == b.metadata.labels
+                && a.metadata.annotations == b.metadata.annotations
+        }
+        _ => false,
     }
 }
 
@@ -1625,6 +1768,246 @@ mod tests {
         let mut body = serde_json::to_vec(&base).unwrap();
         body.extend_from_slice(b" x");
         assert!(decode(&body).is_err());
+    }
+
+    /// A Kafka StatefulSet in `data` whose `zookeeper.connect` is `connect`.
+    fn kafka(connect: &str) -> Value {
+        let mut k = sts("kafka", json!({}));
+        k["spec"]["template"]["spec"]["containers"] = json!([{"name": "kafka",
+            "image": "confluentinc/cp-kafka:7.6.0", "ports": [{"containerPort": 9092}],
+            "env": [{"name": "KAFKA_ZOOKEEPER_CONNECT", "value": connect}]}]);
+        k
+    }
+
+    /// ZooKeeper (3 replicas, a PDB it can scale with) and a Kafka whose connect string names
+    /// `connect`.
+    fn zk_and_kafka(connect: &str) -> Vec<Value> {
+        let loose = |app: &str| {
+            json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                "metadata": {"name": format!("{app}-pdb"), "namespace": "data"},
+                "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": app}}}})
+        };
+        vec![
+            sts("zk", json!({})),
+            svc("zk-hs", "zk", true),
+            loose("zk"),
+            kafka(connect),
+            svc("kafka-hs", "kafka", true),
+            loose("kafka"),
+        ]
+    }
+
+    const ZK3: &str = "zk-0.zk-hs:2181,zk-1.zk-hs:2181,zk-2.zk-hs:2181";
+
+    fn real(c: &dyn Companions, mode: Mode, req: Review<'_>) -> Decision {
+        let config = Config::default();
+        Reviewer {
+            companions: c,
+            config: &config,
+            mode,
+            runner: rules::run,
+        }
+        .review(req)
+    }
+
+    fn errors_about<'d>(d: &'d Decision, code: &str) -> Vec<&'d Problem> {
+        d.problems
+            .iter()
+            .filter(|p| p.code == code && p.severity == Severity::Error)
+            .collect()
+    }
+
+    /// `kubectl scale sts zk --replicas=1` under a Kafka whose `zookeeper.connect` names zk-0 to
+    /// zk-2: the Kafka StatefulSet is checked again with ZooKeeper at 1 and denies (SL005);
+    /// scaling up, or to a count that keeps every named pod, is allowed.
+    #[test]
+    fn scaling_zookeeper_below_a_kafka_connect_string_is_denied() {
+        let c = catalog(&zk_and_kafka(ZK3));
+        // the world before is clean
+        let d = real(&c, Mode::Enforce, scale(3, 3));
+        assert_eq!(d.verdict, Verdict::Allowed, "{:?}", d.response);
+        for to in [1, 2] {
+            let d = real(&c, Mode::Enforce, scale(3, to));
+            assert_eq!(d.verdict, Verdict::Denied, "{:?}", d.response);
+            let sl005 = errors_about(&d, "SL005");
+            assert_eq!(sl005.len(), 3 - to as usize, "{:?}", d.problems);
+            let m = &d.response.result.message;
+            assert!(
+                m.starts_with(&format!(
+                    "statelint denied scaling StatefulSet data/zk to {to}"
+                )),
+                "{m}"
+            );
+            assert!(
+                m.contains("- SL005 zookeeper-connect: this breaks StatefulSet kafka, which depends on zk: StatefulSet kafka sets"),
+                "{m}"
+            );
+            assert!(m.contains("names pod zk-2"), "{m}");
+        }
+        // up, or down to what the connect string names: allowed
+        for to in [5, 4] {
+            let d = real(&c, Mode::Enforce, scale(3, to));
+            assert!(errors_about(&d, "SL005").is_empty(), "{:?}", d.problems);
+        }
+        let d = real(&c, Mode::Enforce, scale(3, 5));
+        assert!(d.response.allowed, "{:?}", d.response);
+        let c1 = catalog(&zk_and_kafka("zk-0.zk-hs:2181"));
+        let d = real(&c1, Mode::Enforce, scale(3, 1));
+        assert!(errors_about(&d, "SL005").is_empty(), "{:?}", d.problems);
+        assert!(d.response.allowed, "{:?}", d.response);
+        // to 0: ZooKeeper's own rules have nothing to say, but Kafka loses every server
+        let d = real(&c, Mode::Enforce, scale(3, 0));
+        assert_eq!(d.verdict, Verdict::Denied, "{:?}", d.response);
+        assert_eq!(errors_about(&d, "SL005").len(), 3, "{:?}", d.problems);
+        // warn mode: allowed, said as a warning
+        let d = real(&c, Mode::Warn, scale(3, 1));
+        assert!(d.response.allowed);
+        let w = d.response.warnings.unwrap();
+        assert!(
+            w.iter().any(|w| w.starts_with("statelint SL005 zookeeper-connect (error; not enforced: --mode warn): this breaks StatefulSet kafka")),
+            "{w:?}"
+        );
+    }
+
+    /// A dependent that is not running (0 replicas), or that already failed the rule, is not
+    /// blamed on the scale.
+    #[test]
+    fn scaling_does_not_blame_what_was_already_broken_or_stopped() {
+        // Kafka names zk-5 of a 3-pod ensemble: broken before
+        let c = catalog(&zk_and_kafka(
+            "zk-0.zk-hs:2181,zk-1.zk-hs:2181,zk-2.zk-hs:2181,zk-5.zk-hs:2181",
+        ));
+        let d = real(&c, Mode::Enforce, scale(3, 2));
+        assert!(errors_about(&d, "SL005").is_empty(), "{:?}", d.problems);
+        assert!(
+            d.problems
+                .iter()
+                .any(|p| p.code == "SL005" && p.severity == Severity::Warning),
+            "{:?}",
+            d.problems
+        );
+        // the finding it had already (zk-5 at 3 replicas) is not repeated at 4
+        let d = real(&c, Mode::Enforce, scale(3, 5));
+        assert!(errors_about(&d, "SL005").is_empty(), "{:?}", d.problems);
+        assert!(
+            d.problems.iter().any(|p| p.code == "SL005"
+                && p.message.starts_with(
+                    "StatefulSet kafka, which depends on zk, failed this rule before too: "
+                )),
+            "{:?}",
+            d.problems
+        );
+        // scaled up to include zk-5: nothing to say
+        let d = real(&c, Mode::Enforce, scale(3, 6));
+        assert!(
+            !d.problems.iter().any(|p| p.code == "SL005"),
+            "{:?}",
+            d.problems
+        );
+        // Kafka stopped: nothing of it breaks
+        let mut objs = zk_and_kafka(ZK3);
+        objs[3]["spec"]["replicas"] = json!(0);
+        let d = real(&catalog(&objs), Mode::Enforce, scale(3, 1));
+        assert!(
+            !d.problems.iter().any(|p| p.code == "SL005"),
+            "{:?}",
+            d.problems
+        );
+        // a Kafka that ignores the rule
+        let mut objs = zk_and_kafka(ZK3);
+        objs[3]["metadata"]["annotations"] = json!({"statelint.io/ignore": "zookeeper-connect"});
+        let d = real(&catalog(&objs), Mode::Enforce, scale(3, 1));
+        assert!(errors_about(&d, "SL005").is_empty(), "{:?}", d.problems);
+    }
+
+    /// A StatefulSet UPDATE that lowers `replicas` re-checks its dependents as a Scale does; one
+    /// that changes nothing they read does not.
+    #[test]
+    fn statefulset_update_re_checks_its_dependents() {
+        let objs = zk_and_kafka(ZK3);
+        let c = catalog(&objs);
+        let zk = objs[0].clone();
+        let mut smaller = zk.clone();
+        smaller["spec"]["replicas"] = json!(1);
+        let d = real(
+            &c,
+            Mode::Enforce,
+            request("UPDATE", Some(smaller.clone()), Some(zk.clone())),
+        );
+        assert_eq!(d.verdict, Verdict::Denied, "{:?}", d.response);
+        let m = &d.response.result.message;
+        assert!(m.starts_with("statelint denied StatefulSet data/zk"), "{m}");
+        assert!(
+            m.contains("this breaks StatefulSet kafka, which depends on zk"),
+            "{m}"
+        );
+        // no oldObject: the cached zk is the version replaced
+        let d = real(&c, Mode::Enforce, request("UPDATE", Some(smaller), None));
+        assert_eq!(errors_about(&d, "SL005").len(), 2, "{:?}", d.problems);
+        // larger: allowed
+        let mut larger = zk.clone();
+        larger["spec"]["replicas"] = json!(5);
+        let d = real(
+            &c,
+            Mode::Enforce,
+            request("UPDATE", Some(larger), Some(zk.clone())),
+        );
+        assert!(errors_about(&d, "SL005").is_empty(), "{:?}", d.problems);
+        // CREATE of a StatefulSet checks only itself
+        let mut other = sts("zk2", json!({}));
+        other["spec"]["replicas"] = json!(1);
+        let d = real(&c, Mode::Enforce, request("CREATE", Some(other), None));
+        assert!(errors_about(&d, "SL005").is_empty(), "{:?}", d.problems);
+    }
+
+    /// SL011 reads other StatefulSets too: a KRaft broker whose `controller.quorum.voters`
+    /// names the three controllers of another StatefulSet is re-checked when the controllers are
+    /// scaled down, and denies.
+    #[test]
+    fn scaling_kraft_controllers_re_checks_the_brokers_voter_list() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/ensemble-members/pass-kraft-override-broker-voters.yaml");
+        let mut loaded = crate::source::Loaded::default();
+        let objects = crate::source::load_paths(
+            &[path],
+            "default",
+            &crate::source::Limits::default(),
+            &mut loaded,
+        );
+        assert!(objects.len() >= 6, "{objects:?}");
+        let c = Catalog::new(objects);
+        let mut review = scale(3, 1);
+        review.req.namespace = Some("events".into());
+        review.req.name = "kafka-controller".into();
+        let d = real(&c, Mode::Enforce, review);
+        assert_eq!(d.verdict, Verdict::Denied, "{:?}", d.response);
+        let m = &d.response.result.message;
+        assert!(
+            m.contains("- SL011 ensemble-members: this breaks StatefulSet kafka-broker, which depends on kafka-controller: "),
+            "{m}"
+        );
+    }
+
+    /// The dependents' reviews read through [`Misses`] too: a denial that rests on a companion of
+    /// the dependent the caches lacked asks for a live read of it.
+    #[test]
+    fn a_dependent_s_missing_companion_is_confirmed_live() {
+        let mut objs = zk_and_kafka(ZK3);
+        let pod = &mut objs[3]["spec"]["template"]["spec"];
+        pod["volumes"] = json!([{"name": "conf", "configMap": {"name": "kafka-conf"}}]);
+        pod["containers"][0]["volumeMounts"] = json!([{"name": "conf", "mountPath": "/etc/kafka"}]);
+        let d = real(&catalog(&objs), Mode::Enforce, scale(3, 1));
+        assert_eq!(d.verdict, Verdict::Denied, "{:?}", d.response);
+        let recheck = d.recheck.expect("a live read");
+        assert!(matches!(recheck.pending, Pending::Scale(1)));
+        assert!(
+            recheck.misses.contains(&Lookup::ConfigMap {
+                namespace: "data".into(),
+                name: "kafka-conf".into()
+            }),
+            "{:?}",
+            recheck.misses
+        );
     }
 
     #[test]

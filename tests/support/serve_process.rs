@@ -25,17 +25,27 @@ impl ServeProcess {
 
     /// `serve` with `extra` arguments and environment (e.g. `KUBECONFIG` for a fake cluster).
     pub fn start_with(extra: &[&str], env: &[(&str, &std::path::Path)]) -> ServeProcess {
+        ServeProcess::spawn(&["--insecure-http"], extra, env)
+    }
+
+    /// `serve` over TLS with this certificate and key (PEM files), `extra` arguments and
+    /// environment.
+    pub fn start_tls_with(
+        cert: &std::path::Path,
+        key: &std::path::Path,
+        extra: &[&str],
+        env: &[(&str, &std::path::Path)],
+    ) -> ServeProcess {
+        let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+        ServeProcess::spawn(&["--tls-cert", cert, "--tls-key", key], extra, env)
+    }
+
+    fn spawn(transport: &[&str], extra: &[&str], env: &[(&str, &std::path::Path)]) -> ServeProcess {
         use std::io::BufRead;
         use std::process::{Command, Stdio};
         let mut child = Command::new(env!("CARGO_BIN_EXE_statelint"))
-            .args([
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--insecure-http",
-                "--log-format",
-                "json",
-            ])
+            .args(["serve", "--addr", "127.0.0.1:0", "--log-format", "json"])
+            .args(transport)
             .args(extra)
             .envs(env.iter().copied())
             .stderr(Stdio::piped())
