@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, PodAffinityTerm, PodTemplateSpec, Service, WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -33,6 +34,165 @@ fn ignore_list(value: Option<&String>) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Whether JSON text might hold a template placeholder ([`placeholder_in`]): a `<`, a `{{`, or
+/// a `\u` escape (which could spell either). SIMD searches, a few hundred instructions for a
+/// review.
+pub fn may_hide_placeholder(text: &[u8]) -> bool {
+    memchr::memchr(b'<', text).is_some()
+        || memchr::memmem::find(text, b"{{").is_some()
+        || memchr::memmem::find(text, b"\\u").is_some()
+}
+
+/// An `apps/v1` StatefulSet read from JSON in one pass, for the webhook (through
+/// [`Object::from_json_fast`], or inside the AdmissionReview's own decoding): fails (and the
+/// caller takes the general path, [`Object::from_value`]) unless `apiVersion` is `apps/v1` and
+/// `kind` `StatefulSet`, and when `spec.replicas` is negative. It does not look for
+/// placeholders: the caller checks the text first ([`may_hide_placeholder`]).
+///
+/// Read into its box in place (the metadata field by field; the spec moved in once), and
+/// `status` and `metadata.managedFields` are skipped (checked to be JSON, not typed): no rule,
+/// role, system or ensemble reads them, the watch caches drop them too
+/// ([`crate::webhook::cluster`]), and the API server only sends them well-formed (it decoded
+/// the object before calling webhooks). Otherwise the same object as the general path:
+/// unknown fields ignored, a repeated field's last value kept (as k8s-openapi does).
+#[derive(Clone)]
+pub struct FastStatefulSet(Box<StatefulSet>);
+
+impl<'de> serde::Deserialize<'de> for FastStatefulSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, IgnoredAny, MapAccess, Visitor};
+        #[derive(serde::Deserialize)]
+        #[serde(field_identifier, rename_all = "camelCase")]
+        enum Field {
+            ApiVersion,
+            Kind,
+            Metadata,
+            Spec,
+            Status,
+            #[serde(other)]
+            Other,
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FastStatefulSet;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an apps/v1 StatefulSet")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<FastStatefulSet, M::Error> {
+                let mut sts = Box::<StatefulSet>::default();
+                let (mut api_version_ok, mut kind_ok) = (false, false);
+                while let Some(field) = m.next_key::<Field>()? {
+                    match field {
+                        Field::ApiVersion => {
+                            api_version_ok = m.next_value::<Option<&'de str>>()? == Some("apps/v1")
+                        }
+                        Field::Kind => {
+                            kind_ok = m.next_value::<Option<&'de str>>()? == Some("StatefulSet")
+                        }
+                        Field::Metadata => {
+                            sts.metadata = ObjectMeta::default();
+                            m.next_value_seed(MetaInto(&mut sts.metadata))?
+                        }
+                        Field::Spec => sts.spec = m.next_value()?,
+                        Field::Status | Field::Other => {
+                            m.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                if !(api_version_ok && kind_ok) {
+                    return Err(M::Error::custom("not an apps/v1 StatefulSet"));
+                }
+                if sts
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.replicas)
+                    .is_some_and(|n| n < 0)
+                {
+                    return Err(M::Error::custom("negative replicas"));
+                }
+                Ok(FastStatefulSet(sts))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// `metadata` read into an [`ObjectMeta`] in place, `managedFields` skipped; `null` leaves it
+/// empty.
+struct MetaInto<'m>(&'m mut ObjectMeta);
+
+impl<'de> serde::de::DeserializeSeed<'de> for MetaInto<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for MetaInto<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an ObjectMeta")
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut m: M) -> Result<(), M::Error> {
+        use serde::de::IgnoredAny;
+        #[derive(serde::Deserialize)]
+        #[serde(field_identifier, rename_all = "camelCase")]
+        enum Field {
+            Annotations,
+            CreationTimestamp,
+            DeletionGracePeriodSeconds,
+            DeletionTimestamp,
+            Finalizers,
+            GenerateName,
+            Generation,
+            Labels,
+            ManagedFields,
+            Name,
+            Namespace,
+            OwnerReferences,
+            ResourceVersion,
+            SelfLink,
+            Uid,
+            #[serde(other)]
+            Other,
+        }
+        let o = self.0;
+        while let Some(field) = m.next_key::<Field>()? {
+            match field {
+                Field::Annotations => o.annotations = m.next_value()?,
+                Field::CreationTimestamp => o.creation_timestamp = m.next_value()?,
+                Field::DeletionGracePeriodSeconds => {
+                    o.deletion_grace_period_seconds = m.next_value()?
+                }
+                Field::DeletionTimestamp => o.deletion_timestamp = m.next_value()?,
+                Field::Finalizers => o.finalizers = m.next_value()?,
+                Field::GenerateName => o.generate_name = m.next_value()?,
+                Field::Generation => o.generation = m.next_value()?,
+                Field::Labels => o.labels = m.next_value()?,
+                Field::Name => o.name = m.next_value()?,
+                Field::Namespace => o.namespace = m.next_value()?,
+                Field::OwnerReferences => o.owner_references = m.next_value()?,
+                Field::ResourceVersion => o.resource_version = m.next_value()?,
+                Field::SelfLink => o.self_link = m.next_value()?,
+                Field::Uid => o.uid = m.next_value()?,
+                Field::ManagedFields | Field::Other => {
+                    m.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Index of a file in [`crate::source::Sources`].
@@ -265,60 +425,38 @@ impl Object {
 
     /// An `apps/v1` StatefulSet straight from its JSON text into the typed struct, without a
     /// `serde_json::Value` tree: the webhook's common case. `None` whenever the text needs the
-    /// general path ([`Object::from_value`], which then gives the same object or the error):
+    /// general path ([`Object::from_value`], which then gives the same object, or the error):
     /// another apiVersion or kind, none given, anything that does not decode, a negative
     /// `replicas`, or text that might hold a template placeholder (`{{`, `<`, or any `\u`
-    /// escape, which could hide one), since placeholders are found on the tree.
+    /// escape, which could hide one), since placeholders are found on the tree. What no rule
+    /// reads is skipped, not typed: see [`FastStatefulSet`].
     pub fn from_json_fast(raw: &str, default_namespace: &str) -> Option<Object> {
-        /// The StatefulSet's fields in one pass (k8s-openapi's own `Deserialize` would accept a
-        /// missing `apiVersion` or `kind`, which the general path then takes from the request).
-        #[derive(serde::Deserialize)]
-        struct Whole<'a> {
-            #[serde(rename = "apiVersion", borrow)]
-            api_version: Option<&'a str>,
-            #[serde(borrow)]
-            kind: Option<&'a str>,
-            metadata: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>,
-            spec: Option<k8s_openapi::api::apps::v1::StatefulSetSpec>,
-            status: Option<k8s_openapi::api::apps::v1::StatefulSetStatus>,
-        }
-        // memchr / SIMD substring searches, not a byte-by-byte loop
-        if raw.contains('<') || raw.contains("{{") || raw.contains("\\u") {
+        if may_hide_placeholder(raw.as_bytes()) {
             return None;
         }
-        let whole: Whole<'_> = serde_json::from_str(raw).ok()?;
-        if whole.api_version != Some("apps/v1") || whole.kind != Some("StatefulSet") {
-            return None;
-        }
-        let sts = StatefulSet {
-            metadata: whole.metadata.unwrap_or_default(),
-            spec: whole.spec,
-            status: whole.status,
-        };
-        if sts
-            .spec
-            .as_ref()
-            .and_then(|s| s.replicas)
-            .is_some_and(|n| n < 0)
-        {
-            return None;
-        }
+        let sts: FastStatefulSet = serde_json::from_str(raw).ok()?;
+        Some(Object::from_fast_statefulset(sts, default_namespace))
+    }
+
+    /// The object of a StatefulSet read by [`FastStatefulSet`] (name from `generateName` when
+    /// there is none, the namespace `default_namespace` when none is given).
+    pub fn from_fast_statefulset(sts: FastStatefulSet, default_namespace: &str) -> Object {
+        let sts = sts.0;
         let meta = &sts.metadata;
         let name = meta
             .name
             .clone()
             .or_else(|| meta.generate_name.clone())
             .unwrap_or_default();
-        let namespace = meta
-            .namespace
-            .clone()
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| default_namespace.to_string());
+        let namespace = match meta.namespace.as_deref() {
+            Some(ns) if !ns.is_empty() => ns.to_string(),
+            _ => default_namespace.to_string(),
+        };
         let labels = meta.labels.clone().unwrap_or_default();
         let annotations = meta.annotations.as_ref();
         let ignore = ignore_list(annotations.and_then(|a| a.get(IGNORE_ANNOTATION)));
         let ignore_reason = annotations.and_then(|a| a.get(IGNORE_REASON_ANNOTATION).cloned());
-        Some(Object {
+        Object {
             key: ObjectKey {
                 api_version: "apps/v1".into(),
                 kind: "StatefulSet".into(),
@@ -329,10 +467,10 @@ impl Object {
             ignore,
             ignore_reason,
             origin: None,
-            body: Body::StatefulSet(Box::new(sts)),
+            body: Body::StatefulSet(sts),
             placeholders: Vec::new(),
             derived: Derived::default(),
-        })
+        }
     }
 
     pub fn statefulset(&self) -> Option<&StatefulSet> {
@@ -953,11 +1091,53 @@ mod tests {
         v["metadata"]["labels"] = Value::Null;
         v["spec"]["replicas"] = Value::Null;
         variants.push(v);
+        let mut v = base.clone();
+        v["metadata"]["uid"] = json!("0c9a8d74");
+        v["metadata"]["resourceVersion"] = json!("42");
+        v["metadata"]["generation"] = json!(3);
+        v["metadata"]["creationTimestamp"] = json!("2024-01-02T03:04:05Z");
+        v["metadata"]["deletionTimestamp"] = json!("2024-01-02T03:04:06Z");
+        v["metadata"]["deletionGracePeriodSeconds"] = json!(30);
+        v["metadata"]["finalizers"] = json!(["a/b"]);
+        v["metadata"]["ownerReferences"] =
+            json!([{"apiVersion": "v1", "kind": "X", "name": "x", "uid": "1"}]);
+        v["metadata"]["selfLink"] = json!("/x");
+        v["metadata"]["unknown"] = json!({"a": [1]});
+        v["spec"]["unknown"] = json!(true);
+        variants.push(v);
         for v in variants {
             let fast = Object::from_json_fast(&v.to_string(), "ns").expect("fast path");
             let tree = Object::from_value(v.clone(), None, "ns").unwrap().unwrap();
             assert_eq!(format!("{fast:?}"), format!("{tree:?}"), "{v}");
         }
+        // `status` and `metadata.managedFields` are skipped (no rule reads them): the object is
+        // the general path's without them
+        let mut v = base.clone();
+        v["metadata"]["managedFields"] = json!([{"manager": "kubectl", "operation": "Update",
+            "apiVersion": "apps/v1", "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {}}}]);
+        v["status"] = json!({"replicas": 3, "readyReplicas": 2, "availableReplicas": 2});
+        let fast = Object::from_json_fast(&v.to_string(), "ns").expect("fast path");
+        let stripped = {
+            let mut s = v.clone();
+            s["metadata"]
+                .as_object_mut()
+                .unwrap()
+                .remove("managedFields");
+            s.as_object_mut().unwrap().remove("status");
+            s
+        };
+        let tree = Object::from_value(stripped, None, "ns").unwrap().unwrap();
+        assert_eq!(format!("{fast:?}"), format!("{tree:?}"));
+        // still JSON, whatever they hold; a repeated metadata field: the last one (as typed)
+        v["status"] = json!({"replicas": "x", "conditions": [null]});
+        assert!(Object::from_json_fast(&v.to_string(), "ns").is_some());
+        let broken = v.to_string().replace("[null]", "[nul]");
+        assert!(Object::from_json_fast(&broken, "ns").is_none());
+        let twice = base
+            .to_string()
+            .replacen(r#""name":"zk""#, r#""name":"a","name":"zk""#, 1);
+        let fast = Object::from_json_fast(&twice, "ns").expect("fast path");
+        assert_eq!(fast.key.name, "zk");
         // declined: the general path decides (placeholders, other versions, errors)
         let declined = |f: &dyn Fn(&mut Value)| {
             let mut v = base.clone();

@@ -122,7 +122,7 @@ impl Data {
 pub struct RoleInfo {
     pub role: Role,
     /// The known system it runs, if any (also when the annotation set the role).
-    pub detection: Option<Detection>,
+    pub detection: Option<Arc<Detection>>,
     /// Why, in words: `Elasticsearch data node: image bitnami/elasticsearch,
     /// ELASTICSEARCH_NODE_ROLES=[data]`.
     pub reason: String,
@@ -171,7 +171,7 @@ pub fn shared(obj: &Object, companions: &dyn Companions) -> Option<Arc<RoleInfo>
         .clone()
 }
 
-fn role_of(obj: &Object, detection: Option<Detection>) -> Option<RoleInfo> {
+fn role_of(obj: &Object, detection: Option<Arc<Detection>>) -> Option<RoleInfo> {
     let sts = obj.statefulset()?;
     let data = data_of(obj);
     let annotation = sts
@@ -209,7 +209,6 @@ fn role_of(obj: &Object, detection: Option<Detection>) -> Option<RoleInfo> {
     }
     let mut info = match detection {
         Some(d) => {
-            let label = d.label();
             let (role, stores, extra) = match d.duty {
                 Duty::Votes => (Role::Voter, true, ""),
                 Duty::VotesWithoutData => (Role::Voter, false, ""),
@@ -224,7 +223,16 @@ fn role_of(obj: &Object, detection: Option<Detection>) -> Option<RoleInfo> {
                 ),
                 Duty::VotesByData => (Role::Stateless, false, ", keeps no data"),
             };
-            let reason = format!("{label}: {}{extra}", d.reason);
+            // `{label}: {reason}{extra}` ([`Detection::label`])
+            let mut reason = String::with_capacity(64 + d.reason.len());
+            reason.push_str(d.system.name());
+            if let Some(c) = &d.component {
+                reason.push(' ');
+                reason.push_str(c);
+            }
+            reason.push_str(": ");
+            reason.push_str(&d.reason);
+            reason.push_str(extra);
             RoleInfo {
                 role,
                 evidence: Some(d.evidence.clone()),

@@ -157,7 +157,7 @@ pub fn detected<R>(
     companions: &dyn Companions,
     f: impl FnOnce(Option<&Detection>) -> R,
 ) -> R {
-    f(derivation(obj, companions).detection.as_ref())
+    f(derivation(obj, companions).detection.as_deref())
 }
 
 /// What was derived from one object: its [`Detection`] and (lazily) its role, with the
@@ -166,7 +166,7 @@ pub struct Derivation {
     /// The lookups detection made (the ConfigMaps the containers mount) and their answers;
     /// `None` when it asked something that cannot be replayed (then it is not kept).
     lookups: Option<Vec<Lookup>>,
-    pub detection: Option<Detection>,
+    pub detection: Option<Arc<Detection>>,
     /// [`crate::role::of`]'s answer, worked out on first use.
     pub(crate) role: std::sync::OnceLock<Option<Arc<crate::role::RoleInfo>>>,
 }
@@ -223,7 +223,7 @@ pub fn derivation(obj: &Object, companions: &dyn Companions) -> Arc<Derivation> 
     let replayable = lookups.is_some();
     let d = Arc::new(Derivation {
         lookups,
-        detection,
+        detection: detection.map(Arc::new),
         role: std::sync::OnceLock::new(),
     });
     if replayable {
@@ -314,31 +314,39 @@ impl Companions for Recorder<'_> {
 
 fn detect_uncached(obj: &Object, companions: &dyn Companions) -> Option<Detection> {
     let spec = obj.pod_template()?.spec.as_ref()?;
-    let base = format!("{}/spec/containers", obj.pod_template_pointer());
-    let mut best: Option<Detection> = None;
-    // a container that keeps data beside one that votes without (Redis beside its Sentinel)
-    let mut data_container = None;
+    let mut found: Vec<Detection> = Vec::new();
     for (i, c) in spec.containers.iter().enumerate() {
-        let cx = ContainerView::new(obj, spec, c, format!("{base}/{i}"), companions);
-        let Some(d) = detect_container(&cx) else {
-            continue;
-        };
-        if d.duty == Duty::KeepsData && data_container.is_none() {
-            data_container = Some((d.label(), d.container.clone()));
-        }
-        if best.as_ref().is_none_or(|b| rank(d.duty) > rank(b.duty)) {
-            best = Some(d);
+        let mut pointer = String::with_capacity(40);
+        pointer.push_str(obj.pod_template_pointer());
+        pointer.push_str("/spec/containers/");
+        crate::rules::util::push_index(&mut pointer, i);
+        let cx = ContainerView::new(obj, spec, c, pointer, companions);
+        if let Some(d) = detect_container(&cx) {
+            found.push(d);
         }
     }
-    if let (Some(b), Some((label, name))) = (best.as_mut(), data_container)
-        && b.duty == Duty::VotesWithoutData
+    // the strongest (the first of equal rank)
+    let mut best: Option<usize> = None;
+    for (i, d) in found.iter().enumerate() {
+        if best.is_none_or(|b| rank(d.duty) > rank(found[b].duty)) {
+            best = Some(i);
+        }
+    }
+    let best = best?;
+    // a container that keeps data beside one that votes without (Redis beside its Sentinel)
+    if found[best].duty == Duty::VotesWithoutData
+        && let Some(data) = found.iter().find(|d| d.duty == Duty::KeepsData)
     {
+        let beside = format!(
+            ", beside {} (container {}), which keeps data",
+            data.label(),
+            data.container
+        );
+        let b = &mut found[best];
         b.duty = Duty::Votes;
-        b.reason.push_str(&format!(
-            ", beside {label} (container {name}), which keeps data"
-        ));
+        b.reason.push_str(&beside);
     }
-    best
+    Some(found.swap_remove(best))
 }
 
 fn rank(d: Duty) -> u8 {
@@ -438,6 +446,30 @@ impl<'a> ContainerView<'a> {
                 return Some((v.to_string(), name.to_string(), ev));
             }
         }
+        self.setting_elsewhere(key)
+    }
+
+    /// Where [`ContainerView::setting`] finds `key`, in words (its second item), without the
+    /// value and evidence.
+    pub fn setting_source(
+        &self,
+        key: &str,
+        env_names: &[&str],
+    ) -> Option<std::borrow::Cow<'a, str>> {
+        let env = self.container.env.as_deref().unwrap_or_default();
+        for name in env_names.iter().copied().chain(std::iter::once(key)) {
+            // [`ContainerView::env`]: the first entry of the name, literal values only
+            if let Some(e) = env.iter().find(|e| e.name == name)
+                && e.value_from.is_none()
+            {
+                return Some(std::borrow::Cow::Borrowed(e.name.as_str()));
+            }
+        }
+        self.setting_elsewhere(key).map(|(_, src, _)| src.into())
+    }
+
+    /// [`ContainerView::setting`] from the command's words and the mounted ConfigMaps.
+    fn setting_elsewhere(&self, key: &str) -> Option<(String, String, Evidence)> {
         for (i, w) in &self.words {
             let w = w.trim_start_matches('-');
             let w = w
@@ -886,12 +918,17 @@ fn detect_container(cx: &ContainerView<'_>) -> Option<Detection> {
             };
             (s, hint, why, cx.here(cx.arg_pointer(i)))
         }
-        (None, Some(s)) => (
-            s,
-            None,
-            format!("image {repo}"),
-            cx.here(format!("{}/image", cx.pointer)),
-        ),
+        (None, Some(s)) => {
+            let mut why = String::with_capacity(64);
+            why.push_str("image ");
+            why.push_str(&repo);
+            (
+                s,
+                None,
+                why,
+                cx.here([cx.pointer.as_str(), "/image"].concat()),
+            )
+        }
         (None, None) => return None,
     };
     let mut d = Detection {
@@ -933,7 +970,7 @@ fn detect_container(cx: &ContainerView<'_>) -> Option<Detection> {
                     (true, false) => set(&mut d, Some("KRaft controller"), Duty::Votes),
                     _ => set(&mut d, Some("KRaft broker"), Duty::KeepsData),
                 }
-            } else if let Some((_, src, _)) = cx.setting(
+            } else if let Some(src) = cx.setting_source(
                 "zookeeper.connect",
                 &[
                     "KAFKA_ZOOKEEPER_CONNECT",
@@ -941,7 +978,9 @@ fn detect_container(cx: &ContainerView<'_>) -> Option<Detection> {
                     "ZOOKEEPER_CONNECT",
                 ],
             ) {
-                why.push_str(&format!(", {src} set"));
+                why.push_str(", ");
+                why.push_str(&src);
+                why.push_str(" set");
                 set(&mut d, Some("broker (ZooKeeper mode)"), Duty::KeepsData);
             } else {
                 why.push_str(", no process.roles found");

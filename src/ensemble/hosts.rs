@@ -49,7 +49,7 @@ pub fn parse_connect(s: &str) -> (Vec<HostPort>, Option<String>) {
 pub fn connect_scheme(s: &str) -> &str {
     let s = s.trim();
     let rest = s.strip_prefix("metadata-store:").unwrap_or(s);
-    let hosts = match rest.split_once("://") {
+    let hosts = match split_scheme(rest) {
         Some((scheme, r)) if scheme.starts_with("zk") => r,
         _ => match rest.strip_prefix("zk:") {
             // `zk:2181`: host zk, port 2181
@@ -65,6 +65,19 @@ pub fn connect_scheme(s: &str) -> &str {
         },
     };
     &s[..s.len() - hosts.len()]
+}
+
+/// `s.split_once("://")` by the `:`s of `s` (no substring searcher: most values hold none).
+fn split_scheme(s: &str) -> Option<(&str, &str)> {
+    let mut from = 0;
+    while let Some(i) = s[from..].find(':') {
+        let at = from + i;
+        if s.as_bytes()[at + 1..].starts_with(b"//") {
+            return Some((&s[..at], &s[at + 3..]));
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// The host and port of a URL (`http://etcd-0.etcd:2380` -> `etcd-0.etcd`, `2380`).
@@ -198,14 +211,19 @@ pub fn resolve(
 
 /// Split `zk-12` into (`zk`, 12).
 pub fn split_ordinal(pod: &str) -> Option<(&str, u32)> {
-    let (name, ord) = pod.rsplit_once('-')?;
-    if ord.is_empty()
-        || !ord.bytes().all(|b| b.is_ascii_digit())
-        || (ord.len() > 1 && ord.starts_with('0'))
-    {
+    let dash = pod.bytes().rposition(|b| b == b'-')?;
+    let (name, ord) = (&pod[..dash], &pod.as_bytes()[dash + 1..]);
+    if ord.is_empty() || (ord.len() > 1 && ord[0] == b'0') {
         return None;
     }
-    Some((name, ord.parse().ok()?))
+    let mut n: u32 = 0;
+    for &b in ord {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u32::from(b - b'0'))?;
+    }
+    Some((name, n))
 }
 
 #[cfg(test)]

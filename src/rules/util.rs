@@ -41,6 +41,62 @@ pub fn image_name(image: &str) -> String {
     last.split(':').next().unwrap_or(last).to_ascii_lowercase()
 }
 
+/// Text written only when it is shown: `lazy(|f| write!(f, "..."))` displays as what the
+/// closure writes. Messages and help name it (`format!("{intro}, but ...")`) at no cost on the
+/// passing path, where no finding is built.
+pub struct Lazy<F>(pub F);
+
+impl<F: Fn(&mut std::fmt::Formatter<'_>) -> std::fmt::Result> std::fmt::Display for Lazy<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (self.0)(f)
+    }
+}
+
+/// [`Lazy`] text.
+pub fn lazy<F: Fn(&mut std::fmt::Formatter<'_>) -> std::fmt::Result>(f: F) -> Lazy<F> {
+    Lazy(f)
+}
+
+/// Every container of a pod spec as [`containers`] gives them, with its pointer written lazily:
+/// (init container?, index, container). [`container_pointer`] writes the pointer.
+pub fn containers_at(spec: &PodSpec) -> impl Iterator<Item = (bool, usize, &Container)> {
+    spec.init_containers
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, c)| (true, i, c))
+        .chain(
+            spec.containers
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (false, i, c)),
+        )
+}
+
+/// `{template}/spec/initContainers/{i}` or `{template}/spec/containers/{i}` into `buf`
+/// (cleared first); `template` is the pod template's pointer
+/// ([`crate::object::Object::pod_template_pointer`]).
+pub fn container_pointer(buf: &mut String, template: &str, init: bool, i: usize) {
+    buf.clear();
+    buf.push_str(template);
+    buf.push_str(if init {
+        "/spec/initContainers/"
+    } else {
+        "/spec/containers/"
+    });
+    push_index(buf, i);
+}
+
+/// Append a decimal index without the formatting machinery.
+pub fn push_index(buf: &mut String, i: usize) {
+    if i < 10 {
+        buf.push((b'0' + i as u8) as char);
+    } else {
+        use std::fmt::Write;
+        let _ = write!(buf, "{i}");
+    }
+}
+
 /// Join names for a message: `a`, `a and b`, `a, b and c`.
 pub fn join_and(items: &[String]) -> String {
     match items {

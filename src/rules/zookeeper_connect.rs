@@ -13,12 +13,11 @@
 //! [`Companions::service`]: crate::catalog::Companions::service
 //! [`Companions::statefulsets`]: crate::catalog::Companions::statefulsets
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Container;
 
-use super::util::{containers, join_and};
+use super::util::{container_pointer, containers_at, join_and, lazy};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
 use crate::catalog::Kind;
 use crate::config::{self, OptionError, Options as RawOptions};
@@ -99,22 +98,27 @@ impl Rule for ZookeeperConnect {
         let Some(spec) = tpl.and_then(|t| t.spec.as_ref()) else {
             return;
         };
-        let base = format!("{}/spec", object.pod_template_pointer());
         let ns = object.key.namespace.as_str();
-        let mut seen = BTreeSet::new();
-        for (cptr, c) in containers(spec) {
-            let cptr = format!("{base}{cptr}");
+        // every setting once (a ConfigMap two containers mount is read for each), in order
+        let mut all: Vec<Setting> = Vec::new();
+        let mut cptr = String::with_capacity(48);
+        for (init, i, c) in containers_at(spec) {
+            container_pointer(&mut cptr, object.pod_template_pointer(), init, i);
             let want = &crate::ensemble::ZOOKEEPER_CONNECT;
             for s in settings::read(c, &cptr, spec, ns, cx.companions, want) {
-                let key = (
-                    s.config_map.as_ref().map(|o| o.key.clone()),
-                    s.pointer.clone(),
-                    s.written.clone(),
-                );
-                if seen.insert(key) {
-                    check_setting(object, &s, cx, out);
+                let same = |o: &Setting| {
+                    o.pointer == s.pointer
+                        && o.written == s.written
+                        && o.config_map.as_ref().map(|o| &o.key)
+                            == s.config_map.as_ref().map(|o| &o.key)
+                };
+                if !all.iter().any(same) {
+                    all.push(s);
                 }
             }
+        }
+        for s in &all {
+            check_setting(object, s, cx, out);
         }
     }
 }
@@ -210,16 +214,18 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
     // the setting's name in help text (`zookeeper.connect`, `metadataStoreUrl`, `ZK_HOST`...)
     let key = crate::ensemble::connect_key(&s.key);
     // help keeps the scheme the value is written with (`zk:`, `zk+hierarchical://`)
-    let key = if s.key.starts_with('<') {
-        // ClickHouse's XML `<zookeeper>` nodes
-        format!("the {} nodes ", s.key)
-    } else {
-        format!(
-            "{key}={}",
-            crate::ensemble::hosts::connect_scheme(&s.written)
-        )
-    };
-    let key = key.as_str();
+    let key = lazy(|f| {
+        if s.key.starts_with('<') {
+            // ClickHouse's XML `<zookeeper>` nodes
+            write!(f, "the {} nodes ", s.key)
+        } else {
+            write!(
+                f,
+                "{key}={}",
+                crate::ensemble::hosts::connect_scheme(&s.written)
+            )
+        }
+    });
     let (written_hosts, written_chroot) = parse_connect(&s.written);
     // the value after expansion, parsed once (most values are written out: the same text)
     let parsed_value = s
@@ -246,10 +252,13 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
             .map_or(0, |(_, n)| *n);
         f.needle_nth(host_text.to_string(), nth)
     };
-    let intro = format!(
-        "StatefulSet {} sets {} (container {})",
-        kafka.key.name, s.source, s.container
-    );
+    let intro = lazy(|f| {
+        write!(
+            f,
+            "StatefulSet {} sets {} (container {})",
+            kafka.key.name, s.source, s.container
+        )
+    });
 
     // 1. placeholders: `<X>` and `{{ }}` as written; `${X}` after expansion (a shell script
     // may define it)
@@ -267,10 +276,10 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                 shell_placeholder(&h.text).map(str::to_string)
             })
     };
-    let with_ph: Vec<usize> = (0..written_hosts.len())
-        .filter(|&i| placeholder_of(i).is_some())
-        .collect();
-    if let Some(&first) = with_ph.first() {
+    if let Some(first) = (0..written_hosts.len()).find(|&i| placeholder_of(i).is_some()) {
+        let with_ph: Vec<usize> = (first..written_hosts.len())
+            .filter(|&i| placeholder_of(i).is_some())
+            .collect();
         let ph = placeholder_of(first).unwrap_or_default();
         let h = &written_hosts[first];
         let zks = zookeepers(kns, cx);
@@ -369,6 +378,23 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
 
     // 2. resolve every host
     let mut targets = Vec::new();
+    // the last Service asked about and whether it is headless (the hosts of a list usually
+    // name one Service: it is looked up once)
+    let last_service: std::cell::RefCell<Option<(String, String, bool)>> = Default::default();
+    let headless_service = |ns: &str, svc: &str| -> bool {
+        if let Some((n, s, headless)) = &*last_service.borrow()
+            && n == ns
+            && s == svc
+        {
+            return *headless;
+        }
+        let headless = cx
+            .companions
+            .service(ns, svc)
+            .is_some_and(|s| s.is_headless_service());
+        *last_service.borrow_mut() = Some((ns.to_string(), svc.to_string(), headless));
+        headless
+    };
     for (i, h) in hosts.iter().enumerate() {
         let host: std::borrow::Cow<'_, str> = if h.host.bytes().any(|b| b.is_ascii_uppercase()) {
             h.host.to_ascii_lowercase().into()
@@ -376,9 +402,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
             h.host.as_str().into()
         };
         let t = resolve(&host, kns, domain, |ns, pod, svc| {
-            cx.companions
-                .service(ns, svc)
-                .is_some_and(|s| s.is_headless_service())
+            headless_service(ns, svc)
                 || split_ordinal(pod)
                     .and_then(|(name, _)| cx.companions.statefulset(ns, name))
                     .is_some_and(|z| service_name(&z) == svc)
@@ -786,6 +810,9 @@ fn suggestion(e: &Ensemble, hosts: &[HostPort], domain: &str, chroot: Option<&st
 
 /// `${NAME}` in a host (a shell placeholder no shell expanded).
 fn shell_placeholder(s: &str) -> Option<&str> {
+    if !s.contains('$') {
+        return None;
+    }
     let i = s.find("${")?;
     let j = s[i..].find('}')?;
     Some(&s[i..i + j + 1])

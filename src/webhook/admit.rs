@@ -22,15 +22,19 @@
 
 use std::sync::Arc;
 
-use kube::core::DynamicObject;
-use kube::core::admission::{AdmissionRequest, AdmissionResponse, Operation};
+use std::borrow::Cow;
+
+use kube::core::admission::{
+    AdmissionRequest, AdmissionResponse, META_API_VERSION_V1, META_KIND, Operation,
+};
 use kube::core::response::StatusSummary;
+use kube::core::{DynamicObject, GroupVersionKind};
 use serde_json::Value;
 
 use super::live::{Lookup, Misses};
 use crate::catalog::{Companions, Kind, Overlay};
 use crate::config::Config;
-use crate::object::Object;
+use crate::object::{FastStatefulSet, Object};
 use crate::role::Applies;
 use crate::rules::{self, Ctx, Outcome, Rule, Severity};
 
@@ -121,116 +125,297 @@ pub enum Pending {
 const MISSING_COMPANION_HINT: &str = "The headless Service and the PodDisruptionBudget must exist before the StatefulSet: apply them first (within one `kubectl apply -f` file, put them above the StatefulSet; Helm already installs Services and PDBs before StatefulSets).";
 
 /// A decoded AdmissionReview: the request (its `object` and `oldObject` taken out) and those
-/// two objects as raw JSON text, read once into [`Object`]s (a StatefulSet straight from the
-/// text into its typed struct: [`Object::from_json_fast`]) without a round trip through
-/// `DynamicObject` or a `serde_json::Value` tree.
-pub struct Review {
+/// two objects, each either its JSON text borrowed from the body or, in the common case (an
+/// `apps/v1` StatefulSet CREATE or UPDATE), the StatefulSet already typed in the same pass
+/// over the body ([`FastStatefulSet`]), without a round trip through `DynamicObject` or a
+/// `serde_json::Value` tree.
+#[derive(Clone)]
+pub struct Review<'a> {
     pub req: AdmissionRequest<DynamicObject>,
-    /// `request.object`, a JSON object's text.
-    pub object: Option<String>,
-    /// `request.oldObject`, a JSON object's text.
-    pub old_object: Option<String>,
+    /// `request.object`.
+    pub object: Option<RawObject<'a>>,
+    /// `request.oldObject`.
+    pub old_object: Option<RawObject<'a>>,
+}
+
+impl Review<'_> {
+    /// The same review, no longer borrowing the body (tests, and reviews kept for later).
+    pub fn into_owned(self) -> Review<'static> {
+        let own = |o: Option<RawObject<'_>>| {
+            o.map(|o| match o {
+                RawObject::Text(t) => RawObject::Text(Cow::Owned(t.into_owned())),
+                RawObject::StatefulSet(s) => RawObject::StatefulSet(s),
+            })
+        };
+        Review {
+            req: self.req,
+            object: own(self.object),
+            old_object: own(self.old_object),
+        }
+    }
+}
+
+/// `request.object` or `request.oldObject` as decoded.
+#[derive(Clone)]
+pub enum RawObject<'a> {
+    /// A JSON object's text.
+    Text(Cow<'a, str>),
+    /// An `apps/v1` StatefulSet read while the review was decoded.
+    StatefulSet(FastStatefulSet),
 }
 
 /// Decode an `admission.k8s.io/v1` AdmissionReview; the error is the reason for a 400.
-pub fn decode(body: &[u8]) -> Result<Review, String> {
-    match decode_raw(body) {
+pub fn decode(body: &[u8]) -> Result<Review<'_>, String> {
+    // A StatefulSet is typed in the same pass unless the body might hold a placeholder (then
+    // its text goes through the general path, which finds them)
+    if !crate::object::may_hide_placeholder(body)
+        && let Some(r) = decode_fast(body, true)
+    {
+        return Ok(r);
+    }
+    match decode_fast(body, false) {
         Some(r) => Ok(r),
         // anything unusual (escaped keys, a wrong type, not JSON): the tree decoder says why
         None => decode_tree(body),
     }
 }
 
-/// The common case without building a tree: the review's top level and its request as
-/// borrowed raw JSON, the request's small fields decoded by kube, `object` and `oldObject`
-/// kept as text. `None` when anything is unusual ([`decode_tree`] then answers, with the
-/// reason when it is an error).
-fn decode_raw(body: &[u8]) -> Option<Review> {
-    use serde_json::value::RawValue;
-    #[derive(serde::Deserialize)]
-    struct Top<'a> {
-        #[serde(rename = "apiVersion")]
-        api_version: &'a str,
-        kind: &'a str,
-        #[serde(borrow)]
-        request: &'a RawValue,
-    }
-    let top: Top<'_> = serde_json::from_slice(body).ok()?;
-    if top.api_version != "admission.k8s.io/v1" || top.kind != "AdmissionReview" {
-        return None;
-    }
-    let fields: Vec<(&str, &RawValue)> = serde_json::from_str::<RawMap<'_>>(top.request.get())
-        .ok()?
-        .0;
-    let mut object = None;
-    let mut old_object = None;
-    let mut rest = String::with_capacity(top.request.get().len() / 2 + 64);
-    rest.push_str(r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"#);
-    let mut first = true;
-    for (k, v) in fields {
-        let slot = match k {
-            "object" => &mut object,
-            "oldObject" => &mut old_object,
-            _ => {
-                if !first {
-                    rest.push(',');
-                }
-                first = false;
-                // keys borrowed from the body have no escapes
-                rest.push('"');
-                rest.push_str(k);
-                rest.push_str("\":");
-                rest.push_str(v.get());
-                continue;
-            }
-        };
-        match v.get().as_bytes().first() {
-            Some(b'n') => {}
-            Some(b'{') => *slot = Some(v.get().to_string()),
-            _ => return None,
-        }
-    }
-    rest.push_str("}}");
-    let review: kube::core::admission::AdmissionReview<DynamicObject> =
-        serde_json::from_str(&rest).ok()?;
-    let req: AdmissionRequest<DynamicObject> = review.try_into().ok()?;
-    Some(Review {
-        req,
-        object,
-        old_object,
-    })
+/// The common case in one pass over the body, without building a tree: the request's fields
+/// decoded into kube's types as they come, `object` and `oldObject` kept as borrowed text, or
+/// (`typed`, when the request's `kind` came first and is an apps StatefulSet) `object` read
+/// straight into its typed struct. `None` when anything is unusual or does not decode
+/// ([`decode_tree`] then answers, with the reason when it is an error).
+fn decode_fast(body: &[u8], typed: bool) -> Option<Review<'_>> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let review = TopSeed { typed }.deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    Some(review)
 }
 
-/// A JSON object's members in order, values left as raw text (keys must need no unescaping).
-struct RawMap<'a>(Vec<(&'a str, &'a serde_json::value::RawValue)>);
+/// The AdmissionReview's top level: `apiVersion` and `kind` checked, `request` read by
+/// [`RequestSeed`], anything else skipped (as kube's decoding of the request does).
+struct TopSeed {
+    typed: bool,
+}
 
-impl<'de: 'a, 'a> serde::Deserialize<'de> for RawMap<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
-            type Value = RawMap<'a>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<M: serde::de::MapAccess<'de>>(
-                self,
-                mut m: M,
-            ) -> Result<Self::Value, M::Error> {
-                let mut out = Vec::new();
-                while let Some((k, v)) =
-                    m.next_entry::<&'de str, &'de serde_json::value::RawValue>()?
-                {
-                    out.push((k, v));
+impl<'de> serde::de::DeserializeSeed<'de> for TopSeed {
+    type Value = Review<'de>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Review<'de>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for TopSeed {
+    type Value = Review<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an AdmissionReview")
+    }
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut m: M) -> Result<Review<'de>, M::Error> {
+        use serde::de::{Error, IgnoredAny};
+        #[derive(serde::Deserialize)]
+        #[serde(field_identifier, rename_all = "camelCase")]
+        enum Field {
+            ApiVersion,
+            Kind,
+            Request,
+            #[serde(other)]
+            Other,
+        }
+        let (mut api_version, mut kind, mut review) = (None, None, None);
+        while let Some(field) = m.next_key::<Field>()? {
+            match field {
+                Field::ApiVersion if api_version.is_none() => {
+                    api_version = Some(m.next_value::<&'de str>()?)
                 }
-                Ok(RawMap(out))
+                Field::Kind if kind.is_none() => kind = Some(m.next_value::<&'de str>()?),
+                Field::Request if review.is_none() => {
+                    review = Some(m.next_value_seed(RequestSeed { typed: self.typed })?)
+                }
+                Field::Other => {
+                    m.next_value::<IgnoredAny>()?;
+                }
+                _ => return Err(M::Error::custom("duplicate field")),
             }
         }
-        d.deserialize_map(V(std::marker::PhantomData))
+        if api_version != Some(META_API_VERSION_V1) || kind != Some(META_KIND) {
+            return Err(M::Error::custom(
+                "not an admission.k8s.io/v1 AdmissionReview",
+            ));
+        }
+        let mut review = review.ok_or_else(|| M::Error::missing_field("request"))?;
+        review.req.types = kube::core::TypeMeta {
+            api_version: META_API_VERSION_V1.into(),
+            kind: META_KIND.into(),
+        };
+        Ok(review)
+    }
+}
+
+/// The request's fields into kube's [`AdmissionRequest`] (the same types, required fields and
+/// defaults as its own `Deserialize`), `object` and `oldObject` apart.
+struct RequestSeed {
+    typed: bool,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for RequestSeed {
+    type Value = Review<'de>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Review<'de>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for RequestSeed {
+    type Value = Review<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an AdmissionRequest")
+    }
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut m: M) -> Result<Review<'de>, M::Error> {
+        use serde::de::{Error, IgnoredAny};
+        use serde_json::value::RawValue;
+        #[derive(serde::Deserialize)]
+        #[serde(field_identifier, rename_all = "camelCase")]
+        enum Field {
+            Uid,
+            Kind,
+            Resource,
+            SubResource,
+            RequestKind,
+            RequestResource,
+            RequestSubResource,
+            Name,
+            Namespace,
+            Operation,
+            UserInfo,
+            Object,
+            OldObject,
+            DryRun,
+            Options,
+            #[serde(other)]
+            Other,
+        }
+        /// A field given twice is an error, as in a derived `Deserialize`.
+        fn once<T, E: Error>(slot: &mut Option<T>, v: T, name: &'static str) -> Result<(), E> {
+            match slot {
+                Some(_) => Err(E::duplicate_field(name)),
+                None => {
+                    *slot = Some(v);
+                    Ok(())
+                }
+            }
+        }
+        /// `null`, or a JSON object's text.
+        fn text<'de, E: Error>(v: Option<&'de RawValue>) -> Result<Option<RawObject<'de>>, E> {
+            match v {
+                None => Ok(None),
+                Some(v) if v.get().starts_with('{') => {
+                    Ok(Some(RawObject::Text(Cow::Borrowed(v.get()))))
+                }
+                Some(_) => Err(E::custom("not an object")),
+            }
+        }
+        let typed = |kind: &Option<GroupVersionKind>| {
+            self.typed
+                && kind
+                    .as_ref()
+                    .is_some_and(|k| k.group == "apps" && k.kind == "StatefulSet")
+        };
+        let mut uid = None;
+        let mut kind: Option<GroupVersionKind> = None;
+        let mut resource = None;
+        let mut sub_resource = None;
+        let mut request_kind = None;
+        let mut request_resource = None;
+        let mut request_sub_resource = None;
+        let mut name = None;
+        let mut namespace = None;
+        let mut operation = None;
+        let mut user_info = None;
+        let mut object = None;
+        let mut old_object = None;
+        let mut dry_run = None;
+        let mut options = None;
+        while let Some(field) = m.next_key::<Field>()? {
+            match field {
+                Field::Uid => once(&mut uid, m.next_value::<String>()?, "uid")?,
+                Field::Kind => once(&mut kind, m.next_value()?, "kind")?,
+                Field::Resource => once(&mut resource, m.next_value()?, "resource")?,
+                Field::SubResource => once(&mut sub_resource, m.next_value()?, "subResource")?,
+                Field::RequestKind => once(&mut request_kind, m.next_value()?, "requestKind")?,
+                Field::RequestResource => {
+                    once(&mut request_resource, m.next_value()?, "requestResource")?
+                }
+                Field::RequestSubResource => once(
+                    &mut request_sub_resource,
+                    m.next_value()?,
+                    "requestSubResource",
+                )?,
+                Field::Name => once(&mut name, m.next_value::<String>()?, "name")?,
+                Field::Namespace => once(&mut namespace, m.next_value()?, "namespace")?,
+                Field::Operation => once(&mut operation, m.next_value()?, "operation")?,
+                Field::UserInfo => once(&mut user_info, m.next_value()?, "userInfo")?,
+                // a StatefulSet typed now when `kind` said so (the API server sends it first);
+                // otherwise the text, read once it is known what it is
+                Field::Object if typed(&kind) => once(
+                    &mut object,
+                    m.next_value::<Option<FastStatefulSet>>()?
+                        .map(RawObject::StatefulSet),
+                    "object",
+                )?,
+                Field::Object => once(&mut object, text(m.next_value()?)?, "object")?,
+                Field::OldObject if typed(&kind) => once(
+                    &mut old_object,
+                    m.next_value::<Option<FastStatefulSet>>()?
+                        .map(RawObject::StatefulSet),
+                    "oldObject",
+                )?,
+                Field::OldObject => once(&mut old_object, text(m.next_value()?)?, "oldObject")?,
+                Field::DryRun => once(&mut dry_run, m.next_value::<bool>()?, "dryRun")?,
+                Field::Options => once(&mut options, m.next_value()?, "options")?,
+                Field::Other => {
+                    m.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let typed_object =
+            |o: &Option<Option<RawObject<'_>>>| matches!(o, Some(Some(RawObject::StatefulSet(_))));
+        if (typed_object(&object) || typed_object(&old_object))
+            && sub_resource
+                .as_ref()
+                .is_some_and(|s: &Option<String>| s.as_deref().is_some_and(|s| !s.is_empty()))
+        {
+            // a subresource's object (a Scale...) is read as the review of that subresource
+            // reads it: from its text
+            return Err(M::Error::custom("typed object of a subresource"));
+        }
+        let req = AdmissionRequest {
+            types: Default::default(),
+            uid: uid.ok_or_else(|| M::Error::missing_field("uid"))?,
+            kind: kind.ok_or_else(|| M::Error::missing_field("kind"))?,
+            resource: resource.ok_or_else(|| M::Error::missing_field("resource"))?,
+            sub_resource: sub_resource.flatten(),
+            request_kind: request_kind.flatten(),
+            request_resource: request_resource.flatten(),
+            request_sub_resource: request_sub_resource.flatten(),
+            name: name.unwrap_or_default(),
+            namespace: namespace.flatten(),
+            operation: operation.ok_or_else(|| M::Error::missing_field("operation"))?,
+            user_info: user_info.ok_or_else(|| M::Error::missing_field("userInfo"))?,
+            object: None,
+            old_object: None,
+            dry_run: dry_run.unwrap_or_default(),
+            options: options.flatten(),
+        };
+        Ok(Review {
+            req,
+            object: object.flatten(),
+            old_object: old_object.flatten(),
+        })
     }
 }
 
 /// The general decoder (a `serde_json::Value` tree), with a reason for every malformed review.
-fn decode_tree(body: &[u8]) -> Result<Review, String> {
+fn decode_tree(body: &[u8]) -> Result<Review<'static>, String> {
     let mut v: Value =
         serde_json::from_slice(body).map_err(|e| format!("not an AdmissionReview: {e}"))?;
     let Some(top) = v.as_object_mut() else {
@@ -248,10 +433,10 @@ fn decode_tree(body: &[u8]) -> Result<Review, String> {
     let Some(request) = top.get_mut("request").and_then(Value::as_object_mut) else {
         return Err("AdmissionReview has no request".into());
     };
-    let mut take = |key: &str| -> Result<Option<String>, String> {
+    let mut take = |key: &str| -> Result<Option<RawObject<'static>>, String> {
         match request.remove(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(o @ Value::Object(_)) => Ok(Some(o.to_string())),
+            Some(o @ Value::Object(_)) => Ok(Some(RawObject::Text(Cow::Owned(o.to_string())))),
             Some(_) => Err(format!("request.{key} must be an object")),
         }
     };
@@ -270,7 +455,7 @@ fn decode_tree(body: &[u8]) -> Result<Review, String> {
 }
 
 impl Reviewer<'_> {
-    pub fn review(&self, review: Review) -> Decision {
+    pub fn review(&self, review: Review<'_>) -> Decision {
         let Review {
             req,
             object,
@@ -342,11 +527,22 @@ impl Reviewer<'_> {
     fn object(
         &self,
         req: &AdmissionRequest<DynamicObject>,
-        raw: Option<String>,
+        raw: Option<RawObject<'_>>,
         what: &str,
     ) -> Result<Option<Arc<Object>>, String> {
-        let Some(raw) = raw else { return Ok(None) };
-        // the common case: an apps/v1 StatefulSet read straight into its typed struct
+        let raw = match raw {
+            None => return Ok(None),
+            // the common case: an apps/v1 StatefulSet typed as the review was decoded
+            Some(RawObject::StatefulSet(sts)) => {
+                let mut o = Object::from_fast_statefulset(sts, self.namespace(req));
+                if o.key.name.is_empty() {
+                    o.key.name = req.name.clone();
+                }
+                return Ok(Some(Arc::new(o)));
+            }
+            Some(RawObject::Text(raw)) => raw,
+        };
+        // an apps/v1 StatefulSet read straight into its typed struct
         if req.kind.group == "apps"
             && req.kind.kind == "StatefulSet"
             && let Some(mut o) = Object::from_json_fast(&raw, self.namespace(req))
@@ -385,8 +581,8 @@ impl Reviewer<'_> {
     fn statefulset(
         &self,
         req: &AdmissionRequest<DynamicObject>,
-        object: Option<String>,
-        old_object: Option<String>,
+        object: Option<RawObject<'_>>,
+        old_object: Option<RawObject<'_>>,
     ) -> Result<Decision, String> {
         let Some(obj) = self.object(req, object, "object")? else {
             return Err("request.object is missing".into());
@@ -531,10 +727,15 @@ impl Reviewer<'_> {
     fn scale(
         &self,
         req: &AdmissionRequest<DynamicObject>,
-        object: Option<String>,
+        object: Option<RawObject<'_>>,
     ) -> Result<Decision, String> {
-        let Some(v) = object else {
-            return Err("request.object is missing".into());
+        let v = match object {
+            None => return Err("request.object is missing".into()),
+            Some(RawObject::Text(v)) => v,
+            // never typed: a subresource's object is decoded as text
+            Some(RawObject::StatefulSet(_)) => {
+                return Err(format!("cannot read Scale {}: not a Scale", req.name));
+            }
         };
         let scale: k8s_openapi::api::autoscaling::v1::Scale =
             serde_json::from_str(&v).map_err(|e| format!("cannot read Scale {}: {e}", req.name))?;
@@ -641,7 +842,7 @@ impl Reviewer<'_> {
         &self,
         req: &AdmissionRequest<DynamicObject>,
         kind: Kind,
-        old_object: Option<String>,
+        old_object: Option<RawObject<'_>>,
     ) -> Result<Decision, String> {
         let ns = self.namespace(req);
         // the API server always sends oldObject on DELETE (1.15+); look it up by name otherwise
@@ -687,8 +888,8 @@ impl Reviewer<'_> {
         &self,
         req: &AdmissionRequest<DynamicObject>,
         kind: Kind,
-        object: Option<String>,
-        old_object: Option<String>,
+        object: Option<RawObject<'_>>,
+        old_object: Option<RawObject<'_>>,
     ) -> Result<Decision, String> {
         let ns = self.namespace(req);
         let Some(new) = self.object(req, object, "object")? else {
@@ -997,7 +1198,7 @@ mod tests {
         }))
     }
 
-    fn request(op: &str, object: Option<Value>, old: Option<Value>) -> Review {
+    fn request(op: &str, object: Option<Value>, old: Option<Value>) -> Review<'static> {
         let o = object.as_ref().or(old.as_ref()).unwrap();
         let av = o["apiVersion"].as_str().unwrap();
         let (group, version) = av.rsplit_once('/').unwrap_or(("", av));
@@ -1007,10 +1208,12 @@ mod tests {
                 "resource": {"group": group, "version": version, "resource": "x"},
                 "name": o["metadata"]["name"], "namespace": "data", "operation": op,
                 "userInfo": {}, "object": object, "oldObject": old, "dryRun": false}});
-        decode(&serde_json::to_vec(&review).unwrap()).unwrap()
+        decode(&serde_json::to_vec(&review).unwrap())
+            .unwrap()
+            .into_owned()
     }
 
-    fn review(c: &dyn Companions, mode: Mode, req: Review) -> Decision {
+    fn review(c: &dyn Companions, mode: Mode, req: Review<'_>) -> Decision {
         let config = Config::default();
         Reviewer {
             companions: c,
@@ -1347,7 +1550,7 @@ mod tests {
         assert!(!w[0].contains("SL001"), "{w:?}");
     }
 
-    fn scale(from: i32, to: i32) -> Review {
+    fn scale(from: i32, to: i32) -> Review<'static> {
         let scale = |n: i32| {
             json!({"apiVersion": "autoscaling/v1", "kind": "Scale",
                 "metadata": {"name": "zk", "namespace": "data"}, "spec": {"replicas": n}})
@@ -1357,7 +1560,9 @@ mod tests {
                 "resource": {"group": "apps", "version": "v1", "resource": "statefulsets"},
                 "subResource": "scale", "name": "zk", "namespace": "data", "operation": "UPDATE",
                 "userInfo": {}, "object": scale(to), "oldObject": scale(from)}});
-        decode(&serde_json::to_vec(&review).unwrap()).unwrap()
+        decode(&serde_json::to_vec(&review).unwrap())
+            .unwrap()
+            .into_owned()
     }
 
     /// `statefulsets/scale`: the cached StatefulSet at the new count, through the replica
@@ -1422,6 +1627,149 @@ mod tests {
         ));
     }
 
+    /// The one-pass decoder reads what the tree decoder reads: the same request, the same
+    /// objects (a StatefulSet typed in the pass when its `kind` came first and the body can
+    /// hold no placeholder, its text otherwise), and leaves the rest to the tree decoder.
+    #[test]
+    fn one_pass_decode_matches_the_tree_decoder() {
+        let c = catalog(&[]);
+        let config = Config::default();
+        let reviewer = Reviewer {
+            companions: &c,
+            config: &config,
+            mode: Mode::Enforce,
+            runner: fake,
+        };
+        let objects = |r: Review<'_>| -> (String, String, String) {
+            let req = format!("{:?}", r.req);
+            let o = reviewer.object(&r.req, r.object, "object");
+            let old = reviewer.object(&r.req, r.old_object, "oldObject");
+            (req, format!("{o:?}"), format!("{old:?}"))
+        };
+        let mut zk = sts("zk", json!({"app": "zk"}));
+        zk["metadata"]["annotations"] = json!({"statelint.io/ignore": "SL003"});
+        zk["metadata"]["namespace"] = Value::Null;
+        let base = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": "u-1", "kind": {"group": "apps", "version": "v1", "kind": "StatefulSet"},
+                "resource": {"group": "apps", "version": "v1", "resource": "statefulsets"},
+                "requestKind": {"group": "apps", "version": "v1", "kind": "StatefulSet"},
+                "requestResource": {"group": "apps", "version": "v1", "resource": "statefulsets"},
+                "name": "zk", "namespace": "data", "operation": "UPDATE",
+                "userInfo": {"username": "admin", "groups": ["system:masters"], "extra": {"a": ["b"]}},
+                "object": zk, "oldObject": zk, "dryRun": true,
+                "options": {"kind": "UpdateOptions", "apiVersion": "meta.k8s.io/v1"},
+                "unknown": [1, {"x": null}]}});
+        let typed = |r: &Review<'_>| matches!(r.object, Some(RawObject::StatefulSet(_)));
+        let check = |v: &Value, want_typed: bool| {
+            let body = serde_json::to_vec(v).unwrap();
+            let fast = decode(&body).unwrap();
+            assert_eq!(typed(&fast), want_typed, "{v}");
+            let tree = decode_tree(&body).unwrap();
+            assert_eq!(objects(fast), objects(tree), "{v}");
+        };
+        check(&base, true);
+        let body = serde_json::to_vec(&base).unwrap();
+        let fast = decode(&body).unwrap();
+        assert!(fast.req.dry_run && fast.req.options.is_some());
+        assert_eq!(fast.req.types.kind, "AdmissionReview");
+        assert_eq!(
+            fast.req.user_info.groups.as_deref(),
+            Some(&["system:masters".to_string()][..])
+        );
+        // the namespace of the request when the object has none; its name from the request
+        let mut v = base.clone();
+        v["request"]["object"]["metadata"]["name"] = Value::Null;
+        check(&v, true);
+        // `kind` after `object`: the object's text, read once the kind is known
+        let body = serde_json::to_vec(&base).unwrap();
+        let body = String::from_utf8(body).unwrap().replacen(
+            r#""kind":{"group":"apps","version":"v1","kind":"StatefulSet"},"#,
+            "",
+            1,
+        );
+        let body = body.replacen(
+            r#""unknown""#,
+            r#""kind":{"group":"apps","version":"v1","kind":"StatefulSet"},"unknown""#,
+            1,
+        );
+        let fast = decode(body.as_bytes()).unwrap();
+        assert!(matches!(fast.object, Some(RawObject::Text(_))));
+        assert_eq!(
+            objects(fast),
+            objects(decode_tree(body.as_bytes()).unwrap())
+        );
+        // a possible placeholder anywhere in the body: text, and the general path finds it
+        let mut v = base.clone();
+        v["request"]["object"]["spec"]["serviceName"] = json!("{{ .Values.svc }}");
+        check(&v, false);
+        let mut v = base.clone();
+        v["request"]["userInfo"]["username"] = json!("<ADMIN>");
+        check(&v, false);
+        // a subresource, another kind, a DELETE without object
+        let mut v = base.clone();
+        v["request"]["subResource"] = json!("status");
+        check(&v, false);
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+        let mut v = base.clone();
+        v["request"]["kind"] = json!({"group": "", "version": "v1", "kind": "ConfigMap"});
+        v["request"]["object"] = cm.clone();
+        v["request"]["oldObject"] = cm;
+        check(&v, false);
+        let mut v = base.clone();
+        v["request"]["operation"] = json!("DELETE");
+        v["request"]["object"] = Value::Null;
+        check(&v, false);
+        // what the one-pass typed read declines, read from the text (same answer)
+        for (ptr, x) in [
+            ("/spec/replicas", json!(-1)),
+            ("/spec/replicas", json!("three")),
+            ("/metadata/labels/n", json!(1)),
+            ("/apiVersion", json!("apps/v1beta1")),
+        ] {
+            let mut v = base.clone();
+            let o = v.pointer_mut("/request/object").unwrap();
+            let (parent, last) = ptr.rsplit_once('/').unwrap();
+            o.pointer_mut(parent)
+                .unwrap()
+                .as_object_mut()
+                .unwrap()
+                .insert(last.into(), x);
+            check(&v, false);
+        }
+        // errors: the tree decoder's reasons
+        for (ptr, why) in [
+            ("/request/userInfo", "missing field `userInfo`"),
+            ("/request/uid", "missing field `uid`"),
+            ("/apiVersion", "expected apiVersion admission.k8s.io/v1"),
+        ] {
+            let mut v = base.clone();
+            let (parent, last) = ptr.rsplit_once('/').unwrap();
+            v.pointer_mut(parent)
+                .unwrap()
+                .as_object_mut()
+                .unwrap()
+                .remove(last);
+            let e = decode(&serde_json::to_vec(&v).unwrap()).err().unwrap();
+            assert!(e.contains(why), "{e}");
+        }
+        let mut v = base.clone();
+        v["request"]["object"] = json!([1]);
+        let e = decode(&serde_json::to_vec(&v).unwrap()).err().unwrap();
+        assert_eq!(e, "request.object must be an object");
+        // a field given twice: the tree decoder decides (kube: last wins in a tree)
+        let body = serde_json::to_string(&base).unwrap().replacen(
+            r#""dryRun":true"#,
+            r#""dryRun":true,"dryRun":false"#,
+            1,
+        );
+        let d = decode(body.as_bytes()).unwrap();
+        assert!(!d.req.dry_run);
+        // trailing garbage is not a review
+        let mut body = serde_json::to_vec(&base).unwrap();
+        body.extend_from_slice(b" x");
+        assert!(decode(&body).is_err());
+    }
+
     /// A Kafka StatefulSet in `data` whose `zookeeper.connect` is `connect`.
     fn kafka(connect: &str) -> Value {
         let mut k = sts("kafka", json!({}));
@@ -1451,7 +1799,7 @@ mod tests {
 
     const ZK3: &str = "zk-0.zk-hs:2181,zk-1.zk-hs:2181,zk-2.zk-hs:2181";
 
-    fn real(c: &dyn Companions, mode: Mode, req: Review) -> Decision {
+    fn real(c: &dyn Companions, mode: Mode, req: Review<'_>) -> Decision {
         let config = Config::default();
         Reviewer {
             companions: c,
@@ -1742,18 +2090,18 @@ mod tests {
                 }
                 let c = catalog(&[svc("zk-hs", "zk", true), pdb("zk-pdb", "zk", 2), s.clone()]);
                 let ops = ["CREATE", "UPDATE", "DELETE"];
-                let Ok(review) = decode(&serde_json::to_vec(&json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                let body = serde_json::to_vec(&json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
                         "request": {"uid": "u", "kind": {"group": "apps", "version": "v1", "kind": "StatefulSet"},
                             "resource": {"group": "apps", "version": "v1", "resource": "statefulsets"},
                             "name": "zk", "namespace": "data", "operation": ops[op], "userInfo": {},
-                            "object": s, "oldObject": s}})).unwrap()) else {
+                            "object": s, "oldObject": s}})).unwrap();
+                let Ok(review) = decode(&body) else {
                     // not decodable: the HTTP layer answers 400
                     return Ok(());
                 };
                 let config = Config::default();
                 for mode in [Mode::Enforce, Mode::Warn] {
-                    let review = Review { req: review.req.clone(), object: review.object.clone(), old_object: review.old_object.clone() };
-                    let d = Reviewer { companions: &c, config: &config, mode, runner: rules::run }.review(review);
+                    let d = Reviewer { companions: &c, config: &config, mode, runner: rules::run }.review(review.clone());
                     prop_assert_eq!(&d.response.uid, "u");
                 }
             }

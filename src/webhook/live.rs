@@ -396,7 +396,8 @@ mod tests {
                 "object": sts()}}))
             .unwrap(),
         )
-        .unwrap();
+        .unwrap()
+        .into_owned();
         let reader = Counting {
             objects: live.to_vec(),
             calls: Mutex::default(),
