@@ -607,7 +607,13 @@ impl Object {
             Option<&Vec<PodAffinityTerm>>,
             Option<&Vec<WeightedPodAffinityTerm>>,
         ) = terms.map_or((None, None), |(r, p)| (r.as_ref(), p.as_ref()));
-        let base = format!("{}/spec/affinity/{field}", self.pod_template_pointer());
+        let template = self.pod_template_pointer();
+        let pointer = |required, index| TermPointer {
+            template,
+            field,
+            required,
+            index,
+        };
         let required = required
             .into_iter()
             .flatten()
@@ -615,7 +621,7 @@ impl Object {
             .map(|(i, term)| AffinityTerm {
                 term,
                 required: true,
-                pointer: format!("{base}/requiredDuringSchedulingIgnoredDuringExecution/{i}"),
+                pointer: pointer(true, i),
             });
         let preferred = preferred
             .into_iter()
@@ -624,9 +630,7 @@ impl Object {
             .map(|(i, w)| AffinityTerm {
                 term: &w.pod_affinity_term,
                 required: false,
-                pointer: format!(
-                    "{base}/preferredDuringSchedulingIgnoredDuringExecution/{i}/podAffinityTerm"
-                ),
+                pointer: pointer(false, i),
             });
         required.chain(preferred).collect()
     }
@@ -657,8 +661,42 @@ pub struct AffinityTerm<'a> {
     pub term: &'a PodAffinityTerm,
     /// `requiredDuringScheduling...` (else preferred).
     pub required: bool,
-    /// Pointer of the term (of the `podAffinityTerm` inside a preferred one).
-    pub pointer: String,
+    /// Pointer of the term (of the `podAffinityTerm` inside a preferred one), written when
+    /// displayed.
+    pub pointer: TermPointer,
+}
+
+/// The pointer of an [`AffinityTerm`]:
+/// `{template}/spec/affinity/{field}/requiredDuringSchedulingIgnoredDuringExecution/{index}`
+/// or `.../preferredDuringSchedulingIgnoredDuringExecution/{index}/podAffinityTerm`.
+#[derive(Debug, Clone, Copy)]
+pub struct TermPointer {
+    template: &'static str,
+    field: &'static str,
+    required: bool,
+    index: usize,
+}
+
+impl std::fmt::Display for TermPointer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let TermPointer {
+            template,
+            field,
+            index,
+            ..
+        } = self;
+        if self.required {
+            write!(
+                f,
+                "{template}/spec/affinity/{field}/requiredDuringSchedulingIgnoredDuringExecution/{index}"
+            )
+        } else {
+            write!(
+                f,
+                "{template}/spec/affinity/{field}/preferredDuringSchedulingIgnoredDuringExecution/{index}/podAffinityTerm"
+            )
+        }
+    }
 }
 
 fn type_name(v: &Value) -> &'static str {

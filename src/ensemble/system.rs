@@ -10,7 +10,26 @@ use crate::system::{Duty, System, detected};
 
 /// Does `obj` run `system`?
 pub fn runs(obj: &Object, system: System, companions: &dyn Companions) -> bool {
-    match detected(obj, companions, |d| d.map(|d| d.system)) {
+    runs_given(
+        obj,
+        detected(obj, companions, |d| d.map(|d| d.system)),
+        system,
+    )
+}
+
+/// [`runs`] for each of `systems`, detecting once: those `obj` runs, in order.
+pub fn which_run(obj: &Object, systems: &[System], companions: &dyn Companions) -> Vec<System> {
+    let found = detected(obj, companions, |d| d.map(|d| d.system));
+    systems
+        .iter()
+        .copied()
+        .filter(|&s| runs_given(obj, found, s))
+        .collect()
+}
+
+/// [`runs`] once detection found `detected`.
+fn runs_given(obj: &Object, detected: Option<System>, system: System) -> bool {
+    match detected {
         Some(d) => d == system,
         None => match system {
             System::ZooKeeper => named_zookeeper(obj),

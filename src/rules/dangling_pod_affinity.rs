@@ -64,7 +64,7 @@ impl Rule for DanglingPodAffinity {
             return;
         }
         for t in object.affinity_terms(Affinity::Pod) {
-            if let Some(f) = check_term(object, cx, t.term, t.required, &t.pointer) {
+            if let Some(f) = check_term(object, cx, t.term, t.required, &t.pointer.to_string()) {
                 out.push(f);
             }
         }

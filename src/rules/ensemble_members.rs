@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::util::{containers, join_and};
+use super::util::{container_pointer, containers, containers_at, join_and};
 use super::zookeeper_connect::{self, ClusterDomain};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
 use crate::catalog::Kind;
@@ -24,7 +24,7 @@ use crate::ensemble::members::{
     self as peer_lists, Format, LISTS, ListKind, ListSpec, Member, Needle, PeerList, System,
 };
 use crate::ensemble::settings::{self, EnvVal, Form, Setting};
-use crate::ensemble::system::{runs, votes};
+use crate::ensemble::system::{runs, votes, which_run};
 use crate::object::{Object, ObjectKey, placeholder_in, shell_placeholder_in};
 use k8s_openapi::api::core::v1::{Container, PodSpec};
 
@@ -110,33 +110,34 @@ impl Rule for EnsembleMembers {
         let Some(spec) = object.pod_template().and_then(|t| t.spec.as_ref()) else {
             return;
         };
-        let systems: Vec<System> = [
-            System::ZooKeeper,
-            System::Etcd,
-            System::Kafka,
-            System::Elasticsearch,
-            System::OpenSearch,
-            System::Consul,
-            System::Cassandra,
-            System::CockroachDB,
-            System::Redpanda,
-            System::ClickHouseKeeper,
-            System::Nats,
-            System::Vault,
-            System::SeaweedFS,
-        ]
-        .into_iter()
-        .filter(|s| runs(object, *s, cx.companions))
-        .collect();
+        let systems: Vec<System> = which_run(
+            object,
+            &[
+                System::ZooKeeper,
+                System::Etcd,
+                System::Kafka,
+                System::Elasticsearch,
+                System::OpenSearch,
+                System::Consul,
+                System::Cassandra,
+                System::CockroachDB,
+                System::Redpanda,
+                System::ClickHouseKeeper,
+                System::Nats,
+                System::Vault,
+                System::SeaweedFS,
+            ],
+            cx.companions,
+        );
         if systems.is_empty() {
             return;
         }
-        let base = format!("{}/spec", object.pod_template_pointer());
         let ns = object.key.namespace.as_str();
         let mut seen = BTreeSet::new();
+        let mut cptr = String::with_capacity(48);
         for list_spec in LISTS.iter().filter(|l| systems.contains(&l.system)) {
-            for (cptr, c) in containers(spec) {
-                let cptr = format!("{base}{cptr}");
+            for (init, i, c) in containers_at(spec) {
+                container_pointer(&mut cptr, object.pod_template_pointer(), init, i);
                 let found = settings::read(c, &cptr, spec, ns, cx.companions, &list_spec.want);
                 let named = settings::names_config_file(c, list_spec.want.config_files);
                 let found = in_effect(list_spec.system, found, named)
@@ -156,8 +157,8 @@ impl Rule for EnsembleMembers {
             }
         }
         if systems.contains(&System::Etcd) {
-            for (cptr, c) in containers(spec) {
-                let cptr = format!("{base}{cptr}");
+            for (init, i, c) in containers_at(spec) {
+                container_pointer(&mut cptr, object.pod_template_pointer(), init, i);
                 check_etcd_self(object, c, &cptr, spec, cx, out);
             }
         }

@@ -9,12 +9,13 @@
 //! [`Object::affinity_terms`]: crate::object::Object::affinity_terms
 
 use std::collections::BTreeMap;
+use std::fmt::Display;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{PodAffinityTerm, TopologySpreadConstraint};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
-use super::util::yaml_map;
+use super::util::{lazy, yaml_map};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
 use crate::config::{self, OptionError, Options as RawOptions, StringList};
 use crate::object::{Affinity, Labels, Object};
@@ -112,7 +113,6 @@ impl Rule for PodAntiAffinity {
             out.push(none(obj, labels, n, config, cx.role()));
             return;
         };
-        let base = format!("{}/spec", obj.pod_template_pointer());
         let mut misses = Vec::new();
         let mut considered = 0;
         for t in obj.affinity_terms(Affinity::PodAnti) {
@@ -123,7 +123,13 @@ impl Rule for PodAntiAffinity {
             }
         }
         for (i, c) in pod.topology_spread_constraints.iter().flatten().enumerate() {
-            let ptr = format!("{base}/topologySpreadConstraints/{i}");
+            let ptr = lazy(|f| {
+                write!(
+                    f,
+                    "{}/spec/topologySpreadConstraints/{i}",
+                    obj.pod_template_pointer()
+                )
+            });
             considered += 1;
             match check_spread(c, &ptr, labels, name, config) {
                 None => return,
@@ -165,6 +171,15 @@ fn allowed_keys(config: &Options, required: bool) -> Vec<&str> {
         Some(keys) => keys.iter().map(String::as_str).collect(),
         None if required => vec![HOSTNAME, ZONE, REGION],
         None => vec![HOSTNAME],
+    }
+}
+
+/// Whether `key` is among [`allowed_keys`].
+fn allowed_key(config: &Options, required: bool, key: &str) -> bool {
+    match &config.topology_keys {
+        Some(keys) => keys.iter().any(|k| k == key),
+        None if required => [HOSTNAME, ZONE, REGION].contains(&key),
+        None => key == HOSTNAME,
     }
 }
 
@@ -228,8 +243,8 @@ fn snippet(labels: &Labels, config: &Options) -> String {
 /// the pods? On a miss, what to say and where.
 fn selector_miss(
     sel: Option<&LabelSelector>,
-    ptr: &str,
-    what: &str,
+    ptr: &dyn Display,
+    what: &dyn Display,
     labels: &Labels,
 ) -> Option<Miss> {
     // the help is built only for a miss (the common case matches)
@@ -264,21 +279,24 @@ fn selector_miss(
 fn check_term(
     term: &PodAffinityTerm,
     required: bool,
-    ptr: &str,
+    ptr: &dyn Display,
     labels: &Labels,
     ns: &str,
     name: &str,
     config: &Options,
 ) -> Option<Miss> {
     let kind = if required { "required" } else { "preferred" };
-    let what = format!(
-        "the {kind} podAntiAffinity term on {}",
-        if term.topology_key.is_empty() {
-            "an empty topologyKey"
-        } else {
-            &term.topology_key
-        }
-    );
+    let what = lazy(|f| {
+        write!(
+            f,
+            "the {kind} podAntiAffinity term on {}",
+            if term.topology_key.is_empty() {
+                "an empty topologyKey"
+            } else {
+                &term.topology_key
+            }
+        )
+    });
     if let Some(m) = selector_miss(term.label_selector.as_ref(), ptr, &what, labels) {
         return Some(m);
     }
@@ -301,8 +319,8 @@ fn check_term(
     if let Some(m) = namespace_miss(term, ptr, &what, ns) {
         return Some(m);
     }
-    let allowed = allowed_keys(config, required);
-    if !allowed.contains(&term.topology_key.as_str()) {
+    if !allowed_key(config, required, &term.topology_key) {
+        let allowed = allowed_keys(config, required);
         let (message, help) = if config.topology_keys.is_none()
             && !required
             && (term.topology_key == ZONE || term.topology_key == REGION)
@@ -345,6 +363,8 @@ fn check_term(
         });
     }
     if !required && config.require == Require::Required {
+        let ptr = ptr.to_string();
+        let ptr = ptr.as_str();
         let list = ptr
             .rsplit_once('/')
             .and_then(|(p, _)| p.rsplit_once('/'))
@@ -363,7 +383,12 @@ fn check_term(
 }
 
 /// Does the term look at pods in its own namespace?
-fn namespace_miss(term: &PodAffinityTerm, ptr: &str, what: &str, ns: &str) -> Option<Miss> {
+fn namespace_miss(
+    term: &PodAffinityTerm,
+    ptr: &dyn Display,
+    what: &dyn Display,
+    ns: &str,
+) -> Option<Miss> {
     let names = term.namespaces.as_deref().unwrap_or(&[]);
     let sel = term.namespace_selector.as_ref();
     if names.is_empty() && sel.is_none() {
@@ -414,24 +439,27 @@ fn namespace_miss(term: &PodAffinityTerm, ptr: &str, what: &str, ns: &str) -> Op
 
 fn check_spread(
     c: &TopologySpreadConstraint,
-    ptr: &str,
+    ptr: &dyn Display,
     labels: &Labels,
     name: &str,
     config: &Options,
 ) -> Option<Miss> {
-    let what = format!(
-        "the topologySpreadConstraint on {}",
-        if c.topology_key.is_empty() {
-            "an empty topologyKey"
-        } else {
-            &c.topology_key
-        }
-    );
+    let what = lazy(|f| {
+        write!(
+            f,
+            "the topologySpreadConstraint on {}",
+            if c.topology_key.is_empty() {
+                "an empty topologyKey"
+            } else {
+                &c.topology_key
+            }
+        )
+    });
     if let Some(m) = selector_miss(c.label_selector.as_ref(), ptr, &what, labels) {
         return Some(m);
     }
-    let allowed = allowed_keys(config, true);
-    if !allowed.contains(&c.topology_key.as_str()) {
+    if !allowed_key(config, true, &c.topology_key) {
+        let allowed = allowed_keys(config, true);
         return Some(Miss {
             pointer: format!("{ptr}/topologyKey"),
             on_key: false,

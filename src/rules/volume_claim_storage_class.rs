@@ -6,12 +6,11 @@
 //! and pod volumes; the legacy `volume.beta.kubernetes.io/storage-class` annotation wins over
 //! `storageClassName`. The allowed classes are the `storage-classes` option ([`Options`]).
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PersistentVolumeClaimSpec, Volume};
 
-use super::util::{containers, join_and, present};
+use super::util::{containers_at, join_and, lazy, present};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
 use crate::config::{self, OptionError, Options as RawOptions, StringList};
 use crate::object::Object;
@@ -56,21 +55,19 @@ impl Rule for VolumeClaimStorageClass {
         let templates = spec.volume_claim_templates.as_deref().unwrap_or(&[]);
         let pod = spec.template.spec.as_ref();
         let volumes: &[Volume] = pod.and_then(|p| p.volumes.as_deref()).unwrap_or(&[]);
-        let pod_ptr = format!("{}/spec", obj.pod_template_pointer());
         let allowed = cx
             .options::<Options>(&META)
             .and_then(|o| o.storage_classes.as_ref())
             .map(|l| l.0.as_slice());
 
-        // (container name, pointer of the container, field, index, mounted name)
-        let mut mounts: Vec<(&str, String, &str, usize, &str)> = Vec::new();
+        let mut mounts: Vec<Mount<'_>> = Vec::new();
         if let Some(p) = pod {
-            for (cptr, c) in containers(p) {
+            for (init, ci, c) in containers_at(p) {
                 for (k, m) in c.volume_mounts.iter().flatten().enumerate() {
-                    mounts.push((&c.name, cptr.clone(), "volumeMounts", k, &m.name));
+                    mounts.push((&c.name, (init, ci), "volumeMounts", k, &m.name));
                 }
                 for (k, d) in c.volume_devices.iter().flatten().enumerate() {
-                    mounts.push((&c.name, cptr.clone(), "volumeDevices", k, &d.name));
+                    mounts.push((&c.name, (init, ci), "volumeDevices", k, &d.name));
                 }
             }
         }
@@ -121,25 +118,25 @@ impl Rule for VolumeClaimStorageClass {
             );
         }
 
-        let template_names: HashSet<&str> = templates
-            .iter()
-            .filter_map(|t| t.metadata.name.as_deref())
-            .collect();
-        let mounted: HashSet<&str> = mounts.iter().map(|(.., m)| *m).collect();
-        let unmounted: Vec<String> = templates
-            .iter()
-            .filter_map(|t| t.metadata.name.clone())
-            .filter(|n| !mounted.contains(n.as_str()))
-            .collect();
+        let mounted: Vec<&str> = mounts.iter().map(|(.., m)| *m).collect();
 
         for (i, t) in templates.iter().enumerate() {
             check_template(obj, i, t, &mounted, allowed, out);
         }
 
-        for (container, cptr, field, k, m) in &mounts {
-            if template_names.contains(m) || volumes.iter().any(|v| v.name == *m) {
+        for (container, (init, ci), field, k, m) in &mounts {
+            if templates
+                .iter()
+                .any(|t| t.metadata.name.as_deref() == Some(*m))
+                || volumes.iter().any(|v| v.name == *m)
+            {
                 continue;
             }
+            let unmounted: Vec<String> = templates
+                .iter()
+                .filter_map(|t| t.metadata.name.clone())
+                .filter(|n| !mounted.contains(&n.as_str()))
+                .collect();
             let hint = if unmounted.is_empty() {
                 format!("add a volume claim template or a pod volume named {m}, or fix the name")
             } else {
@@ -152,7 +149,15 @@ impl Rule for VolumeClaimStorageClass {
                 Finding::new(
                     &META,
                     obj,
-                    format!("{pod_ptr}{cptr}/{field}/{k}/name"),
+                    format!(
+                        "{}/spec/{}/{ci}/{field}/{k}/name",
+                        obj.pod_template_pointer(),
+                        if *init {
+                            "initContainers"
+                        } else {
+                            "containers"
+                        }
+                    ),
                     format!(
                         "container {container} of StatefulSet {name} mounts volume {m}, which is \
                          neither a volume claim template nor a volume of the pod: the API server \
@@ -164,6 +169,9 @@ impl Rule for VolumeClaimStorageClass {
         }
     }
 }
+
+/// (container name, (init container?, its index), field, index, mounted name)
+type Mount<'a> = (&'a str, (bool, usize), &'static str, usize, &'a str);
 
 /// `emptyDir cache (deleted with its pod)` and the like.
 fn describe_volume(v: &Volume) -> String {
@@ -192,32 +200,36 @@ fn check_template(
     obj: &Arc<Object>,
     i: usize,
     t: &PersistentVolumeClaim,
-    mounted: &HashSet<&str>,
+    mounted: &[&str],
     allowed: Option<&[String]>,
     out: &mut Vec<Finding>,
 ) {
     let sts = &obj.key.name;
-    let tptr = format!("/spec/volumeClaimTemplates/{i}");
-    let name_ptr = format!("{tptr}/metadata/name");
+    // pointers and texts are written only for a finding
+    let tptr = lazy(|f| write!(f, "/spec/volumeClaimTemplates/{i}"));
     let tname = t.metadata.name.as_deref().unwrap_or("");
-    let what = if tname.is_empty() {
-        format!("volume claim template #{i} of StatefulSet {sts}")
-    } else {
-        format!("volume claim template {tname} of StatefulSet {sts}")
-    };
-    let at_name = |msg: String| {
-        let f = Finding::new(&META, obj, name_ptr.clone(), msg);
-        if present(obj, &name_ptr) {
-            f
+    let what = lazy(|f| {
+        if tname.is_empty() {
+            write!(f, "volume claim template #{i} of StatefulSet {sts}")
         } else {
-            f.at(obj, format!("{tptr}/metadata")).on_key()
+            write!(f, "volume claim template {tname} of StatefulSet {sts}")
+        }
+    });
+    let at_name = |msg: String| {
+        let name_ptr = format!("{tptr}/metadata/name");
+        if present(obj, &name_ptr) {
+            Finding::new(&META, obj, name_ptr, msg)
+        } else {
+            Finding::new(&META, obj, name_ptr, msg)
+                .at(obj, format!("{tptr}/metadata"))
+                .on_key()
         }
     };
-    let allowed_text = allowed.map(|a| a.join(", "));
-    let use_class = match &allowed_text {
-        Some(a) => format!("an allowed storage class ({a})"),
-        None => "the storage class your platform provides for this data".to_string(),
-    };
+    let allowed_text = lazy(|f| f.write_str(&allowed.unwrap_or_default().join(", ")));
+    let use_class = lazy(|f| match allowed {
+        Some(_) => write!(f, "an allowed storage class ({allowed_text})"),
+        None => f.write_str("the storage class your platform provides for this data"),
+    });
     let default_spec = PersistentVolumeClaimSpec::default();
     let spec = t.spec.as_ref().unwrap_or(&default_spec);
 
@@ -227,18 +239,18 @@ fn check_template(
         .annotations
         .as_ref()
         .and_then(|a| a.get(BETA_CLASS_ANNOTATION));
-    let (class, class_ptr, source) = match (annotation, &spec.storage_class_name) {
-        (Some(a), _) => {
+    let (class, source) = match (annotation, &spec.storage_class_name) {
+        (Some(a), _) => (Some(a.as_str()), BETA_CLASS_ANNOTATION),
+        (None, Some(c)) => (Some(c.as_str()), "storageClassName"),
+        (None, None) => (None, ""),
+    };
+    let class_ptr = || match annotation {
+        Some(_) => {
             let mut p = format!("{tptr}/metadata/annotations");
             push_segment(&mut p, BETA_CLASS_ANNOTATION);
-            (Some(a.as_str()), p, BETA_CLASS_ANNOTATION)
+            p
         }
-        (None, Some(c)) => (
-            Some(c.as_str()),
-            format!("{tptr}/spec/storageClassName"),
-            "storageClassName",
-        ),
-        (None, None) => (None, String::new(), ""),
+        None => format!("{tptr}/spec/storageClassName"),
     };
     match class {
         // charts leave the class empty on purpose, for the cluster's default class: only an
@@ -260,7 +272,7 @@ fn check_template(
             at_name(format!(
                 "{what} sets no storageClassName: its claims get the cluster's default \
                  StorageClass, not one of the allowed storage classes ({})",
-                allowed_text.clone().unwrap_or_default()
+                allowed_text
             ))
             .help(format!("set spec.storageClassName to {use_class}")),
         ),
@@ -268,7 +280,7 @@ fn check_template(
             Finding::new(
                 &META,
                 obj,
-                class_ptr,
+                class_ptr(),
                 format!(
                     "{what} sets {source} to \"\", which turns off dynamic provisioning: its claims \
                      only bind to pre-created PersistentVolumes without a class, or stay Pending"
@@ -283,11 +295,10 @@ fn check_template(
                         Finding::new(
                             &META,
                             obj,
-                            class_ptr,
+                            class_ptr(),
                             format!(
                                 "{what} uses storage class {c}, which is not one of the allowed \
-                                 storage classes ({})",
-                                allowed_text.clone().unwrap_or_default()
+                                 storage classes ({allowed_text})"
                             ),
                         )
                         .help(format!(
@@ -334,7 +345,7 @@ fn check_template(
         });
     }
 
-    if !tname.is_empty() && !mounted.contains(tname) {
+    if !tname.is_empty() && !mounted.contains(&tname) {
         out.push(
             at_name(format!(
                 "no container of StatefulSet {sts} mounts volume claim template {tname}: its claims \
