@@ -281,6 +281,44 @@ impl WorkloadLabelIndex {
         }
     }
 
+    /// Estimated heap bytes of the index (its tables, lists and label texts; the namespaces and
+    /// names are the caller's, shared).
+    pub fn heap_bytes(&self) -> usize {
+        use crate::heap::{arc_str, btree, hash_table, vec};
+        let all: usize = self
+            .all
+            .iter()
+            .map(|(k, vals)| {
+                arc_str(k.len())
+                    + hash_table::<Arc<str>, Vec<NsName>>(vals.capacity())
+                    + vals
+                        .iter()
+                        .map(|(v, list)| arc_str(v.len()) + vec::<NsName>(list.capacity()))
+                        .sum::<usize>()
+            })
+            .sum::<usize>()
+            + hash_table::<Arc<str>, HashMap<Arc<str>, Vec<NsName>>>(self.all.capacity());
+        let per_ns: usize = self
+            .per_ns
+            .values()
+            .map(|keys| {
+                hash_table::<Arc<str>, NamesByValue>(keys.capacity())
+                    + keys
+                        .values()
+                        .map(|vals| {
+                            btree::<Arc<str>, Vec<Arc<str>>>(vals.len())
+                                + vals
+                                    .values()
+                                    .map(|names| vec::<Arc<str>>(names.capacity()))
+                                    .sum::<usize>()
+                        })
+                        .sum::<usize>()
+            })
+            .sum::<usize>()
+            + hash_table::<Arc<str>, HashMap<Arc<str>, NamesByValue>>(self.per_ns.capacity());
+        all + per_ns
+    }
+
     /// Forget workload `namespace`/`name`, added with these `labels`.
     pub fn remove<'a>(
         &mut self,

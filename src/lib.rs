@@ -10,6 +10,7 @@ pub mod audit;
 pub mod catalog;
 pub mod config;
 pub mod ensemble;
+pub mod heap;
 pub mod object;
 pub mod report;
 pub mod role;

@@ -131,7 +131,7 @@ const MISSING_COMPANION_HINT: &str = "The headless Service and the PodDisruption
 /// `serde_json::Value` tree.
 #[derive(Clone)]
 pub struct Review<'a> {
-    pub req: AdmissionRequest<DynamicObject>,
+    pub req: Box<AdmissionRequest<DynamicObject>>,
     /// `request.object`.
     pub object: Option<RawObject<'a>>,
     /// `request.oldObject`.
@@ -166,14 +166,19 @@ pub enum RawObject<'a> {
 
 /// Decode an `admission.k8s.io/v1` AdmissionReview; the error is the reason for a 400.
 pub fn decode(body: &[u8]) -> Result<Review<'_>, String> {
+    // UTF-8 checked once for the whole body (reading from a `&[u8]`, serde_json checks each
+    // string again)
+    let Ok(text) = std::str::from_utf8(body) else {
+        return decode_tree(body);
+    };
     // A StatefulSet is typed in the same pass unless the body might hold a placeholder (then
     // its text goes through the general path, which finds them)
     if !crate::object::may_hide_placeholder(body)
-        && let Some(r) = decode_fast(body, true)
+        && let Some(r) = decode_fast(text, true)
     {
         return Ok(r);
     }
-    match decode_fast(body, false) {
+    match decode_fast(text, false) {
         Some(r) => Ok(r),
         // anything unusual (escaped keys, a wrong type, not JSON): the tree decoder says why
         None => decode_tree(body),
@@ -185,9 +190,9 @@ pub fn decode(body: &[u8]) -> Result<Review<'_>, String> {
 /// (`typed`, when the request's `kind` came first and is an apps StatefulSet) `object` read
 /// straight into its typed struct. `None` when anything is unusual or does not decode
 /// ([`decode_tree`] then answers, with the reason when it is an error).
-fn decode_fast(body: &[u8], typed: bool) -> Option<Review<'_>> {
+fn decode_fast(body: &str, typed: bool) -> Option<Review<'_>> {
     use serde::de::DeserializeSeed;
-    let mut de = serde_json::Deserializer::from_slice(body);
+    let mut de = serde_json::Deserializer::from_str(body);
     let review = TopSeed { typed }.deserialize(&mut de).ok()?;
     de.end().ok()?;
     Some(review)
@@ -407,7 +412,7 @@ impl<'de> serde::de::Visitor<'de> for RequestSeed {
             options: options.flatten(),
         };
         Ok(Review {
-            req,
+            req: Box::new(req),
             object: object.flatten(),
             old_object: old_object.flatten(),
         })
@@ -448,7 +453,7 @@ fn decode_tree(body: &[u8]) -> Result<Review<'static>, String> {
         .try_into()
         .map_err(|_| "AdmissionReview has no request".to_string())?;
     Ok(Review {
-        req,
+        req: Box::new(req),
         object,
         old_object,
     })
@@ -461,7 +466,16 @@ impl Reviewer<'_> {
             object,
             old_object,
         } = review;
-        let req = &req;
+        self.review_request(&req, object, old_object)
+    }
+
+    /// [`Self::review`] of a review taken apart (the server keeps the request for its log line).
+    pub fn review_request(
+        &self,
+        req: &AdmissionRequest<DynamicObject>,
+        object: Option<RawObject<'_>>,
+        old_object: Option<RawObject<'_>>,
+    ) -> Decision {
         let allow = || Decision {
             response: AdmissionResponse::from(req),
             verdict: Verdict::Allowed,

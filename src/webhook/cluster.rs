@@ -42,7 +42,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hasher};
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -547,8 +547,13 @@ pub trait Entry: Sized + Send + Sync + 'static {
     fn decode(value: Value) -> Result<Option<Self>, String>;
     /// The object rules see.
     fn object(&self, namespace: &str, name: &str) -> Arc<Object>;
-    /// Heap and inline bytes, estimated.
+    /// Heap bytes it points to, estimated (its inline bytes sit in the store's map nodes).
     fn bytes(&self) -> usize;
+    /// Heap bytes the kind holds outside its entries, estimated (StatefulSets: the objects
+    /// built for lookups, [`HOT`]).
+    fn shared_bytes() -> usize {
+        0
+    }
     /// The cross-namespace index key: a Service's name, a StatefulSet's `serviceName`.
     fn secondary<'a>(&'a self, name: &'a str) -> Option<&'a str>;
     /// A workload's pod template labels, for the pod label index (SL010's `podAffinity`).
@@ -557,13 +562,8 @@ pub trait Entry: Sized + Send + Sync + 'static {
     }
 }
 
-/// Estimated bytes of a typed [`Object`] per byte of the JSON it was built from (measured
-/// with bench/cache-memory.sh; see docs/webhook.md). For ConfigMaps this overestimates (by ~2x,
-/// examples/cache-probe.rs).
-const OBJECT_BYTES_PER_JSON_BYTE: usize = 4;
-
 /// A projected [`Object`] (ConfigMaps; StatefulSets only while they are checked) and its
-/// estimated size.
+/// estimated heap bytes (ConfigMaps: [`config_map_bytes`]).
 #[derive(Debug, Clone)]
 pub struct Projected {
     pub object: Arc<Object>,
@@ -571,18 +571,39 @@ pub struct Projected {
 }
 
 fn typed_object(value: Value) -> Result<Option<Projected>, String> {
-    let bytes = size_of::<Object>()
-        + value.to_string().len() * OBJECT_BYTES_PER_JSON_BYTE
-        + size_of::<StatefulSet>();
     match Object::from_value(value, None, "default") {
         Ok(Some(o)) => Ok(Some(Projected {
+            bytes: config_map_bytes(&o),
             object: Arc::new(o),
-            bytes,
         })),
         Ok(None) => Err("no apiVersion or kind".into()),
         Err(e) if e.pointer.is_empty() => Err(e.message),
         Err(e) => Err(format!("{}: {}", e.pointer, e.message)),
     }
+}
+
+/// Heap bytes of a projected ConfigMap [`Object`] (its `Arc`, the typed ConfigMap, the key's
+/// and metadata's strings, the kept files); 0 for other kinds.
+fn config_map_bytes(o: &Object) -> usize {
+    use crate::heap::{alloc_bytes, btree};
+    let Some(cm) = o.config_map() else { return 0 };
+    let s = |t: &str| alloc_bytes(t.len());
+    let k = &o.key;
+    let meta = &cm.metadata;
+    alloc_bytes(16 + size_of::<Object>())
+        + alloc_bytes(size_of::<ConfigMap>())
+        + s(&k.api_version)
+        + s(&k.kind)
+        + s(&k.namespace)
+        + s(&k.name)
+        + meta.name.as_deref().map_or(0, s)
+        + meta.namespace.as_deref().map_or(0, s)
+        + meta.annotations.as_ref().map_or(0, |a| {
+            btree::<String, String>(a.len()) + a.iter().map(|(k, v)| s(k) + s(v)).sum::<usize>()
+        })
+        + cm.data.as_ref().map_or(0, |d| {
+            btree::<String, String>(d.len()) + d.iter().map(|(k, v)| s(k) + s(v)).sum::<usize>()
+        })
 }
 
 /// A StatefulSet, kept as its projection packed ([`pack_value`]; a typed `StatefulSet` costs
@@ -603,14 +624,50 @@ pub struct Sts {
 /// it. At most this many are held (~20 KB each), only once admissions have looked them up.
 pub const HOT_SLOTS: usize = 512;
 #[allow(clippy::type_complexity)]
-static HOT: [Mutex<Option<(u64, Arc<Object>)>>; HOT_SLOTS] =
+static HOT: [Mutex<Option<(u64, Arc<Object>, usize)>>; HOT_SLOTS] =
     [const { Mutex::new(None) }; HOT_SLOTS];
+/// Estimated heap bytes of the objects [`HOT`] holds ([`built_bytes`] each).
+static HOT_BYTES: AtomicUsize = AtomicUsize::new(0);
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Estimated heap bytes of `o`, an [`Object`] built from a packed StatefulSet projection of
+/// `packed` bytes: the typed `StatefulSet` and its lists (their items are large inline: a
+/// `Container` ~2 KB, a `Volume` ~3 KB), plus the strings, maps and boxes they point to, about
+/// [`BUILT_PER_PACKED_BYTE`] per packed byte (examples/cache-probe.rs measures it).
+fn built_bytes(o: &Object, packed: usize) -> usize {
+    use crate::heap::{alloc_bytes, vec};
+    use k8s_openapi::api::core::v1::{
+        Container, ContainerPort, EnvVar, PersistentVolumeClaim, Volume, VolumeMount,
+    };
+    let mut b = alloc_bytes(16 + size_of::<Object>())
+        + alloc_bytes(size_of::<StatefulSet>())
+        + packed * BUILT_PER_PACKED_BYTE;
+    let Some(spec) = o.statefulset().and_then(|s| s.spec.as_ref()) else {
+        return b;
+    };
+    b += vec::<PersistentVolumeClaim>(spec.volume_claim_templates.as_ref().map_or(0, Vec::len));
+    if let Some(pod) = spec.template.spec.as_ref() {
+        b += vec::<Volume>(pod.volumes.as_ref().map_or(0, Vec::len));
+        for list in [Some(&pod.containers), pod.init_containers.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            b += vec::<Container>(list.len());
+            for c in list {
+                b += vec::<EnvVar>(c.env.as_ref().map_or(0, Vec::len))
+                    + vec::<ContainerPort>(c.ports.as_ref().map_or(0, Vec::len))
+                    + vec::<VolumeMount>(c.volume_mounts.as_ref().map_or(0, Vec::len));
+            }
+        }
+    }
+    b
+}
+const BUILT_PER_PACKED_BYTE: usize = 6;
 
 impl Sts {
     fn build(&self) -> Arc<Object> {
         let slot = &HOT[(self.id % HOT_SLOTS as u64) as usize];
-        if let Some((id, o)) = &*slot.lock().unwrap_or_else(|e| e.into_inner())
+        if let Some((id, o, _)) = &*slot.lock().unwrap_or_else(|e| e.into_inner())
             && *id == self.id
         {
             return o.clone();
@@ -621,7 +678,15 @@ impl Sts {
             // it was built once when cached, from the same text
             _ => unreachable!("a cached StatefulSet projection no longer builds"),
         };
-        *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some((self.id, o.clone()));
+        let bytes = built_bytes(&o, self.packed.len());
+        let old =
+            slot.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .replace((self.id, o.clone(), bytes));
+        HOT_BYTES.fetch_add(bytes, Ordering::Relaxed);
+        if let Some((_, _, b)) = old {
+            HOT_BYTES.fetch_sub(b, Ordering::Relaxed);
+        }
         o
     }
 
@@ -670,8 +735,7 @@ impl Entry for Sts {
         self.build()
     }
     fn bytes(&self) -> usize {
-        size_of::<Self>()
-            + alloc_bytes(self.packed.len())
+        alloc_bytes(self.packed.len())
             + self
                 .service_name
                 .as_deref()
@@ -680,6 +744,9 @@ impl Entry for Sts {
     }
     fn secondary<'a>(&'a self, _: &'a str) -> Option<&'a str> {
         self.service_name.as_deref()
+    }
+    fn shared_bytes() -> usize {
+        HOT_BYTES.load(Ordering::Relaxed)
     }
     fn pod_labels(&self) -> Vec<(&str, &str)> {
         self.labels().collect()
@@ -765,7 +832,7 @@ impl Entry for SvcLite {
         )
     }
     fn bytes(&self) -> usize {
-        size_of::<Self>() + alloc_bytes(self.0.len())
+        alloc_bytes(self.0.len())
     }
     fn secondary<'a>(&'a self, name: &'a str) -> Option<&'a str> {
         Some(name)
@@ -799,7 +866,7 @@ impl Entry for PdbLite {
         )
     }
     fn bytes(&self) -> usize {
-        size_of::<Self>() + alloc_bytes(self.0.len())
+        alloc_bytes(self.0.len())
     }
     fn secondary<'a>(&'a self, _: &'a str) -> Option<&'a str> {
         None
@@ -865,9 +932,6 @@ enum Applied {
     Failed(Option<String>),
 }
 
-/// Bytes of a `BTreeMap` element and a `HashMap` slot, with the slack of their nodes and tables.
-const MAP_SLOT: usize = 64;
-
 impl<E: Entry> Store<E> {
     fn ns_key(&self, ns: &str) -> Arc<str> {
         self.by_ns
@@ -880,8 +944,9 @@ impl<E: Entry> Store<E> {
         self.remove(ns, name);
         let ns = self.ns_key(ns);
         let name: Arc<str> = Arc::from(name);
-        // name (Arc: two counters before the text) and its slot in the namespace's map
-        let mut bytes = entry.bytes() + alloc_bytes(16 + name.len()) + MAP_SLOT;
+        // what the entry points to and its name (shared by the indexes); the maps and indexes
+        // are counted by `bytes()`
+        let bytes = entry.bytes() + crate::heap::arc_str(name.len());
         if let Some(k) = entry.secondary(&name) {
             let key = match self.by_key.get_key_value(k) {
                 Some((key, _)) => key.clone(),
@@ -893,11 +958,8 @@ impl<E: Entry> Store<E> {
             if let Err(i) = list.binary_search(&item) {
                 list.insert(i, item);
             }
-            bytes += MAP_SLOT;
         }
-        let labels = entry.pod_labels();
-        bytes += labels.len() * 2 * MAP_SLOT;
-        self.pods.add(&ns, &name, labels);
+        self.pods.add(&ns, &name, entry.pod_labels());
         self.len += 1;
         self.bytes += bytes;
         self.by_ns.entry(ns).or_default().insert(
@@ -1043,9 +1105,40 @@ impl<E: Entry> Store<E> {
         self.len == 0
     }
 
-    /// Estimated bytes held.
+    /// Estimated heap bytes held: the entries and their names (counted as they come and go),
+    /// the maps and indexes (from their lengths and capacities: a walk of the secondary and pod
+    /// label indexes, not of the entries), and what the kind holds besides
+    /// ([`Entry::shared_bytes`]). examples/cache-probe.rs compares it with the allocator's count.
     pub fn bytes(&self) -> usize {
-        self.bytes
+        use crate::heap::{arc_str, btree, hash_table, vec};
+        let maps: usize = self
+            .by_ns
+            .iter()
+            .map(|(ns, m)| arc_str(ns.len()) + btree::<Arc<str>, Slot<E>>(m.len()))
+            .sum::<usize>()
+            + hash_table::<Arc<str>, BTreeMap<Arc<str>, Slot<E>>>(self.by_ns.capacity());
+        // a key held by this index alone (a StatefulSet's serviceName) is its own allocation; a
+        // Service's is its name
+        let secondary: usize = self
+            .by_key
+            .iter()
+            .map(|(k, list)| {
+                vec::<NsName>(list.capacity())
+                    + if Arc::strong_count(k) == 1 {
+                        arc_str(k.len())
+                    } else {
+                        0
+                    }
+            })
+            .sum::<usize>()
+            + hash_table::<Arc<str>, Vec<NsName>>(self.by_key.capacity());
+        let bad = self
+            .bad
+            .keys()
+            .map(|(_, n)| arc_str(n.len()))
+            .sum::<usize>()
+            + hash_table::<NsName, (u64, u32)>(self.bad.capacity());
+        self.bytes + maps + secondary + bad + self.pods.heap_bytes() + E::shared_bytes()
     }
 }
 
@@ -1713,7 +1806,14 @@ mod tests {
         c.services.write().remove("data", "zk-cs");
         assert!(c.services_named("zk-cs").is_empty());
         assert_eq!(c.services.read().len(), 0);
-        assert_eq!(c.services.read().bytes(), 0);
+        // only the emptied tables are left
+        let s = c.services.read();
+        assert_eq!(
+            s.bytes(),
+            crate::heap::hash_table::<Arc<str>, BTreeMap<Arc<str>, Slot<SvcLite>>>(
+                s.by_ns.capacity()
+            ) + crate::heap::hash_table::<Arc<str>, Vec<NsName>>(s.by_key.capacity())
+        );
     }
 
     /// A relist applies pages into the same store: unchanged objects are not rebuilt (the

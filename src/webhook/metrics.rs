@@ -100,9 +100,16 @@ pub struct Metrics {
     /// Live reads before a denial for a companion the caches lacked (read-after-write).
     pub live_reads: Family<LiveReadLabels, Counter>,
     pub requests: Family<VerdictLabels, Counter>,
+    /// `requests`' counters, each looked up in the family once (a lookup hashes its labels
+    /// under the family's lock): by verdict, then by [`REQUEST_KINDS`].
+    request_counters: [[std::sync::OnceLock<Counter>; REQUEST_KINDS.len()]; 4],
     pub findings: Family<RuleLabels, Counter>,
     pub latency: Histogram,
 }
+
+/// The `kind` label values of `admission_requests` (bounded: a caller may send any kind; ""
+/// for a request answered with an error before it was reviewed).
+pub const REQUEST_KINDS: [&str; 5] = ["StatefulSet", "Service", "PodDisruptionBudget", "other", ""];
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -145,9 +152,46 @@ impl Metrics {
             watch,
             live_reads,
             requests,
+            request_counters: Default::default(),
             findings,
             latency,
         }
+    }
+
+    /// Count a reviewed request: `verdict` is `Verdict::as_str`, `kind` the request's kind (a
+    /// kind other than StatefulSet, Service and PodDisruptionBudget counts as "other").
+    pub fn count_request(&self, verdict: &'static str, kind: &str) {
+        let k = match kind {
+            "StatefulSet" => 0,
+            "Service" => 1,
+            "PodDisruptionBudget" => 2,
+            _ => 3,
+        };
+        self.count(verdict, k);
+    }
+
+    /// Count a request answered with an error before it was reviewed (kind "").
+    pub fn count_unreviewed(&self) {
+        self.count("error", 4);
+    }
+
+    fn count(&self, verdict: &'static str, k: usize) {
+        let v = match verdict {
+            "allowed" => 0,
+            "warned" => 1,
+            "denied" => 2,
+            _ => 3,
+        };
+        self.request_counters[v][k]
+            .get_or_init(|| {
+                self.requests
+                    .get_or_create(&VerdictLabels {
+                        verdict,
+                        kind: REQUEST_KINDS[k],
+                    })
+                    .clone()
+            })
+            .inc();
     }
 
     pub fn encode(&self) -> String {

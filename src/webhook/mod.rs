@@ -44,10 +44,10 @@ use serde_json::json;
 
 use crate::catalog::{Catalog, Companions};
 use crate::config::Config;
-use admit::{Mode, Reviewer, Verdict};
+use admit::{Mode, Reviewer};
 use cluster::ClusterCache;
 use live::LiveReader;
-use metrics::{LiveReadLabels, Metrics, RuleLabels, VerdictLabels};
+use metrics::{LiveReadLabels, Metrics, RuleLabels};
 
 /// Largest AdmissionReview body accepted.
 pub const MAX_BODY: usize = 3 * 1024 * 1024;
@@ -394,28 +394,27 @@ async fn metrics_text(State(inner): State<Arc<Inner>>) -> Response {
 /// The API server always sends an uncompressed `application/json` body: anything else is
 /// answered 415 before the body is looked at (a gzip body is never inflated).
 fn check_media(headers: &HeaderMap) -> Result<(), String> {
-    if let Some(enc) = headers.get(header::CONTENT_ENCODING) {
+    if let Some(enc) = headers.get(header::CONTENT_ENCODING)
+        && !enc
+            .as_bytes()
+            .trim_ascii()
+            .eq_ignore_ascii_case(b"identity")
+    {
         let enc = String::from_utf8_lossy(enc.as_bytes());
-        if !enc.trim().eq_ignore_ascii_case("identity") {
-            return Err(format!(
-                "Content-Encoding {:?} not supported: send an uncompressed application/json AdmissionReview",
-                enc.trim()
-            ));
-        }
+        return Err(format!(
+            "Content-Encoding {:?} not supported: send an uncompressed application/json AdmissionReview",
+            enc.trim()
+        ));
     }
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let essence = ct.as_deref().map(|c| {
-        c.split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase()
-    });
-    if essence.as_deref() != Some("application/json") {
+    let ct = headers.get(header::CONTENT_TYPE).map(|v| v.as_bytes());
+    // the media type before any parameter (`; charset=utf-8`), compared without allocating
+    let essence = ct.map(|c| c.split(|b| *b == b';').next().unwrap_or(b"").trim_ascii());
+    if !essence.is_some_and(|e| e.eq_ignore_ascii_case(b"application/json")) {
         return Err(match ct {
-            Some(c) => format!("Content-Type must be application/json, not {:?}", c),
+            Some(c) => format!(
+                "Content-Type must be application/json, not {:?}",
+                String::from_utf8_lossy(c)
+            ),
             None => "Content-Type must be application/json (none given)".to_string(),
         });
     }
@@ -462,13 +461,12 @@ async fn validate(
             ),
         );
     }
-    // what the log line and metrics need, before the review is consumed
-    let uid = review.req.uid.clone();
-    let kind = review.req.kind.kind.clone();
-    let namespace = review.req.namespace.clone().unwrap_or_default();
-    let name = review.req.name.clone();
-    let operation = review.req.operation.clone();
-    let dry_run = review.req.dry_run;
+    // the request stays here for the log line and the metrics; the objects go to the review
+    let admit::Review {
+        req,
+        object,
+        old_object,
+    } = review;
     let reviewer = Reviewer {
         companions: inner.companions.as_ref(),
         config: &inner.config,
@@ -476,11 +474,11 @@ async fn validate(
         runner: inner.runner,
     };
     let decision = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        reviewer.review(review)
+        reviewer.review_request(&req, object, old_object)
     })) {
         Ok(d) => d,
         Err(_) => {
-            tracing::error!(uid = %uid, kind = %kind, namespace = %namespace, name = %name, "panic while checking; answering 500");
+            tracing::error!(uid = %req.uid, kind = %req.kind.kind, namespace = req.namespace.as_deref().unwrap_or_default(), name = %req.name, "panic while checking; answering 500");
             return count_error(
                 &inner,
                 started,
@@ -504,7 +502,7 @@ async fn validate(
                     m.get_or_create(&LiveReadLabels { result }).inc_by(n as u64);
                 }
             }
-            tracing::debug!(uid = %uid, reads = stats.reads, found = stats.found, failed = stats.failed, "read-after-write check");
+            tracing::debug!(uid = %req.uid, reads = stats.reads, found = stats.found, failed = stats.failed, "read-after-write check");
             d
         }
         _ => decision,
@@ -513,18 +511,7 @@ async fn validate(
     let response = axum::Json(out).into_response();
     let elapsed = started.elapsed();
     let m = &inner.metrics;
-    m.requests
-        .get_or_create(&VerdictLabels {
-            verdict: decision.verdict.as_str(),
-            // bounded label values: a caller may send any kind
-            kind: match kind.as_str() {
-                "StatefulSet" => "StatefulSet",
-                "Service" => "Service",
-                "PodDisruptionBudget" => "PodDisruptionBudget",
-                _ => "other",
-            },
-        })
-        .inc();
+    m.count_request(decision.verdict.as_str(), &req.kind.kind);
     for p in &decision.problems {
         m.findings
             .get_or_create(&RuleLabels {
@@ -535,31 +522,38 @@ async fn validate(
             .inc();
     }
     m.latency.observe(elapsed.as_secs_f64());
-    let rules: Vec<&str> = decision.problems.iter().map(|p| p.code).collect();
     tracing::info!(
-        uid = %uid,
-        kind = %kind,
-        namespace = %namespace,
-        name = %name,
-        operation = ?operation,
-        dry_run = dry_run,
+        uid = %req.uid,
+        kind = %req.kind.kind,
+        namespace = req.namespace.as_deref().unwrap_or_default(),
+        name = %req.name,
+        operation = ?req.operation,
+        dry_run = req.dry_run,
         verdict = decision.verdict.as_str(),
-        rules = %rules.join(","),
+        rules = %Codes(&decision.problems),
         latency_us = elapsed.as_micros() as u64,
         "admission"
     );
     response
 }
 
+/// The codes of the findings, comma-separated (written into the log line, not collected).
+struct Codes<'a>(&'a [admit::Problem]);
+
+impl std::fmt::Display for Codes<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, p) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            f.write_str(p.code)?;
+        }
+        Ok(())
+    }
+}
+
 fn count_error(inner: &Inner, started: Instant, response: Response) -> Response {
-    inner
-        .metrics
-        .requests
-        .get_or_create(&VerdictLabels {
-            verdict: Verdict::Error.as_str(),
-            kind: "",
-        })
-        .inc();
+    inner.metrics.count_unreviewed();
     inner
         .metrics
         .latency

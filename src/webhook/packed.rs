@@ -119,18 +119,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Heap bytes of a boxed slice as the allocator rounds them (size classes of 16 bytes up to
-/// 128, then about an eighth apart).
-pub fn alloc_bytes(n: usize) -> usize {
-    match n {
-        0 => 0,
-        1..=128 => n.div_ceil(16) * 16,
-        _ => {
-            let step = (n.next_power_of_two() / 8).max(16);
-            n.div_ceil(step) * step
-        }
-    }
-}
+pub use crate::heap::alloc_bytes;
 
 /// Strings written as one byte by [`pack_value`]: the keys of the StatefulSet fields the
 /// projection keeps, and common values. Append only (packed values are not persisted, but
