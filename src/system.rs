@@ -555,19 +555,31 @@ impl<'a> ContainerView<'a> {
 /// The repository of an image without registry, tag or digest, lower-cased:
 /// `docker.io/bitnami/kafka:4.0` -> `bitnami/kafka`.
 pub fn image_repo(image: &str) -> String {
-    let no_digest = image.split('@').next().unwrap_or(image);
+    // byte-wise: every delimiter is ASCII
+    let no_digest = match image.bytes().position(|b| b == b'@') {
+        Some(i) => &image[..i],
+        None => image,
+    };
     let mut repo = no_digest;
-    if let Some((first, rest)) = no_digest.split_once('/')
-        && (first.contains('.') || first.contains(':') || first == "localhost")
-    {
-        repo = rest;
+    if let Some(i) = no_digest.bytes().position(|b| b == b'/') {
+        let first = &no_digest[..i];
+        if first.bytes().any(|b| b == b'.' || b == b':') || first == "localhost" {
+            repo = &no_digest[i + 1..];
+        }
     }
-    if let Some((r, tag)) = repo.rsplit_once(':')
-        && !tag.contains('/')
+    if let Some(i) = repo.bytes().rposition(|b| b == b':')
+        && !repo.as_bytes()[i + 1..].contains(&b'/')
     {
-        repo = r;
+        repo = &repo[..i];
     }
     repo.to_ascii_lowercase()
+}
+
+/// `hay.contains(needle)` by a plain byte comparison at each offset: image names are a few
+/// bytes long, where a substring searcher costs more to set up than the search.
+fn has_bytes(hay: &str, needle: &str) -> bool {
+    let n = needle.as_bytes();
+    n.is_empty() || (hay.len() >= n.len() && hay.as_bytes().windows(n.len()).any(|w| w == n))
 }
 
 /// The last segment of an image repository ([`image_repo`]): `bitnami/kafka` -> `kafka`.
@@ -672,7 +684,7 @@ fn is_sidecar_image(base: &str) -> bool {
         "metrics",
         "oauth2-proxy",
     ];
-    SIDECARS.iter().any(|s| base.contains(s))
+    SIDECARS.iter().any(|s| has_bytes(base, s))
 }
 
 /// A program the command starts, with the word that follows it (a subcommand).
@@ -834,7 +846,7 @@ fn from_image(repo: &str) -> Option<System> {
     if tool(b) {
         return None;
     }
-    let has = |s: &str| b.contains(s);
+    let has = |s: &str| has_bytes(b, s);
     Some(if has("zookeeper") || b == "k8szk" {
         System::ZooKeeper
     } else if has("clickhouse-keeper") {

@@ -13,8 +13,15 @@ pub struct HostPort {
 
 /// Split one `host[:port]` (or `[v6]:port`).
 pub fn host_port(h: &str) -> HostPort {
-    let (host, port) = match h.rsplit_once(':') {
-        Some((a, p)) if !a.contains(']') || a.ends_with(']') => (a, Some(p.to_string())),
+    // `h.rsplit_once(':')`, byte-wise (host lists are short and many)
+    let split = h
+        .bytes()
+        .rposition(|b| b == b':')
+        .map(|i| (&h[..i], &h[i + 1..]));
+    let (host, port) = match split {
+        Some((a, p)) if !a.bytes().any(|b| b == b']') || a.ends_with(']') => {
+            (a, Some(p.to_string()))
+        }
         _ => (h, None),
     };
     HostPort {
@@ -31,12 +38,11 @@ pub fn host_port(h: &str) -> HostPort {
 pub fn parse_connect(s: &str) -> (Vec<HostPort>, Option<String>) {
     let s = s.trim();
     let s = &s[connect_scheme(s).len()..];
-    let (list, chroot) = match s.find('/') {
+    let (list, chroot) = match s.bytes().position(|b| b == b'/') {
         Some(i) => (&s[..i], Some(s[i..].to_string())),
         None => (s, None),
     };
-    let hosts = list
-        .split([',', ';'])
+    let hosts = split_bytes(list, |b| b == b',' || b == b';')
         .map(str::trim)
         .filter(|h| !h.is_empty())
         .map(host_port)
@@ -49,6 +55,10 @@ pub fn parse_connect(s: &str) -> (Vec<HostPort>, Option<String>) {
 pub fn connect_scheme(s: &str) -> &str {
     let s = s.trim();
     let rest = s.strip_prefix("metadata-store:").unwrap_or(s);
+    if !rest.starts_with("zk") {
+        // neither `zk...://` nor `zk:`
+        return &s[..s.len() - rest.len()];
+    }
     let hosts = match split_scheme(rest) {
         Some((scheme, r)) if scheme.starts_with("zk") => r,
         _ => match rest.strip_prefix("zk:") {
@@ -67,17 +77,28 @@ pub fn connect_scheme(s: &str) -> &str {
     &s[..s.len() - hosts.len()]
 }
 
-/// `s.split_once("://")` by the `:`s of `s` (no substring searcher: most values hold none).
+/// `s.split_once("://")`, byte-wise.
 fn split_scheme(s: &str) -> Option<(&str, &str)> {
-    let mut from = 0;
-    while let Some(i) = s[from..].find(':') {
-        let at = from + i;
-        if s.as_bytes()[at + 1..].starts_with(b"//") {
-            return Some((&s[..at], &s[at + 3..]));
+    let at = s.as_bytes().windows(3).position(|w| w == b"://")?;
+    Some((&s[..at], &s[at + 3..]))
+}
+
+/// `s.split(pat)` for an ASCII byte predicate, byte-wise (no char decoding).
+fn split_bytes(s: &str, pat: impl Fn(u8) -> bool) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match r.bytes().position(&pat) {
+            Some(i) => {
+                rest = Some(&r[i + 1..]);
+                Some(&r[..i])
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
         }
-        from = at + 1;
-    }
-    None
+    })
 }
 
 /// The host and port of a URL (`http://etcd-0.etcd:2380` -> `etcd-0.etcd`, `2380`).
@@ -177,23 +198,38 @@ pub fn resolve(
     let in_domain = host
         .strip_suffix(domain)
         .and_then(|p| p.strip_suffix(".svc."));
-    let labels: Vec<&str> = if let Some(p) = in_domain {
-        let mut l: Vec<&str> = p.split('.').collect();
-        l.push("svc");
-        l
-    } else if let Some(i) = host.find(".svc.") {
+    // the labels, when there are at most 4 (more name nothing in the cluster)
+    let mut buf = [""; 4];
+    let mut n = 0;
+    let mut many = false;
+    let mut push = |l| {
+        if n < buf.len() {
+            buf[n] = l;
+            n += 1;
+        } else {
+            many = true;
+        }
+    };
+    if let Some(p) = in_domain {
+        split_bytes(p, |b| b == b'.').for_each(&mut push);
+        push("svc");
+    } else if let Some(i) = find_svc(host) {
         return Target::WrongDomain {
             domain: host[i + 5..].to_string(),
         };
     } else {
-        let l: Vec<&str> = host.split('.').collect();
-        if l.len() > 1 && PUBLIC_TLDS.contains(l.last().unwrap()) {
+        split_bytes(host, |b| b == b'.').for_each(&mut push);
+        if let Some(dot) = host.bytes().rposition(|b| b == b'.')
+            && PUBLIC_TLDS.contains(&&host[dot + 1..])
+        {
             return Target::External;
         }
-        l
-    };
+    }
+    if many {
+        return Target::External;
+    }
     let (pod, svc) = (Target::pod, Target::service);
-    match labels.as_slice() {
+    match &buf[..n] {
         [s, n, "svc"] => svc(s, n),
         [p, s, n, "svc"] => pod(p, s, n),
         [s] => svc(s, pod_ns),
@@ -207,6 +243,11 @@ pub fn resolve(
         [p, s, n] => pod(p, s, n),
         _ => Target::External,
     }
+}
+
+/// `host.find(".svc.")`, byte-wise.
+fn find_svc(host: &str) -> Option<usize> {
+    host.as_bytes().windows(5).position(|w| w == b".svc.")
 }
 
 /// Split `zk-12` into (`zk`, 12).

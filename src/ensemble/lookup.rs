@@ -77,15 +77,18 @@ pub fn pod_ports(sts: &Object, default: i32) -> Vec<i32> {
 
 /// StatefulSets that Service name `svc` in `ns` leads to and `is_member` accepts: those whose
 /// `serviceName` is `svc`, and those a Service `svc` selects.
+/// `services`: the Services named `svc` (in `ns`), when the caller looked them up already.
 fn candidates(
     ns: Option<&str>,
     svc: &str,
+    services: Option<Vec<Arc<Object>>>,
     companions: &dyn Companions,
     is_member: &dyn Fn(&Object) -> bool,
 ) -> Vec<Ensemble> {
-    let services: Vec<Arc<Object>> = match ns {
-        Some(ns) => companions.service(ns, svc).into_iter().collect(),
-        None => companions.services_named(svc),
+    let services: Vec<Arc<Object>> = match (services, ns) {
+        (Some(known), _) => known,
+        (None, Some(ns)) => companions.service(ns, svc).into_iter().collect(),
+        (None, None) => companions.services_named(svc),
     };
     let mut out: Vec<Ensemble> = Vec::new();
     for sts in companions.statefulsets_by_service(svc) {
@@ -135,8 +138,39 @@ pub fn find(
     companions: &dyn Companions,
     is_member: &dyn Fn(&Object) -> bool,
 ) -> Option<Ensemble> {
+    find_given(ns, svc, None, pod, companions, is_member)
+}
+
+/// [`find`] when the caller already asked `companions` for Service `svc` in `ns`: `service` is
+/// the answer (no second lookup).
+pub fn find_with_service(
+    ns: &str,
+    svc: &str,
+    service: Option<Arc<Object>>,
+    pod: Option<&str>,
+    companions: &dyn Companions,
+    is_member: &dyn Fn(&Object) -> bool,
+) -> Option<Ensemble> {
+    find_given(
+        ns,
+        svc,
+        Some(service.into_iter().collect()),
+        pod,
+        companions,
+        is_member,
+    )
+}
+
+fn find_given(
+    ns: &str,
+    svc: &str,
+    services: Option<Vec<Arc<Object>>>,
+    pod: Option<&str>,
+    companions: &dyn Companions,
+    is_member: &dyn Fn(&Object) -> bool,
+) -> Option<Ensemble> {
     let prefix = pod.and_then(split_ordinal).map(|(n, _)| n);
-    let mut found = candidates(Some(ns), svc, companions, is_member);
+    let mut found = candidates(Some(ns), svc, services, companions, is_member);
     found.sort_by_key(|e| {
         (
             Some(e.sts.key.name.as_str()) != prefix,
@@ -155,7 +189,7 @@ pub fn find_anywhere(
     is_member: &dyn Fn(&Object) -> bool,
 ) -> Vec<Ensemble> {
     let prefix = pod.and_then(split_ordinal).map(|(n, _)| n);
-    let mut found = candidates(None, svc, companions, is_member);
+    let mut found = candidates(None, svc, None, companions, is_member);
     found.sort_by_key(|e| {
         (
             Some(e.sts.key.name.as_str()) != prefix,

@@ -995,7 +995,36 @@ pub fn read(
     if !in_argv && !in_env && !config_maps && !env_from && !config_files && !config_env {
         return out;
     }
-    let (env, env_list) = container_env(c.env.as_deref().unwrap_or_default(), ns);
+    let vars = c.env.as_deref().unwrap_or_default();
+    // only env vars to read, none of which needs expanding (no `$`, no `valueFrom` before
+    // them): their values are as written, and no env map is needed
+    if in_env
+        && !in_argv
+        && !config_maps
+        && !env_from
+        && !config_files
+        && !config_env
+        && vars
+            .iter()
+            .all(|e| e.value_from.is_none() && !e.value.as_deref().unwrap_or("").contains('$'))
+    {
+        for (i, e) in vars.iter().enumerate() {
+            if let Some(written) = &e.value
+                && want.env.contains(&e.name.as_str())
+            {
+                out.push(env_setting(
+                    c,
+                    cptr,
+                    i,
+                    e,
+                    written.clone(),
+                    Some(written.clone()),
+                ));
+            }
+        }
+        return out;
+    }
+    let (env, env_list) = container_env(vars, ns);
     if in_argv {
         let argv = argv(c, cptr);
         let shell = argv.first().is_some_and(|(_, s)| is_shell(s));
@@ -1089,19 +1118,7 @@ pub fn read(
         let Some(written) = e.value.clone() else {
             continue;
         };
-        out.push(Setting {
-            key: e.name.clone(),
-            form: Form::Env,
-            pointer: format!("{cptr}/env/{i}/value"),
-            config_map: None,
-            source: format!("env {}", e.name),
-            container: c.name.clone(),
-            written,
-            value: expanded.clone(),
-            script: None,
-            structured: None,
-            needles: Vec::new(),
-        });
+        out.push(env_setting(c, cptr, *i, e, written, expanded.clone()));
     }
     if env_from {
         for from in c.env_from.iter().flatten() {
@@ -1258,6 +1275,35 @@ pub fn read(
         }
     }
     out
+}
+
+/// The setting env var `e` (item `i` of container `c` at `cptr`) holds.
+fn env_setting(
+    c: &Container,
+    cptr: &str,
+    i: usize,
+    e: &EnvVar,
+    written: String,
+    value: Option<String>,
+) -> Setting {
+    let mut pointer = String::with_capacity(cptr.len() + 16);
+    pointer.push_str(cptr);
+    pointer.push_str("/env/");
+    crate::rules::util::push_index(&mut pointer, i);
+    pointer.push_str("/value");
+    Setting {
+        key: e.name.clone(),
+        form: Form::Env,
+        pointer,
+        config_map: None,
+        source: ["env ", e.name.as_str()].concat(),
+        container: c.name.clone(),
+        written,
+        value,
+        script: None,
+        structured: None,
+        needles: Vec::new(),
+    }
 }
 
 #[cfg(test)]

@@ -164,8 +164,10 @@ impl Rule for PdbQuorum {
         let n = obj.replicas();
         let mut pdbs = cx.companions.pdbs_selecting(ns, labels);
         // the same budget written twice (two files, an overlay) is one object in the cluster
-        let mut seen = std::collections::HashSet::new();
-        pdbs.retain(|p| seen.insert(p.key.name.clone()));
+        if pdbs.len() > 1 {
+            let mut seen = std::collections::HashSet::new();
+            pdbs.retain(|p| seen.insert(p.key.name.clone()));
+        }
         // replicas keep data without a vote: a budget must let at most one go at a time
         // (so do StatefulSets only assumed stateless: unknown software without data)
         let replica = cx.role() == Some(Role::Replica) || cx.role.is_some_and(|r| r.assumed);
@@ -275,8 +277,10 @@ fn check_ensemble(
     for m in members {
         let labels = m.pod_labels().unwrap_or(&empty);
         let mut pdbs = companions.pdbs_selecting(ns, labels);
-        let mut seen = std::collections::HashSet::new();
-        pdbs.retain(|p| seen.insert(p.key.name.clone()));
+        if pdbs.len() > 1 {
+            let mut seen = std::collections::HashSet::new();
+            pdbs.retain(|p| seen.insert(p.key.name.clone()));
+        }
         match pdbs.as_slice() {
             [] => unbudgeted.push(m),
             // several budgets: evictions of these pods fail (reported on the member itself)

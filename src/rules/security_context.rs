@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::PodSpec;
 
-use super::util::{containers, join_and};
+use super::util::{containers_at, join_and};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
 use crate::object::Object;
 
@@ -34,16 +34,11 @@ impl Rule for SecurityContext {
         let Some(spec) = object.statefulset().and_then(|s| s.spec.as_ref()) else {
             return;
         };
-        let claim_names: Vec<String> = spec
+        let claim_names: Vec<&str> = spec
             .volume_claim_templates
             .iter()
             .flatten()
-            .map(|t| {
-                t.metadata
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| "(unnamed)".into())
-            })
+            .map(|t| t.metadata.name.as_deref().unwrap_or("(unnamed)"))
             .collect();
         if claim_names.is_empty() {
             return;
@@ -51,7 +46,6 @@ impl Rule for SecurityContext {
         let default_pod = PodSpec::default();
         let pod = spec.template.spec.as_ref().unwrap_or(&default_pod);
         let name = &object.key.name;
-        let claims = join_and(&claim_names);
 
         let psc = pod.security_context.as_ref();
         let fs_group = psc.and_then(|s| s.fs_group);
@@ -63,7 +57,7 @@ impl Rule for SecurityContext {
         let mut no_user = Vec::new();
         let mut root_by_pod = Vec::new();
         let mut users = Vec::new();
-        for (cptr, c) in containers(pod) {
+        for (init, i, c) in containers_at(pod) {
             let csc = c.security_context.as_ref();
             let own_user = csc.and_then(|s| s.run_as_user);
             let non_root = csc.and_then(|s| s.run_as_non_root).or(pod_non_root) == Some(true);
@@ -71,13 +65,12 @@ impl Rule for SecurityContext {
                 None if !non_root => no_user.push(c.name.clone()),
                 None => {}
                 Some(0) if own_user.is_some() => {
-                    let init = cptr.starts_with("/initContainers");
                     let privileged = csc.and_then(|s| s.privileged) == Some(true);
                     let touches_data = c
                         .volume_mounts
                         .iter()
                         .flatten()
-                        .any(|m| claim_names.contains(&m.name));
+                        .any(|m| claim_names.contains(&m.name.as_str()));
                     if privileged && !touches_data {
                         // node setup (e.g. Elasticsearch's `sysctl -w vm.max_map_count`):
                         // needs root by design and never touches the data volumes
@@ -87,7 +80,10 @@ impl Rule for SecurityContext {
                         Finding::new(
                             &META,
                             object,
-                            format!("{POD}{cptr}/securityContext/runAsUser"),
+                            format!(
+                                "{POD}/{}/{i}/securityContext/runAsUser",
+                                if init { "initContainers" } else { "containers" }
+                            ),
                             format!(
                                 "StatefulSet {name} runs {}container {} as root \
                                  (runAsUser: 0){}",
@@ -174,8 +170,11 @@ impl Rule for SecurityContext {
             ),
         };
         // a missing securityContext resolves to the key of the template's `spec`
-        let message =
-            format!("StatefulSet {name} has volume claim templates ({claims}) but {what_is_wrong}");
+        let claims: Vec<String> = claim_names.iter().map(|n| n.to_string()).collect();
+        let message = format!(
+            "StatefulSet {name} has volume claim templates ({}) but {what_is_wrong}",
+            join_and(&claims)
+        );
         let what = if psc.is_some() {
             format!(
                 "add `{}` to `spec.template.spec.securityContext`",

@@ -378,23 +378,23 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
 
     // 2. resolve every host
     let mut targets = Vec::new();
-    // the last Service asked about and whether it is headless (the hosts of a list usually
-    // name one Service: it is looked up once)
-    let last_service: std::cell::RefCell<Option<(String, String, bool)>> = Default::default();
-    let headless_service = |ns: &str, svc: &str| -> bool {
-        if let Some((n, s, headless)) = &*last_service.borrow()
+    // the last Service asked about and the answer (the hosts of a list usually name one
+    // Service, which the ensemble lookup below asks about again: it is looked up once)
+    type Asked = Option<(String, String, Option<Arc<Object>>)>;
+    let last_service: std::cell::RefCell<Asked> = Default::default();
+    let service = |ns: &str, svc: &str| -> Option<Arc<Object>> {
+        if let Some((n, s, found)) = &*last_service.borrow()
             && n == ns
             && s == svc
         {
-            return *headless;
+            return found.clone();
         }
-        let headless = cx
-            .companions
-            .service(ns, svc)
-            .is_some_and(|s| s.is_headless_service());
-        *last_service.borrow_mut() = Some((ns.to_string(), svc.to_string(), headless));
-        headless
+        let found = cx.companions.service(ns, svc);
+        *last_service.borrow_mut() = Some((ns.to_string(), svc.to_string(), found.clone()));
+        found
     };
+    let headless_service =
+        |ns: &str, svc: &str| service(ns, svc).is_some_and(|s| s.is_headless_service());
     for (i, h) in hosts.iter().enumerate() {
         let host: std::borrow::Cow<'_, str> = if h.host.bytes().any(|b| b.is_ascii_uppercase()) {
             h.host.to_ascii_lowercase().into()
@@ -476,7 +476,14 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
     // 4. the namespace where the ensemble lives: the hosts' namespace, else wherever a
     // ZooKeeper StatefulSet of that Service runs (found through the Service-name indexes of
     // the input, context or cluster, not by a scan)
-    let mut ens = find_ensemble(hns, hsvc, first_pod, cx);
+    let mut ens = lookup::find_with_service(
+        hns,
+        hsvc,
+        service(hns, hsvc),
+        first_pod,
+        cx.companions,
+        &|o| is_zookeeper(o, cx.companions),
+    );
     if ens.is_none() {
         let mut elsewhere = lookup::find_anywhere(hsvc, first_pod, cx.companions, &|o| {
             is_zookeeper(o, cx.companions)
