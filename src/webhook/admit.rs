@@ -1714,6 +1714,27 @@ mod tests {
             objects(fast),
             objects(decode_tree(body.as_bytes()).unwrap())
         );
+        // Go-style escapes of `&`, `<` and `>` (the API server's encoding): typed when they
+        // cannot spell a placeholder, text when they can
+        let escaped = |from: &str, to: &str| {
+            let body = serde_json::to_string(&base).unwrap().replacen(from, to, 1);
+            let fast = decode(body.as_bytes()).unwrap();
+            let t = typed(&fast);
+            assert_eq!(
+                objects(fast),
+                objects(decode_tree(body.as_bytes()).unwrap()),
+                "{body}"
+            );
+            t
+        };
+        assert!(escaped(
+            r#""serviceName":"#,
+            r#""x":"a \u0026\u0026 b 2\u003e\u00261","serviceName":"#
+        ));
+        assert!(!escaped(
+            r#""serviceName":"zk-hs""#,
+            r#""serviceName":"\u003cSVC\u003e""#
+        ));
         // a possible placeholder anywhere in the body: text, and the general path finds it
         let mut v = base.clone();
         v["request"]["object"]["spec"]["serviceName"] = json!("{{ .Values.svc }}");
