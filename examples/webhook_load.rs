@@ -12,6 +12,9 @@
 //! - `decode`: SPEC section 6's floor, "a bare axum + rustls server decoding the review": the
 //!   same Kafka StatefulSet review, decoded whole by axum's `Json<AdmissionReview<DynamicObject>>`
 //!   extractor and answered `allowed: true` (same TLS certificates, same client).
+//!
+//! A fourth argument `logs` turns on `statelint serve`'s JSON logging (one decision line per
+//! admission, to stderr: redirect it) for the statelint server.
 
 // the allocator `statelint serve` runs with (src/main.rs)
 #[global_allocator]
@@ -49,6 +52,8 @@ async fn main() {
         matches!(mode, "check" | "bare" | "floor" | "decode"),
         "check, bare, floor or decode, not {mode}"
     );
+    let _logs = (args.get(3).map(String::as_str) == Some("logs"))
+        .then(|| statelint::webhook::init_logging(statelint::webhook::LogFormat::Json));
     statelint::webhook::tls::install_default_provider();
 
     // certificates
