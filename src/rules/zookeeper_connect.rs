@@ -116,8 +116,9 @@ impl Rule for ZookeeperConnect {
                 s.written.as_str(),
             )
         }
-        let mut keep = vec![true; all.len()];
+        let mut keep = Vec::new();
         if all.len() > 1 {
+            keep = vec![true; all.len()];
             let mut order: Vec<usize> = (0..all.len()).collect();
             order.sort_by(|&a, &b| key(&all[a]).cmp(&key(&all[b])).then(a.cmp(&b)));
             for w in order.windows(2) {
@@ -126,8 +127,10 @@ impl Rule for ZookeeperConnect {
                 }
             }
         }
-        for (s, _) in all.iter().zip(&keep).filter(|(_, k)| **k) {
-            check_setting(object, s, cx, out);
+        for (i, s) in all.iter().enumerate() {
+            if keep.get(i).copied().unwrap_or(true) {
+                check_setting(object, s, cx, out);
+            }
         }
     }
 }
@@ -223,13 +226,15 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
     // the setting's name in help text (`zookeeper.connect`, `metadataStoreUrl`, `ZK_HOST`...)
     let key = crate::ensemble::connect_key(&s.key);
     // help keeps the scheme the value is written with (`zk:`, `zk+hierarchical://`)
-    // (the scheme once: it scans the value, which findings about each host name again)
-    let scheme = crate::ensemble::hosts::connect_scheme(&s.written);
+    // (the scheme read once, for the first finding: it scans the value, and findings about
+    // each host name it again)
+    let scheme = std::cell::OnceCell::new();
     let key = lazy(|f| {
         if s.key.starts_with('<') {
             // ClickHouse's XML `<zookeeper>` nodes
             write!(f, "the {} nodes ", s.key)
         } else {
+            let scheme = scheme.get_or_init(|| crate::ensemble::hosts::connect_scheme(&s.written));
             write!(f, "{key}={scheme}")
         }
     });
