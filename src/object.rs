@@ -37,12 +37,20 @@ fn ignore_list(value: Option<&String>) -> Vec<String> {
 }
 
 /// Whether JSON text might hold a template placeholder ([`placeholder_in`]): a `<`, a `{{`, or
-/// a `\u` escape (which could spell either). SIMD searches, a few hundred instructions for a
-/// review.
+/// a `\u` escape that spells `<` or `{` (`\u003c`, `\u007b`, in either case). Other escapes
+/// cannot start a placeholder: the API server (Go's `encoding/json`) writes every `&`, `<` and
+/// `>` as `\u0026`, `\u003c` and `\u003e`, so `2>&1` or `a && b` in a command, common in real
+/// StatefulSets, must not send them down the slow path. SIMD searches, a few hundred
+/// instructions for a review.
 pub fn may_hide_placeholder(text: &[u8]) -> bool {
     memchr::memchr(b'<', text).is_some()
         || memchr::memmem::find(text, b"{{").is_some()
-        || memchr::memmem::find(text, b"\\u").is_some()
+        || memchr::memmem::find_iter(text, b"\\u").any(|i| {
+            // the four hex digits after `\u` (a cut escape: possibly one of them)
+            text.get(i + 2..i + 6).is_none_or(|hex| {
+                hex.eq_ignore_ascii_case(b"003c") || hex.eq_ignore_ascii_case(b"007b")
+            })
+        })
 }
 
 /// An `apps/v1` StatefulSet read from JSON in one pass, for the webhook (through
@@ -1041,6 +1049,31 @@ mod tests {
         let s = "<A".repeat(200_000) + "<B>";
         assert_eq!(all(&s), vec![(400_000, "<B>")]);
         assert_eq!(placeholder_in(&s), Some("<B>"));
+    }
+
+    #[test]
+    fn escapes_that_cannot_spell_a_placeholder_keep_the_fast_path() {
+        // Go's encoding/json escapes &, < and > (what the API server sends)
+        assert!(!may_hide_placeholder(
+            br#"{"command":["sh","-c","run 2\u003e\u00261 \u0026\u0026 exit"],"x":"caf\u00e9"}"#
+        ));
+        assert!(!may_hide_placeholder(br#"{"a":"b"}"#));
+        // what could spell one: a raw `<` or `{{`, or `<` / `{` escaped, in either case
+        for text in [
+            &br#"{"a":"<NAMESPACE>"}"#[..],
+            br#"{"a":"{{ .Values.x }}"}"#,
+            br#"{"a":"\u003cNAMESPACE\u003e"}"#,
+            br#"{"a":"\u003CNAMESPACE>"}"#,
+            br#"{"a":"{\u007b .Values.x }}"}"#,
+            br#"{"a":"\u007B\u007B x }}"}"#,
+            br#"{"a":"\u00"#,
+        ] {
+            assert!(
+                may_hide_placeholder(text),
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+        }
     }
 
     #[test]

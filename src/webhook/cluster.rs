@@ -679,14 +679,19 @@ impl Sts {
             _ => unreachable!("a cached StatefulSet projection no longer builds"),
         };
         let bytes = built_bytes(&o, self.packed.len());
-        let old =
-            slot.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .replace((self.id, o.clone(), bytes));
-        HOT_BYTES.fetch_add(bytes, Ordering::Relaxed);
-        if let Some((_, _, b)) = old {
-            HOT_BYTES.fetch_sub(b, Ordering::Relaxed);
-        }
+        // the accounting under the slot's lock: the bytes of the object replaced were added
+        // before it was put there, so the sum never dips below zero between the two updates
+        let old = {
+            let mut held = slot.lock().unwrap_or_else(|e| e.into_inner());
+            HOT_BYTES.fetch_add(bytes, Ordering::Relaxed);
+            let old = held.replace((self.id, o.clone(), bytes));
+            if let Some((_, _, b)) = &old {
+                HOT_BYTES.fetch_sub(*b, Ordering::Relaxed);
+            }
+            old
+        };
+        // the replaced object is freed outside the lock
+        drop(old);
         o
     }
 

@@ -1,6 +1,7 @@
 //! Prometheus metrics (`GET /metrics`): admissions by verdict, findings by rule, latency, and
 //! the health of the watch caches.
 
+use super::admit::Verdict;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -158,9 +159,9 @@ impl Metrics {
         }
     }
 
-    /// Count a reviewed request: `verdict` is `Verdict::as_str`, `kind` the request's kind (a
-    /// kind other than StatefulSet, Service and PodDisruptionBudget counts as "other").
-    pub fn count_request(&self, verdict: &'static str, kind: &str) {
+    /// Count a reviewed request: `kind` is the request's kind (a kind other than StatefulSet,
+    /// Service and PodDisruptionBudget counts as "other").
+    pub fn count_request(&self, verdict: Verdict, kind: &str) {
         let k = match kind {
             "StatefulSet" => 0,
             "Service" => 1,
@@ -172,21 +173,23 @@ impl Metrics {
 
     /// Count a request answered with an error before it was reviewed (kind "").
     pub fn count_unreviewed(&self) {
-        self.count("error", 4);
+        self.count(Verdict::Error, 4);
     }
 
-    fn count(&self, verdict: &'static str, k: usize) {
+    /// One counter per (verdict, kind), looked up in the family once: the index is the
+    /// verdict itself, so a counter can never carry another verdict's label.
+    fn count(&self, verdict: Verdict, k: usize) {
         let v = match verdict {
-            "allowed" => 0,
-            "warned" => 1,
-            "denied" => 2,
-            _ => 3,
+            Verdict::Allowed => 0,
+            Verdict::Warned => 1,
+            Verdict::Denied => 2,
+            Verdict::Error => 3,
         };
         self.request_counters[v][k]
             .get_or_init(|| {
                 self.requests
                     .get_or_create(&VerdictLabels {
-                        verdict,
+                        verdict: verdict.as_str(),
                         kind: REQUEST_KINDS[k],
                     })
                     .clone()

@@ -511,7 +511,7 @@ async fn validate(
     let response = axum::Json(out).into_response();
     let elapsed = started.elapsed();
     let m = &inner.metrics;
-    m.count_request(decision.verdict.as_str(), &req.kind.kind);
+    m.count_request(decision.verdict, &req.kind.kind);
     for p in &decision.problems {
         m.findings
             .get_or_create(&RuleLabels {
