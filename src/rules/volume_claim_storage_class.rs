@@ -118,31 +118,38 @@ impl Rule for VolumeClaimStorageClass {
             );
         }
 
-        let mounted: Vec<&str> = mounts.iter().map(|(.., m)| *m).collect();
+        // sorted, for binary search (a pod may mount thousands of volumes)
+        let mut mounted: Vec<&str> = mounts.iter().map(|(.., m)| *m).collect();
+        mounted.sort_unstable();
+        let mut template_names: Vec<&str> = templates
+            .iter()
+            .filter_map(|t| t.metadata.name.as_deref())
+            .collect();
+        template_names.sort_unstable();
+        // worked out for the first mount of nothing
+        let unmounted: std::cell::OnceCell<Vec<String>> = std::cell::OnceCell::new();
 
         for (i, t) in templates.iter().enumerate() {
             check_template(obj, i, t, &mounted, allowed, out);
         }
 
         for (container, (init, ci), field, k, m) in &mounts {
-            if templates
-                .iter()
-                .any(|t| t.metadata.name.as_deref() == Some(*m))
-                || volumes.iter().any(|v| v.name == *m)
-            {
+            if template_names.binary_search(m).is_ok() || volumes.iter().any(|v| v.name == *m) {
                 continue;
             }
-            let unmounted: Vec<String> = templates
-                .iter()
-                .filter_map(|t| t.metadata.name.clone())
-                .filter(|n| !mounted.contains(&n.as_str()))
-                .collect();
+            let unmounted = unmounted.get_or_init(|| {
+                templates
+                    .iter()
+                    .filter_map(|t| t.metadata.name.clone())
+                    .filter(|n| mounted.binary_search(&n.as_str()).is_err())
+                    .collect()
+            });
             let hint = if unmounted.is_empty() {
                 format!("add a volume claim template or a pod volume named {m}, or fix the name")
             } else {
                 format!(
                     "did you mean {}? Mount a volume claim template by its metadata.name",
-                    join_and(&unmounted)
+                    join_and(unmounted)
                 )
             };
             out.push(
@@ -200,7 +207,7 @@ fn check_template(
     obj: &Arc<Object>,
     i: usize,
     t: &PersistentVolumeClaim,
-    mounted: &[&str],
+    mounted: &[&str], // sorted
     allowed: Option<&[String]>,
     out: &mut Vec<Finding>,
 ) {
@@ -345,7 +352,7 @@ fn check_template(
         });
     }
 
-    if !tname.is_empty() && !mounted.contains(&tname) {
+    if !tname.is_empty() && mounted.binary_search(&tname).is_err() {
         out.push(
             at_name(format!(
                 "no container of StatefulSet {sts} mounts volume claim template {tname}: its claims \

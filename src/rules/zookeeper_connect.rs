@@ -105,19 +105,28 @@ impl Rule for ZookeeperConnect {
         for (init, i, c) in containers_at(spec) {
             container_pointer(&mut cptr, object.pod_template_pointer(), init, i);
             let want = &crate::ensemble::ZOOKEEPER_CONNECT;
-            for s in settings::read(c, &cptr, spec, ns, cx.companions, want) {
-                let same = |o: &Setting| {
-                    o.pointer == s.pointer
-                        && o.written == s.written
-                        && o.config_map.as_ref().map(|o| &o.key)
-                            == s.config_map.as_ref().map(|o| &o.key)
-                };
-                if !all.iter().any(same) {
-                    all.push(s);
+            all.extend(settings::read(c, &cptr, spec, ns, cx.companions, want));
+        }
+        // the first of each (ConfigMap, pointer, text), found by sorting (a script may set
+        // thousands), without cloning keys
+        fn key(s: &Setting) -> (Option<&crate::object::ObjectKey>, &str, &str) {
+            (
+                s.config_map.as_ref().map(|o| &o.key),
+                s.pointer.as_str(),
+                s.written.as_str(),
+            )
+        }
+        let mut keep = vec![true; all.len()];
+        if all.len() > 1 {
+            let mut order: Vec<usize> = (0..all.len()).collect();
+            order.sort_by(|&a, &b| key(&all[a]).cmp(&key(&all[b])).then(a.cmp(&b)));
+            for w in order.windows(2) {
+                if key(&all[w[0]]) == key(&all[w[1]]) {
+                    keep[w[1]] = false;
                 }
             }
         }
-        for s in &all {
+        for (s, _) in all.iter().zip(&keep).filter(|(_, k)| **k) {
             check_setting(object, s, cx, out);
         }
     }
@@ -214,16 +223,14 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
     // the setting's name in help text (`zookeeper.connect`, `metadataStoreUrl`, `ZK_HOST`...)
     let key = crate::ensemble::connect_key(&s.key);
     // help keeps the scheme the value is written with (`zk:`, `zk+hierarchical://`)
+    // (the scheme once: it scans the value, which findings about each host name again)
+    let scheme = crate::ensemble::hosts::connect_scheme(&s.written);
     let key = lazy(|f| {
         if s.key.starts_with('<') {
             // ClickHouse's XML `<zookeeper>` nodes
             write!(f, "the {} nodes ", s.key)
         } else {
-            write!(
-                f,
-                "{key}={}",
-                crate::ensemble::hosts::connect_scheme(&s.written)
-            )
+            write!(f, "{key}={scheme}")
         }
     });
     let (written_hosts, written_chroot) = parse_connect(&s.written);
