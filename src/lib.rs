@@ -12,6 +12,7 @@ pub mod config;
 pub mod ensemble;
 pub mod heap;
 pub mod object;
+pub mod pod;
 pub mod report;
 pub mod role;
 pub mod rules;

@@ -435,9 +435,12 @@ impl Object {
     /// `serde_json::Value` tree: the webhook's common case. `None` whenever the text needs the
     /// general path ([`Object::from_value`], which then gives the same object, or the error):
     /// another apiVersion or kind, none given, anything that does not decode, a negative
-    /// `replicas`, or text that might hold a template placeholder (`{{`, `<`, or any `\u`
-    /// escape, which could hide one), since placeholders are found on the tree. What no rule
-    /// reads is skipped, not typed: see [`FastStatefulSet`].
+    /// `replicas`, or text that might hold a template placeholder ([`may_hide_placeholder`]:
+    /// `{{`, `<`, or an escape that spells `<` or `{`), since placeholders are found on the
+    /// tree. What no rule reads is skipped, not typed: see [`FastStatefulSet`]. That is the one
+    /// difference: a `status` or `metadata.managedFields` of the wrong shape is an error on the
+    /// general path and ignored here (the API server, which decoded the object before calling
+    /// the webhook, never sends one).
     pub fn from_json_fast(raw: &str, default_namespace: &str) -> Option<Object> {
         if may_hide_placeholder(raw.as_bytes()) {
             return None;

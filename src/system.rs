@@ -319,7 +319,7 @@ fn detect_uncached(obj: &Object, companions: &dyn Companions) -> Option<Detectio
         let mut pointer = String::with_capacity(40);
         pointer.push_str(obj.pod_template_pointer());
         pointer.push_str("/spec/containers/");
-        crate::rules::util::push_index(&mut pointer, i);
+        crate::pod::push_index(&mut pointer, i);
         let cx = ContainerView::new(obj, spec, c, pointer, companions);
         if let Some(d) = detect_container(&cx) {
             found.push(d);

@@ -150,7 +150,7 @@ pub fn owned_settings(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::util::testing::one_container_statefulset as sts;
+    use crate::pod::testing::one_container_statefulset as sts;
 
     #[test]
     fn webhook_keeps_the_files_the_rules_read() {

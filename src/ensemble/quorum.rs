@@ -23,8 +23,8 @@ use std::sync::Arc;
 
 use crate::catalog::Companions;
 use crate::object::Object;
+use crate::pod::containers;
 use crate::role::{self, Role};
-use crate::rules::util::containers;
 use crate::system::System;
 
 use super::settings::{self, Want};
@@ -182,7 +182,7 @@ pub fn ensemble(
 mod tests {
     use super::*;
     use crate::catalog::Catalog;
-    use crate::rules::util::testing::one_container_statefulset as sts;
+    use crate::pod::testing::one_container_statefulset as sts;
 
     #[test]
     fn majority_systems_vote() {

@@ -1289,7 +1289,7 @@ fn env_setting(
     let mut pointer = String::with_capacity(cptr.len() + 16);
     pointer.push_str(cptr);
     pointer.push_str("/env/");
-    crate::rules::util::push_index(&mut pointer, i);
+    crate::pod::push_index(&mut pointer, i);
     pointer.push_str("/value");
     Setting {
         key: e.name.clone(),

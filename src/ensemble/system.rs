@@ -5,7 +5,7 @@
 
 use crate::catalog::Companions;
 use crate::object::Object;
-use crate::rules::util::{containers, image_name};
+use crate::pod::{containers, image_name};
 use crate::system::{Duty, System, detected};
 
 /// Does `obj` run `system`?
@@ -195,7 +195,7 @@ fn named_kafka(obj: &Object) -> bool {
 mod tests {
     use super::*;
     use crate::catalog::Catalog;
-    use crate::rules::util::testing::one_container_statefulset as sts;
+    use crate::pod::testing::one_container_statefulset as sts;
 
     fn is_zookeeper(o: &Object) -> bool {
         super::is_zookeeper(o, &Catalog::default())

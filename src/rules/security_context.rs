@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::PodSpec;
 
-use super::util::{containers_at, join_and};
+use super::util::{container_pointer, containers_at, join_and};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
 use crate::object::Object;
 
@@ -21,6 +21,7 @@ pub static META: RuleMeta = RuleMeta {
     page: include_str!("../../rules/SL008-security-context.md"),
 };
 
+const TEMPLATE: &str = "/spec/template";
 const POD: &str = "/spec/template/spec";
 
 pub struct SecurityContext;
@@ -80,10 +81,12 @@ impl Rule for SecurityContext {
                         Finding::new(
                             &META,
                             object,
-                            format!(
-                                "{POD}/{}/{i}/securityContext/runAsUser",
-                                if init { "initContainers" } else { "containers" }
-                            ),
+                            {
+                                let mut p = String::new();
+                                container_pointer(&mut p, TEMPLATE, init, i);
+                                p.push_str("/securityContext/runAsUser");
+                                p
+                            },
                             format!(
                                 "StatefulSet {name} runs {}container {} as root \
                                  (runAsUser: 0){}",

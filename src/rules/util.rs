@@ -1,6 +1,6 @@
 //! Small helpers shared by rules.
 
-use k8s_openapi::api::core::v1::{Container, PodSpec};
+pub use crate::pod::{container_pointer, containers, containers_at, image_name, push_index};
 
 /// Majority of `n` members: floor(n/2)+1.
 pub fn quorum(n: i32) -> i32 {
@@ -17,30 +17,6 @@ pub fn percent_of_round_up(percent: i64, n: i32) -> i64 {
     (prod + 99) / 100
 }
 
-/// Every container of a pod spec (init containers first) with its JSON pointer relative to
-/// the pod spec.
-pub fn containers(spec: &PodSpec) -> impl Iterator<Item = (String, &Container)> {
-    spec.init_containers
-        .iter()
-        .flatten()
-        .enumerate()
-        .map(|(i, c)| (format!("/initContainers/{i}"), c))
-        .chain(
-            spec.containers
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (format!("/containers/{i}"), c)),
-        )
-}
-
-/// The repository part of an image reference, lower-cased: `docker.io/bitnami/zookeeper:3.8`
-/// -> `zookeeper`.
-pub fn image_name(image: &str) -> String {
-    let no_digest = image.split('@').next().unwrap_or(image);
-    let last = no_digest.rsplit('/').next().unwrap_or(no_digest);
-    last.split(':').next().unwrap_or(last).to_ascii_lowercase()
-}
-
 /// Text written only when it is shown: `lazy(|f| write!(f, "..."))` displays as what the
 /// closure writes. Messages and help name it (`format!("{intro}, but ...")`) at no cost on the
 /// passing path, where no finding is built.
@@ -55,46 +31,6 @@ impl<F: Fn(&mut std::fmt::Formatter<'_>) -> std::fmt::Result> std::fmt::Display 
 /// [`Lazy`] text.
 pub fn lazy<F: Fn(&mut std::fmt::Formatter<'_>) -> std::fmt::Result>(f: F) -> Lazy<F> {
     Lazy(f)
-}
-
-/// Every container of a pod spec as [`containers`] gives them, with its pointer written lazily:
-/// (init container?, index, container). [`container_pointer`] writes the pointer.
-pub fn containers_at(spec: &PodSpec) -> impl Iterator<Item = (bool, usize, &Container)> {
-    spec.init_containers
-        .iter()
-        .flatten()
-        .enumerate()
-        .map(|(i, c)| (true, i, c))
-        .chain(
-            spec.containers
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (false, i, c)),
-        )
-}
-
-/// `{template}/spec/initContainers/{i}` or `{template}/spec/containers/{i}` into `buf`
-/// (cleared first); `template` is the pod template's pointer
-/// ([`crate::object::Object::pod_template_pointer`]).
-pub fn container_pointer(buf: &mut String, template: &str, init: bool, i: usize) {
-    buf.clear();
-    buf.push_str(template);
-    buf.push_str(if init {
-        "/spec/initContainers/"
-    } else {
-        "/spec/containers/"
-    });
-    push_index(buf, i);
-}
-
-/// Append a decimal index without the formatting machinery.
-pub fn push_index(buf: &mut String, i: usize) {
-    if i < 10 {
-        buf.push((b'0' + i as u8) as char);
-    } else {
-        use std::fmt::Write;
-        let _ = write!(buf, "{i}");
-    }
 }
 
 /// Join names for a message: `a`, `a and b`, `a, b and c`.
@@ -189,13 +125,6 @@ mod tests {
         .collect();
         assert_eq!(yaml_map(&m), "{app: zk, v: \"3\"}");
     }
-
-    #[test]
-    fn image_names() {
-        assert_eq!(image_name("docker.io/bitnami/zookeeper:3.8"), "zookeeper");
-        assert_eq!(image_name("zookeeper"), "zookeeper");
-        assert_eq!(image_name("reg:5000/x/Kafka@sha256:abc"), "kafka");
-    }
 }
 
 /// Test support: lint YAML text with one rule.
@@ -209,23 +138,7 @@ pub mod testing {
     use crate::rules::{Ctx, Finding, Rule};
     use crate::source::{Limits, parse_file};
 
-    /// A StatefulSet in `default` with one container of `image` running `command`.
-    pub fn one_container_statefulset(
-        name: &str,
-        image: &str,
-        command: &[&str],
-    ) -> crate::object::Object {
-        let v = serde_json::json!({
-            "apiVersion": "apps/v1", "kind": "StatefulSet",
-            "metadata": {"name": name},
-            "spec": {"selector": {"matchLabels": {"a": "b"}}, "serviceName": "s",
-                "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [
-                    {"name": "c", "image": image, "command": command}]}}}
-        });
-        crate::object::Object::from_value(v, None, "default")
-            .unwrap()
-            .unwrap()
-    }
+    pub use crate::pod::testing::one_container_statefulset;
 
     /// Parse `yaml` (namespace `default`), index it, and run `rule` over every object.
     pub fn lint(rule: &dyn Rule, yaml: &str, config: &Config) -> Vec<Finding> {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PersistentVolumeClaimSpec, Volume};
 
-use super::util::{containers_at, join_and, lazy, present};
+use super::util::{container_pointer, containers_at, join_and, lazy, present};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
 use crate::config::{self, OptionError, Options as RawOptions, StringList};
 use crate::object::Object;
@@ -156,15 +156,11 @@ impl Rule for VolumeClaimStorageClass {
                 Finding::new(
                     &META,
                     obj,
-                    format!(
-                        "{}/spec/{}/{ci}/{field}/{k}/name",
-                        obj.pod_template_pointer(),
-                        if *init {
-                            "initContainers"
-                        } else {
-                            "containers"
-                        }
-                    ),
+                    {
+                        let mut p = String::new();
+                        container_pointer(&mut p, obj.pod_template_pointer(), *init, *ci);
+                        format!("{p}/{field}/{k}/name")
+                    },
                     format!(
                         "container {container} of StatefulSet {name} mounts volume {m}, which is \
                          neither a volume claim template nor a volume of the pod: the API server \

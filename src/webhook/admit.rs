@@ -706,35 +706,23 @@ impl Reviewer<'_> {
         }
         let before_view =
             Overlay::new(self.companions).with("StatefulSet", before, Some(before.clone()));
-        let before = errors(&(self.runner)(&failing, &before_view, &only));
-        let mut problems = Vec::new();
-        for f in &after {
-            let had = |same_message: bool| {
-                before.iter().any(|b| {
-                    b.object.key == f.object.key
-                        && b.rule.code == f.rule.code
-                        && (!same_message || b.message == f.message)
-                })
-            };
-            if had(true) {
-                continue;
-            }
-            let mut p = problem(f);
-            p.message = if had(false) {
-                p.severity = Severity::Warning;
-                format!(
-                    "StatefulSet {}, which depends on {}, failed this rule before too: {}",
-                    f.object.key.name, key.name, p.message
-                )
-            } else {
-                format!(
-                    "this breaks StatefulSet {}, which depends on {}: {}",
-                    f.object.key.name, key.name, p.message
-                )
-            };
-            problems.push(p);
-        }
-        problems
+        let before = (self.runner)(&failing, &before_view, &only);
+        blame(&after, &before.findings)
+            .map(|(f, mut p, failed_before)| {
+                p.message = if failed_before {
+                    format!(
+                        "StatefulSet {}, which depends on {}, failed this rule before too: {}",
+                        f.object.key.name, key.name, p.message
+                    )
+                } else {
+                    format!(
+                        "this breaks StatefulSet {}, which depends on {}: {}",
+                        f.object.key.name, key.name, p.message
+                    )
+                };
+                p
+            })
+            .collect()
     }
 
     /// A `statefulsets/scale` UPDATE (`kubectl scale`, an HPA): the StatefulSet from the
@@ -936,37 +924,23 @@ impl Reviewer<'_> {
         let what = &req.kind.kind;
         let mut problems = Vec::new();
         for sts in &affected {
-            let errors = |o: &Outcome| -> Vec<Problem> {
-                o.findings
-                    .iter()
+            let after: Vec<rules::Finding> =
+                (self.runner)(std::slice::from_ref(sts), &after_view, &only)
+                    .findings
+                    .into_iter()
                     .filter(|f| f.severity == Severity::Error)
-                    .map(problem)
-                    .collect()
-            };
-            let after = errors(&(self.runner)(
-                std::slice::from_ref(sts),
-                &after_view,
-                &only,
-            ));
+                    .collect();
             if after.is_empty() {
                 continue;
             }
-            let before = errors(&(self.runner)(
-                std::slice::from_ref(sts),
-                self.companions,
-                &only,
-            ));
-            for mut p in after {
+            let before = (self.runner)(std::slice::from_ref(sts), self.companions, &only);
+            problems.extend(blame(&after, &before.findings).map(|(_, mut p, _)| {
                 p.message = format!(
                     "with this {what}, StatefulSet {}: {}",
                     sts.key.name, p.message
                 );
-                if before.iter().any(|b| b.code == p.code) {
-                    // the rule already failed before this change: do not block a repair attempt
-                    p.severity = Severity::Warning;
-                }
-                problems.push(p);
-            }
+                p
+            }));
         }
         Ok(self.decide(req, &new.key.to_string(), problems, None))
     }
@@ -1051,26 +1025,43 @@ fn bad(req: &AdmissionRequest<DynamicObject>, msg: &str) -> Decision {
 }
 
 /// The findings of a scaled StatefulSet (`after`) that it did not have at its current count
-/// (`before`); a rule that already failed only warns.
+/// (`before`), as [`blame`] says.
 fn new_findings(after: &Outcome, before: &Outcome, problems: &mut Vec<Problem>) {
-    for f in &after.findings {
+    problems.extend(blame(&after.findings, &before.findings).map(|(_, p, _)| p));
+}
+
+/// What a change is blamed for, on the StatefulSets it re-checks (the object itself at a new
+/// scale, its dependents, the StatefulSets a companion concerns), given their findings with the
+/// change (`after`) and without it (`before`); one policy for every such check, so that a
+/// change is never blamed, nor blocked, for what was broken before it (a repair attempt
+/// included):
+/// - a finding the StatefulSet already had (same rule, same message) is not repeated;
+/// - a rule that already failed on it with an error only warns (the bool is then `true`);
+/// - anything else keeps its severity (errors deny).
+fn blame<'f>(
+    after: &'f [rules::Finding],
+    before: &[rules::Finding],
+) -> impl Iterator<Item = (&'f rules::Finding, Problem, bool)> {
+    after.iter().filter_map(move |f| {
+        let same_rule =
+            |b: &&rules::Finding| b.object.key == f.object.key && b.rule.code == f.rule.code;
         if before
-            .findings
             .iter()
-            .any(|b| b.rule.code == f.rule.code && b.message == f.message)
+            .filter(same_rule)
+            .any(|b| b.message == f.message)
         {
-            continue;
+            return None;
         }
-        let mut p = problem(f);
-        if before
-            .findings
+        let failed_before = before
             .iter()
-            .any(|b| b.rule.code == f.rule.code && b.severity == Severity::Error)
-        {
+            .filter(same_rule)
+            .any(|b| b.severity == Severity::Error);
+        let mut p = problem(f);
+        if failed_before {
             p.severity = Severity::Warning;
         }
-        problems.push(p);
-    }
+        Some((f, p, failed_before))
+    })
 }
 
 fn problem(f: &rules::Finding) -> Problem {
@@ -1492,20 +1483,32 @@ mod tests {
     /// `reads`), not a hand-written kind -> code table.
     #[test]
     fn companion_change_re_checks_the_rules_that_read_its_kind() {
-        fn enabled(objs: &[Arc<Object>], _: &dyn Companions, config: &Config) -> Outcome {
+        /// An error listing the enabled rules, which says "changed" when the companion view
+        /// holds the changed companion (labelled `changed`): the finding differs before and
+        /// after the change, so it is reported (as a warning: the rule failed before too).
+        fn enabled(objs: &[Arc<Object>], c: &dyn Companions, config: &Config) -> Outcome {
             let on: Vec<&str> = rules::all()
                 .iter()
                 .map(|r| r.meta().code)
                 .filter(|c| config.is_enabled(c))
                 .collect();
+            let changed = [c.config_map("data", "zk-conf"), c.service("data", "zk-hs")]
+                .iter()
+                .flatten()
+                .any(|o| o.labels.contains_key("changed"));
             let meta = rules::lookup(on.first().copied().unwrap_or("SL001")).unwrap();
+            let message = format!("{}{}", if changed { "changed: " } else { "" }, on.join(","));
             Outcome {
-                findings: vec![Finding::new(meta, &objs[0], "", on.join(","))],
+                findings: vec![Finding::new(meta, &objs[0], "", message)],
                 suppressed: vec![],
             }
         }
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "zk-conf", "namespace": "data"}, "data": {"a": "1"}});
+        let changed = |mut o: Value| {
+            o["metadata"]["labels"] = json!({"changed": "yes"});
+            o
+        };
         let c = catalog(&[sts("zk", json!({})), svc("zk-hs", "zk", true), cm.clone()]);
         let config = Config::default();
         let reviewer = Reviewer {
@@ -1522,27 +1525,34 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join(",")
         };
-        let d = reviewer.review(request("UPDATE", Some(cm.clone()), Some(cm)));
+        let d = reviewer.review(request(
+            "UPDATE",
+            Some(changed(cm.clone())),
+            Some(cm.clone()),
+        ));
         // failing before and after: a warning, never a denial
         assert_eq!(d.verdict, Verdict::Warned, "{:?}", d.response);
         let w = d.response.warnings.unwrap();
         assert!(
             w[0].ends_with(&format!(
-                "with this ConfigMap, StatefulSet zk: {}",
+                "with this ConfigMap, StatefulSet zk: changed: {}",
                 readers(Kind::ConfigMap)
             )),
             "{w:?}"
         );
         assert!(readers(Kind::ConfigMap).contains("SL005"));
+        // the same finding before and after: not repeated (the change is not blamed)
+        let d = reviewer.review(request("UPDATE", Some(cm.clone()), Some(cm)));
+        assert_eq!(d.verdict, Verdict::Allowed, "{:?}", d.response);
         let d = reviewer.review(request(
             "UPDATE",
-            Some(svc("zk-hs", "zk", true)),
+            Some(changed(svc("zk-hs", "zk", true))),
             Some(svc("zk-hs", "zk", true)),
         ));
         let w = d.response.warnings.unwrap();
         assert!(
             w[0].ends_with(&format!(
-                "with this Service, StatefulSet zk: {}",
+                "with this Service, StatefulSet zk: changed: {}",
                 readers(Kind::Service)
             )),
             "{w:?}"
@@ -1559,7 +1569,7 @@ mod tests {
         }
         .review(request(
             "UPDATE",
-            Some(svc("zk-hs", "zk", true)),
+            Some(changed(svc("zk-hs", "zk", true))),
             Some(svc("zk-hs", "zk", true)),
         ));
         let w = d.response.warnings.unwrap();
