@@ -169,17 +169,25 @@ impl Rule for PodAntiAffinity {
 fn allowed_keys(config: &Options, required: bool) -> Vec<&str> {
     match &config.topology_keys {
         Some(keys) => keys.iter().map(String::as_str).collect(),
-        None if required => vec![HOSTNAME, ZONE, REGION],
-        None => vec![HOSTNAME],
+        None => default_keys(required).to_vec(),
     }
 }
 
-/// Whether `key` is among [`allowed_keys`].
+/// The keys allowed when `topologyKeys` is not configured: hostname, zone and region for a
+/// required term; hostname only for a preferred one.
+fn default_keys(required: bool) -> &'static [&'static str] {
+    if required {
+        &[HOSTNAME, ZONE, REGION]
+    } else {
+        &[HOSTNAME]
+    }
+}
+
+/// Whether `key` is among [`allowed_keys`] (without collecting them).
 fn allowed_key(config: &Options, required: bool, key: &str) -> bool {
     match &config.topology_keys {
         Some(keys) => keys.iter().any(|k| k == key),
-        None if required => [HOSTNAME, ZONE, REGION].contains(&key),
-        None => key == HOSTNAME,
+        None => default_keys(required).contains(&key),
     }
 }
 
