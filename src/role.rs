@@ -223,13 +223,9 @@ fn role_of(obj: &Object, detection: Option<Arc<Detection>>) -> Option<RoleInfo> 
                 ),
                 Duty::VotesByData => (Role::Stateless, false, ", keeps no data"),
             };
-            // `{label}: {reason}{extra}` ([`Detection::label`])
+            // `{label}: {reason}{extra}`
             let mut reason = String::with_capacity(64 + d.reason.len());
-            reason.push_str(d.system.name());
-            if let Some(c) = &d.component {
-                reason.push(' ');
-                reason.push_str(c);
-            }
+            d.push_label(&mut reason);
             reason.push_str(": ");
             reason.push_str(&d.reason);
             reason.push_str(extra);

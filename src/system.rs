@@ -136,9 +136,17 @@ pub struct Detection {
 impl Detection {
     /// `Kafka KRaft controller`, `ZooKeeper`.
     pub fn label(&self) -> String {
-        match &self.component {
-            Some(c) => format!("{} {c}", self.system),
-            None => self.system.to_string(),
+        let mut s = String::new();
+        self.push_label(&mut s);
+        s
+    }
+
+    /// Append [`Self::label`] to `buf` (no intermediate `String`).
+    pub fn push_label(&self, buf: &mut String) {
+        buf.push_str(self.system.name());
+        if let Some(c) = &self.component {
+            buf.push(' ');
+            buf.push_str(c);
         }
     }
 }
