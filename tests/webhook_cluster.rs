@@ -534,9 +534,14 @@ async fn start_cluster_tls(fake: &FakeApiServer) -> ClusterTls {
 
 /// POST a review; the response part of the answer (same uid checked).
 async fn admit_tls(t: &ClusterTls, review: &Value) -> Value {
-    let r = t
-        .client
-        .post(format!("{}/validate", t.url))
+    post_review(&t.client, &t.url, review).await
+}
+
+/// POST a review to `url`'s `/validate` with `client`; the response part of the answer (same
+/// uid checked).
+async fn post_review(client: &reqwest::Client, url: &str, review: &Value) -> Value {
+    let r = client
+        .post(format!("{url}/validate"))
         .json(review)
         .send()
         .await
@@ -735,21 +740,6 @@ async fn the_binary_denies_scaling_zookeeper_below_kafka_connect_string() {
     );
     let url = format!("https://{}", serve.addr);
     let client = https_client(&[&ca.pem], false);
-    let admit = |review: Value| {
-        let (client, url) = (client.clone(), url.clone());
-        async move {
-            let r = client
-                .post(format!("{url}/validate"))
-                .json(&review)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 200);
-            let v: Value = r.json().await.unwrap();
-            assert_eq!(v["response"]["uid"], review["request"]["uid"]);
-            v["response"].clone()
-        }
-    };
     eventually("ready", || {
         let (client, url) = (client.clone(), url.clone());
         async move {
@@ -759,7 +749,7 @@ async fn the_binary_denies_scaling_zookeeper_below_kafka_connect_string() {
     })
     .await;
 
-    let r = admit(scale_review("data", "zk", 3, 1)).await;
+    let r = post_review(&client, &url, &scale_review("data", "zk", 3, 1)).await;
     assert_eq!(r["allowed"], false, "{r}");
     assert_eq!(r["status"]["code"], 403);
     let m = codes(&r);
@@ -773,14 +763,19 @@ async fn the_binary_denies_scaling_zookeeper_below_kafka_connect_string() {
     );
     assert!(m.contains("names pod zk-2"), "{m}");
 
-    let r = admit(scale_review("data", "zk", 3, 5)).await;
+    let r = post_review(&client, &url, &scale_review("data", "zk", 3, 5)).await;
     assert_eq!(r["allowed"], true, "{r}");
     assert!(!codes(&r).contains("SL005"), "{r}");
 
     // the same through a StatefulSet UPDATE
     let mut smaller = zk_sts();
     smaller["spec"]["replicas"] = json!(1);
-    let r = admit(review("UPDATE", Some(&smaller), Some(&zk_sts()))).await;
+    let r = post_review(
+        &client,
+        &url,
+        &review("UPDATE", Some(&smaller), Some(&zk_sts())),
+    )
+    .await;
     assert_eq!(r["allowed"], false, "{r}");
     assert!(
         codes(&r).contains("this breaks StatefulSet kafka, which depends on zk"),

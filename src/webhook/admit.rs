@@ -684,9 +684,7 @@ impl Reviewer<'_> {
         if deps.is_empty() {
             return Vec::new();
         }
-        let codes: Vec<&'static str> = readers.iter().map(|r| r.meta().code).collect();
-        let mut only = self.config.clone();
-        only.restrict_to(&codes);
+        let only = self.only(readers.iter().copied());
         let after_view = Overlay::new(misses).with("StatefulSet", changed, Some(changed.clone()));
         let after = (self.runner)(&deps, &after_view, &only);
         let errors = |o: &Outcome| -> Vec<rules::Finding> {
@@ -789,13 +787,12 @@ impl Reviewer<'_> {
             s.spec.get_or_insert_with(Default::default).replicas = Some(replicas);
         }
         let scaled = Arc::new(scaled);
-        let codes: Vec<&'static str> = rules::all()
-            .iter()
-            .filter(|r| r.depends_on_replicas())
-            .map(|r| r.meta().code)
-            .collect();
-        let mut only = self.config.clone();
-        only.restrict_to(&codes);
+        let only = self.only(
+            rules::all()
+                .iter()
+                .copied()
+                .filter(|r| r.depends_on_replicas()),
+        );
         let misses = Misses::new(self.companions);
         let mut problems = Vec::new();
         // scaling to 0 stops every pod: the StatefulSet's own replica rules have nothing to say
@@ -820,6 +817,14 @@ impl Reviewer<'_> {
             }
         }
         d
+    }
+
+    /// The configuration with only `rules` left enabled (of those the configuration enables).
+    fn only(&self, rules: impl Iterator<Item = &'static dyn Rule>) -> Config {
+        let codes: Vec<&'static str> = rules.map(|r| r.meta().code).collect();
+        let mut only = self.config.clone();
+        only.restrict_to(&codes);
+        only
     }
 
     /// The enabled rules that read companions of `kind`.
@@ -917,9 +922,7 @@ impl Reviewer<'_> {
         if affected.is_empty() {
             return Ok(self.decide(req, &new.key.to_string(), Vec::new(), None));
         }
-        let codes: Vec<&'static str> = readers.iter().map(|r| r.meta().code).collect();
-        let mut only = self.config.clone();
-        only.restrict_to(&codes);
+        let only = self.only(readers.iter().copied());
         let after_view = Overlay::new(self.companions).with(&new.key.kind, &new, Some(new.clone()));
         let what = &req.kind.kind;
         let mut problems = Vec::new();
