@@ -435,13 +435,17 @@ impl<'a> ContainerView<'a> {
 
     /// The value of env var `name` (literal values only) and its evidence.
     pub fn env(&self, name: &str) -> Option<(&'a str, Evidence)> {
-        let env = self.container.env.as_ref()?;
-        let (i, e) = env.iter().enumerate().find(|(_, e)| e.name == name)?;
+        let (i, e) = self.env_entry(name)?;
         let v = e.value.as_deref().unwrap_or("");
-        if e.value_from.is_some() {
-            return None;
-        }
         Some((v, self.here(format!("{}/env/{i}/value", self.pointer))))
+    }
+
+    /// The env entry [`Self::env`] reads for `name`, with its index: the first of that name,
+    /// and only when its value is literal (not `valueFrom`).
+    fn env_entry(&self, name: &str) -> Option<(usize, &'a k8s_openapi::api::core::v1::EnvVar)> {
+        let env = self.container.env.as_deref()?;
+        let (i, e) = env.iter().enumerate().find(|(_, e)| e.name == name)?;
+        e.value_from.is_none().then_some((i, e))
     }
 
     /// A setting `key` (e.g. `process.roles`): from the env under any of `env_names`, from
@@ -464,12 +468,8 @@ impl<'a> ContainerView<'a> {
         key: &str,
         env_names: &[&str],
     ) -> Option<std::borrow::Cow<'a, str>> {
-        let env = self.container.env.as_deref().unwrap_or_default();
         for name in env_names.iter().copied().chain(std::iter::once(key)) {
-            // [`ContainerView::env`]: the first entry of the name, literal values only
-            if let Some(e) = env.iter().find(|e| e.name == name)
-                && e.value_from.is_none()
-            {
+            if let Some((_, e)) = self.env_entry(name) {
                 return Some(std::borrow::Cow::Borrowed(e.name.as_str()));
             }
         }
