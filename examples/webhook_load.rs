@@ -41,8 +41,16 @@ fn bare(
     statelint::rules::Outcome::default()
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // WORKERS=n: the runtime's worker threads (default: one per core, as #[tokio::main])
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = std::env::var("WORKERS").ok().map(|n| n.parse().unwrap()) {
+        rt.worker_threads(n);
+    }
+    rt.enable_all().build().unwrap().block_on(run());
+}
+
+async fn run() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let conns: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(16);
     let secs: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10);
@@ -102,6 +110,8 @@ async fn main() {
         .add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap())
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(secs);
+    // REQUESTS=n: each connection sends exactly n reviews, whatever the time (for callgrind)
+    let requests: Option<usize> = std::env::var("REQUESTS").ok().map(|n| n.parse().unwrap());
     let mut tasks = Vec::new();
     for _ in 0..conns {
         let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
@@ -119,7 +129,7 @@ async fn main() {
         let (url, body) = (url.clone(), body.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
-            while Instant::now() < deadline {
+            while requests.map_or(Instant::now() < deadline, |n| lat.len() < n) {
                 let t = Instant::now();
                 let r = client
                     .post(&url)
