@@ -9,11 +9,12 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, PodAffinityTerm, PodTemplateSpec, Service, WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::selector;
+
+mod in_place;
 use crate::source::yaml::{NodeSpan, SpanMap, push_segment};
 
 pub type Labels = BTreeMap<String, String>;
@@ -59,7 +60,8 @@ pub fn may_hide_placeholder(text: &[u8]) -> bool {
 /// `kind` `StatefulSet`, and when `spec.replicas` is negative. It does not look for
 /// placeholders: the caller checks the text first ([`may_hide_placeholder`]).
 ///
-/// Read into its box in place (the metadata field by field; the spec moved in once), and
+/// Read into its box in place, the big structs (spec, pod template, containers, volumes) where
+/// they live ([`in_place`]), and
 /// `status` and `metadata.managedFields` are skipped (checked to be JSON, not typed): no rule,
 /// role, system or ensemble reads them, the watch caches drop them too
 /// ([`crate::webhook::cluster`]), and the API server only sends them well-formed (it decoded
@@ -99,11 +101,11 @@ impl<'de> serde::Deserialize<'de> for FastStatefulSet {
                         Field::Kind => {
                             kind_ok = m.next_value::<Option<&'de str>>()? == Some("StatefulSet")
                         }
-                        Field::Metadata => {
-                            sts.metadata = ObjectMeta::default();
-                            m.next_value_seed(MetaInto(&mut sts.metadata))?
-                        }
-                        Field::Spec => sts.spec = m.next_value()?,
+                        Field::Metadata => m.next_value_seed(in_place::Into {
+                            into: &mut sts.metadata,
+                            skip: &["managedFields"],
+                        })?,
+                        Field::Spec => m.next_value_seed(in_place::OptInto(&mut sts.spec))?,
                         Field::Status | Field::Other => {
                             m.next_value::<IgnoredAny>()?;
                         }
@@ -124,82 +126,6 @@ impl<'de> serde::Deserialize<'de> for FastStatefulSet {
             }
         }
         d.deserialize_map(V)
-    }
-}
-
-/// `metadata` read into an [`ObjectMeta`] in place, `managedFields` skipped; `null` leaves it
-/// empty.
-struct MetaInto<'m>(&'m mut ObjectMeta);
-
-impl<'de> serde::de::DeserializeSeed<'de> for MetaInto<'_> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_option(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for MetaInto<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an ObjectMeta")
-    }
-    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut m: M) -> Result<(), M::Error> {
-        use serde::de::IgnoredAny;
-        #[derive(serde::Deserialize)]
-        #[serde(field_identifier, rename_all = "camelCase")]
-        enum Field {
-            Annotations,
-            CreationTimestamp,
-            DeletionGracePeriodSeconds,
-            DeletionTimestamp,
-            Finalizers,
-            GenerateName,
-            Generation,
-            Labels,
-            ManagedFields,
-            Name,
-            Namespace,
-            OwnerReferences,
-            ResourceVersion,
-            SelfLink,
-            Uid,
-            #[serde(other)]
-            Other,
-        }
-        let o = self.0;
-        while let Some(field) = m.next_key::<Field>()? {
-            match field {
-                Field::Annotations => o.annotations = m.next_value()?,
-                Field::CreationTimestamp => o.creation_timestamp = m.next_value()?,
-                Field::DeletionGracePeriodSeconds => {
-                    o.deletion_grace_period_seconds = m.next_value()?
-                }
-                Field::DeletionTimestamp => o.deletion_timestamp = m.next_value()?,
-                Field::Finalizers => o.finalizers = m.next_value()?,
-                Field::GenerateName => o.generate_name = m.next_value()?,
-                Field::Generation => o.generation = m.next_value()?,
-                Field::Labels => o.labels = m.next_value()?,
-                Field::Name => o.name = m.next_value()?,
-                Field::Namespace => o.namespace = m.next_value()?,
-                Field::OwnerReferences => o.owner_references = m.next_value()?,
-                Field::ResourceVersion => o.resource_version = m.next_value()?,
-                Field::SelfLink => o.self_link = m.next_value()?,
-                Field::Uid => o.uid = m.next_value()?,
-                Field::ManagedFields | Field::Other => {
-                    m.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(())
     }
 }
 

@@ -834,6 +834,9 @@ mod tests {
         });
         let future = validate(State(inner), HeaderMap::new(), Ok(Bytes::new()));
         let size = std::mem::size_of_val(&future);
-        assert!(size <= 512, "the /validate handler's future is {size} bytes");
+        assert!(
+            size <= 512,
+            "the /validate handler's future is {size} bytes"
+        );
     }
 }
