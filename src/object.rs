@@ -1105,6 +1105,223 @@ mod tests {
         v["metadata"]["unknown"] = json!({"a": [1]});
         v["spec"]["unknown"] = json!(true);
         variants.push(v);
+        // what is read in place (object/in_place.rs): every kind of field, nulls, empty lists
+        let mut v = base.clone();
+        let pod = &mut v["spec"]["template"]["spec"];
+        pod["volumes"] = json!([{"name": "cfg", "configMap": {"name": "zk-cfg"}},
+            {"name": "tmp", "emptyDir": {}}, {"name": "d", "persistentVolumeClaim": {"claimName": "d"}}]);
+        pod["initContainers"] = json!([{"name": "init", "image": "busybox", "command": ["sh"]}]);
+        pod["containers"][0]["securityContext"] = json!({"runAsUser": 1000});
+        pod["containers"][0]["ports"] = json!([{"containerPort": 2181}]);
+        pod["containers"][0]["livenessProbe"] = json!({"tcpSocket": {"port": 2181}});
+        pod["containers"][0]["unknown"] = json!([1]);
+        pod["securityContext"] = json!({"fsGroup": 1000});
+        pod["affinity"] = json!({"podAntiAffinity": {}});
+        pod["hostNetwork"] = json!(false);
+        pod["setHostnameAsFQDN"] = json!(true);
+        v["spec"]["template"]["metadata"]["annotations"] = json!({"a": "b"});
+        v["spec"]["volumeClaimTemplates"] = json!([{"metadata": {"name": "d"},
+            "spec": {"accessModes": ["ReadWriteOnce"]}}]);
+        v["spec"]["updateStrategy"] = json!({"type": "RollingUpdate"});
+        variants.push(v);
+        for (pointer, value) in [
+            ("/spec/template/spec/containers", json!(null)),
+            ("/spec/template/spec/containers", json!([])),
+            ("/spec/template/spec/containers/0/name", json!(null)),
+            ("/spec/template/spec/initContainers", json!(null)),
+            ("/spec/template/spec/initContainers", json!([])),
+            ("/spec/template/spec/volumes", json!([{"name": null}])),
+            ("/spec/template/spec", json!(null)),
+            ("/spec/template/metadata", json!(null)),
+            ("/spec/template", json!(null)),
+            ("/spec/selector", json!(null)),
+            ("/spec", json!(null)),
+            ("/metadata", json!(null)),
+        ] {
+            let mut v = base.clone();
+            let (parent, field) = pointer.rsplit_once('/').unwrap();
+            v.pointer_mut(parent).unwrap()[field] = value;
+            variants.push(v);
+        }
+        // every field of the structs read in place, each with its own value
+        let mut v = base.clone();
+        let named = |keys: &[&str]| -> Value {
+            keys.iter()
+                .map(|k| (k.to_string(), json!(k)))
+                .collect::<serde_json::Map<_, _>>()
+                .into()
+        };
+        let mut pod = named(&[
+            "dnsPolicy",
+            "hostname",
+            "nodeName",
+            "preemptionPolicy",
+            "priorityClassName",
+            "restartPolicy",
+            "runtimeClassName",
+            "schedulerName",
+            "serviceAccount",
+            "serviceAccountName",
+            "subdomain",
+        ]);
+        for (i, k) in [
+            "activeDeadlineSeconds",
+            "priority",
+            "terminationGracePeriodSeconds",
+        ]
+        .iter()
+        .enumerate()
+        {
+            pod[k] = json!(i + 1);
+        }
+        for k in [
+            "automountServiceAccountToken",
+            "enableServiceLinks",
+            "hostIPC",
+            "hostNetwork",
+            "hostPID",
+            "hostUsers",
+            "setHostnameAsFQDN",
+            "shareProcessNamespace",
+        ] {
+            pod[k] = json!(true);
+        }
+        for k in ["affinity", "dnsConfig", "resources", "securityContext"] {
+            pod[k] = json!({});
+        }
+        for k in [
+            "ephemeralContainers",
+            "hostAliases",
+            "imagePullSecrets",
+            "readinessGates",
+            "resourceClaims",
+            "schedulingGates",
+            "tolerations",
+            "topologySpreadConstraints",
+        ] {
+            pod[k] = json!([]);
+        }
+        pod["nodeSelector"] = json!({"a": "b"});
+        pod["os"] = json!({"name": "linux"});
+        pod["overhead"] = json!({"cpu": "1"});
+        let mut container = named(&[
+            "image",
+            "imagePullPolicy",
+            "name",
+            "restartPolicy",
+            "terminationMessagePath",
+            "terminationMessagePolicy",
+            "workingDir",
+        ]);
+        for (i, k) in ["livenessProbe", "readinessProbe", "startupProbe"]
+            .iter()
+            .enumerate()
+        {
+            container[k] = json!({"periodSeconds": i + 1});
+        }
+        for k in ["args", "command"] {
+            container[k] = json!([k]);
+        }
+        for k in [
+            "env",
+            "envFrom",
+            "ports",
+            "resizePolicy",
+            "volumeDevices",
+            "volumeMounts",
+        ] {
+            container[k] = json!([]);
+        }
+        for k in ["stdin", "stdinOnce", "tty"] {
+            container[k] = json!(true);
+        }
+        container["lifecycle"] = json!({});
+        container["resources"] = json!({});
+        container["securityContext"] = json!({});
+        pod["containers"] = json!([container.clone()]);
+        pod["initContainers"] = json!([container]);
+        pod["volumes"] = [
+            "awsElasticBlockStore",
+            "azureDisk",
+            "azureFile",
+            "cephfs",
+            "cinder",
+            "configMap",
+            "csi",
+            "downwardAPI",
+            "emptyDir",
+            "ephemeral",
+            "fc",
+            "flexVolume",
+            "flocker",
+            "gcePersistentDisk",
+            "gitRepo",
+            "glusterfs",
+            "hostPath",
+            "image",
+            "iscsi",
+            "nfs",
+            "persistentVolumeClaim",
+            "photonPersistentDisk",
+            "portworxVolume",
+            "projected",
+            "quobyte",
+            "rbd",
+            "scaleIO",
+            "secret",
+            "storageos",
+            "vsphereVolume",
+        ]
+        .iter()
+        .map(|k| json!({"name": k, *k: {}}))
+        .collect();
+        let mut meta = named(&[
+            "generateName",
+            "name",
+            "namespace",
+            "resourceVersion",
+            "selfLink",
+            "uid",
+        ]);
+        meta["annotations"] = json!({"a": "b"});
+        meta["labels"] = json!({"app": "zk"});
+        meta["creationTimestamp"] = json!("2024-01-02T03:04:05Z");
+        meta["deletionTimestamp"] = json!("2024-01-02T03:04:06Z");
+        meta["deletionGracePeriodSeconds"] = json!(1);
+        meta["generation"] = json!(2);
+        meta["finalizers"] = json!(["a/b"]);
+        meta["managedFields"] = json!([{"manager": "m"}]);
+        meta["ownerReferences"] = json!([]);
+        v["spec"]["template"] = json!({"metadata": meta, "spec": pod});
+        v["spec"]["minReadySeconds"] = json!(5);
+        v["spec"]["revisionHistoryLimit"] = json!(7);
+        v["spec"]["ordinals"] = json!({"start": 1});
+        v["spec"]["podManagementPolicy"] = json!("Parallel");
+        v["spec"]["persistentVolumeClaimRetentionPolicy"] = json!({"whenDeleted": "Retain"});
+        v["spec"]["updateStrategy"] = json!({"type": "OnDelete"});
+        v["spec"]["volumeClaimTemplates"] = json!([]);
+        variants.push(v);
+        // text the tree cannot show: a repeated struct replaces the first one whole, an escaped
+        // field name is the same field
+        let texts = [
+            r#"{"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":"a","labels":{"a":"b"}},"metadata":{"name":"zk"},"spec":{"template":{"metadata":{"labels":{"x":"y"}},"spec":{"hostPID":true}},"template":{"spec":{"containers":[{"name":"z"}]}}}}"#.to_string(),
+            r#"{"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":"zk"},"spec":{"template":{"metadata":{"labels":{"x":"y"}},"metadata":null,"spec":{"initContainers":[{"name":"i"}],"initContainers":null,"containers":[{"name":"z"}]}}}}"#.to_string(),
+            base.to_string().replacen(
+                r#""template":{"#,
+                r#""template":{"metadata":{"labels":{"x":"y"}},"spec":{"hostPID":true,"containers":[{"name":"a"},{"name":"b"}]}},"template":{"#,
+                1,
+            ),
+            base.to_string()
+                .replacen(r#""containers":["#, r#""containers":[{"name":"gone"}],"containers":["#, 1),
+            base.to_string().replacen(r#""serviceName""#, r#""service\u004eame""#, 1),
+            base.to_string().replacen(r#""template""#, r#""\u0074emplate""#, 1),
+        ];
+        for text in texts {
+            let fast = Object::from_json_fast(&text, "ns").expect("fast path");
+            let tree: Value = serde_json::from_str(&text).unwrap();
+            let tree = Object::from_value(tree, None, "ns").unwrap().unwrap();
+            assert_eq!(format!("{fast:?}"), format!("{tree:?}"), "{text}");
+        }
         for v in variants {
             let fast = Object::from_json_fast(&v.to_string(), "ns").expect("fast path");
             let tree = Object::from_value(v.clone(), None, "ns").unwrap().unwrap();
