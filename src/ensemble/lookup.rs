@@ -90,8 +90,20 @@ fn candidates(
         (None, Some(ns)) => companions.service(ns, svc).into_iter().collect(),
         (None, None) => companions.services_named(svc),
     };
+    let by_service = companions.statefulsets_by_service(svc);
+    candidates_of(ns, services, by_service, companions, is_member)
+}
+
+/// [`candidates`] from the Services named `svc` and the StatefulSets whose serviceName is `svc`.
+fn candidates_of(
+    ns: Option<&str>,
+    services: Vec<Arc<Object>>,
+    by_service: Vec<Arc<Object>>,
+    companions: &dyn Companions,
+    is_member: &dyn Fn(&Object) -> bool,
+) -> Vec<Ensemble> {
     let mut out: Vec<Ensemble> = Vec::new();
-    for sts in companions.statefulsets_by_service(svc) {
+    for sts in by_service {
         if ns.is_some_and(|ns| ns != sts.key.namespace) || !is_member(&sts) {
             continue;
         }
@@ -170,7 +182,40 @@ fn find_given(
     is_member: &dyn Fn(&Object) -> bool,
 ) -> Option<Ensemble> {
     let prefix = pod.and_then(split_ordinal).map(|(n, _)| n);
-    let mut found = candidates(Some(ns), svc, services, companions, is_member);
+    let services: Vec<Arc<Object>> = match services {
+        Some(known) => known,
+        None => companions.service(ns, svc).into_iter().collect(),
+    };
+    let by_service = companions.statefulsets_by_service(svc);
+    // The common case, a pod name of a StatefulSet whose serviceName is `svc`: the candidates
+    // are ordered by (name is not the pod's, serviceName is not `svc`, key), and no other
+    // candidate can come before it (a StatefulSet a Service selects that has this name in `ns`
+    // is this one; one whose serviceName is `svc` is in `by_service`), so the search for the
+    // workloads the Services select is skipped.
+    if let Some(prefix) = prefix {
+        let mut best: Option<&Arc<Object>> = None;
+        for sts in &by_service {
+            if sts.key.name == prefix
+                && sts.key.namespace == ns
+                && service_name(sts) == svc
+                && is_member(sts)
+                && best.is_none_or(|b| sts.key < b.key)
+            {
+                best = Some(sts);
+            }
+        }
+        if let Some(sts) = best {
+            let service = services
+                .iter()
+                .find(|s| s.key.namespace == sts.key.namespace && selects(s, sts))
+                .cloned();
+            return Some(Ensemble {
+                sts: sts.clone(),
+                service,
+            });
+        }
+    }
+    let mut found = candidates_of(Some(ns), services, by_service, companions, is_member);
     found.sort_by_key(|e| {
         (
             Some(e.sts.key.name.as_str()) != prefix,
