@@ -299,4 +299,36 @@ spec: {selector: {app: nothing}, ports: [{port: 2181}]}
         // not a member of the system asked for
         assert!(find_anywhere("zk-hs", None, &c, &|_: &Object| false).is_empty());
     }
+
+    #[test]
+    fn a_pod_name_picks_its_statefulset_with_or_without_the_selector_search() {
+        // zk2's serviceName is another, but Service zk-cs selects its pods too
+        let input = INPUT.to_string()
+            + "---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: zk2, namespace: data}
+spec:
+  serviceName: zk-cs
+  selector: {matchLabels: {app: zk}}
+  template:
+    metadata: {labels: {app: zk}}
+    spec: {containers: [{name: zk, image: zookeeper:3.9}]}
+";
+        let c = catalog(&input);
+        let zk = |o: &Object| is_zookeeper(o, &c);
+        // the serviceName index names it: found without the search, with the Service
+        let e = find("data", "zk-cs", Some("zk2-0"), &c, &zk).unwrap();
+        assert_eq!(e.sts.key.name, "zk2");
+        assert_eq!(e.service.unwrap().key.name, "zk-cs");
+        // found through the Service's selector
+        let e = find("data", "zk-cs", Some("zk-0"), &c, &zk).unwrap();
+        assert_eq!(e.sts.key.name, "zk");
+        assert_eq!(e.service.unwrap().key.name, "zk-cs");
+        // no pod of that name: the serviceName first
+        let e = find("data", "zk-cs", Some("zk3-0"), &c, &zk).unwrap();
+        assert_eq!(e.sts.key.name, "zk2");
+        // not a member: not found either way
+        assert!(find("data", "zk-cs", Some("zk2-0"), &c, &|_: &Object| false).is_none());
+    }
 }
