@@ -3,6 +3,8 @@
 //! ZooKeeper ensembles. The webhook implements the same trait over the live cluster.
 
 use std::collections::{BTreeMap, HashMap};
+
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -168,7 +170,7 @@ fn key_of(o: &Object) -> (&str, &str, &str) {
 /// select must carry, plus those that cannot be keyed (checked one by one).
 #[derive(Default)]
 struct SelectorIndex {
-    by_pair: HashMap<String, HashMap<String, Vec<usize>>>,
+    by_pair: FxHashMap<String, FxHashMap<String, Vec<usize>>>,
     unkeyed: Vec<usize>,
 }
 
@@ -202,7 +204,7 @@ impl SelectorIndex {
 /// Workloads keyed by each (label, value) pair of their pod template.
 #[derive(Default)]
 struct PodLabelIndex {
-    by_pair: HashMap<String, std::collections::BTreeMap<String, Vec<usize>>>,
+    by_pair: FxHashMap<String, std::collections::BTreeMap<String, Vec<usize>>>,
 }
 
 impl PodLabelIndex {
@@ -406,18 +408,18 @@ impl WorkloadLabelIndex {
 #[derive(Default)]
 pub struct Catalog {
     objects: Vec<Arc<Object>>,
-    by_key: HashMap<Key, usize>,
-    by_kind_ns: HashMap<(String, String), Vec<usize>>,
-    workloads_by_ns: HashMap<String, Vec<usize>>,
+    by_key: FxHashMap<Key, usize>,
+    by_kind_ns: FxHashMap<(String, String), Vec<usize>>,
+    workloads_by_ns: FxHashMap<String, Vec<usize>>,
     /// Workloads by one pod template label (key -> value -> ids), per namespace and overall.
-    workload_labels: HashMap<String, PodLabelIndex>,
+    workload_labels: FxHashMap<String, PodLabelIndex>,
     workload_labels_all: PodLabelIndex,
-    services: HashMap<String, SelectorIndex>,
-    pdbs: HashMap<String, SelectorIndex>,
+    services: FxHashMap<String, SelectorIndex>,
+    pdbs: FxHashMap<String, SelectorIndex>,
     /// StatefulSets by `spec.serviceName`, every namespace.
-    by_service_name: HashMap<String, Vec<usize>>,
+    by_service_name: FxHashMap<String, Vec<usize>>,
     /// Services by name, every namespace.
-    services_by_name: HashMap<String, Vec<usize>>,
+    services_by_name: FxHashMap<String, Vec<usize>>,
 }
 
 impl Catalog {

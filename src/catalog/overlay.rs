@@ -12,7 +12,9 @@ use crate::selector;
 /// The companion view with some objects replaced, added (`Some`) or removed (`None`).
 pub struct Overlay<'a> {
     base: &'a dyn Companions,
-    changes: Vec<(String, String, String, Option<Arc<Object>>)>,
+    /// (kind, namespace, name, replacement), borrowed from the caller: building the view of a
+    /// review copies no name.
+    changes: Vec<(&'a str, &'a str, &'a str, Option<Arc<Object>>)>,
 }
 
 impl<'a> Overlay<'a> {
@@ -24,20 +26,16 @@ impl<'a> Overlay<'a> {
     }
 
     /// Replace `kind` `at.namespace`/`at.name` with `with` (None removes it).
-    pub fn with(mut self, kind: &str, at: &Object, with: Option<Arc<Object>>) -> Self {
-        self.changes.push((
-            kind.to_string(),
-            at.key.namespace.clone(),
-            at.key.name.clone(),
-            with,
-        ));
+    pub fn with(mut self, kind: &'a str, at: &'a Object, with: Option<Arc<Object>>) -> Self {
+        self.changes
+            .push((kind, &at.key.namespace, &at.key.name, with));
         self
     }
 
     fn changed(&self, kind: &str, ns: &str, name: &str) -> Option<&Option<Arc<Object>>> {
         self.changes
             .iter()
-            .find(|(k, n, m, _)| k == kind && n == ns && m == name)
+            .find(|(k, n, m, _)| *k == kind && *n == ns && *m == name)
             .map(|(_, _, _, o)| o)
     }
 
@@ -71,8 +69,8 @@ impl<'a> Overlay<'a> {
             .collect();
         for (k, n, _, o) in &self.changes {
             if let Some(o) = o
-                && kinds.contains(&k.as_str())
-                && ns.is_none_or(|ns| ns == n)
+                && kinds.contains(k)
+                && ns.is_none_or(|ns| ns == *n)
                 && keep(o)
             {
                 out.push(o.clone());
@@ -174,8 +172,8 @@ impl Companions for Overlay<'_> {
             .collect();
         for (k, n, _, o) in &self.changes {
             if let Some(o) = o
-                && k == "StatefulSet"
-                && n == namespace
+                && *k == "StatefulSet"
+                && *n == namespace
                 && let Some(v) = o.pod_labels().and_then(|l| l.get(key))
             {
                 values.entry(v.clone()).or_insert_with(|| o.clone());

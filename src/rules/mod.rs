@@ -355,34 +355,52 @@ pub fn attach_role(out: &mut [Finding], object: &Arc<Object>, role: Option<&Arc<
     }
 }
 
+/// Objects per rayon task in [`run`].
+const MIN_PER_TASK: usize = 64;
+
 /// Run every enabled rule over `objects` (in parallel), apply severity overrides and ignore
 /// annotations.
 pub fn run(objects: &[Arc<Object>], companions: &dyn Companions, config: &Config) -> Outcome {
     use rayon::prelude::*;
-    let rules: Vec<&dyn Rule> = all()
-        .iter()
-        .copied()
-        .filter(|r| config.is_enabled(r.meta().code))
-        .collect();
-    let mut findings: Vec<Finding> = objects
-        .par_iter()
-        .with_min_len(64)
-        .flat_map_iter(|o| {
-            // worked out once per object (and kept with it: SL005, SL009, SL011... ask again)
-            let role = crate::role::shared(o, companions);
-            let cx = Ctx {
-                companions,
-                config,
-                role: role.as_deref(),
-            };
-            let mut out = Vec::new();
-            for r in &rules {
-                check_one(*r, o, &cx, &mut out);
-            }
-            attach_role(&mut out, o, role.as_ref());
-            out
-        })
-        .collect();
+    let mut rules: Vec<&dyn Rule> = Vec::with_capacity(all().len());
+    rules.extend(
+        all()
+            .iter()
+            .copied()
+            .filter(|r| config.is_enabled(r.meta().code)),
+    );
+    let check = |o: &Arc<Object>, out: &mut Vec<Finding>| {
+        // worked out once per object (and kept with it: SL005, SL009, SL011... ask again)
+        let role = crate::role::shared(o, companions);
+        let cx = Ctx {
+            companions,
+            config,
+            role: role.as_deref(),
+        };
+        let from = out.len();
+        for r in &rules {
+            check_one(*r, o, &cx, out);
+        }
+        attach_role(&mut out[from..], o, role.as_ref());
+    };
+    let mut findings: Vec<Finding> = if objects.len() < 2 * MIN_PER_TASK {
+        // one task's worth (a webhook review): rayon would not split it; run it here, in order
+        let mut out = Vec::new();
+        for o in objects {
+            check(o, &mut out);
+        }
+        out
+    } else {
+        objects
+            .par_iter()
+            .with_min_len(MIN_PER_TASK)
+            .flat_map_iter(|o| {
+                let mut out = Vec::new();
+                check(o, &mut out);
+                out
+            })
+            .collect()
+    };
     for f in &mut findings {
         if let Some(s) = config.severity_override(f.rule.code) {
             f.severity = s;
