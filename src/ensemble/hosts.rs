@@ -11,23 +11,46 @@ pub struct HostPort {
     pub text: String,
 }
 
+/// One `host[:port]` of a list, borrowed from the text it is written in (what
+/// [`parse_connect_ref`] gives: no allocation per host).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostRef<'a> {
+    pub host: &'a str,
+    pub port: Option<&'a str>,
+    /// The entry as written (`host:port`).
+    pub text: &'a str,
+}
+
+impl HostRef<'_> {
+    pub fn to_owned(&self) -> HostPort {
+        HostPort {
+            host: self.host.to_string(),
+            port: self.port.map(str::to_string),
+            text: self.text.to_string(),
+        }
+    }
+}
+
 /// Split one `host[:port]` (or `[v6]:port`).
 pub fn host_port(h: &str) -> HostPort {
+    host_port_ref(h).to_owned()
+}
+
+/// [`host_port`], borrowed.
+pub fn host_port_ref(h: &str) -> HostRef<'_> {
     // `h.rsplit_once(':')`, byte-wise (host lists are short and many)
     let split = h
         .bytes()
         .rposition(|b| b == b':')
         .map(|i| (&h[..i], &h[i + 1..]));
     let (host, port) = match split {
-        Some((a, p)) if !a.bytes().any(|b| b == b']') || a.ends_with(']') => {
-            (a, Some(p.to_string()))
-        }
+        Some((a, p)) if !a.bytes().any(|b| b == b']') || a.ends_with(']') => (a, Some(p)),
         _ => (h, None),
     };
-    HostPort {
-        host: host.trim_end_matches('.').to_string(),
+    HostRef {
+        host: host.trim_end_matches('.'),
         port,
-        text: h.to_string(),
+        text: h,
     }
 }
 
@@ -36,16 +59,25 @@ pub fn host_port(h: &str) -> HostPort {
 /// metadata service URIs (`zk+hierarchical://h1:p1;h2:p2/ledgers`) are read the same way; a
 /// host named `zk` (`zk:2181`) is a host, not a scheme.
 pub fn parse_connect(s: &str) -> (Vec<HostPort>, Option<String>) {
+    let (hosts, chroot) = parse_connect_ref(s);
+    (
+        hosts.iter().map(HostRef::to_owned).collect(),
+        chroot.map(str::to_string),
+    )
+}
+
+/// [`parse_connect`], borrowed from `s`.
+pub fn parse_connect_ref(s: &str) -> (Vec<HostRef<'_>>, Option<&str>) {
     let s = s.trim();
     let s = &s[connect_scheme(s).len()..];
     let (list, chroot) = match s.bytes().position(|b| b == b'/') {
-        Some(i) => (&s[..i], Some(s[i..].to_string())),
+        Some(i) => (&s[..i], Some(&s[i..])),
         None => (s, None),
     };
     let hosts = split_bytes(list, |b| b == b',' || b == b';')
         .map(str::trim)
         .filter(|h| !h.is_empty())
-        .map(host_port)
+        .map(host_port_ref)
         .collect();
     (hosts, chroot)
 }
@@ -155,6 +187,38 @@ impl Target {
     }
 }
 
+/// [`Target`], borrowed from the host name and the client's namespace (what [`resolve_ref`]
+/// gives: no allocation per host).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetRef<'a> {
+    Pod {
+        pod: &'a str,
+        service: &'a str,
+        ns: &'a str,
+    },
+    Service {
+        service: &'a str,
+        ns: &'a str,
+    },
+    WrongDomain {
+        domain: &'a str,
+    },
+    External,
+}
+
+impl TargetRef<'_> {
+    pub fn to_owned(&self) -> Target {
+        match *self {
+            TargetRef::Pod { pod, service, ns } => Target::pod(pod, service, ns),
+            TargetRef::Service { service, ns } => Target::service(service, ns),
+            TargetRef::WrongDomain { domain } => Target::WrongDomain {
+                domain: domain.to_string(),
+            },
+            TargetRef::External => Target::External,
+        }
+    }
+}
+
 /// Top-level domains that make a short name external rather than `<pod>.<svc>.<ns>`.
 const PUBLIC_TLDS: &[&str] = &[
     "com",
@@ -187,12 +251,25 @@ pub fn resolve(
     domain: &str,
     pod_service_exists: impl Fn(&str, &str, &str) -> bool,
 ) -> Target {
+    resolve_ref(host, pod_ns, domain, |ns, pod, svc| {
+        pod_service_exists(ns, pod, svc)
+    })
+    .to_owned()
+}
+
+/// [`resolve`], borrowed from `host` and `pod_ns`.
+pub fn resolve_ref<'a>(
+    host: &'a str,
+    pod_ns: &'a str,
+    domain: &str,
+    pod_service_exists: impl Fn(&'a str, &'a str, &'a str) -> bool,
+) -> TargetRef<'a> {
     if host.is_empty()
         || host.bytes().all(|b| b.is_ascii_digit() || b == b'.')
         || host.contains(':')
         || host == "localhost"
     {
-        return Target::External;
+        return TargetRef::External;
     }
     // `<...>.svc.<domain>`
     let in_domain = host
@@ -214,22 +291,23 @@ pub fn resolve(
         split_bytes(p, |b| b == b'.').for_each(&mut push);
         push("svc");
     } else if let Some(i) = find_svc(host) {
-        return Target::WrongDomain {
-            domain: host[i + 5..].to_string(),
+        return TargetRef::WrongDomain {
+            domain: &host[i + 5..],
         };
     } else {
         split_bytes(host, |b| b == b'.').for_each(&mut push);
         if let Some(dot) = host.bytes().rposition(|b| b == b'.')
             && PUBLIC_TLDS.contains(&&host[dot + 1..])
         {
-            return Target::External;
+            return TargetRef::External;
         }
     }
     if many {
-        return Target::External;
+        return TargetRef::External;
     }
-    let (pod, svc) = (Target::pod, Target::service);
-    match &buf[..n] {
+    let pod = |pod, service, ns| TargetRef::Pod { pod, service, ns };
+    let svc = |service, ns| TargetRef::Service { service, ns };
+    match buf[..n] {
         [s, n, "svc"] => svc(s, n),
         [p, s, n, "svc"] => pod(p, s, n),
         [s] => svc(s, pod_ns),
@@ -241,7 +319,7 @@ pub fn resolve(
             }
         }
         [p, s, n] => pod(p, s, n),
-        _ => Target::External,
+        _ => TargetRef::External,
     }
 }
 

@@ -90,8 +90,20 @@ fn candidates(
         (None, Some(ns)) => companions.service(ns, svc).into_iter().collect(),
         (None, None) => companions.services_named(svc),
     };
+    let by_service = companions.statefulsets_by_service(svc);
+    candidates_of(ns, services, by_service, companions, is_member)
+}
+
+/// [`candidates`] from the Services named `svc` and the StatefulSets whose serviceName is `svc`.
+fn candidates_of(
+    ns: Option<&str>,
+    services: Vec<Arc<Object>>,
+    by_service: Vec<Arc<Object>>,
+    companions: &dyn Companions,
+    is_member: &dyn Fn(&Object) -> bool,
+) -> Vec<Ensemble> {
     let mut out: Vec<Ensemble> = Vec::new();
-    for sts in companions.statefulsets_by_service(svc) {
+    for sts in by_service {
         if ns.is_some_and(|ns| ns != sts.key.namespace) || !is_member(&sts) {
             continue;
         }
@@ -170,7 +182,40 @@ fn find_given(
     is_member: &dyn Fn(&Object) -> bool,
 ) -> Option<Ensemble> {
     let prefix = pod.and_then(split_ordinal).map(|(n, _)| n);
-    let mut found = candidates(Some(ns), svc, services, companions, is_member);
+    let services: Vec<Arc<Object>> = match services {
+        Some(known) => known,
+        None => companions.service(ns, svc).into_iter().collect(),
+    };
+    let by_service = companions.statefulsets_by_service(svc);
+    // The common case, a pod name of a StatefulSet whose serviceName is `svc`: the candidates
+    // are ordered by (name is not the pod's, serviceName is not `svc`, key), and no other
+    // candidate can come before it (a StatefulSet a Service selects that has this name in `ns`
+    // is this one; one whose serviceName is `svc` is in `by_service`), so the search for the
+    // workloads the Services select is skipped.
+    if let Some(prefix) = prefix {
+        let mut best: Option<&Arc<Object>> = None;
+        for sts in &by_service {
+            if sts.key.name == prefix
+                && sts.key.namespace == ns
+                && service_name(sts) == svc
+                && is_member(sts)
+                && best.is_none_or(|b| sts.key < b.key)
+            {
+                best = Some(sts);
+            }
+        }
+        if let Some(sts) = best {
+            let service = services
+                .iter()
+                .find(|s| s.key.namespace == sts.key.namespace && selects(s, sts))
+                .cloned();
+            return Some(Ensemble {
+                sts: sts.clone(),
+                service,
+            });
+        }
+    }
+    let mut found = candidates_of(Some(ns), services, by_service, companions, is_member);
     found.sort_by_key(|e| {
         (
             Some(e.sts.key.name.as_str()) != prefix,
@@ -253,5 +298,37 @@ spec: {selector: {app: nothing}, ports: [{port: 2181}]}
         assert!(find_anywhere("nope", None, &c, &zk).is_empty());
         // not a member of the system asked for
         assert!(find_anywhere("zk-hs", None, &c, &|_: &Object| false).is_empty());
+    }
+
+    #[test]
+    fn a_pod_name_picks_its_statefulset_with_or_without_the_selector_search() {
+        // zk2's serviceName is another, but Service zk-cs selects its pods too
+        let input = INPUT.to_string()
+            + "---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: zk2, namespace: data}
+spec:
+  serviceName: zk-cs
+  selector: {matchLabels: {app: zk}}
+  template:
+    metadata: {labels: {app: zk}}
+    spec: {containers: [{name: zk, image: zookeeper:3.9}]}
+";
+        let c = catalog(&input);
+        let zk = |o: &Object| is_zookeeper(o, &c);
+        // the serviceName index names it: found without the search, with the Service
+        let e = find("data", "zk-cs", Some("zk2-0"), &c, &zk).unwrap();
+        assert_eq!(e.sts.key.name, "zk2");
+        assert_eq!(e.service.unwrap().key.name, "zk-cs");
+        // found through the Service's selector
+        let e = find("data", "zk-cs", Some("zk-0"), &c, &zk).unwrap();
+        assert_eq!(e.sts.key.name, "zk");
+        assert_eq!(e.service.unwrap().key.name, "zk-cs");
+        // no pod of that name: the serviceName first
+        let e = find("data", "zk-cs", Some("zk3-0"), &c, &zk).unwrap();
+        assert_eq!(e.sts.key.name, "zk2");
+        // not a member: not found either way
+        assert!(find("data", "zk-cs", Some("zk2-0"), &c, &|_: &Object| false).is_none());
     }
 }

@@ -21,7 +21,7 @@ use super::util::{container_pointer, containers_at, join_and, lazy};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
 use crate::catalog::Kind;
 use crate::config::{self, OptionError, Options as RawOptions};
-use crate::ensemble::hosts::{HostPort, Target, parse_connect, resolve, split_ordinal};
+use crate::ensemble::hosts::{HostRef, TargetRef, parse_connect_ref, resolve_ref, split_ordinal};
 use crate::ensemble::lookup::{self, Ensemble, service_name, service_ports};
 use crate::ensemble::settings::{self, Setting};
 use crate::ensemble::system::serves_zookeeper as is_zookeeper;
@@ -143,6 +143,24 @@ fn pod_ports(sts: &Object) -> Vec<i32> {
     lookup::pod_ports(sts, DEFAULT_PORT)
 }
 
+/// Is `port` among [`pod_ports`] (without listing them)?
+fn pod_serves(sts: &Object, port: i32) -> bool {
+    let mut any = false;
+    for p in sts
+        .pod_template()
+        .and_then(|t| t.spec.as_ref())
+        .into_iter()
+        .flat_map(|s| s.containers.iter())
+        .flat_map(|c| c.ports.iter().flatten())
+    {
+        if p.container_port == port {
+            return true;
+        }
+        any = true;
+    }
+    !any && port == DEFAULT_PORT
+}
+
 /// The port clients should use: 2181 when served, else the containerPort named `client`, else
 /// the first one.
 fn client_port(sts: &Object) -> i32 {
@@ -238,13 +256,13 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
             write!(f, "{key}={scheme}")
         }
     });
-    let (written_hosts, written_chroot) = parse_connect(&s.written);
+    let (written_hosts, written_chroot) = parse_connect_ref(&s.written);
     // the value after expansion, parsed once (most values are written out: the same text)
     let parsed_value = s
         .value
         .as_deref()
         .filter(|v| *v != s.written)
-        .map(parse_connect);
+        .map(parse_connect_ref);
     let value_parsed = || match (&s.value, &parsed_value) {
         (None, _) => None,
         (Some(_), Some((h, c))) => Some((h, c)),
@@ -276,7 +294,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
     // may define it)
     let value_hosts = value_parsed().map(|(h, _)| h);
     let placeholder_of = |i: usize| -> Option<String> {
-        placeholder_in(&written_hosts[i].text)
+        placeholder_in(written_hosts[i].text)
             .map(str::to_string)
             .or_else(|| {
                 let v = value_hosts.as_ref()?;
@@ -285,7 +303,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                 } else {
                     v.first()?
                 };
-                shell_placeholder(&h.text).map(str::to_string)
+                shell_placeholder(h.text).map(str::to_string)
             })
     };
     if let Some(first) = (0..written_hosts.len()).find(|&i| placeholder_of(i).is_some()) {
@@ -295,7 +313,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
         let ph = placeholder_of(first).unwrap_or_default();
         let h = &written_hosts[first];
         let zks = zookeepers(kns, cx);
-        let chroot = written_chroot.clone();
+        let chroot = written_chroot;
         let is_ns = ph.to_ascii_uppercase().contains("NAMESPACE");
         let what = if is_ns {
             "the namespace where the ZooKeeper ensemble runs".to_string()
@@ -313,7 +331,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                 } else {
                     what
                 },
-                pod_connect_string(zk, domain, chroot.as_deref())
+                pod_connect_string(zk, domain, chroot)
             ),
             _ => format!(
                 "replace `{ph}` with {what}{}",
@@ -326,7 +344,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
         };
         let n = with_ph.len();
         let hosts = if n == 1 {
-            "host `".to_string() + &h.host + "` still holds"
+            "host `".to_string() + h.host + "` still holds"
         } else {
             if n == written_hosts.len() {
                 format!("all {n} of its hosts still hold")
@@ -340,7 +358,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                     .get(first)
                     .map(|(t, _)| t)
                     .filter(|t| !t.is_empty())
-                    .unwrap_or(&h.text),
+                    .map_or(h.text, String::as_str),
                 format!(
                     "{intro}, but {hosts} the template placeholder `{ph}`, which no DNS name can contain"
                 ),
@@ -357,7 +375,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
         if s.needles.len() == hosts.len() && !s.needles[i].0.is_empty() {
             s.needles[i].0.clone()
         } else if written_hosts.len() == hosts.len() {
-            written_hosts[i].text.clone()
+            written_hosts[i].text.to_string()
         } else {
             s.written.clone()
         }
@@ -372,7 +390,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
     }
     // undefined variables left after expansion
     for (i, h) in hosts.iter().enumerate() {
-        if let Some(v) = h.text.find('$').map(|j| &h.text[j..]) {
+        if let Some(v) = h.text.bytes().position(|b| b == b'$').map(|j| &h.text[j..]) {
             let var: String = v.chars().take_while(|c| *c != '.' && *c != ':').collect();
             out.push(
                 finding(
@@ -407,19 +425,24 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
     };
     let headless_service =
         |ns: &str, svc: &str| service(ns, svc).is_some_and(|s| s.is_headless_service());
+    // host names as the resolver reads them (lowercase), borrowed when written so
+    let lowered: Vec<String> = if hosts
+        .iter()
+        .any(|h| h.host.bytes().any(|b| b.is_ascii_uppercase()))
+    {
+        hosts.iter().map(|h| h.host.to_ascii_lowercase()).collect()
+    } else {
+        Vec::new()
+    };
     for (i, h) in hosts.iter().enumerate() {
-        let host: std::borrow::Cow<'_, str> = if h.host.bytes().any(|b| b.is_ascii_uppercase()) {
-            h.host.to_ascii_lowercase().into()
-        } else {
-            h.host.as_str().into()
-        };
-        let t = resolve(&host, kns, domain, |ns, pod, svc| {
+        let host = lowered.get(i).map_or(h.host, String::as_str);
+        let t = resolve_ref(host, kns, domain, |ns, pod, svc| {
             headless_service(ns, svc)
                 || split_ordinal(pod)
                     .and_then(|(name, _)| cx.companions.statefulset(ns, name))
                     .is_some_and(|z| service_name(&z) == svc)
         });
-        if let Target::WrongDomain { domain: d } = &t {
+        if let TargetRef::WrongDomain { domain: d } = t {
             out.push(
                 finding(
                     &text_of(i),
@@ -439,11 +462,9 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
     let in_cluster: Vec<(usize, &str, &str, Option<&str>)> = targets
         .iter()
         .enumerate()
-        .filter_map(|(i, t)| match t {
-            Target::Pod { pod, service, ns } => {
-                Some((i, ns.as_str(), service.as_str(), Some(pod.as_str())))
-            }
-            Target::Service { service, ns } => Some((i, ns.as_str(), service.as_str(), None)),
+        .filter_map(|(i, t)| match *t {
+            TargetRef::Pod { pod, service, ns } => Some((i, ns, service, Some(pod))),
+            TargetRef::Service { service, ns } => Some((i, ns, service, None)),
             _ => None,
         })
         .collect();
@@ -614,7 +635,9 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
     let zns = zk.key.namespace.as_str();
     let zsvc = service_name(zk);
     let replicas = zk.replicas();
-    let pods_ports = pod_ports(zk);
+    // the pods' ports, listed only for a finding (a port is checked without the list)
+    let pods_ports = std::cell::OnceCell::new();
+    let pods_ports = || pods_ports.get_or_init(|| pod_ports(zk));
     let mut found = Vec::new();
     for (i, h) in hosts.iter().enumerate() {
         let port: Option<i32> = match &h.port {
@@ -622,8 +645,8 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
             Some(p) => p.parse().ok(),
         };
         let bad_port_help = |good: i32| format!("use port {good}: `{}:{good}`", h.host);
-        match &targets[i] {
-            Target::Pod { pod, service, .. } => {
+        match targets[i] {
+            TargetRef::Pod { pod, service, .. } => {
                 let ok_name = split_ordinal(pod).is_some_and(|(n, _)| n == zk.key.name);
                 if !ok_name || service != zsvc {
                     let why = if service != zsvc {
@@ -676,16 +699,16 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                     );
                     continue;
                 }
-                if !port.is_some_and(|p| pods_ports.contains(&p)) {
+                if !port.is_some_and(|p| pod_serves(zk, p)) {
                     found.push(
                         finding(
                             &text_of(i),
                             format!(
                                 "{intro}, but host `{}` uses port {}, and the ZooKeeper pods of {} serve {} (a pod name reaches the pod directly, so only containerPorts count)",
                                 h.host,
-                                h.port.as_deref().unwrap_or("2181"),
+                                h.port.unwrap_or("2181"),
                                 zk.key.name,
-                                ports_text(&pods_ports)
+                                ports_text(pods_ports())
                             ),
                         )
                         .help(bad_port_help(client_port(zk)))
@@ -693,7 +716,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                     );
                 }
             }
-            Target::Service { service, .. } => {
+            TargetRef::Service { service, .. } => {
                 let Some(svc) = e.service.as_ref().filter(|s| s.key.name == *service) else {
                     let exists = cx.companions.service(zns, service);
                     let why = match exists {
@@ -715,7 +738,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                 };
                 let headless = svc.is_headless_service();
                 let served = if headless {
-                    pods_ports.clone()
+                    pods_ports().clone()
                 } else {
                     service_ports(svc)
                 };
@@ -754,7 +777,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                             format!(
                                 "{intro}, but host `{}` uses port {}, and {what}",
                                 h.host,
-                                h.port.as_deref().unwrap_or("2181 (the default)")
+                                h.port.unwrap_or("2181 (the default)")
                             ),
                         )
                         .help(format!("use port {good}: `{}:{good}`", h.host))
@@ -807,7 +830,7 @@ fn pod_ports_pointer(zk: &Object) -> String {
 
 /// The connect string to write for an ensemble, in the style of the hosts as written: the
 /// Service form when they go through a Service, else the pod names.
-fn suggestion(e: &Ensemble, hosts: &[HostPort], domain: &str, chroot: Option<&str>) -> String {
+fn suggestion(e: &Ensemble, hosts: &[HostRef<'_>], domain: &str, chroot: Option<&str>) -> String {
     let zk = &e.sts;
     match &e.service {
         Some(svc) if hosts.len() == 1 => {
@@ -829,7 +852,7 @@ fn suggestion(e: &Ensemble, hosts: &[HostPort], domain: &str, chroot: Option<&st
 
 /// `${NAME}` in a host (a shell placeholder no shell expanded).
 fn shell_placeholder(s: &str) -> Option<&str> {
-    if !s.contains('$') {
+    if !s.as_bytes().contains(&b'$') {
         return None;
     }
     let i = s.find("${")?;
