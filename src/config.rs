@@ -146,6 +146,11 @@ impl std::fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 impl Config {
+    /// Whether [`Self::is_enabled`] holds for every rule (nothing disabled, no `--select`).
+    pub fn enables_every_rule(&self) -> bool {
+        self.disabled.is_empty() && self.selected.is_none()
+    }
+
     pub fn is_enabled(&self, code: &str) -> bool {
         !self.disabled.contains(code) && self.selected.as_ref().is_none_or(|s| s.contains(code))
     }

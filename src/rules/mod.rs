@@ -362,13 +362,17 @@ const MIN_PER_TASK: usize = 64;
 /// annotations.
 pub fn run(objects: &[Arc<Object>], companions: &dyn Companions, config: &Config) -> Outcome {
     use rayon::prelude::*;
-    let mut rules: Vec<&dyn Rule> = Vec::with_capacity(all().len());
-    rules.extend(
+    let enabled: Vec<&dyn Rule>;
+    let rules: &[&dyn Rule] = if config.enables_every_rule() {
         all()
+    } else {
+        enabled = all()
             .iter()
             .copied()
-            .filter(|r| config.is_enabled(r.meta().code)),
-    );
+            .filter(|r| config.is_enabled(r.meta().code))
+            .collect();
+        &enabled
+    };
     let check = |o: &Arc<Object>, out: &mut Vec<Finding>| {
         // worked out once per object (and kept with it: SL005, SL009, SL011... ask again)
         let role = crate::role::shared(o, companions);
@@ -378,7 +382,7 @@ pub fn run(objects: &[Arc<Object>], companions: &dyn Companions, config: &Config
             role: role.as_deref(),
         };
         let from = out.len();
-        for r in &rules {
+        for r in rules {
             check_one(*r, o, &cx, out);
         }
         attach_role(&mut out[from..], o, role.as_ref());
