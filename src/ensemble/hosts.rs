@@ -109,9 +109,10 @@ pub fn connect_scheme(s: &str) -> &str {
     &s[..s.len() - hosts.len()]
 }
 
-/// `s.split_once("://")`, byte-wise.
+/// `s.split_once("://")`, byte-wise (the first `:` followed by `//`).
 fn split_scheme(s: &str) -> Option<(&str, &str)> {
-    let at = s.as_bytes().windows(3).position(|w| w == b"://")?;
+    let b = s.as_bytes();
+    let at = memchr::memchr_iter(b':', b).find(|&i| b[i + 1..].starts_with(b"//"))?;
     Some((&s[..at], &s[at + 3..]))
 }
 
