@@ -162,10 +162,6 @@ impl PartialEq for dyn KeyView + '_ {
 
 impl Eq for dyn KeyView + '_ {}
 
-fn key_of(o: &Object) -> (&str, &str, &str) {
-    (&o.key.kind, &o.key.namespace, &o.key.name)
-}
-
 /// Selector index for one namespace: objects keyed by one (label, value) pair every pod they
 /// select must carry, plus those that cannot be keyed (checked one by one).
 #[derive(Default)]
@@ -420,6 +416,9 @@ pub struct Catalog {
     by_service_name: FxHashMap<String, Vec<usize>>,
     /// Services by name, every namespace.
     services_by_name: FxHashMap<String, Vec<usize>>,
+    /// Per object: is it the first of its (kind, namespace, name), the one [`Self::by_key`]
+    /// holds? (A list by service name keeps only those, without a lookup per object.)
+    first_of_key: Vec<bool>,
 }
 
 impl Catalog {
@@ -435,9 +434,17 @@ impl Catalog {
         let i = self.objects.len();
         let ns = o.key.namespace.clone();
         // the first object of a name wins, as `kubectl apply` would create it first
-        self.by_key
+        let first = match self
+            .by_key
             .entry((o.key.kind.clone(), ns.clone(), o.key.name.clone()))
-            .or_insert(i);
+        {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(i);
+                true
+            }
+            std::collections::hash_map::Entry::Occupied(_) => false,
+        };
+        self.first_of_key.push(first);
         self.by_kind_ns
             .entry((o.key.kind.clone(), ns.clone()))
             .or_default()
@@ -552,7 +559,7 @@ impl Companions for Catalog {
             .get(service_name)
             .into_iter()
             .flatten()
-            .filter(|&&i| self.by_key.get(&key_of(&self.objects[i]) as &dyn KeyView) == Some(&i))
+            .filter(|&&i| self.first_of_key[i])
             .map(|&i| self.objects[i].clone())
             .collect()
     }
@@ -562,7 +569,7 @@ impl Companions for Catalog {
             .get(name)
             .into_iter()
             .flatten()
-            .filter(|&&i| self.by_key.get(&key_of(&self.objects[i]) as &dyn KeyView) == Some(&i))
+            .filter(|&&i| self.first_of_key[i])
             .map(|&i| self.objects[i].clone())
             .collect()
     }

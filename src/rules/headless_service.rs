@@ -34,6 +34,10 @@ pub struct HeadlessService;
 
 const SERVICE_NAME: &str = "/spec/serviceName";
 
+/// What a Service without `spec` reads as (built once, not per check).
+static DEFAULT_SERVICE_SPEC: std::sync::LazyLock<ServiceSpec> =
+    std::sync::LazyLock::new(ServiceSpec::default);
+
 impl Rule for HeadlessService {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -158,8 +162,7 @@ impl Rule for HeadlessService {
         let Some(svc) = svc_obj.service() else {
             return;
         };
-        let default_spec = ServiceSpec::default();
-        let svc_spec = svc.spec.as_ref().unwrap_or(&default_spec);
+        let svc_spec = svc.spec.as_ref().unwrap_or(&DEFAULT_SERVICE_SPEC);
         let governing = "spec.serviceName names this Service";
 
         // type

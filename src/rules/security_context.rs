@@ -26,6 +26,9 @@ const POD: &str = "/spec/template/spec";
 
 pub struct SecurityContext;
 
+/// What a pod template without `spec` reads as (built once, not per check).
+static DEFAULT_POD_SPEC: std::sync::LazyLock<PodSpec> = std::sync::LazyLock::new(PodSpec::default);
+
 impl Rule for SecurityContext {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -44,8 +47,7 @@ impl Rule for SecurityContext {
         if claim_names.is_empty() {
             return;
         }
-        let default_pod = PodSpec::default();
-        let pod = spec.template.spec.as_ref().unwrap_or(&default_pod);
+        let pod = spec.template.spec.as_ref().unwrap_or(&DEFAULT_POD_SPEC);
         let name = &object.key.name;
 
         let psc = pod.security_context.as_ref();

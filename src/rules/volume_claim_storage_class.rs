@@ -38,6 +38,10 @@ pub struct Options {
 /// The pre-`storageClassName` way to name a class; it wins over the field when both are set.
 const BETA_CLASS_ANNOTATION: &str = "volume.beta.kubernetes.io/storage-class";
 
+/// What a claim template without `spec` reads as (built once, not per template).
+static DEFAULT_CLAIM_SPEC: std::sync::LazyLock<PersistentVolumeClaimSpec> =
+    std::sync::LazyLock::new(PersistentVolumeClaimSpec::default);
+
 impl Rule for VolumeClaimStorageClass {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -233,8 +237,7 @@ fn check_template(
         Some(_) => write!(f, "an allowed storage class ({allowed_text})"),
         None => f.write_str("the storage class your platform provides for this data"),
     });
-    let default_spec = PersistentVolumeClaimSpec::default();
-    let spec = t.spec.as_ref().unwrap_or(&default_spec);
+    let spec = t.spec.as_ref().unwrap_or(&DEFAULT_CLAIM_SPEC);
 
     // storage class: the beta annotation wins over the field, as in Kubernetes
     let annotation = t
