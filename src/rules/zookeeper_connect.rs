@@ -235,8 +235,11 @@ fn ports_text(ports: &[i32]) -> String {
 /// The last Service asked about and the answer, borrowing the names asked with.
 struct LastService<'a> {
     companions: &'a dyn crate::catalog::Companions,
-    last: std::cell::RefCell<Option<(&'a str, &'a str, Option<Arc<Object>>)>>,
+    last: std::cell::RefCell<Option<Asked<'a>>>,
 }
+
+/// (namespace, name, the Service if there is one).
+type Asked<'a> = (&'a str, &'a str, Option<Arc<Object>>);
 
 impl<'a> LastService<'a> {
     fn ask(&self, ns: &'a str, svc: &'a str) {
