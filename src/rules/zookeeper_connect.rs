@@ -676,7 +676,8 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
         let bad_port_help = |good: i32| format!("use port {good}: `{}:{good}`", h.host);
         match targets[i] {
             TargetRef::Pod { pod, service, .. } => {
-                let ok_name = split_ordinal(pod).is_some_and(|(n, _)| n == zk.key.name);
+                let ordinal = split_ordinal(pod);
+                let ok_name = ordinal.is_some_and(|(n, _)| n == zk.key.name);
                 if !ok_name || service != zsvc {
                     let why = if service != zsvc {
                         format!(
@@ -706,7 +707,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                     );
                     continue;
                 }
-                let (_, ord) = split_ordinal(pod).unwrap();
+                let Some((_, ord)) = ordinal else { continue };
                 if ord as i64 >= replicas as i64 {
                     found.push(
                         finding(
