@@ -68,24 +68,35 @@ pub fn parse_connect(s: &str) -> (Vec<HostPort>, Option<String>) {
 
 /// [`parse_connect`], borrowed from `s`.
 pub fn parse_connect_ref(s: &str) -> (Vec<HostRef<'_>>, Option<&str>) {
-    let s = s.trim();
+    let s = trim(s);
     let s = &s[connect_scheme(s).len()..];
-    let (list, chroot) = match s.bytes().position(|b| b == b'/') {
+    let (list, chroot) = match memchr::memchr(b'/', s.as_bytes()) {
         Some(i) => (&s[..i], Some(&s[i..])),
         None => (s, None),
     };
-    let hosts = split_bytes(list, |b| b == b',' || b == b';')
-        .map(str::trim)
-        .filter(|h| !h.is_empty())
-        .map(host_port_ref)
-        .collect();
+    let mut hosts = Vec::new();
+    for h in split_bytes(list, |b| b == b',' || b == b';') {
+        let h = trim(h);
+        if !h.is_empty() {
+            hosts.push(host_port_ref(h));
+        }
+    }
     (hosts, chroot)
+}
+
+/// `s.trim()`, without decoding characters when both ends are printable ASCII (nothing to
+/// trim: most texts).
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(a), Some(z)) if a.is_ascii_graphic() && z.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
 }
 
 /// The scheme in front of a connect string's hosts: `zk:`, `metadata-store:zk:`,
 /// `zk+hierarchical://`; `""` for a plain `h1:p1,h2:p2` (and for `zk:2181`, host `zk`).
 pub fn connect_scheme(s: &str) -> &str {
-    let s = s.trim();
+    let s = trim(s);
     let rest = s.strip_prefix("metadata-store:").unwrap_or(s);
     if !rest.starts_with("zk") {
         // neither `zk...://` nor `zk:`
@@ -109,9 +120,10 @@ pub fn connect_scheme(s: &str) -> &str {
     &s[..s.len() - hosts.len()]
 }
 
-/// `s.split_once("://")`, byte-wise.
+/// `s.split_once("://")`, byte-wise (the first `:` followed by `//`).
 fn split_scheme(s: &str) -> Option<(&str, &str)> {
-    let at = s.as_bytes().windows(3).position(|w| w == b"://")?;
+    let b = s.as_bytes();
+    let at = memchr::memchr_iter(b':', b).find(|&i| b[i + 1..].starts_with(b"//"))?;
     Some((&s[..at], &s[at + 3..]))
 }
 
@@ -387,6 +399,13 @@ mod tests {
         assert_eq!(c, None);
         let (h, _) = parse_connect("a:1,,b:2,");
         assert_eq!(h.len(), 2);
+        // whitespace around hosts, ASCII or not, is trimmed as `str::trim` does
+        let (h, c) = parse_connect_ref("\u{a0}zk-0:2181 ,\tzk-1\u{2003}; zk-2:1/x");
+        let hosts: Vec<&str> = h.iter().map(|h| h.host).collect();
+        assert_eq!(hosts, ["zk-0", "zk-1", "zk-2"]);
+        assert_eq!(h[1].text, "zk-1");
+        assert_eq!(c, Some("/x"));
+        assert_eq!(parse_connect_ref(" \u{3000} ").0, []);
     }
 
     #[test]

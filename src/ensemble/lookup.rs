@@ -91,13 +91,13 @@ fn candidates(
         (None, None) => companions.services_named(svc),
     };
     let by_service = companions.statefulsets_by_service(svc);
-    candidates_of(ns, services, by_service, companions, is_member)
+    candidates_of(ns, &services, by_service, companions, is_member)
 }
 
 /// [`candidates`] from the Services named `svc` and the StatefulSets whose serviceName is `svc`.
 fn candidates_of(
     ns: Option<&str>,
-    services: Vec<Arc<Object>>,
+    services: &[Arc<Object>],
     by_service: Vec<Arc<Object>>,
     companions: &dyn Companions,
     is_member: &dyn Fn(&Object) -> bool,
@@ -113,7 +113,7 @@ fn candidates_of(
             .cloned();
         out.push(Ensemble { sts, service });
     }
-    for s in &services {
+    for s in services {
         let Some(sel) = s
             .service()
             .and_then(|s| s.spec.as_ref())
@@ -150,7 +150,8 @@ pub fn find(
     companions: &dyn Companions,
     is_member: &dyn Fn(&Object) -> bool,
 ) -> Option<Ensemble> {
-    find_given(ns, svc, None, pod, companions, is_member)
+    let service = companions.service(ns, svc);
+    find_given(ns, svc, service.as_slice(), pod, companions, is_member)
 }
 
 /// [`find`] when the caller already asked `companions` for Service `svc` in `ns`: `service` is
@@ -163,29 +164,19 @@ pub fn find_with_service(
     companions: &dyn Companions,
     is_member: &dyn Fn(&Object) -> bool,
 ) -> Option<Ensemble> {
-    find_given(
-        ns,
-        svc,
-        Some(service.into_iter().collect()),
-        pod,
-        companions,
-        is_member,
-    )
+    find_given(ns, svc, service.as_slice(), pod, companions, is_member)
 }
 
+/// `services`: the Services named `svc` in `ns` (at most one).
 fn find_given(
     ns: &str,
     svc: &str,
-    services: Option<Vec<Arc<Object>>>,
+    services: &[Arc<Object>],
     pod: Option<&str>,
     companions: &dyn Companions,
     is_member: &dyn Fn(&Object) -> bool,
 ) -> Option<Ensemble> {
     let prefix = pod.and_then(split_ordinal).map(|(n, _)| n);
-    let services: Vec<Arc<Object>> = match services {
-        Some(known) => known,
-        None => companions.service(ns, svc).into_iter().collect(),
-    };
     let by_service = companions.statefulsets_by_service(svc);
     // The common case, a pod name of a StatefulSet whose serviceName is `svc`: the candidates
     // are ordered by (name is not the pod's, serviceName is not `svc`, key), and no other

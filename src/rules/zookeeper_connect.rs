@@ -232,6 +232,40 @@ fn ports_text(ports: &[i32]) -> String {
 // ---------------------------------------------------------------------------------------------
 // Checking one setting
 
+/// The last Service asked about and the answer, borrowing the names asked with.
+struct LastService<'a> {
+    companions: &'a dyn crate::catalog::Companions,
+    last: std::cell::RefCell<Option<Asked<'a>>>,
+}
+
+/// (namespace, name, the Service if there is one).
+type Asked<'a> = (&'a str, &'a str, Option<Arc<Object>>);
+
+impl<'a> LastService<'a> {
+    fn ask(&self, ns: &'a str, svc: &'a str) {
+        let known = matches!(&*self.last.borrow(), Some((n, s, _)) if *n == ns && *s == svc);
+        if !known {
+            let found = self.companions.service(ns, svc);
+            *self.last.borrow_mut() = Some((ns, svc, found));
+        }
+    }
+
+    fn get(&self, ns: &'a str, svc: &'a str) -> Option<Arc<Object>> {
+        self.ask(ns, svc);
+        self.last.borrow().as_ref().and_then(|(_, _, f)| f.clone())
+    }
+
+    /// Is Service `svc` in `ns` headless?
+    fn headless(&self, ns: &'a str, svc: &'a str) -> bool {
+        self.ask(ns, svc);
+        self.last
+            .borrow()
+            .as_ref()
+            .and_then(|(_, _, f)| f.as_ref())
+            .is_some_and(|s| s.is_headless_service())
+    }
+}
+
 /// At most this many findings about single hosts of one setting.
 const MAX_HOST_FINDINGS: usize = 10;
 
@@ -290,6 +324,14 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
         )
     });
 
+    // most values hold no `{`, `<` (template placeholders) nor `$` (variables): one scan each
+    // tells, before any host is looked at (the hosts are slices of these texts)
+    let written_marks = memchr::memchr2(b'{', b'<', s.written.as_bytes()).is_some();
+    let value_vars = s
+        .value
+        .as_deref()
+        .is_some_and(|v| memchr::memchr(b'$', v.as_bytes()).is_some());
+
     // 1. placeholders: `<X>` and `{{ }}` as written; `${X}` after expansion (a shell script
     // may define it)
     let value_hosts = value_parsed().map(|(h, _)| h);
@@ -306,7 +348,9 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                 shell_placeholder(h.text).map(str::to_string)
             })
     };
-    if let Some(first) = (0..written_hosts.len()).find(|&i| placeholder_of(i).is_some()) {
+    if (written_marks || value_vars)
+        && let Some(first) = (0..written_hosts.len()).find(|&i| placeholder_of(i).is_some())
+    {
         let with_ph: Vec<usize> = (first..written_hosts.len())
             .filter(|&i| placeholder_of(i).is_some())
             .collect();
@@ -389,7 +433,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
         return;
     }
     // undefined variables left after expansion
-    for (i, h) in hosts.iter().enumerate() {
+    for (i, h) in hosts.iter().enumerate().filter(|_| value_vars) {
         if let Some(v) = h.text.bytes().position(|b| b == b'$').map(|j| &h.text[j..]) {
             let var: String = v.chars().take_while(|c| *c != '.' && *c != ':').collect();
             out.push(
@@ -410,21 +454,10 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
     let mut targets = Vec::new();
     // the last Service asked about and the answer (the hosts of a list usually name one
     // Service, which the ensemble lookup below asks about again: it is looked up once)
-    type Asked = Option<(String, String, Option<Arc<Object>>)>;
-    let last_service: std::cell::RefCell<Asked> = Default::default();
-    let service = |ns: &str, svc: &str| -> Option<Arc<Object>> {
-        if let Some((n, s, found)) = &*last_service.borrow()
-            && n == ns
-            && s == svc
-        {
-            return found.clone();
-        }
-        let found = cx.companions.service(ns, svc);
-        *last_service.borrow_mut() = Some((ns.to_string(), svc.to_string(), found.clone()));
-        found
+    let last_service = LastService {
+        companions: cx.companions,
+        last: Default::default(),
     };
-    let headless_service =
-        |ns: &str, svc: &str| service(ns, svc).is_some_and(|s| s.is_headless_service());
     // host names as the resolver reads them (lowercase), borrowed when written so
     let lowered: Vec<String> = if hosts
         .iter()
@@ -437,7 +470,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
     for (i, h) in hosts.iter().enumerate() {
         let host = lowered.get(i).map_or(h.host, String::as_str);
         let t = resolve_ref(host, kns, domain, |ns, pod, svc| {
-            headless_service(ns, svc)
+            last_service.headless(ns, svc)
                 || split_ordinal(pod)
                     .and_then(|(name, _)| cx.companions.statefulset(ns, name))
                     .is_some_and(|z| service_name(&z) == svc)
@@ -459,24 +492,20 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
         }
         targets.push(t);
     }
-    let in_cluster: Vec<(usize, &str, &str, Option<&str>)> = targets
-        .iter()
-        .enumerate()
-        .filter_map(|(i, t)| match *t {
+    // (index, namespace, Service, pod) of the in-cluster hosts
+    let in_cluster = || {
+        targets.iter().enumerate().filter_map(|(i, t)| match *t {
             TargetRef::Pod { pod, service, ns } => Some((i, ns, service, Some(pod))),
             TargetRef::Service { service, ns } => Some((i, ns, service, None)),
             _ => None,
         })
-        .collect();
-    let Some(&(_, hns, hsvc, first_pod)) = in_cluster.first() else {
+    };
+    let Some((first_i, hns, hsvc, first_pod)) = in_cluster().next() else {
         return; // only external hosts: nothing to check
     };
 
     // 3. one namespace, one service
-    if let Some(&(i, ns, svc, _)) = in_cluster
-        .iter()
-        .find(|(_, ns, svc, _)| *ns != hns || *svc != hsvc)
-    {
+    if let Some((i, ns, svc, _)) = in_cluster().find(|&(_, ns, svc, _)| ns != hns || svc != hsvc) {
         let (what, a, b) = if ns != hns {
             ("namespace", hns, ns)
         } else {
@@ -487,7 +516,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                 &text_of(i),
                 format!(
                     "{intro}, but its hosts disagree on the {what}: `{}` names `{b}` where `{}` names `{a}`",
-                    hosts[i].host, hosts[in_cluster[0].0].host
+                    hosts[i].host, hosts[first_i].host
                 ),
             )
             .help({
@@ -512,7 +541,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
     let mut ens = lookup::find_with_service(
         hns,
         hsvc,
-        service(hns, hsvc),
+        last_service.get(hns, hsvc),
         first_pod,
         cx.companions,
         &|o| is_zookeeper(o, cx.companions),
@@ -543,7 +572,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
             };
             out.push(
                 finding(
-                    &text_of(in_cluster[0].0),
+                    &text_of(first_i),
                     format!(
                         "{intro}, but its hosts name namespace `{hns}`; ZooKeeper ensemble {}{via} runs in namespace `{zns}`{others}",
                         zk.key.name
@@ -575,7 +604,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
             }
             out.push(
                 finding(
-                    &text_of(in_cluster[0].0),
+                    &text_of(first_i),
                     format!(
                         "{intro}; no ZooKeeper StatefulSet with Service `{hsvc}` is known in namespace `{hns}` or any other, so its hosts cannot be verified"
                     ),
@@ -602,7 +631,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                 None => format!("there is no Service or ZooKeeper serviceName `{hsvc}` in `{hns}`"),
             };
             let mut f = finding(
-                &text_of(in_cluster[0].0),
+                &text_of(first_i),
                 format!(
                     "{intro}, but no ZooKeeper ensemble in namespace `{hns}` is reached through `{hsvc}`: the ensemble{} there {} {}, and {why}",
                     if names.len() == 1 { "" } else { "s" },
@@ -647,7 +676,8 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
         let bad_port_help = |good: i32| format!("use port {good}: `{}:{good}`", h.host);
         match targets[i] {
             TargetRef::Pod { pod, service, .. } => {
-                let ok_name = split_ordinal(pod).is_some_and(|(n, _)| n == zk.key.name);
+                let ordinal = split_ordinal(pod);
+                let ok_name = ordinal.is_some_and(|(n, _)| n == zk.key.name);
                 if !ok_name || service != zsvc {
                     let why = if service != zsvc {
                         format!(
@@ -677,7 +707,7 @@ fn check_setting(kafka: &Arc<Object>, s: &Setting, cx: &Ctx<'_>, out: &mut Vec<F
                     );
                     continue;
                 }
-                let (_, ord) = split_ordinal(pod).unwrap();
+                let Some((_, ord)) = ordinal else { continue };
                 if ord as i64 >= replicas as i64 {
                     found.push(
                         finding(
