@@ -105,7 +105,13 @@ impl Rule for ZookeeperConnect {
         for (init, i, c) in containers_at(spec) {
             container_pointer(&mut cptr, object.pod_template_pointer(), init, i);
             let want = &crate::ensemble::ZOOKEEPER_CONNECT;
-            all.extend(settings::read(c, &cptr, spec, ns, cx.companions, want));
+            let found = settings::read(c, &cptr, spec, ns, cx.companions, want);
+            // most StatefulSets set it in one container: that Vec is kept, not copied
+            if all.is_empty() {
+                all = found;
+            } else {
+                all.extend(found);
+            }
         }
         // the first of each (ConfigMap, pointer, text), found by sorting (a script may set
         // thousands), without cloning keys
