@@ -65,26 +65,20 @@ impl<'de> serde::Deserialize<'de> for Key<'de> {
     }
 }
 
-/// A struct (a JSON object) read into `T` in place, the fields in `skip` ignored.
-/// `null` leaves `T`'s default (a required struct field, as k8s-openapi reads it).
-pub(crate) struct Into<'a, T> {
-    pub(crate) into: &'a mut T,
-    pub(crate) skip: &'static [&'static str],
+/// What a seed below does with a value that is not `null`, once it has reset its place.
+trait NonNull<'de> {
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result;
+    fn read<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error>;
 }
 
-impl<'de, T: Fill> DeserializeSeed<'de> for Into<'_, T> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        // a repeated field replaces the first value whole
-        *self.into = T::default();
-        d.deserialize_option(self)
-    }
-}
+/// A nullable value: `null` leaves the place as its seed reset it (a required field's default,
+/// an optional one's `None`), anything else is read by `S`.
+struct Nullable<S>(S);
 
-impl<'de, T: Fill> Visitor<'de> for Into<'_, T> {
+impl<'de, S: NonNull<'de>> Visitor<'de> for Nullable<S> {
     type Value = ();
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(T::WHAT)
+        self.0.expecting(f)
     }
     fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
         Ok(())
@@ -93,66 +87,33 @@ impl<'de, T: Fill> Visitor<'de> for Into<'_, T> {
         Ok(())
     }
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
+        self.0.read(d)
+    }
+}
+
+/// The fields of a JSON object read into `T`, those in `skip` ignored.
+struct Fields<'a, T> {
+    into: &'a mut T,
+    skip: &'static [&'static str],
+}
+
+impl<'de, T: Fill> Visitor<'de> for Fields<'_, T> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(T::WHAT)
     }
     fn visit_map<M: MapAccess<'de>>(self, m: M) -> Result<(), M::Error> {
         fill_map(self.into, m, self.skip)
     }
 }
 
-/// An optional struct read in place: `null` is `None`.
-pub(crate) struct OptInto<'a, T>(pub(crate) &'a mut Option<T>);
+/// The elements of a JSON list read into `Vec<T>`, each where it lives.
+struct Items<'a, T>(&'a mut Vec<T>);
 
-impl<'de, T: Fill> DeserializeSeed<'de> for OptInto<'_, T> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        *self.0 = None;
-        d.deserialize_option(self)
-    }
-}
-
-impl<'de, T: Fill> Visitor<'de> for OptInto<'_, T> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(T::WHAT)
-    }
-    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        let into = self.0.insert(T::default());
-        d.deserialize_map(Into { into, skip: &[] })
-    }
-}
-
-/// A list of structs, each read in place where it lives in the `Vec`: `null` is an empty list
-/// (a required list field, as k8s-openapi reads it).
-struct VecInto<'a, T>(&'a mut Vec<T>);
-
-impl<'de, T: Fill> DeserializeSeed<'de> for VecInto<'_, T> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        self.0.clear();
-        d.deserialize_option(self)
-    }
-}
-
-impl<'de, T: Fill> Visitor<'de> for VecInto<'_, T> {
+impl<'de, T: Fill> Visitor<'de> for Items<'_, T> {
     type Value = ();
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "a list of {}", T::WHAT)
-    }
-    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
     }
     fn visit_seq<S: SeqAccess<'de>>(self, mut s: S) -> Result<(), S::Error> {
         // room for the usual handful at once, not one by one (each growth moves them all)
@@ -169,16 +130,88 @@ impl<'de, T: Fill> Visitor<'de> for VecInto<'_, T> {
     }
 }
 
-/// One element of a [`VecInto`] list.
+/// One element of an [`Items`] list.
 struct Element<'a, T>(&'a mut T);
 
 impl<'de, T: Fill> DeserializeSeed<'de> for Element<'_, T> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(Into {
+        d.deserialize_map(Fields {
             into: self.0,
             skip: &[],
         })
+    }
+}
+
+/// A struct (a JSON object) read into `T` in place, the fields in `skip` ignored.
+/// `null` leaves `T`'s default (a required struct field, as k8s-openapi reads it).
+pub(crate) struct Into<'a, T> {
+    pub(crate) into: &'a mut T,
+    pub(crate) skip: &'static [&'static str],
+}
+
+impl<'de, T: Fill> DeserializeSeed<'de> for Into<'_, T> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        // a repeated field replaces the first value whole
+        *self.into = T::default();
+        d.deserialize_option(Nullable(self))
+    }
+}
+
+impl<'de, T: Fill> NonNull<'de> for Into<'_, T> {
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(T::WHAT)
+    }
+    fn read<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(Fields {
+            into: self.into,
+            skip: self.skip,
+        })
+    }
+}
+
+/// An optional struct read in place: `null` is `None`.
+pub(crate) struct OptInto<'a, T>(pub(crate) &'a mut Option<T>);
+
+impl<'de, T: Fill> DeserializeSeed<'de> for OptInto<'_, T> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        *self.0 = None;
+        d.deserialize_option(Nullable(self))
+    }
+}
+
+impl<'de, T: Fill> NonNull<'de> for OptInto<'_, T> {
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(T::WHAT)
+    }
+    fn read<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(Fields {
+            into: self.0.insert(T::default()),
+            skip: &[],
+        })
+    }
+}
+
+/// A list of structs, each read in place where it lives in the `Vec`: `null` is an empty list
+/// (a required list field, as k8s-openapi reads it).
+struct VecInto<'a, T>(&'a mut Vec<T>);
+
+impl<'de, T: Fill> DeserializeSeed<'de> for VecInto<'_, T> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        self.0.clear();
+        d.deserialize_option(Nullable(self))
+    }
+}
+
+impl<'de, T: Fill> NonNull<'de> for VecInto<'_, T> {
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a list of {}", T::WHAT)
+    }
+    fn read<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(Items(self.0))
     }
 }
 
@@ -189,23 +222,16 @@ impl<'de, T: Fill> DeserializeSeed<'de> for OptVecInto<'_, T> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         *self.0 = None;
-        d.deserialize_option(self)
+        d.deserialize_option(Nullable(self))
     }
 }
 
-impl<'de, T: Fill> Visitor<'de> for OptVecInto<'_, T> {
-    type Value = ();
+impl<'de, T: Fill> NonNull<'de> for OptVecInto<'_, T> {
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "a list of {}", T::WHAT)
     }
-    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(VecInto(self.0.insert(Vec::new())))
+    fn read<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(Items(self.0.insert(Vec::new())))
     }
 }
 
