@@ -15,6 +15,11 @@
 //!
 //! A fourth argument `logs` turns on `statelint serve`'s JSON logging (one decision line per
 //! admission, to stderr: redirect it) for the statelint server.
+//!
+//! `REQUESTS=n` makes each connection send exactly n reviews instead of running for SECONDS:
+//! the difference between two counts under callgrind or cachegrind is the whole process's cost
+//! of one admission, TLS, HTTP and client included (docs/webhook.md). `WORKERS=n` sets the
+//! runtime's worker threads (default: one per core).
 
 // the allocator `statelint serve` runs with (src/main.rs)
 #[global_allocator]
