@@ -3,11 +3,10 @@
 //! ZooKeeper ensembles. The webhook implements the same trait over the live cluster.
 
 use std::collections::{BTreeMap, HashMap};
-
-use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use rustc_hash::FxHashMap;
 
 use crate::object::{Body, Labels, Object};
 use crate::selector;

@@ -59,20 +59,35 @@ pub fn service_ports(service: &Object) -> Vec<i32> {
 
 /// containerPorts of a StatefulSet's pods, sorted; `default` when they declare none.
 pub fn pod_ports(sts: &Object, default: i32) -> Vec<i32> {
-    let mut ports: Vec<i32> = sts
-        .pod_template()
-        .and_then(|t| t.spec.as_ref())
-        .into_iter()
-        .flat_map(|s| s.containers.iter())
-        .flat_map(|c| c.ports.iter().flatten())
-        .map(|p| p.container_port)
-        .collect();
+    let mut ports: Vec<i32> = declared_ports(sts).collect();
     if ports.is_empty() {
         return vec![default];
     }
     ports.sort_unstable();
     ports.dedup();
     ports
+}
+
+/// Whether `port` is among [`pod_ports`] (without listing them).
+pub fn pod_serves(sts: &Object, port: i32, default: i32) -> bool {
+    let mut any = false;
+    for p in declared_ports(sts) {
+        if p == port {
+            return true;
+        }
+        any = true;
+    }
+    !any && port == default
+}
+
+/// The `containerPort`s of the pods' containers, as written.
+fn declared_ports(sts: &Object) -> impl Iterator<Item = i32> + '_ {
+    sts.pod_template()
+        .and_then(|t| t.spec.as_ref())
+        .into_iter()
+        .flat_map(|s| s.containers.iter())
+        .flat_map(|c| c.ports.iter().flatten())
+        .map(|p| p.container_port)
 }
 
 /// StatefulSets that Service name `svc` in `ns` leads to and `is_member` accepts: those whose

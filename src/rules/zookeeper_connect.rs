@@ -151,20 +151,7 @@ fn pod_ports(sts: &Object) -> Vec<i32> {
 
 /// Is `port` among [`pod_ports`] (without listing them)?
 fn pod_serves(sts: &Object, port: i32) -> bool {
-    let mut any = false;
-    for p in sts
-        .pod_template()
-        .and_then(|t| t.spec.as_ref())
-        .into_iter()
-        .flat_map(|s| s.containers.iter())
-        .flat_map(|c| c.ports.iter().flatten())
-    {
-        if p.container_port == port {
-            return true;
-        }
-        any = true;
-    }
-    !any && port == DEFAULT_PORT
+    lookup::pod_serves(sts, port, DEFAULT_PORT)
 }
 
 /// The port clients should use: 2181 when served, else the containerPort named `client`, else
