@@ -17,7 +17,9 @@
 # median of the per-round ratios (each round's check against the same round's floor). On a shared
 # VM one run swings by 20-30% from the next: a single pair of runs says little.
 # Needs: wrk (apt-get install -y wrk), openssl, python3. SECS, ROUNDS, CONNS and PROFILE (default
-# release) can be set in the environment.
+# release) can be set in the environment. PGO=1 measures the profile-guided build the container
+# image ships (scripts/pgo-build.sh: trained on fixtures/, not on these reviews; two release
+# builds, about 10 minutes) instead of a plain one.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 secs=${SECS:-4}
@@ -26,8 +28,14 @@ conns=${CONNS:-16}
 cd "$root"
 # PROFILE=profiling reuses a `profiling` build (release code with symbols, same speed)
 profile=${PROFILE:-release}
-bin=${CARGO_TARGET_DIR:-$root/target}/$profile
-cargo build --profile "$profile" --quiet --features server --bin statelint --example webhook_load --example admit_cost
+if [ "${PGO:-0}" = 1 ]; then
+  bin=$(bash scripts/pgo-build.sh --example webhook_load --example admit_cost)
+  build="profile-guided release build (scripts/pgo-build.sh)"
+else
+  bin=${CARGO_TARGET_DIR:-$root/target}/$profile
+  cargo build --profile "$profile" --quiet --features server --bin statelint --example webhook_load --example admit_cost
+  build="plain \`$profile\` build"
+fi
 tmp=$(mktemp -d)
 serve_pid=
 trap '[ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -82,7 +90,7 @@ ms_of() { awk -v u="$1" 'BEGIN{printf "%.2f", u/1000}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
 # CPU µs per admission (server and in-process client, user + system) barely depends on the
 # machine's load; floor / check of it is the admissions/s ratio an otherwise idle machine gives.
-echo "load average before the runs: $load; $rounds rounds of ${secs} s per server, medians"
+echo "$build; load average before the runs: $load; $rounds rounds of ${secs} s per server, medians"
 echo
 echo "check / SPEC floor, round by round: $(awk '$2 == "decode" {d[$1] = $3} $2 == "check" {printf "%.2f ", $3 / d[$1]}' "$tmp/rounds")"
 echo

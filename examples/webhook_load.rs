@@ -20,6 +20,12 @@
 //! the difference between two counts under callgrind or cachegrind is the whole process's cost
 //! of one admission, TLS, HTTP and client included (docs/webhook.md). `WORKERS=n` sets the
 //! runtime's worker threads (default: one per core).
+//!
+//! `REVIEWS=DIR` sends, instead of the Kafka review, a CREATE review of each StatefulSet,
+//! Service, PodDisruptionBudget and ConfigMap in DIR's manifests in turn, with every object
+//! read there as the companions (`check` and `bare`; `decode` gets the same reviews, `floor`
+//! its ConfigMap). scripts/pgo-build.sh trains the profile-guided build on `fixtures/` this
+//! way: on other reviews than the benchmark's.
 
 // the allocator `statelint serve` runs with (src/main.rs)
 #[global_allocator]
@@ -84,7 +90,14 @@ async fn run() {
     std::fs::write(dir.path().join("tls.crt"), cert.pem()).unwrap();
     std::fs::write(dir.path().join("tls.key"), key.serialize_pem()).unwrap();
 
-    let catalog = admit_reviews::companions();
+    // REVIEWS=DIR: every object in DIR's manifests, as reviews and as companions
+    let (catalog, from_dir) = match std::env::var_os("REVIEWS") {
+        Some(dir) => {
+            let (catalog, reviews) = admit_reviews::from_dir(dir.into());
+            (catalog, Some(reviews))
+        }
+        None => (admit_reviews::companions(), None),
+    };
 
     let mut sargs = ServeArgs::local();
     sargs.insecure_http = false;
@@ -107,8 +120,12 @@ async fn run() {
     let url = format!("https://127.0.0.1:{port}/validate");
 
     let (sts, floor) = admit_reviews::reviews();
-    let body = if mode == "floor" { floor } else { sts };
-    let size = body.len();
+    let bodies: Arc<Vec<Vec<u8>>> = Arc::new(match from_dir {
+        _ if mode == "floor" => vec![floor],
+        Some(reviews) => reviews,
+        None => vec![sts],
+    });
+    let size = bodies.iter().map(Vec::len).sum::<usize>() / bodies.len();
 
     let mut roots = rustls::RootCertStore::empty();
     roots
@@ -118,7 +135,7 @@ async fn run() {
     // REQUESTS=n: each connection sends exactly n reviews, whatever the time (for callgrind)
     let requests: Option<usize> = std::env::var("REQUESTS").ok().map(|n| n.parse().unwrap());
     let mut tasks = Vec::new();
-    for _ in 0..conns {
+    for conn in 0..conns {
         let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
@@ -131,7 +148,7 @@ async fn run() {
             .pool_max_idle_per_host(1)
             .build()
             .unwrap();
-        let (url, body) = (url.clone(), body.clone());
+        let (url, bodies) = (url.clone(), bodies.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             while requests.map_or(Instant::now() < deadline, |n| lat.len() < n) {
@@ -139,7 +156,7 @@ async fn run() {
                 let r = client
                     .post(&url)
                     .header("content-type", "application/json")
-                    .body(body.clone())
+                    .body(bodies[(conn + lat.len()) % bodies.len()].clone())
                     .send()
                     .await
                     .unwrap();

@@ -98,3 +98,58 @@ pub fn reviews() -> (Vec<u8>, Vec<u8>) {
         pad += sts.len() - floor.len();
     }
 }
+
+/// Every object read from the manifests under `dir` (as `statelint check` reads them) as the
+/// companions, and a CREATE review of each StatefulSet, Service, PodDisruptionBudget and
+/// ConfigMap among them. Each file's namespaces are its own (`<n>-<namespace>` for the n-th
+/// file): each file stays one scenario, as its own namespaces of a cluster would be.
+pub fn from_dir(dir: std::path::PathBuf) -> (Catalog, Vec<Vec<u8>>) {
+    use statelint::object::Body;
+    let files = statelint::source::discover(std::slice::from_ref(&dir), &mut Vec::new());
+    let mut objects = Vec::new();
+    for (n, file) in files.into_iter().enumerate() {
+        let run = statelint::check(&statelint::CheckOptions {
+            paths: vec![file],
+            context: Vec::new(),
+            namespace: "default".to_string(),
+            config: Default::default(),
+            limits: Default::default(),
+        });
+        objects.extend(run.objects.into_iter().map(|o| {
+            let mut o = Arc::unwrap_or_clone(o);
+            o.key.namespace = format!("{n}-{}", o.key.namespace);
+            Arc::new(o)
+        }));
+    }
+    let mut reviews = Vec::new();
+    for o in &objects {
+        let (gvk, resource, value) = match &o.body {
+            Body::StatefulSet(s) => (
+                ("apps", "v1", "StatefulSet"),
+                "statefulsets",
+                serde_json::to_value(s),
+            ),
+            Body::Service(s) => (("", "v1", "Service"), "services", serde_json::to_value(s)),
+            Body::Pdb(p) => (
+                ("policy", "v1", "PodDisruptionBudget"),
+                "poddisruptionbudgets",
+                serde_json::to_value(p),
+            ),
+            Body::ConfigMap(c) => (
+                ("", "v1", "ConfigMap"),
+                "configmaps",
+                serde_json::to_value(c),
+            ),
+            _ => continue,
+        };
+        let mut value = value.unwrap();
+        value["metadata"]["namespace"] = Value::from(o.key.namespace.clone());
+        reviews.push(review(gvk, resource, value));
+    }
+    assert!(
+        !reviews.is_empty(),
+        "no StatefulSet, Service, PDB or ConfigMap under {}",
+        dir.display()
+    );
+    (Catalog::new(objects), reviews)
+}
