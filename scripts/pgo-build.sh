@@ -46,7 +46,7 @@ if [ "$rc" -gt 2 ]; then
   echo "error: the instrumented statelint failed (exit $rc) on fixtures/" >&2
   exit 1
 fi
-# a fixed number of reviews (16 connections x 300, each of the ~1,200 reviews about four times),
+# a fixed number of reviews (16 connections x 300, each of the ~1,100 reviews about four times),
 # not a fixed time: nearly the same counts from one build to the next (two trainings overlap by
 # 99.9% of edge counts, `llvm-profdata overlap`), so nearly the same layout
 for mode in check bare decode floor; do
