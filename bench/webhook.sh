@@ -61,8 +61,36 @@ read -r dec_rps dec_p50 dec_p99 dec_cpu < <(echo "$(median decode 1) $(median de
 read -r bare_rps bare_p50 bare_p99 bare_cpu < <(echo "$(median bare 1) $(median bare 2) $(median bare 3) $(median bare 4)")
 read -r chk_rps chk_p50 chk_p99 chk_cpu < <(echo "$(median check 1) $(median check 2) $(median check 3) $(median check 4)")
 
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
-  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$tmp/tls.key" -out "$tmp/tls.crt" 2>/dev/null
+# a CA and a server certificate it signs (rustls, the client of the next row, refuses a
+# self-signed CA certificate as the server's)
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=statelint-bench-ca \
+  -keyout "$tmp/ca.key" -out "$tmp/ca.crt" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout "$tmp/tls.key" -out "$tmp/tls.csr" 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >"$tmp/ext.cnf"
+openssl x509 -req -in "$tmp/tls.csr" -CA "$tmp/ca.crt" -CAkey "$tmp/ca.key" -CAcreateserial -days 2 \
+  -extfile "$tmp/ext.cnf" -out "$tmp/tls.crt" 2>/dev/null
+
+# The `statelint serve` binary itself (the image's, with PGO=1), a separate process with JSON
+# decision logs on (one line per admission), the Kafka review's companions from --context;
+# client: webhook_load's, URL=. Medians over ROUNDS runs; CPU is the server process's alone.
+$bin/examples/webhook_load companions >"$tmp/context.json"
+: >"$tmp/binary"
+for r in $(seq "$rounds"); do
+  $bin/statelint serve --addr 127.0.0.1:18444 --tls-cert "$tmp/tls.crt" --tls-key "$tmp/tls.key" \
+    --no-cluster --context "$tmp/context.json" --log-format json >"$tmp/binary.log" 2>&1 &
+  serve_pid=$!
+  for _ in $(seq 50); do grep -q listening "$tmp/binary.log" 2>/dev/null && break; sleep 0.1; done
+  cpu0=$(awk '{print $14 + $15}' "/proc/$serve_pid/stat")
+  out=$(URL=https://127.0.0.1:18444/validate CA="$tmp/ca.crt" $bin/examples/webhook_load "$conns" "$secs" check 2>&1 | tail -1)
+  cpu1=$(awk '{print $14 + $15}' "/proc/$serve_pid/stat")
+  kill "$serve_pid"
+  wait "$serve_pid" 2>/dev/null || true
+  serve_pid=
+  n=$(echo "$out" | sed -E 's/.*: ([0-9]+) admissions.*/\1/')
+  # ticks of 10 ms -> µs per admission
+  echo "$r binary $(echo "$out" | parse | cut -d' ' -f1-3) $(awk -v a="$cpu0" -v b="$cpu1" -v n="$n" 'BEGIN{printf "%.1f", (b - a) * 10000 / n}')" >>"$tmp/rounds"
+done
+read -r bin_rps bin_p50 bin_p99 bin_cpu < <(echo "$(median binary 1) $(median binary 2) $(median binary 3) $(median binary 4)")
 wrk_row="| \`statelint serve\` binary, JSON decision logs on, wrk -t1 -c$conns (separate process) | n/a | | | | | | | |"
 if command -v wrk >/dev/null && python3 -c 'import yaml' 2>/dev/null; then
   python3 - "$root/fixtures/seed/zookeeper.yaml" "$tmp/post.lua" <<'PY'
@@ -100,6 +128,7 @@ echo "| SPEC floor: bare axum + rustls server, the same review decoded whole, \`
 echo "| ConfigMap floor: statelint's server, a ConfigMap CREATE of the same size, no rule (webhook_load floor) | $floor_rps | $(ms_of "$floor_p50") | $(ms_of "$floor_p99") | $(ratio "$floor_rps" "$dec_rps") | $(ratio "$floor_p99" "$dec_p99") | 1.00 | 1.00 | $floor_cpu |"
 echo "| bare: the Kafka StatefulSet read, \`allowed: true\`, no rule (webhook_load bare) | $bare_rps | $(ms_of "$bare_p50") | $(ms_of "$bare_p99") | $(ratio "$bare_rps" "$dec_rps") | $(ratio "$bare_p99" "$dec_p99") | $(ratio "$bare_rps" "$floor_rps") | $(ratio "$bare_p99" "$floor_p99") | $bare_cpu |"
 echo "| every rule, Kafka StatefulSet CREATE (webhook_load check) | $chk_rps | $(ms_of "$chk_p50") | $(ms_of "$chk_p99") | **$(median_ratio 1)** (target >= 0.80) | **$(median_ratio 3)** (target <= 2.00) | $(ratio "$chk_rps" "$floor_rps") | $(ratio "$chk_p99" "$floor_p99") | $chk_cpu |"
+echo "| \`statelint serve\` binary, a separate process, JSON decision logs on, the same Kafka review (companions from --context), webhook_load's client (URL=) | $bin_rps | $(ms_of "$bin_p50") | $(ms_of "$bin_p99") | $(ratio "$bin_rps" "$dec_rps") | $(ratio "$bin_p99" "$dec_p99") | $(ratio "$bin_rps" "$floor_rps") | $(ratio "$bin_p99" "$floor_p99") | $bin_cpu (server only) |"
 echo "$wrk_row"
 # Instructions per review without HTTP/TLS (decode, decide, encode; callgrind: noise-free on a
 # shared machine, unlike the admissions/s above), from examples/admit_cost.

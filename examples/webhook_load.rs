@@ -21,6 +21,10 @@
 //! of one admission, TLS, HTTP and client included (docs/webhook.md). `WORKERS=n` sets the
 //! runtime's worker threads (default: one per core).
 //!
+//! `URL=https://...` loads another server instead (a `statelint serve` process), trusting the
+//! PEM certificate in the file `CA`; `webhook_load companions` prints the Kafka review's
+//! companions as a JSON `List`, for that server's `--context` (bench/webhook.sh).
+//!
 //! `REVIEWS=DIR` sends, instead of the Kafka review, a CREATE review of each StatefulSet,
 //! Service, PodDisruptionBudget and ConfigMap in DIR's manifests in turn, with every object
 //! read there as the companions (`check` and `bare`; `decode` gets the same reviews, `floor`
@@ -65,6 +69,12 @@ async fn run() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let conns: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(16);
     let secs: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10);
+    if args.first().map(String::as_str) == Some("companions") {
+        let list = serde_json::json!({"apiVersion": "v1", "kind": "List",
+            "items": admit_reviews::companion_values()});
+        println!("{list}");
+        return;
+    }
     let mode = args.get(2).map(String::as_str).unwrap_or("check");
     let is_bare = mode == "bare";
     assert!(
@@ -118,6 +128,14 @@ async fn run() {
         server.addr.port()
     };
     let url = format!("https://127.0.0.1:{port}/validate");
+    // URL=https://...: load that server instead (a `statelint serve` process), trusted by CA
+    let (url, ca_pem) = match std::env::var("URL") {
+        Ok(external) => {
+            let ca = std::env::var("CA").expect("URL needs CA=<PEM file of its certificate>");
+            (external, std::fs::read_to_string(ca).unwrap())
+        }
+        Err(_) => (url, ca_pem),
+    };
 
     let (sts, floor) = admit_reviews::reviews();
     let bodies: Arc<Vec<Vec<u8>>> = Arc::new(match from_dir {

@@ -11,6 +11,15 @@ use statelint::object::Object;
 
 /// The companions of the Kafka StatefulSet.
 pub fn companions() -> Catalog {
+    Catalog::new(
+        companion_values()
+            .into_iter()
+            .map(|v| Arc::new(Object::from_value(v, None, "data").unwrap().unwrap())),
+    )
+}
+
+/// [`companions`] as JSON objects (for `statelint serve --context`).
+pub fn companion_values() -> Vec<Value> {
     let zk = json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
         "metadata": {"name": "zk", "namespace": "data"},
         "spec": {"replicas": 3, "serviceName": "zk-hs",
@@ -29,20 +38,13 @@ pub fn companions() -> Catalog {
             "metadata": {"name": name, "namespace": "data"},
             "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": app}}}})
     };
-    let objects = [
+    vec![
         zk,
         svc("zk-hs", "zk", 2181),
         pdb("zk-pdb", "zk"),
         svc("kafka-hs", "kafka", 9092),
         pdb("kafka-pdb", "kafka"),
-    ];
-    Catalog::new(objects.iter().map(|v| {
-        Arc::new(
-            Object::from_value(v.clone(), None, "data")
-                .unwrap()
-                .unwrap(),
-        )
-    }))
+    ]
 }
 
 fn review(kind: (&str, &str, &str), resource: &str, object: Value) -> Vec<u8> {
