@@ -14,6 +14,9 @@
 #    and builds with it (-Cprofile-use) into $CARGO_TARGET_DIR/pgo (default target/pgo): the
 #    binary is target/pgo/release/statelint.
 #
+# To check that a build answers as a plain one does: bench/same-answers.py (webhook) and
+# bench/same-output.sh (CLI).
+#
 # Takes two release builds (about 5 minutes each on 2 cores). The pre-commit hook and
 # `cargo install` build without it: PGO only changes how the code is laid out and inlined
 # (hot paths together, cold ones apart), never what it does.
