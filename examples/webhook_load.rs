@@ -109,32 +109,38 @@ async fn run() {
         None => (admit_reviews::companions(), None),
     };
 
-    let mut sargs = ServeArgs::local();
-    sargs.insecure_http = false;
-    sargs.tls_cert = Some(dir.path().join("tls.crt"));
-    sargs.tls_key = Some(dir.path().join("tls.key"));
-    let runner: statelint::webhook::admit::Runner =
-        if is_bare { bare } else { statelint::rules::run };
-    let server = statelint::webhook::start_with_runner(
-        &sargs,
-        CompanionSource::Static(Arc::new(catalog)),
-        runner,
-    )
-    .await
-    .unwrap();
-    let port = if mode == "decode" {
-        bare_axum(&dir.path().join("tls.crt"), &dir.path().join("tls.key")).await
-    } else {
-        server.addr.port()
-    };
-    let url = format!("https://127.0.0.1:{port}/validate");
-    // URL=https://...: load that server instead (a `statelint serve` process), trusted by CA
-    let (url, ca_pem) = match std::env::var("URL") {
+    // URL=https://...: load that server (a `statelint serve` process, trusted by the PEM
+    // certificate in CA) instead of one started here
+    let (url, ca_pem, _server) = match std::env::var("URL") {
         Ok(external) => {
             let ca = std::env::var("CA").expect("URL needs CA=<PEM file of its certificate>");
-            (external, std::fs::read_to_string(ca).unwrap())
+            (external, std::fs::read_to_string(ca).unwrap(), None)
         }
-        Err(_) => (url, ca_pem),
+        Err(_) => {
+            let mut sargs = ServeArgs::local();
+            sargs.insecure_http = false;
+            sargs.tls_cert = Some(dir.path().join("tls.crt"));
+            sargs.tls_key = Some(dir.path().join("tls.key"));
+            let runner: statelint::webhook::admit::Runner =
+                if is_bare { bare } else { statelint::rules::run };
+            let server = statelint::webhook::start_with_runner(
+                &sargs,
+                CompanionSource::Static(Arc::new(catalog)),
+                runner,
+            )
+            .await
+            .unwrap();
+            let port = if mode == "decode" {
+                bare_axum(&dir.path().join("tls.crt"), &dir.path().join("tls.key")).await
+            } else {
+                server.addr.port()
+            };
+            (
+                format!("https://127.0.0.1:{port}/validate"),
+                ca_pem,
+                Some(server),
+            )
+        }
     };
 
     let (sts, floor) = admit_reviews::reviews();

@@ -101,57 +101,53 @@ pub fn reviews() -> (Vec<u8>, Vec<u8>) {
     }
 }
 
-/// Every object read from the manifests under `dir` (as `statelint check` reads them) as the
+/// Every object read from the manifests under `dir` (by `statelint check`'s loader) as the
 /// companions, and a CREATE review of each StatefulSet, Service, PodDisruptionBudget and
 /// ConfigMap among them. Each file's namespaces are its own (`<n>-<namespace>` for the n-th
 /// file): each file stays one scenario, as its own namespaces of a cluster would be.
 pub fn from_dir(dir: std::path::PathBuf) -> (Catalog, Vec<Vec<u8>>) {
     use statelint::object::Body;
-    let files = statelint::source::discover(std::slice::from_ref(&dir), &mut Vec::new());
+    use statelint::object::FileId;
+    use statelint::source::{Limits, discover, parse_file, read_text};
+    let limits = Limits::default();
     let mut objects = Vec::new();
-    for (n, file) in files.into_iter().enumerate() {
-        let run = statelint::check(&statelint::CheckOptions {
-            paths: vec![file],
-            context: Vec::new(),
-            namespace: "default".to_string(),
-            config: Default::default(),
-            limits: Default::default(),
-        });
-        objects.extend(run.objects.into_iter().map(|o| {
-            let mut o = Arc::unwrap_or_clone(o);
+    for (n, file) in discover(std::slice::from_ref(&dir), &mut Vec::new())
+        .iter()
+        .enumerate()
+    {
+        let Ok(text) = read_text(file, &limits) else {
+            continue;
+        };
+        let (read, _errors) = parse_file(FileId(n), &text, "default", &limits);
+        objects.extend(read.into_iter().map(|mut o| {
             o.key.namespace = format!("{n}-{}", o.key.namespace);
             Arc::new(o)
         }));
     }
-    let mut reviews = Vec::new();
-    for o in &objects {
-        let (gvk, resource, value) = match &o.body {
-            Body::StatefulSet(s) => (
-                ("apps", "v1", "StatefulSet"),
-                "statefulsets",
-                serde_json::to_value(s),
-            ),
-            Body::Service(s) => (("", "v1", "Service"), "services", serde_json::to_value(s)),
-            Body::Pdb(p) => (
-                ("policy", "v1", "PodDisruptionBudget"),
-                "poddisruptionbudgets",
-                serde_json::to_value(p),
-            ),
-            Body::ConfigMap(c) => (
-                ("", "v1", "ConfigMap"),
-                "configmaps",
-                serde_json::to_value(c),
-            ),
-            _ => continue,
-        };
-        let mut value = value.unwrap();
-        value["metadata"]["namespace"] = Value::from(o.key.namespace.clone());
-        reviews.push(review(gvk, resource, value));
-    }
+    let reviews: Vec<Vec<u8>> = objects
+        .iter()
+        .filter_map(|o| match &o.body {
+            Body::StatefulSet(s) => Some(typed_review(&**s, &o.key.namespace)),
+            Body::Service(s) => Some(typed_review(&**s, &o.key.namespace)),
+            Body::Pdb(p) => Some(typed_review(&**p, &o.key.namespace)),
+            Body::ConfigMap(c) => Some(typed_review(&**c, &o.key.namespace)),
+            _ => None,
+        })
+        .collect();
     assert!(
         !reviews.is_empty(),
         "no StatefulSet, Service, PDB or ConfigMap under {}",
         dir.display()
     );
     (Catalog::new(objects), reviews)
+}
+
+/// A CREATE review of a typed object in `namespace`.
+fn typed_review<K: k8s_openapi::Resource + serde::Serialize>(
+    object: &K,
+    namespace: &str,
+) -> Vec<u8> {
+    let mut value = serde_json::to_value(object).unwrap();
+    value["metadata"]["namespace"] = Value::from(namespace);
+    review((K::GROUP, K::VERSION, K::KIND), K::URL_PATH_SEGMENT, value)
 }
